@@ -1,0 +1,40 @@
+//! The one definition of the `simdev` Generic Netlink family and of the
+//! `nlctrl` controller protocol, shared by the simulator and the client.
+//!
+//! - [`wire`]: the netlink codec (headers, attributes, building, splitting).
+//! - [`policy`]: attribute policies and kernel-faithful validation.
+//! - [`family`]: the declarative shape of a family (commands, groups).
+//! - [`ctrl`]: the controller's `GETFAMILY` request and reply.
+//! - [`extack`]: `NLMSG_ERROR`/`NLMSG_DONE` with extended-ACK TLVs.
+//! - [`simdev`]: the simdev family itself and its typed messages.
+//!
+//! Nothing here does I/O.
+
+pub mod ctrl;
+pub mod extack;
+pub mod family;
+pub mod policy;
+pub mod simdev;
+pub mod wire;
+
+/// The netlink port id the simulator binds when none is configured. It lies
+/// above any process id (autobind uses the pid first) and below the
+/// kernel's negative autobind range, so it does not collide with clients.
+pub const DEFAULT_PORT: u32 = 0x5349_4d44; // "SIMD"
+
+/// Environment variable that overrides [`DEFAULT_PORT`] for clients.
+pub const PORT_ENV: &str = "SIMDEV_PORT";
+
+/// A reply that does not have the shape the protocol promises.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {what}: {why}")]
+pub struct DecodeError {
+    pub what: &'static str,
+    pub why: &'static str,
+}
+
+impl DecodeError {
+    pub fn new(what: &'static str, why: &'static str) -> Self {
+        DecodeError { what, why }
+    }
+}

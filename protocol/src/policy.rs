@@ -1,0 +1,523 @@
+//! Attribute policies and their validation, as `lib/nlattr.c` does it.
+//!
+//! A family declares its attribute sets as static [`AttrSet`] tables; the
+//! simulator validates every request against them with the kernel's rules
+//! (strict for new families, liberal for old ones such as `nlctrl`), and the
+//! same tables are rendered as `NL_POLICY_TYPE_ATTR_*` nests for extended
+//! ACKs and `CTRL_CMD_GETPOLICY`. Validation never allocates per attribute
+//! type beyond one slot table; it does not interpret values beyond the
+//! policy (that is the handlers' job).
+
+use crate::wire::{Attr, Attrs, MessageBuilder};
+
+/// Errno values used by validation (Linux numbering; this crate is Linux-only).
+pub mod errno {
+    pub const EPERM: i32 = 1;
+    pub const ENOENT: i32 = 2;
+    pub const EIO: i32 = 5;
+    pub const EBUSY: i32 = 16;
+    pub const EEXIST: i32 = 17;
+    pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
+    pub const ERANGE: i32 = 34;
+    pub const ENODATA: i32 = 61;
+    pub const EMSGSIZE: i32 = 90;
+    pub const EOPNOTSUPP: i32 = 95;
+    pub const EADDRINUSE: i32 = 98;
+    pub const ECONNREFUSED: i32 = 111;
+}
+
+/// The type of an attribute, as `enum nla_policy_type` knows it.
+#[derive(Debug, Clone, Copy)]
+pub enum AttrType {
+    Flag,
+    U8,
+    U16,
+    U32,
+    U64,
+    /// `NLA_STRING`: NUL optional.
+    String,
+    /// `NLA_NUL_STRING`: must contain a NUL.
+    NulString,
+    Binary,
+    Nested(&'static AttrSet),
+}
+
+impl AttrType {
+    /// `nla_attr_len[]`: the exact payload size strict validation demands.
+    fn exact_len(self) -> Option<usize> {
+        match self {
+            AttrType::U8 => Some(1),
+            AttrType::U16 => Some(2),
+            AttrType::U32 => Some(4),
+            AttrType::U64 => Some(8),
+            _ => None,
+        }
+    }
+
+    /// `nla_attr_minlen[]`.
+    fn min_len(self) -> usize {
+        self.exact_len().unwrap_or(0)
+    }
+
+    fn max_value(self) -> u64 {
+        match self {
+            AttrType::U8 => u8::MAX.into(),
+            AttrType::U16 => u16::MAX.into(),
+            AttrType::U32 => u32::MAX.into(),
+            _ => u64::MAX,
+        }
+    }
+
+    /// `NL_ATTR_TYPE_*` as reported by policy dumps.
+    pub fn policy_type(self) -> u32 {
+        match self {
+            AttrType::Flag => 1,
+            AttrType::U8 => 2,
+            AttrType::U16 => 3,
+            AttrType::U32 => 4,
+            AttrType::U64 => 5,
+            AttrType::Binary => 10,
+            AttrType::String => 11,
+            AttrType::NulString => 12,
+            AttrType::Nested(_) => 13,
+        }
+    }
+
+    /// A short name for documentation and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttrType::Flag => "flag",
+            AttrType::U8 => "u8",
+            AttrType::U16 => "u16",
+            AttrType::U32 => "u32",
+            AttrType::U64 => "u64",
+            AttrType::String => "string",
+            AttrType::NulString => "nul-string",
+            AttrType::Binary => "binary",
+            AttrType::Nested(_) => "nest",
+        }
+    }
+}
+
+/// Extra checks beyond the type (`validation_type` + `min`/`max`/`len`).
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    None,
+    /// Integer range, inclusive (`NLA_POLICY_RANGE`).
+    Range { min: u64, max: u64 },
+    /// Strings and binaries: at most this many bytes (`.len`; for strings
+    /// the terminating NUL does not count).
+    MaxLen(u16),
+    /// Binaries of exactly this length (`NLA_POLICY_EXACT_LEN`).
+    ExactLen(u16),
+}
+
+/// One attribute of a set.
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSpec {
+    pub id: u16,
+    /// The name users see (YNL style, e.g. `dev-name`).
+    pub name: &'static str,
+    pub ty: AttrType,
+    pub check: Check,
+    pub doc: &'static str,
+}
+
+/// A named attribute set; ids need not be dense, and the highest is `maxtype`.
+#[derive(Debug)]
+pub struct AttrSet {
+    pub name: &'static str,
+    pub attrs: &'static [AttrSpec],
+}
+
+impl AttrSet {
+    pub fn max_type(&self) -> u16 {
+        self.attrs.iter().map(|a| a.id).max().unwrap_or(0)
+    }
+
+    pub fn get(&self, id: u16) -> Option<&'static AttrSpec> {
+        self.attrs.iter().find(|a| a.id == id)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&'static AttrSpec> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// Finds the attribute at byte `offset` of `message` (below the given
+    /// attribute area) and returns its dotted name, e.g. `dev.port.mtu`;
+    /// how a client names the attribute an extended ACK points at.
+    pub fn name_at_offset(&'static self, attrs: Attrs<'_>, offset: usize) -> Option<String> {
+        for attr in attrs {
+            let end = attr.offset + crate::wire::NLA_HDRLEN + attr.payload.len();
+            if attr.offset == offset {
+                return Some(match self.get(attr.kind()) {
+                    Some(spec) => spec.name.to_string(),
+                    None => format!("attribute {}", attr.kind()),
+                });
+            }
+            if offset > attr.offset && offset < end {
+                if let Some(AttrSpec {
+                    ty: AttrType::Nested(inner),
+                    name,
+                    ..
+                }) = self.get(attr.kind())
+                {
+                    let inner_name = inner.name_at_offset(attr.nested(), offset)?;
+                    return Some(format!("{name}.{inner_name}"));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// How strictly to validate (`NL_VALIDATE_STRICT` vs `NL_VALIDATE_LIBERAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// New families: unknown types, trailing bytes, wrong integer sizes and
+    /// missing `NLA_F_NESTED` are errors.
+    Strict,
+    /// Commands of old families (below `resv_start_op`): those are tolerated.
+    Liberal,
+}
+
+/// Why validation failed, with what the kernel puts in the extended ACK.
+#[derive(Debug, Clone)]
+pub struct ValidationError {
+    /// Positive errno.
+    pub errno: i32,
+    pub message: &'static str,
+    /// Offset of the offending attribute from the start of the message.
+    pub offset: Option<usize>,
+    /// The policy the attribute failed (`NLMSGERR_ATTR_POLICY`).
+    pub policy: Option<&'static AttrSpec>,
+}
+
+/// The result of parsing: the last attribute seen of each type (the
+/// kernel's `tb[]`), plus a warning message left by liberal parsing.
+#[derive(Debug, Clone)]
+pub struct Parsed<'a> {
+    slots: Vec<Option<Attr<'a>>>,
+    /// Set when liberal parsing tolerated leftover bytes; the kernel keeps
+    /// this message in the extended ACK even when the handler then fails.
+    pub warning: Option<&'static str>,
+}
+
+impl<'a> Parsed<'a> {
+    pub fn get(&self, id: u16) -> Option<Attr<'a>> {
+        self.slots.get(id as usize).copied().flatten()
+    }
+}
+
+/// Validates and indexes `attrs` against `set` (`__nla_validate_parse`).
+pub fn parse<'a>(
+    set: &'static AttrSet,
+    attrs: Attrs<'a>,
+    strictness: Strictness,
+) -> Result<Parsed<'a>, ValidationError> {
+    let max_type = set.max_type();
+    let mut slots = vec![None; max_type as usize + 1];
+    let mut iter = attrs;
+    for attr in iter.by_ref() {
+        let kind = attr.kind();
+        if kind == 0 || kind > max_type {
+            if strictness == Strictness::Strict {
+                return Err(ValidationError {
+                    errno: crate::policy::errno::EINVAL,
+                    message: "Unknown attribute type",
+                    offset: Some(attr.offset),
+                    policy: None,
+                });
+            }
+            continue;
+        }
+        if let Some(spec) = set.get(kind) {
+            validate_attr(spec, &attr, strictness)?;
+        }
+        slots[kind as usize] = Some(attr);
+    }
+    let mut warning = None;
+    if iter.leftover() > 0 {
+        warning = Some("bytes leftover after parsing attributes");
+        if strictness == Strictness::Strict {
+            return Err(ValidationError {
+                errno: errno::EINVAL,
+                message: "bytes leftover after parsing attributes",
+                offset: None,
+                policy: None,
+            });
+        }
+    }
+    Ok(Parsed { slots, warning })
+}
+
+/// `validate_nla` for one attribute.
+fn validate_attr(
+    spec: &'static AttrSpec,
+    attr: &Attr<'_>,
+    strictness: Strictness,
+) -> Result<(), ValidationError> {
+    let fail = |errno: i32, message: &'static str| ValidationError {
+        errno,
+        message,
+        offset: Some(attr.offset),
+        policy: Some(spec),
+    };
+    let len = attr.payload.len();
+    let strict = strictness == Strictness::Strict;
+    if let Some(exact) = spec.ty.exact_len() {
+        if len != exact && strict {
+            return Err(fail(errno::EINVAL, "invalid attribute length"));
+        }
+    }
+    if strict {
+        let nested_type = matches!(spec.ty, AttrType::Nested(_));
+        if nested_type && !attr.has_nested_flag() {
+            return Err(fail(errno::EINVAL, "NLA_F_NESTED is missing"));
+        }
+        if !nested_type && attr.has_nested_flag() {
+            return Err(fail(errno::EINVAL, "NLA_F_NESTED not expected"));
+        }
+    }
+    const FAILED: &str = "Attribute failed policy validation";
+    match spec.ty {
+        AttrType::Flag => {
+            if len > 0 {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+        }
+        AttrType::NulString | AttrType::String => {
+            let max = match spec.check {
+                Check::MaxLen(max) => Some(max as usize),
+                _ => None,
+            };
+            if matches!(spec.ty, AttrType::NulString) {
+                let window = max.map_or(len, |m| len.min(m + 1));
+                if window == 0 || !attr.payload[..window].contains(&0) {
+                    return Err(fail(errno::EINVAL, FAILED));
+                }
+            }
+            if len < 1 {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+            if let Some(max) = max {
+                let text_len = if attr.payload[len - 1] == 0 { len - 1 } else { len };
+                if text_len > max {
+                    return Err(fail(errno::ERANGE, FAILED));
+                }
+            }
+        }
+        AttrType::Binary => match spec.check {
+            Check::MaxLen(max) if len > max as usize => {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+            Check::ExactLen(exact) if len != exact as usize => {
+                return Err(fail(errno::ERANGE, "binary attribute size out of range"));
+            }
+            _ => {}
+        },
+        AttrType::Nested(inner) => {
+            if len > 0 {
+                if len < crate::wire::NLA_HDRLEN {
+                    return Err(fail(errno::ERANGE, FAILED));
+                }
+                parse(inner, attr.nested(), strictness)?;
+            }
+        }
+        AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 => {
+            if len < spec.ty.min_len() {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+            if let Check::Range { min, max } = spec.check {
+                let value = read_uint_prefix(attr.payload, spec.ty.min_len());
+                if value < min || value > max {
+                    return Err(fail(errno::ERANGE, "integer out of range"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the integer the way the kernel's `nla_get_*` does: the first bytes.
+fn read_uint_prefix(payload: &[u8], size: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes[..size].copy_from_slice(&payload[..size]);
+    u64::from_ne_bytes(bytes)
+}
+
+/// `NL_POLICY_TYPE_ATTR_*`.
+pub mod policy_attr {
+    pub const TYPE: u16 = 1;
+    pub const MIN_VALUE_S: u16 = 2;
+    pub const MAX_VALUE_S: u16 = 3;
+    pub const MIN_VALUE_U: u16 = 4;
+    pub const MAX_VALUE_U: u16 = 5;
+    pub const MIN_LENGTH: u16 = 6;
+    pub const MAX_LENGTH: u16 = 7;
+    pub const POLICY_IDX: u16 = 8;
+    pub const POLICY_MAXTYPE: u16 = 9;
+    pub const BITFIELD32_MASK: u16 = 10;
+    pub const PAD: u16 = 11;
+    pub const MASK: u16 = 12;
+}
+
+/// Writes the `NL_POLICY_TYPE_ATTR_*` attributes describing `spec`, in the
+/// order `__netlink_policy_dump_write_attr` emits them. `nested_index` is
+/// the policy index of a nested set (policy dumps only; `None` in extacks).
+pub fn write_policy_attrs(
+    spec: &AttrSpec,
+    nested_index: Option<u32>,
+    out: &mut MessageBuilder,
+) {
+    match spec.ty {
+        AttrType::Nested(inner) => {
+            if let Some(index) = nested_index {
+                out.put_u32(policy_attr::POLICY_IDX, index);
+                out.put_u32(policy_attr::POLICY_MAXTYPE, inner.max_type().into());
+            }
+        }
+        AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 => {
+            let (min, max) = match spec.check {
+                Check::Range { min, max } => (min, max),
+                _ => (0, spec.ty.max_value()),
+            };
+            out.put_u64(policy_attr::MIN_VALUE_U, min);
+            out.put_u64(policy_attr::MAX_VALUE_U, max);
+        }
+        AttrType::String | AttrType::NulString | AttrType::Binary => match spec.check {
+            Check::ExactLen(len) => {
+                out.put_u32(policy_attr::MIN_LENGTH, len.into());
+                out.put_u32(policy_attr::MAX_LENGTH, len.into());
+            }
+            Check::MaxLen(len) => {
+                out.put_u32(policy_attr::MAX_LENGTH, len.into());
+            }
+            _ => {}
+        },
+        AttrType::Flag => {}
+    }
+    out.put_u32(policy_attr::TYPE, spec.ty.policy_type());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{MessageBuilder, NLA_F_NESTED};
+
+    static INNER: AttrSet = AttrSet {
+        name: "inner",
+        attrs: &[AttrSpec {
+            id: 1,
+            name: "value",
+            ty: AttrType::U32,
+            check: Check::Range { min: 10, max: 20 },
+            doc: "",
+        }],
+    };
+    static OUTER: AttrSet = AttrSet {
+        name: "outer",
+        attrs: &[
+            AttrSpec {
+                id: 1,
+                name: "id",
+                ty: AttrType::U32,
+                check: Check::None,
+                doc: "",
+            },
+            AttrSpec {
+                id: 2,
+                name: "name",
+                ty: AttrType::NulString,
+                check: Check::MaxLen(15),
+                doc: "",
+            },
+            AttrSpec {
+                id: 3,
+                name: "mac",
+                ty: AttrType::Binary,
+                check: Check::ExactLen(6),
+                doc: "",
+            },
+            AttrSpec {
+                id: 4,
+                name: "inner",
+                ty: AttrType::Nested(&INNER),
+                check: Check::None,
+                doc: "",
+            },
+        ],
+    };
+
+    fn check(build: impl FnOnce(&mut MessageBuilder), strictness: Strictness) -> Result<(), ValidationError> {
+        let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+        build(&mut b);
+        let msg = b.finish();
+        let message = crate::wire::split_messages(&msg).next().unwrap();
+        parse(&OUTER, message.genl_attrs(0), strictness).map(|_| ())
+    }
+
+    #[test]
+    fn strict_rejects_unknown_type_with_its_offset() {
+        let err = check(|b| { b.put_u32(1, 1).put_u32(9, 1); }, Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message, err.offset), (22, "Unknown attribute type", Some(28)));
+        assert!(check(|b| { b.put_u32(9, 1); }, Strictness::Liberal).is_ok());
+    }
+
+    #[test]
+    fn strict_requires_exact_integer_size() {
+        let err = check(|b| { b.put_u16(1, 1); }, Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message), (22, "invalid attribute length"));
+        assert!(check(|b| { b.put_u64(1, 1); }, Strictness::Liberal).is_ok());
+        let err = check(|b| { b.put_u16(1, 1); }, Strictness::Liberal).unwrap_err();
+        assert_eq!(err.errno, 34);
+    }
+
+    #[test]
+    fn nested_flag_is_required_and_nested_ranges_checked() {
+        let err = check(|b| { b.nest_start_noflag(4).put_u32(1, 15).nest_end(); }, Strictness::Strict).unwrap_err();
+        assert_eq!(err.message, "NLA_F_NESTED is missing");
+        let err = check(|b| { b.nest_start(4).put_u32(1, 25).nest_end(); }, Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message, err.offset), (34, "integer out of range", Some(24)));
+        assert!(check(|b| { b.nest_start(4).put_u32(1, 15).nest_end(); }, Strictness::Strict).is_ok());
+        let _ = NLA_F_NESTED;
+    }
+
+    #[test]
+    fn strings_and_binaries_follow_kernel_rules() {
+        let err = check(|b| { b.put_bytes(2, b"sim0"); }, Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message), (22, "Attribute failed policy validation"));
+        let err = check(|b| { b.put_str(2, "sixteen-chars-xx"); }, Strictness::Strict).unwrap_err();
+        assert_eq!(err.errno, 22, "the kernel finds no NUL within len + 1 bytes");
+        assert!(check(|b| { b.put_str(2, "fifteen-chars-x"); }, Strictness::Strict).is_ok());
+        let err = check(|b| { b.put_bytes(3, &[1, 2, 3]); }, Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message), (34, "binary attribute size out of range"));
+    }
+
+    #[test]
+    fn trailing_bytes_fail_strict_and_warn_liberal() {
+        let build = |b: &mut MessageBuilder| {
+            b.put_u32(1, 1).put_raw(&[40, 0, 2, 0, b'x', 0, 0, 0]);
+        };
+        let err = check(build, Strictness::Strict).unwrap_err();
+        assert_eq!(err.message, "bytes leftover after parsing attributes");
+        let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+        build(&mut b);
+        let msg = b.finish();
+        let message = crate::wire::split_messages(&msg).next().unwrap();
+        let parsed = parse(&OUTER, message.genl_attrs(0), Strictness::Liberal).unwrap();
+        assert_eq!(parsed.warning, Some("bytes leftover after parsing attributes"));
+        assert_eq!(parsed.get(1).unwrap().u32(), Some(1));
+    }
+
+    #[test]
+    fn offsets_name_nested_attributes() {
+        let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+        b.put_u32(1, 1).nest_start(4).put_u32(1, 15).nest_end();
+        let msg = b.finish();
+        let message = crate::wire::split_messages(&msg).next().unwrap();
+        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(), Some("id"));
+        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(), Some("inner.value"));
+    }
+}
