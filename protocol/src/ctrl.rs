@@ -189,7 +189,9 @@ impl FamilyInfo {
             match a.kind() {
                 attr::FAMILY_NAME => info.name = a.string().unwrap_or_default().to_string(),
                 attr::FAMILY_ID => {
-                    info.id = a.u16().ok_or(crate::DecodeError::new("family-id", "not a u16"))?;
+                    info.id = a
+                        .u16()
+                        .ok_or(crate::DecodeError::new("family-id", "not a u16"))?;
                     saw_id = true;
                 }
                 attr::VERSION => info.version = a.u32().unwrap_or_default(),
@@ -199,7 +201,10 @@ impl FamilyInfo {
                     for entry in a.nested() {
                         let inner = entry.nested();
                         info.ops.push(OpInfo {
-                            id: inner.get(attr::OP_ID).and_then(|x| x.u32()).unwrap_or_default(),
+                            id: inner
+                                .get(attr::OP_ID)
+                                .and_then(|x| x.u32())
+                                .unwrap_or_default(),
                             flags: inner
                                 .get(attr::OP_FLAGS)
                                 .and_then(|x| x.u32())
@@ -233,7 +238,10 @@ impl FamilyInfo {
     }
 
     pub fn group_id(&self, name: &str) -> Option<u32> {
-        self.mcast_groups.iter().find(|g| g.name == name).map(|g| g.id)
+        self.mcast_groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.id)
     }
 }
 
@@ -251,7 +259,10 @@ impl FamilySelector {
             Some(hex) => u16::from_str_radix(hex, 16).ok(),
             None => text.parse().ok(),
         };
-        number.map_or_else(|| FamilySelector::Name(text.to_string()), FamilySelector::Id)
+        number.map_or_else(
+            || FamilySelector::Name(text.to_string()),
+            FamilySelector::Id,
+        )
     }
 
     pub fn encode(&self, out: &mut MessageBuilder) {
@@ -297,6 +308,9 @@ mod tests {
     fn selector_parses_ids_and_names() {
         assert_eq!(FamilySelector::parse("0x10"), FamilySelector::Id(16));
         assert_eq!(FamilySelector::parse("21"), FamilySelector::Id(21));
-        assert_eq!(FamilySelector::parse("nlctrl"), FamilySelector::Name("nlctrl".into()));
+        assert_eq!(
+            FamilySelector::parse("nlctrl"),
+            FamilySelector::Name("nlctrl".into())
+        );
     }
 }

@@ -105,7 +105,10 @@ impl AttrType {
 pub enum Check {
     None,
     /// Integer range, inclusive (`NLA_POLICY_RANGE`).
-    Range { min: u64, max: u64 },
+    Range {
+        min: u64,
+        max: u64,
+    },
     /// Strings and binaries: at most this many bytes (`.len`; for strings
     /// the terminating NUL does not count).
     MaxLen(u16),
@@ -302,7 +305,11 @@ fn validate_attr(
                 return Err(fail(errno::ERANGE, FAILED));
             }
             if let Some(max) = max {
-                let text_len = if attr.payload[len - 1] == 0 { len - 1 } else { len };
+                let text_len = if attr.payload[len - 1] == 0 {
+                    len - 1
+                } else {
+                    len
+                };
                 if text_len > max {
                     return Err(fail(errno::ERANGE, FAILED));
                 }
@@ -366,11 +373,7 @@ pub mod policy_attr {
 /// Writes the `NL_POLICY_TYPE_ATTR_*` attributes describing `spec`, in the
 /// order `__netlink_policy_dump_write_attr` emits them. `nested_index` is
 /// the policy index of a nested set (policy dumps only; `None` in extacks).
-pub fn write_policy_attrs(
-    spec: &AttrSpec,
-    nested_index: Option<u32>,
-    out: &mut MessageBuilder,
-) {
+pub fn write_policy_attrs(spec: &AttrSpec, nested_index: Option<u32>, out: &mut MessageBuilder) {
     match spec.ty {
         AttrType::Nested(inner) => {
             if let Some(index) = nested_index {
@@ -450,7 +453,10 @@ mod tests {
         ],
     };
 
-    fn check(build: impl FnOnce(&mut MessageBuilder), strictness: Strictness) -> Result<(), ValidationError> {
+    fn check(
+        build: impl FnOnce(&mut MessageBuilder),
+        strictness: Strictness,
+    ) -> Result<(), ValidationError> {
         let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
         build(&mut b);
         let msg = b.finish();
@@ -460,39 +466,126 @@ mod tests {
 
     #[test]
     fn strict_rejects_unknown_type_with_its_offset() {
-        let err = check(|b| { b.put_u32(1, 1).put_u32(9, 1); }, Strictness::Strict).unwrap_err();
-        assert_eq!((err.errno, err.message, err.offset), (22, "Unknown attribute type", Some(28)));
-        assert!(check(|b| { b.put_u32(9, 1); }, Strictness::Liberal).is_ok());
+        let err = check(
+            |b| {
+                b.put_u32(1, 1).put_u32(9, 1);
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.errno, err.message, err.offset),
+            (22, "Unknown attribute type", Some(28))
+        );
+        assert!(check(
+            |b| {
+                b.put_u32(9, 1);
+            },
+            Strictness::Liberal
+        )
+        .is_ok());
     }
 
     #[test]
     fn strict_requires_exact_integer_size() {
-        let err = check(|b| { b.put_u16(1, 1); }, Strictness::Strict).unwrap_err();
+        let err = check(
+            |b| {
+                b.put_u16(1, 1);
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
         assert_eq!((err.errno, err.message), (22, "invalid attribute length"));
-        assert!(check(|b| { b.put_u64(1, 1); }, Strictness::Liberal).is_ok());
-        let err = check(|b| { b.put_u16(1, 1); }, Strictness::Liberal).unwrap_err();
+        assert!(check(
+            |b| {
+                b.put_u64(1, 1);
+            },
+            Strictness::Liberal
+        )
+        .is_ok());
+        let err = check(
+            |b| {
+                b.put_u16(1, 1);
+            },
+            Strictness::Liberal,
+        )
+        .unwrap_err();
         assert_eq!(err.errno, 34);
     }
 
     #[test]
     fn nested_flag_is_required_and_nested_ranges_checked() {
-        let err = check(|b| { b.nest_start_noflag(4).put_u32(1, 15).nest_end(); }, Strictness::Strict).unwrap_err();
+        let err = check(
+            |b| {
+                b.nest_start_noflag(4).put_u32(1, 15).nest_end();
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
         assert_eq!(err.message, "NLA_F_NESTED is missing");
-        let err = check(|b| { b.nest_start(4).put_u32(1, 25).nest_end(); }, Strictness::Strict).unwrap_err();
-        assert_eq!((err.errno, err.message, err.offset), (34, "integer out of range", Some(24)));
-        assert!(check(|b| { b.nest_start(4).put_u32(1, 15).nest_end(); }, Strictness::Strict).is_ok());
+        let err = check(
+            |b| {
+                b.nest_start(4).put_u32(1, 25).nest_end();
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.errno, err.message, err.offset),
+            (34, "integer out of range", Some(24))
+        );
+        assert!(check(
+            |b| {
+                b.nest_start(4).put_u32(1, 15).nest_end();
+            },
+            Strictness::Strict
+        )
+        .is_ok());
         let _ = NLA_F_NESTED;
     }
 
     #[test]
     fn strings_and_binaries_follow_kernel_rules() {
-        let err = check(|b| { b.put_bytes(2, b"sim0"); }, Strictness::Strict).unwrap_err();
-        assert_eq!((err.errno, err.message), (22, "Attribute failed policy validation"));
-        let err = check(|b| { b.put_str(2, "sixteen-chars-xx"); }, Strictness::Strict).unwrap_err();
-        assert_eq!(err.errno, 22, "the kernel finds no NUL within len + 1 bytes");
-        assert!(check(|b| { b.put_str(2, "fifteen-chars-x"); }, Strictness::Strict).is_ok());
-        let err = check(|b| { b.put_bytes(3, &[1, 2, 3]); }, Strictness::Strict).unwrap_err();
-        assert_eq!((err.errno, err.message), (34, "binary attribute size out of range"));
+        let err = check(
+            |b| {
+                b.put_bytes(2, b"sim0");
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.errno, err.message),
+            (22, "Attribute failed policy validation")
+        );
+        let err = check(
+            |b| {
+                b.put_str(2, "sixteen-chars-xx");
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.errno, 22,
+            "the kernel finds no NUL within len + 1 bytes"
+        );
+        assert!(check(
+            |b| {
+                b.put_str(2, "fifteen-chars-x");
+            },
+            Strictness::Strict
+        )
+        .is_ok());
+        let err = check(
+            |b| {
+                b.put_bytes(3, &[1, 2, 3]);
+            },
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.errno, err.message),
+            (34, "binary attribute size out of range")
+        );
     }
 
     #[test]
@@ -507,7 +600,10 @@ mod tests {
         let msg = b.finish();
         let message = crate::wire::split_messages(&msg).next().unwrap();
         let parsed = parse(&OUTER, message.genl_attrs(0), Strictness::Liberal).unwrap();
-        assert_eq!(parsed.warning, Some("bytes leftover after parsing attributes"));
+        assert_eq!(
+            parsed.warning,
+            Some("bytes leftover after parsing attributes")
+        );
         assert_eq!(parsed.get(1).unwrap().u32(), Some(1));
     }
 
@@ -517,7 +613,13 @@ mod tests {
         b.put_u32(1, 1).nest_start(4).put_u32(1, 15).nest_end();
         let msg = b.finish();
         let message = crate::wire::split_messages(&msg).next().unwrap();
-        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(), Some("id"));
-        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(), Some("inner.value"));
+        assert_eq!(
+            OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(),
+            Some("inner.value")
+        );
     }
 }

@@ -57,28 +57,127 @@ pub const MTU_MAX: u32 = 65535;
 pub static PORT_ATTRS: AttrSet = AttrSet {
     name: "port",
     attrs: &[
-        AttrSpec { id: port_attr::INDEX, name: "index", ty: AttrType::U32, check: Check::None, doc: "port number within the device, from 0" },
-        AttrSpec { id: port_attr::IFINDEX, name: "ifindex", ty: AttrType::U32, check: Check::None, doc: "the port's netdev ifindex" },
-        AttrSpec { id: port_attr::IFNAME, name: "ifname", ty: AttrType::String, check: Check::MaxLen(15), doc: "the port's netdev name" },
-        AttrSpec { id: port_attr::PEER_IFNAME, name: "peer-ifname", ty: AttrType::String, check: Check::MaxLen(15), doc: "the cable end (veth peer) name" },
-        AttrSpec { id: port_attr::MAC, name: "mac", ty: AttrType::Binary, check: Check::ExactLen(6), doc: "hardware address" },
-        AttrSpec { id: port_attr::MTU, name: "mtu", ty: AttrType::U32, check: Check::None, doc: "MTU" },
-        AttrSpec { id: port_attr::UP, name: "up", ty: AttrType::U8, check: Check::Range { min: 0, max: 1 }, doc: "administratively up (IFF_UP)" },
-        AttrSpec { id: port_attr::OPER_STATE, name: "oper-state", ty: AttrType::U8, check: Check::None, doc: "RFC 2863 operational state (IF_OPER_*)" },
-        AttrSpec { id: port_attr::CARRIER, name: "carrier", ty: AttrType::U8, check: Check::Range { min: 0, max: 1 }, doc: "carrier present (IFF_LOWER_UP)" },
+        AttrSpec {
+            id: port_attr::INDEX,
+            name: "index",
+            ty: AttrType::U32,
+            check: Check::None,
+            doc: "port number within the device, from 0",
+        },
+        AttrSpec {
+            id: port_attr::IFINDEX,
+            name: "ifindex",
+            ty: AttrType::U32,
+            check: Check::None,
+            doc: "the port's netdev ifindex",
+        },
+        AttrSpec {
+            id: port_attr::IFNAME,
+            name: "ifname",
+            ty: AttrType::String,
+            check: Check::MaxLen(15),
+            doc: "the port's netdev name",
+        },
+        AttrSpec {
+            id: port_attr::PEER_IFNAME,
+            name: "peer-ifname",
+            ty: AttrType::String,
+            check: Check::MaxLen(15),
+            doc: "the cable end (veth peer) name",
+        },
+        AttrSpec {
+            id: port_attr::MAC,
+            name: "mac",
+            ty: AttrType::Binary,
+            check: Check::ExactLen(6),
+            doc: "hardware address",
+        },
+        AttrSpec {
+            id: port_attr::MTU,
+            name: "mtu",
+            ty: AttrType::U32,
+            check: Check::None,
+            doc: "MTU",
+        },
+        AttrSpec {
+            id: port_attr::UP,
+            name: "up",
+            ty: AttrType::U8,
+            check: Check::Range { min: 0, max: 1 },
+            doc: "administratively up (IFF_UP)",
+        },
+        AttrSpec {
+            id: port_attr::OPER_STATE,
+            name: "oper-state",
+            ty: AttrType::U8,
+            check: Check::None,
+            doc: "RFC 2863 operational state (IF_OPER_*)",
+        },
+        AttrSpec {
+            id: port_attr::CARRIER,
+            name: "carrier",
+            ty: AttrType::U8,
+            check: Check::Range { min: 0, max: 1 },
+            doc: "carrier present (IFF_LOWER_UP)",
+        },
     ],
 };
 
 pub static DEV_ATTRS: AttrSet = AttrSet {
     name: "dev",
     attrs: &[
-        AttrSpec { id: dev_attr::ID, name: "dev-id", ty: AttrType::U32, check: Check::None, doc: "device id" },
-        AttrSpec { id: dev_attr::NAME, name: "dev-name", ty: AttrType::NulString, check: Check::MaxLen(DEV_NAME_MAX as u16), doc: "device name" },
-        AttrSpec { id: dev_attr::BACKEND, name: "backend", ty: AttrType::String, check: Check::MaxLen(15), doc: "the hardware behind the device: veth, netdevsim, model" },
-        AttrSpec { id: dev_attr::PORT, name: "port", ty: AttrType::Nested(&PORT_ATTRS), check: Check::None, doc: "one per port (multi-attr)" },
-        AttrSpec { id: dev_attr::MTU, name: "mtu", ty: AttrType::U32, check: Check::Range { min: MTU_MIN as u64, max: MTU_MAX as u64 }, doc: "MTU for every port" },
-        AttrSpec { id: dev_attr::MAC, name: "mac", ty: AttrType::Binary, check: Check::ExactLen(6), doc: "base MAC: port N gets base + N" },
-        AttrSpec { id: dev_attr::UP, name: "up", ty: AttrType::U8, check: Check::Range { min: 0, max: 1 }, doc: "administrative state of every port" },
+        AttrSpec {
+            id: dev_attr::ID,
+            name: "dev-id",
+            ty: AttrType::U32,
+            check: Check::None,
+            doc: "device id",
+        },
+        AttrSpec {
+            id: dev_attr::NAME,
+            name: "dev-name",
+            ty: AttrType::NulString,
+            check: Check::MaxLen(DEV_NAME_MAX as u16),
+            doc: "device name",
+        },
+        AttrSpec {
+            id: dev_attr::BACKEND,
+            name: "backend",
+            ty: AttrType::String,
+            check: Check::MaxLen(15),
+            doc: "the hardware behind the device: veth, netdevsim, model",
+        },
+        AttrSpec {
+            id: dev_attr::PORT,
+            name: "port",
+            ty: AttrType::Nested(&PORT_ATTRS),
+            check: Check::None,
+            doc: "one per port (multi-attr)",
+        },
+        AttrSpec {
+            id: dev_attr::MTU,
+            name: "mtu",
+            ty: AttrType::U32,
+            check: Check::Range {
+                min: MTU_MIN as u64,
+                max: MTU_MAX as u64,
+            },
+            doc: "MTU for every port",
+        },
+        AttrSpec {
+            id: dev_attr::MAC,
+            name: "mac",
+            ty: AttrType::Binary,
+            check: Check::ExactLen(6),
+            doc: "base MAC: port N gets base + N",
+        },
+        AttrSpec {
+            id: dev_attr::UP,
+            name: "up",
+            ty: AttrType::U8,
+            check: Check::Range { min: 0, max: 1 },
+            doc: "administrative state of every port",
+        },
     ],
 };
 
@@ -148,7 +247,8 @@ pub enum DevSelector {
 impl DevSelector {
     /// What users type: a plain number is an id, anything else a name.
     pub fn parse(text: &str) -> Self {
-        text.parse().map_or_else(|_| DevSelector::Name(text.to_string()), DevSelector::Id)
+        text.parse()
+            .map_or_else(|_| DevSelector::Name(text.to_string()), DevSelector::Id)
     }
 
     pub fn encode(&self, out: &mut MessageBuilder) {
@@ -171,8 +271,20 @@ impl std::fmt::Display for DevSelector {
 /// A 48-bit hardware address.
 pub type Mac = [u8; 6];
 
+/// The MAC of port `index` of a device whose base MAC is `base`: base +
+/// index, as NICs hand out consecutive addresses to their ports.
+pub fn port_mac(base: &Mac, index: u32) -> Mac {
+    let mut bytes = [0u8; 8];
+    bytes[2..].copy_from_slice(base);
+    let value = u64::from_be_bytes(bytes).wrapping_add(index.into()) & 0xffff_ffff_ffff;
+    value.to_be_bytes()[2..].try_into().unwrap()
+}
+
 pub fn format_mac(mac: &Mac) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 pub fn parse_mac(text: &str) -> Option<Mac> {
@@ -243,15 +355,29 @@ impl DevInfo {
 
     pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
-        let id = attrs.get(dev_attr::ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
-        let name = attrs.get(dev_attr::NAME).and_then(|a| a.string()).ok_or(missing("dev-name"))?;
-        let backend = attrs.get(dev_attr::BACKEND).and_then(|a| a.string()).unwrap_or_default();
+        let id = attrs
+            .get(dev_attr::ID)
+            .and_then(|a| a.u32())
+            .ok_or(missing("dev-id"))?;
+        let name = attrs
+            .get(dev_attr::NAME)
+            .and_then(|a| a.string())
+            .ok_or(missing("dev-name"))?;
+        let backend = attrs
+            .get(dev_attr::BACKEND)
+            .and_then(|a| a.string())
+            .unwrap_or_default();
         let ports = attrs
             .clone()
             .filter(|a| a.kind() == dev_attr::PORT)
             .map(|a| PortInfo::decode(a.nested()))
             .collect::<Result<_, _>>()?;
-        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), ports })
+        Ok(DevInfo {
+            id,
+            name: name.to_string(),
+            backend: backend.to_string(),
+            ports,
+        })
     }
 }
 
@@ -260,7 +386,13 @@ impl PortInfo {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
         let u32_of = |id, what| attrs.get(id).and_then(|a| a.u32()).ok_or(missing(what));
         let u8_of = |id, what| attrs.get(id).and_then(|a| a.u8()).ok_or(missing(what));
-        let str_of = |id| attrs.get(id).and_then(|a| a.string()).unwrap_or_default().to_string();
+        let str_of = |id| {
+            attrs
+                .get(id)
+                .and_then(|a| a.string())
+                .unwrap_or_default()
+                .to_string()
+        };
         let mac = attrs
             .get(port_attr::MAC)
             .and_then(|a| Mac::try_from(a.payload).ok())
@@ -290,7 +422,12 @@ pub struct DevSet {
 
 impl DevSet {
     pub fn new(dev: DevSelector) -> Self {
-        DevSet { dev, mtu: None, mac: None, up: None }
+        DevSet {
+            dev,
+            mtu: None,
+            mac: None,
+            up: None,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -350,7 +487,18 @@ mod tests {
         sample().encode(&mut b);
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
-        crate::policy::parse(&DEV_ATTRS, message.genl_attrs(0), crate::policy::Strictness::Strict).unwrap();
+        crate::policy::parse(
+            &DEV_ATTRS,
+            message.genl_attrs(0),
+            crate::policy::Strictness::Strict,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn port_macs_count_up_from_the_base() {
+        assert_eq!(port_mac(&[2, 0, 0, 0, 0, 0xff], 1), [2, 0, 0, 0, 1, 0]);
+        assert_eq!(port_mac(&[2, 0, 0, 0, 0, 5], 0), [2, 0, 0, 0, 0, 5]);
     }
 
     #[test]

@@ -197,7 +197,10 @@ impl<'a> Attr<'a> {
     }
 
     pub fn u8(&self) -> Option<u8> {
-        self.payload.first().copied().filter(|_| self.payload.len() == 1)
+        self.payload
+            .first()
+            .copied()
+            .filter(|_| self.payload.len() == 1)
     }
 
     pub fn u16(&self) -> Option<u16> {

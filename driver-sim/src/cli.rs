@@ -1,0 +1,38 @@
+//! `driver-sim`'s command line: every flag defined and documented once.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Generic Netlink driver simulator: serves the `simdev` family (and a
+/// controller to resolve it) on NETLINK_USERSOCK, backed by real veth
+/// devices in a private network namespace.
+///
+/// On readiness prints one line on stdout:
+/// `ready family=simdev id=0x13 port=N netns=/proc/PID/ns/net [userns=...]`.
+#[derive(Debug, Parser)]
+#[command(name = "driver-sim", version)]
+pub struct Cli {
+    /// TOML configuration; without it, the embedded configs/default.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Netlink port id to serve on (decimal or 0x-hex); overrides the config.
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub port: Option<u32>,
+
+    /// Validate the configuration, print a summary, and exit.
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+pub fn parse_port(text: &str) -> Result<u32, String> {
+    let value = match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|e| format!("`{text}` is not a port id: {e}"))?;
+    if value == 0 {
+        return Err("port 0 is the kernel's".into());
+    }
+    Ok(value)
+}

@@ -1,0 +1,437 @@
+//! The simulator's TOML configuration: schema, defaults, validation.
+//!
+//! Everything is checked before anything is created: syntax, unknown keys,
+//! types, and what the kernel would refuse later (names too long for
+//! `IFNAMSIZ`, duplicate names or ids, bad MACs). Every error names the file,
+//! line and column and the key at fault. This module does no I/O besides
+//! reading the file it is given.
+
+use serde::Deserialize;
+use simdev_protocol::ctrl::{GENL_MAX_ID, GENL_START_ALLOC};
+use simdev_protocol::simdev::{parse_mac, Mac, DEV_NAME_MAX, MTU_MAX, MTU_MIN};
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// The configuration `driver-sim` runs without `--config`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
+/// How the embedded default is named in messages.
+pub const DEFAULT_CONFIG_NAME: &str = "<embedded configs/default.toml>";
+
+/// Longest netdev name (`IFNAMSIZ` - 1).
+pub const IFNAME_MAX: usize = 15;
+/// Suffix of a port's cable end (its veth peer).
+pub const PEER_SUFFIX: &str = "-peer";
+/// Most ports one device may have.
+pub const PORTS_MAX: u32 = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub simulator: SimulatorConfig,
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// Netlink port id to serve on (`--port` overrides).
+    pub port: Option<u32>,
+    /// Where the hardware lives: "private" or "host".
+    #[serde(default)]
+    pub netns: Netns,
+    /// "auto" (the first dynamic id, 0x13), "random", or a number.
+    #[serde(default)]
+    pub family_id: FamilyIdChoice,
+    /// Uids allowed to run admin commands; default: root and the simulator's own uid.
+    pub admin_uids: Option<Vec<u32>>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            port: None,
+            netns: Netns::Private,
+            family_id: FamilyIdChoice::Auto,
+            admin_uids: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Netns {
+    /// A fresh network namespace (plus a user namespace when not root) that
+    /// dies with the simulator.
+    #[default]
+    Private,
+    /// The namespace the simulator was started in (needs CAP_NET_ADMIN there).
+    Host,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(untagged)]
+pub enum FamilyIdChoice {
+    #[default]
+    #[serde(with = "auto_word")]
+    Auto,
+    #[serde(with = "random_word")]
+    Random,
+    Fixed(u16),
+}
+
+/// Serde helpers to accept the bare words "auto" and "random".
+macro_rules! word {
+    ($module:ident, $word:literal) => {
+        mod $module {
+            pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(d)?;
+                if text == $word {
+                    Ok(())
+                } else {
+                    Err(serde::de::Error::custom(concat!(
+                        "expected \"",
+                        $word,
+                        "\""
+                    )))
+                }
+            }
+        }
+    };
+}
+word!(auto_word, "auto");
+word!(random_word, "random");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Each port a veth pair: the port end and the cable end.
+    #[default]
+    Veth,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Veth => "veth",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Device name; ports are named NAMEp0, NAMEp1, ... and their cable
+    /// ends NAMEp0-peer, ...
+    pub name: Spanned<String>,
+    /// Device id; default: the next free id from 1.
+    pub id: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// Number of ports (1..=64).
+    #[serde(default = "one")]
+    pub ports: Spanned<u32>,
+    /// Initial MTU of every port; default: the kernel's (1500 for veth).
+    pub mtu: Option<Spanned<u32>>,
+    /// Base MAC, unicast; port N gets base + N. Default: kernel-random.
+    pub mac: Option<Spanned<String>>,
+    /// Whether ports start administratively up.
+    #[serde(default = "yes")]
+    pub up: bool,
+}
+
+fn one() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl DeviceConfig {
+    pub fn port_ifname(&self, index: u32) -> String {
+        format!("{}p{}", self.name.get_ref(), index)
+    }
+
+    pub fn peer_ifname(&self, index: u32) -> String {
+        format!("{}{}", self.port_ifname(index), PEER_SUFFIX)
+    }
+
+    pub fn base_mac(&self) -> Option<Mac> {
+        self.mac.as_ref().and_then(|m| parse_mac(m.get_ref()))
+    }
+}
+
+/// A configuration error, located in its file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A device config plus the id it ends up with.
+pub type ResolvedDevices = Vec<(u32, DeviceConfig)>;
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// The embedded default.
+    pub fn embedded_default() -> Config {
+        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME)
+            .expect("embedded default config is valid")
+    }
+
+    /// Parses and validates `text`; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let locate = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
+            ConfigError {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let config: Config =
+            toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        config
+            .validate()
+            .map_err(|(span, message)| locate(Some(span), message))?;
+        Ok(config)
+    }
+
+    /// Semantic checks; returns the span of the offending value.
+    fn validate(&self) -> Result<(), (Range<usize>, String)> {
+        if let FamilyIdChoice::Fixed(id) = self.simulator.family_id {
+            if !(GENL_START_ALLOC..=GENL_MAX_ID).contains(&id) {
+                return Err((0..0, format!(
+                    "simulator.family_id: {id:#x} is outside the dynamic range {GENL_START_ALLOC:#x}..={GENL_MAX_ID:#x}"
+                )));
+            }
+        }
+        if self.simulator.port == Some(0) {
+            return Err((0..0, "simulator.port: 0 is the kernel's port".to_string()));
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut ids = std::collections::HashSet::new();
+        for dev in &self.devices {
+            let name = dev.name.get_ref();
+            let name_span = dev.name.span();
+            if name.is_empty() || name.len() > DEV_NAME_MAX {
+                return Err((
+                    name_span,
+                    format!("device.name `{name}`: must be 1 to {DEV_NAME_MAX} characters"),
+                ));
+            }
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            {
+                return Err((
+                    name_span,
+                    format!("device.name `{name}`: use letters, digits, '_', '-', '.'"),
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err((
+                    name_span,
+                    format!("device.name `{name}`: duplicate device name"),
+                ));
+            }
+            let ports = *dev.ports.get_ref();
+            if !(1..=PORTS_MAX).contains(&ports) {
+                return Err((
+                    dev.ports.span(),
+                    format!("device.ports: {ports} is outside 1..={PORTS_MAX}"),
+                ));
+            }
+            let longest = dev.peer_ifname(ports - 1);
+            if longest.len() > IFNAME_MAX {
+                return Err((name_span, format!(
+                    "device.name `{name}`: too long for its netdevs: `{longest}` exceeds IFNAMSIZ ({IFNAME_MAX} characters)"
+                )));
+            }
+            if let Some(id) = &dev.id {
+                if *id.get_ref() == 0 {
+                    return Err((id.span(), "device.id: ids start at 1".to_string()));
+                }
+                if !ids.insert(*id.get_ref()) {
+                    return Err((
+                        id.span(),
+                        format!("device.id: duplicate device id {}", id.get_ref()),
+                    ));
+                }
+            }
+            if let Some(mtu) = &dev.mtu {
+                if !(MTU_MIN..=MTU_MAX).contains(mtu.get_ref()) {
+                    return Err((
+                        mtu.span(),
+                        format!(
+                            "device.mtu: {} is outside {MTU_MIN}..={MTU_MAX}",
+                            mtu.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if let Some(mac) = &dev.mac {
+                match parse_mac(mac.get_ref()) {
+                    None => {
+                        return Err((
+                            mac.span(),
+                            format!(
+                                "device.mac `{}`: not a MAC address (aa:bb:cc:dd:ee:ff)",
+                                mac.get_ref()
+                            ),
+                        ))
+                    }
+                    Some(m) if m[0] & 1 != 0 => {
+                        return Err((
+                            mac.span(),
+                            format!(
+                                "device.mac `{}`: multicast bit set; ports need unicast addresses",
+                                mac.get_ref()
+                            ),
+                        ))
+                    }
+                    Some(m) if m == [0; 6] => {
+                        return Err((
+                            mac.span(),
+                            "device.mac: all zeros is not a valid address".to_string(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Devices with their ids: configured ids as given, the rest numbered
+    /// from 1 skipping taken ones.
+    pub fn into_devices(self) -> ResolvedDevices {
+        let taken: std::collections::HashSet<u32> = self
+            .devices
+            .iter()
+            .filter_map(|d| d.id.as_ref().map(|i| *i.get_ref()))
+            .collect();
+        let mut next = 1;
+        self.devices
+            .into_iter()
+            .map(|dev| {
+                let id = match &dev.id {
+                    Some(id) => *id.get_ref(),
+                    None => {
+                        while taken.contains(&next) {
+                            next += 1;
+                        }
+                        next += 1;
+                        next - 1
+                    }
+                };
+                (id, dev)
+            })
+            .collect()
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        Config::parse(text, "lab.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn embedded_default_is_valid_and_has_two_devices() {
+        let config = Config::embedded_default();
+        assert!(config.devices.len() >= 2);
+        assert_eq!(config.simulator.netns, Netns::Private);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let msg = error("[[device]]\nname = \"a\"\nportz = 2\n");
+        assert!(
+            msg.starts_with("lab.toml:3:1: unknown field `portz`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let msg = error("[[device]]\nname = \"a\"\nports = \"two\"\n");
+        assert!(msg.starts_with("lab.toml:3:9:"), "{msg}");
+    }
+
+    #[test]
+    fn names_too_long_for_ifnamsiz_are_refused() {
+        let msg = error("[[device]]\nname = \"abcdefghij\"\n");
+        assert!(
+            msg.starts_with("lab.toml:2:8: device.name `abcdefghij`: too long"),
+            "{msg}"
+        );
+        assert!(msg.contains("abcdefghijp0-peer"), "{msg}");
+    }
+
+    #[test]
+    fn duplicates_and_bad_values_are_refused() {
+        let msg = error("[[device]]\nname = \"a\"\n[[device]]\nname = \"a\"\n");
+        assert!(
+            msg.starts_with("lab.toml:4:8: device.name `a`: duplicate"),
+            "{msg}"
+        );
+        let msg = error("[[device]]\nname = \"a\"\nmac = \"01:00:00:00:00:01\"\n");
+        assert!(msg.contains("multicast"), "{msg}");
+        let msg = error("[[device]]\nname = \"a\"\nmtu = 10\n");
+        assert!(msg.starts_with("lab.toml:3:7: device.mtu: 10"), "{msg}");
+        let msg = error("[simulator]\nnetns = \"elsewhere\"\n");
+        assert!(msg.starts_with("lab.toml:2:9:"), "{msg}");
+    }
+
+    #[test]
+    fn family_id_accepts_words_and_numbers() {
+        for (text, want) in [
+            ("\"auto\"", FamilyIdChoice::Auto),
+            ("\"random\"", FamilyIdChoice::Random),
+            ("0x20", FamilyIdChoice::Fixed(0x20)),
+        ] {
+            let config = Config::parse(&format!("[simulator]\nfamily_id = {text}\n"), "f").unwrap();
+            assert_eq!(config.simulator.family_id, want);
+        }
+        assert!(error("[simulator]\nfamily_id = \"often\"\n").starts_with("lab.toml:2:13:"));
+    }
+
+    #[test]
+    fn ids_are_assigned_around_configured_ones() {
+        let config = Config::parse(
+            "[[device]]\nname = \"a\"\n[[device]]\nname = \"b\"\nid = 1\n[[device]]\nname = \"c\"\n",
+            "f",
+        )
+        .unwrap();
+        let ids: Vec<u32> = config.into_devices().iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![2, 1, 3]);
+    }
+}

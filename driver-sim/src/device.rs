@@ -1,0 +1,162 @@
+//! The device model: simulated devices, their ports, and the operations
+//! handlers perform on them. State that the kernel owns (MTU, MAC, link
+//! state) is never cached here; it is read back through the backend.
+
+use crate::backend::{Backend, BackendError};
+use crate::config::ResolvedDevices;
+use crate::rtnl::KernelError;
+use simdev_protocol::simdev::{dev_attr, port_mac, DevInfo, DevSelector, DevSet, Mac};
+
+/// One port: a netdev and its cable end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub index: u32,
+    pub ifname: String,
+    pub ifindex: u32,
+    pub peer_ifname: String,
+    pub peer_ifindex: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: u32,
+    pub name: String,
+    pub ports: Vec<Port>,
+}
+
+/// A `dev-set` the kernel refused: which attribute, and why.
+#[derive(Debug)]
+pub struct SetError {
+    /// The `dev` attribute whose change failed.
+    pub attr: u16,
+    pub port: String,
+    pub error: KernelError,
+}
+
+/// All devices and the hardware behind them.
+pub struct Devices {
+    devices: Vec<Device>,
+    backend: Box<dyn Backend>,
+}
+
+impl Devices {
+    pub fn new(backend: Box<dyn Backend>) -> Self {
+        Devices {
+            devices: Vec::new(),
+            backend,
+        }
+    }
+
+    /// Creates the configured devices; on failure removes what was created.
+    pub fn create_all(&mut self, configs: ResolvedDevices) -> Result<(), BackendError> {
+        for (id, config) in configs {
+            match self.backend.create_ports(&config) {
+                Ok(ports) => self.devices.push(Device {
+                    id,
+                    name: config.name.into_inner(),
+                    ports,
+                }),
+                Err(e) => {
+                    self.remove_all();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every device's netdevs (teardown).
+    pub fn remove_all(&mut self) {
+        for device in std::mem::take(&mut self.devices) {
+            if let Err(e) = self.backend.remove_ports(&device.ports) {
+                log::warn!("tearing down {}: {e}", device.name);
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Device> {
+        self.devices.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+
+    pub fn find(&self, selector: &DevSelector) -> Option<&Device> {
+        self.devices.iter().find(|d| match selector {
+            DevSelector::Id(id) => d.id == *id,
+            DevSelector::Name(name) => &d.name == name,
+        })
+    }
+
+    /// The device as the kernel sees its ports now.
+    pub fn info(&mut self, device: &Device) -> Result<DevInfo, KernelError> {
+        let ports = device
+            .ports
+            .iter()
+            .map(|port| self.backend.port_info(port))
+            .collect::<Result<_, _>>()?;
+        Ok(DevInfo {
+            id: device.id,
+            name: device.name.clone(),
+            backend: self.backend.name().to_string(),
+            ports,
+        })
+    }
+
+    /// Applies a `dev-set` to every port: MTU, then MAC (base + port
+    /// index), then admin state. All or nothing: if the kernel refuses a
+    /// change, the changes already made are undone before returning.
+    pub fn apply_set(&mut self, device: &Device, set: &DevSet) -> Result<(), SetError> {
+        let before: Vec<_> = device
+            .ports
+            .iter()
+            .map(|p| self.backend.port_info(p))
+            .collect::<Result<_, _>>()
+            .map_err(|error| SetError {
+                attr: dev_attr::ID,
+                port: device.name.clone(),
+                error,
+            })?;
+        let mut undo: Vec<Box<dyn FnOnce(&mut dyn Backend)>> = Vec::new();
+        let result = (|| {
+            for (port, old) in device.ports.iter().zip(&before) {
+                let fail = |attr| {
+                    let port = port.ifname.clone();
+                    move |error| SetError { attr, port, error }
+                };
+                if let Some(mtu) = set.mtu {
+                    self.backend
+                        .set_mtu(port, mtu)
+                        .map_err(fail(dev_attr::MTU))?;
+                    let (p, old_mtu) = (port.clone(), old.mtu);
+                    undo.push(Box::new(move |b| drop(b.set_mtu(&p, old_mtu))));
+                }
+                if let Some(base) = &set.mac {
+                    let mac: Mac = port_mac(base, port.index);
+                    self.backend
+                        .set_mac(port, &mac)
+                        .map_err(fail(dev_attr::MAC))?;
+                    let (p, old_mac) = (port.clone(), old.mac);
+                    undo.push(Box::new(move |b| drop(b.set_mac(&p, &old_mac))));
+                }
+                if let Some(up) = set.up {
+                    self.backend.set_up(port, up).map_err(fail(dev_attr::UP))?;
+                    let (p, old_up) = (port.clone(), old.up);
+                    undo.push(Box::new(move |b| drop(b.set_up(&p, old_up))));
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            for step in undo.into_iter().rev() {
+                step(self.backend.as_mut());
+            }
+        }
+        result
+    }
+}

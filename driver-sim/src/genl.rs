@@ -1,0 +1,288 @@
+//! The Generic Netlink request path, as `genetlink.c` and `af_netlink.c`
+//! run it: split the datagram, check flags and headers, find the family and
+//! command, check permission, validate attributes, run the handler, and
+//! answer with a reply, an ACK, a dump ending in `NLMSG_DONE`, or an
+//! `NLMSG_ERROR` with extended-ACK TLVs. Handlers only see validated requests.
+//!
+//! Order of checks (each failure answers and stops that message):
+//! 1. no `NLM_F_REQUEST`, or a control type: skipped, ACKed if asked;
+//! 2. unknown family id: `ENOENT`;
+//! 3. shorter than the genetlink + family headers: `EINVAL`;
+//! 4. (strict commands) reserved field or unknown flags: `EINVAL`;
+//! 5. unknown command, or no do/dump handler for what was asked: `EOPNOTSUPP`;
+//! 6. admin command from a uid that is not allowed: `EPERM`;
+//! 7. attribute validation: the policy's errno and extack.
+
+use crate::simulator::Simulator;
+use simdev_protocol::extack::{build_done, build_error, ExtAck};
+use simdev_protocol::family::FamilySpec;
+use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
+use simdev_protocol::wire::{
+    split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN,
+    NLMSG_MIN_TYPE, NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI, NLM_F_REQUEST,
+};
+
+/// Largest datagram a dump packs parts into (what the kernel uses).
+pub const DUMP_DATAGRAM_MAX: usize = 32 * 1024;
+
+/// Who sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    pub port: u32,
+    /// From `SCM_CREDENTIALS`; `None` if the kernel did not attach them.
+    pub uid: Option<u32>,
+}
+
+/// A validated request, as handlers see it.
+pub struct Request<'a> {
+    pub message: Message<'a>,
+    pub genl: GenlHeader,
+    pub attrs: Parsed<'a>,
+    pub family_id: u16,
+    pub family: &'static FamilySpec,
+    pub sender: Sender,
+}
+
+impl Request<'_> {
+    pub fn header(&self) -> &NlHeader {
+        &self.message.header
+    }
+
+    /// Starts the reply to a do request.
+    pub fn reply(&self, cmd: u8) -> MessageBuilder {
+        self.start(cmd, 0)
+    }
+
+    /// Starts one part of a dump.
+    pub fn dump_part(&self, cmd: u8) -> MessageBuilder {
+        self.start(cmd, NLM_F_MULTI)
+    }
+
+    fn start(&self, cmd: u8, flags: u16) -> MessageBuilder {
+        let header = self.header();
+        MessageBuilder::genl(
+            self.family_id,
+            flags,
+            header.seq,
+            self.sender.port,
+            cmd,
+            self.family.version,
+        )
+    }
+}
+
+/// A handler's failure: errno plus extended ACK.
+#[derive(Debug, Clone)]
+pub struct HandlerError {
+    /// Positive errno.
+    pub errno: i32,
+    pub ext: ExtAck,
+}
+
+impl HandlerError {
+    pub fn new(errno: i32, message: impl Into<String>) -> Self {
+        HandlerError {
+            errno,
+            ext: ExtAck::message(message),
+        }
+    }
+
+    /// An error about one attribute of the request (`NL_SET_ERR_MSG_ATTR`).
+    pub fn at(errno: i32, message: impl Into<String>, attr: &Attr<'_>) -> Self {
+        let mut error = Self::new(errno, message);
+        error.ext.offset = Some(attr.offset);
+        error
+    }
+
+    /// A required attribute is missing (`GENL_REQ_ATTR_CHECK`).
+    pub fn missing(attr_type: u16, message: impl Into<String>) -> Self {
+        let mut error = Self::new(errno::EINVAL, message);
+        error.ext.missing_type = Some(attr_type);
+        error
+    }
+}
+
+impl From<ValidationError> for HandlerError {
+    fn from(v: ValidationError) -> Self {
+        HandlerError {
+            errno: v.errno,
+            ext: ExtAck {
+                message: Some(v.message.to_string()),
+                offset: v.offset,
+                policy: v.policy,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+pub type DoHandler = fn(&mut Simulator, &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError>;
+pub type DumpHandler = fn(&mut Simulator, &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError>;
+
+/// The handlers behind one command.
+pub struct Handlers {
+    pub do_: Option<DoHandler>,
+    pub dump: Option<DumpHandler>,
+}
+
+/// What answering a datagram produced: datagrams for the sender, in order,
+/// and multicast notifications `(group, message)`.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub unicast: Vec<Vec<u8>>,
+    pub multicast: Vec<(u32, Vec<u8>)>,
+}
+
+/// Answers every message of one datagram.
+pub fn handle_datagram(sim: &mut Simulator, datagram: &[u8], sender: Sender, out: &mut Outbox) {
+    for message in split_messages(datagram) {
+        handle_message(sim, message, sender, out);
+    }
+}
+
+fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, out: &mut Outbox) {
+    let header = message.header;
+    if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
+        if header.flags & NLM_F_ACK != 0 {
+            out.unicast
+                .push(build_error(&header, 0, &ExtAck::default()));
+        }
+        return;
+    }
+    let is_dump = header.is_dump();
+    match run_request(sim, message, sender, out) {
+        Ok(warning) => {
+            if header.flags & NLM_F_ACK != 0 && !is_dump {
+                out.unicast.push(build_error(&header, 0, &warning));
+            }
+        }
+        Err(e) => out.unicast.push(build_error(&header, -e.errno, &e.ext)),
+    }
+}
+
+/// Steps 2..7 and the handler; returns a success warning (usually empty).
+fn run_request(
+    sim: &mut Simulator,
+    message: Message<'_>,
+    sender: Sender,
+    out: &mut Outbox,
+) -> Result<ExtAck, HandlerError> {
+    let header = message.header;
+    let family = sim.families.spec_by_id(header.ty).ok_or(HandlerError {
+        errno: errno::ENOENT,
+        ext: ExtAck::default(),
+    })?;
+    let headers_len = NLMSG_HDRLEN + GENL_HDRLEN + family.hdrsize as usize;
+    let genl = message
+        .genl_header()
+        .filter(|_| message.bytes.len() >= headers_len)
+        .ok_or(HandlerError {
+            errno: errno::EINVAL,
+            ext: ExtAck::default(),
+        })?;
+    check_genl_header(family, &header, &genl)?;
+
+    let unsupported = HandlerError {
+        errno: errno::EOPNOTSUPP,
+        ext: ExtAck::default(),
+    };
+    let command = family.command(genl.cmd).ok_or(unsupported.clone())?;
+    let handlers = crate::handlers::lookup(family, genl.cmd).ok_or(unsupported.clone())?;
+    let is_dump = header.is_dump();
+    if (is_dump && handlers.dump.is_none()) || (!is_dump && handlers.do_.is_none()) {
+        return Err(unsupported);
+    }
+    if command.admin && !sim.may_administer(sender.uid) {
+        return Err(HandlerError {
+            errno: errno::EPERM,
+            ext: ExtAck::default(),
+        });
+    }
+
+    let attrs = match command.policy {
+        Some(policy) => parse(
+            policy,
+            message.genl_attrs(family.hdrsize.into()),
+            family.strictness(genl.cmd),
+        )?,
+        None => parse(
+            &EMPTY_SET,
+            simdev_protocol::wire::Attrs::new(&[], 0),
+            family.strictness(genl.cmd),
+        )?,
+    };
+    let warning = attrs.warning;
+    let family_id = header.ty;
+    let request = Request {
+        message,
+        genl,
+        attrs,
+        family_id,
+        family,
+        sender,
+    };
+    let with_warning = |mut e: HandlerError| {
+        if e.ext.message.is_none() {
+            e.ext.message = warning.map(str::to_string);
+        }
+        e
+    };
+
+    if is_dump {
+        let parts = (handlers.dump.unwrap())(sim, &request).map_err(with_warning)?;
+        pack_dump(parts, &header, out);
+        return Ok(ExtAck::default());
+    }
+    if let Some(reply) = (handlers.do_.unwrap())(sim, &request).map_err(with_warning)? {
+        out.unicast.push(reply);
+    }
+    out.multicast.append(&mut sim.take_notifications());
+    Ok(warning.map(ExtAck::message).unwrap_or_default())
+}
+
+static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet {
+    name: "none",
+    attrs: &[],
+};
+
+/// `genl_header_check`: only for commands at or after `resv_start_op`.
+fn check_genl_header(
+    family: &FamilySpec,
+    header: &NlHeader,
+    genl: &GenlHeader,
+) -> Result<(), HandlerError> {
+    if genl.cmd < family.resv_start_op {
+        return Ok(());
+    }
+    if genl.reserved != 0 {
+        return Err(HandlerError::new(
+            errno::EINVAL,
+            "genlmsghdr.reserved field is not 0",
+        ));
+    }
+    let mut flags = header.flags;
+    if flags & NLM_F_DUMP == NLM_F_DUMP {
+        flags &= !NLM_F_DUMP;
+    }
+    if flags & !(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO) != 0 {
+        return Err(HandlerError::new(
+            errno::EINVAL,
+            "ambiguous or reserved bits set in nlmsg_flags",
+        ));
+    }
+    Ok(())
+}
+
+/// Packs dump parts into datagrams of at most [`DUMP_DATAGRAM_MAX`] bytes
+/// and ends the dump with `NLMSG_DONE`.
+fn pack_dump(parts: Vec<Vec<u8>>, header: &NlHeader, out: &mut Outbox) {
+    let mut datagram: Vec<u8> = Vec::new();
+    for part in parts {
+        if !datagram.is_empty() && datagram.len() + part.len() > DUMP_DATAGRAM_MAX {
+            out.unicast.push(std::mem::take(&mut datagram));
+        }
+        datagram.extend_from_slice(&part);
+    }
+    datagram.extend_from_slice(&build_done(header, 0, &ExtAck::default()));
+    out.unicast.push(datagram);
+}

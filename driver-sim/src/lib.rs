@@ -1,0 +1,126 @@
+//! The simdev driver simulator: a Generic Netlink family served over real
+//! netlink sockets, driving real netdevs as its hardware.
+//!
+//! Layout: [`config`] (TOML), [`netns`] (where the hardware lives),
+//! [`rtnl`] (talking to the kernel about links), [`backend`] (the
+//! hardware kinds), [`device`] (the device model), [`server`] (socket and
+//! event loop), [`genl`] (the kernel's request path), [`handlers`] (one file
+//! per object), [`simulator`] (the state handlers work on).
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod device;
+pub mod genl;
+pub mod handlers;
+pub mod netns;
+pub mod rtnl;
+pub mod server;
+pub mod simulator;
+
+use anyhow::Context;
+use config::{Config, FamilyIdChoice, Netns, DEFAULT_CONFIG_NAME};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
+use std::io::Write;
+
+/// Runs the simulator until SIGINT/SIGTERM, then tears everything down.
+pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    let (config, source) = match &cli.config {
+        Some(path) => (Config::load(path)?, path.display().to_string()),
+        None => (Config::embedded_default(), DEFAULT_CONFIG_NAME.to_string()),
+    };
+    if cli.check_config {
+        let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
+        println!(
+            "{source}: ok: {} devices, {ports} ports",
+            config.devices.len()
+        );
+        return Ok(());
+    }
+
+    // Signals are read from a signalfd by the event loop; block them first
+    // so one arriving during startup is handled (as teardown) once serving.
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.thread_block().context("blocking signals")?;
+    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+
+    let port = cli
+        .port
+        .or(config.simulator.port)
+        .unwrap_or(simdev_protocol::DEFAULT_PORT);
+    let mut server = server::Server::bind(port)?;
+
+    let namespace = match config.simulator.netns {
+        Netns::Private => netns::HardwareNamespace::private()?,
+        Netns::Host => netns::HardwareNamespace::host()?,
+    };
+    let rtnl_fd = namespace
+        .rtnl
+        .try_clone()
+        .context("duplicating the rtnetlink socket")?;
+    let backend = backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd));
+    let mut devices = device::Devices::new(Box::new(backend));
+
+    let family_id = match config.simulator.family_id {
+        FamilyIdChoice::Auto => GENL_START_ALLOC,
+        FamilyIdChoice::Random => random_family_id(),
+        FamilyIdChoice::Fixed(id) => id,
+    };
+    let own_uid = nix::unistd::geteuid().as_raw();
+    let admin_uids = config.simulator.admin_uids.clone().unwrap_or_else(|| {
+        let mut uids = vec![0, own_uid];
+        uids.dedup();
+        uids
+    });
+    devices
+        .create_all(config.into_devices())
+        .context("creating devices")?;
+    let families = simulator::Families::new(family_id);
+    let mut sim = simulator::Simulator::new(families, devices, admin_uids);
+
+    let mut ready = format!(
+        "ready family={} id={family_id:#x} port={} netns={}",
+        simdev_protocol::simdev::FAMILY_NAME,
+        server.port(),
+        namespace.netns_path
+    );
+    if let Some(userns) = &namespace.userns_path {
+        ready.push_str(&format!(" userns={userns}"));
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{ready}")
+        .and_then(|_| stdout.flush())
+        .context("writing the ready line")?;
+    drop(stdout);
+
+    let outcome = server.serve(&mut sim, &signal_fd);
+    sim.devices.remove_all();
+    drop(namespace);
+    match outcome {
+        Ok(signal) => {
+            log::info!("{signal}: torn down");
+            Ok(())
+        }
+        Err(e) => Err(e).context("serving"),
+    }
+}
+
+/// A random id from the kernel's dynamic range, never the controller's.
+fn random_family_id() -> u16 {
+    let mut bytes = [0u8; 2];
+    // SAFETY: getrandom writes at most the buffer's length.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 2, 0) };
+    let raw = if n == 2 {
+        u16::from_ne_bytes(bytes)
+    } else {
+        std::process::id() as u16
+    };
+    let span = GENL_MAX_ID - GENL_START_ALLOC + 1;
+    let id = GENL_START_ALLOC + raw % span;
+    debug_assert_ne!(id, GENL_ID_CTRL);
+    id
+}

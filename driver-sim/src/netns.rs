@@ -1,0 +1,203 @@
+//! Where the simulated hardware lives: a private network namespace that
+//! dies with the simulator, or the host's.
+//!
+//! A private namespace is held by a small child process: it unshares a new
+//! network namespace (inside a new user namespace when not root, so no
+//! privilege is needed), opens an rtnetlink socket there, hands it to the
+//! simulator over a socketpair, and then waits. The simulator itself never
+//! leaves the caller's namespaces, so its Generic Netlink socket stays where
+//! clients are, and the uids it reads from `SCM_CREDENTIALS` are the
+//! callers' real uids (a process inside a user namespace would see them
+//! remapped). The child dies with the simulator (`PR_SET_PDEATHSIG`), and
+//! with it the namespace and every netdev in it, even after `kill -9`.
+
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, getegid, geteuid, getppid, ForkResult, Pid};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// The namespace the hardware is in, with an rtnetlink socket open in it.
+#[derive(Debug)]
+pub struct HardwareNamespace {
+    /// `NETLINK_ROUTE` socket bound in the hardware's namespace.
+    pub rtnl: OwnedFd,
+    /// What to hand to `nsenter --net=`.
+    pub netns_path: String,
+    /// For `nsenter --user=` when the namespace is owned by a private user
+    /// namespace (the simulator was not root).
+    pub userns_path: Option<String>,
+    holder: Option<Pid>,
+    /// Our end of the holder's socketpair: the holder exits when it closes.
+    _holder_channel: Option<OwnedFd>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    #[error("cannot create a private network namespace: {0} (are unprivileged user namespaces disabled? see /proc/sys/kernel/unprivileged_userns_clone)")]
+    Unshare(String),
+    #[error("cannot set up the namespace holder: {0}")]
+    Holder(String),
+    #[error("cannot open rtnetlink: {0}")]
+    Rtnl(std::io::Error),
+}
+
+impl HardwareNamespace {
+    /// The namespace the simulator runs in.
+    pub fn host() -> Result<Self, NetnsError> {
+        Ok(HardwareNamespace {
+            rtnl: open_rtnl().map_err(NetnsError::Rtnl)?,
+            netns_path: format!("/proc/{}/ns/net", std::process::id()),
+            userns_path: None,
+            holder: None,
+            _holder_channel: None,
+        })
+    }
+
+    /// A fresh namespace held by a child process. Must be called while the
+    /// process is single-threaded (it forks).
+    pub fn private() -> Result<Self, NetnsError> {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| NetnsError::Holder(e.to_string()))?;
+        let parent = nix::unistd::getpid();
+        let as_root = geteuid().is_root();
+        // SAFETY: the process is single-threaded here (startup, before the
+        // event loop), so the child may run arbitrary code.
+        match unsafe { fork() }.map_err(|e| NetnsError::Holder(e.to_string()))? {
+            ForkResult::Child => {
+                drop(ours);
+                let status = match hold_namespace(theirs.as_raw_fd(), parent, as_root) {
+                    Ok(()) => 0,
+                    Err(message) => {
+                        let _ = sendmsg::<()>(
+                            theirs.as_raw_fd(),
+                            &[IoSlice::new(message.as_bytes())],
+                            &[],
+                            MsgFlags::empty(),
+                            None,
+                        );
+                        1
+                    }
+                };
+                // SAFETY: leave without running the parent's destructors.
+                unsafe { libc::_exit(status) }
+            }
+            ForkResult::Parent { child } => {
+                drop(theirs);
+                let rtnl = receive_fd(ours.as_raw_fd()).inspect_err(|_| {
+                    let _ = waitpid(child, None);
+                })?;
+                Ok(HardwareNamespace {
+                    rtnl,
+                    netns_path: format!("/proc/{child}/ns/net"),
+                    userns_path: (!as_root).then(|| format!("/proc/{child}/ns/user")),
+                    holder: Some(child),
+                    _holder_channel: Some(ours),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for HardwareNamespace {
+    fn drop(&mut self) {
+        if let Some(child) = self.holder.take() {
+            let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(child, None);
+        }
+    }
+}
+
+/// The holder's life: new namespaces, an rtnetlink socket sent to the
+/// parent, then wait until the parent is gone.
+fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), String> {
+    // SAFETY: plain prctl; the child must not outlive the simulator.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+        return Err(format!("prctl: {}", std::io::Error::last_os_error()));
+    }
+    if getppid() != parent {
+        return Err("simulator exited during startup".into());
+    }
+    if as_root {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
+    } else {
+        let (uid, gid) = (geteuid(), getegid());
+        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("unshare(CLONE_NEWUSER|CLONE_NEWNET): {e}"))?;
+        let write = |file: &str, text: String| {
+            std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))
+        };
+        write("/proc/self/setgroups", "deny".into())?;
+        write("/proc/self/uid_map", format!("0 {uid} 1"))?;
+        write("/proc/self/gid_map", format!("0 {gid} 1"))?;
+    }
+    let rtnl = open_rtnl().map_err(|e| format!("rtnetlink socket: {e}"))?;
+    let fds = [rtnl.as_raw_fd()];
+    sendmsg::<()>(
+        channel,
+        &[IoSlice::new(b"ok")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| format!("sending the rtnetlink socket: {e}"))?;
+    drop(rtnl);
+    // Block until the simulator closes its end (or dies).
+    let mut byte = [0u8; 1];
+    let _ = nix::unistd::read(
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(channel) },
+        &mut byte,
+    );
+    Ok(())
+}
+
+/// Receives the rtnetlink socket, or the holder's error message.
+fn receive_fd(channel: RawFd) -> Result<OwnedFd, NetnsError> {
+    let mut data = [0u8; 512];
+    let mut iov = [IoSliceMut::new(&mut data)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        channel,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| NetnsError::Holder(e.to_string()))?;
+    let received = msg
+        .cmsgs()
+        .map_err(|e| NetnsError::Holder(e.to_string()))?
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        });
+    let len = msg.bytes;
+    match received {
+        // SAFETY: the fd was just received and is owned by nobody else.
+        Some(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        None if len == 0 => Err(NetnsError::Holder("the namespace holder exited".into())),
+        None => Err(NetnsError::Unshare(
+            String::from_utf8_lossy(&data[..len]).into_owned(),
+        )),
+    }
+}
+
+/// A `NETLINK_ROUTE` socket with extended ACKs enabled, in the current netns.
+pub fn open_rtnl() -> std::io::Result<OwnedFd> {
+    let socket = neli::socket::NlSocket::connect(
+        neli::consts::socket::NlFamily::Route,
+        None,
+        neli::utils::Groups::empty(),
+    )?;
+    socket.enable_ext_ack(true)?;
+    // SAFETY: into_raw_fd hands over ownership.
+    Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })
+}

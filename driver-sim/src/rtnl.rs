@@ -1,0 +1,226 @@
+//! A small rtnetlink client: create, inspect, change and delete links.
+//!
+//! This is how the simulator drives its "hardware". Every call waits for
+//! the kernel's answer, so a caller knows the change happened (or why it
+//! did not: [`KernelError`] keeps the kernel's errno and extended-ACK text).
+
+use nix::sys::socket::{recv, send, MsgFlags};
+use simdev_protocol::extack::decode_status;
+use simdev_protocol::simdev::Mac;
+use simdev_protocol::wire::{
+    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_EXCL, NLM_F_REQUEST, RECV_BUF_LEN,
+};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_GETLINK: u16 = 18;
+
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+
+const IFF_UP: u32 = 0x1;
+const IFF_LOWER_UP: u32 = 0x1_0000;
+const AF_UNSPEC: u8 = 0;
+/// `sizeof(struct ifinfomsg)`.
+const IFINFOMSG_LEN: usize = 16;
+
+/// The kernel refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}", nix::errno::Errno::from_raw(*.errno).desc(), .message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+pub struct KernelError {
+    /// Positive errno.
+    pub errno: i32,
+    /// The kernel's extended-ACK message, if it gave one.
+    pub message: Option<String>,
+}
+
+impl KernelError {
+    fn io(err: nix::errno::Errno) -> Self {
+        KernelError {
+            errno: err as i32,
+            message: None,
+        }
+    }
+}
+
+/// A link as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub ifindex: u32,
+    pub ifname: String,
+    pub mac: Mac,
+    pub mtu: u32,
+    pub up: bool,
+    pub lower_up: bool,
+    pub oper_state: u8,
+}
+
+/// `struct ifinfomsg` for link `ifindex`, changing the flags in `change`.
+fn ifinfomsg(ifindex: u32, flags: u32, change: u32) -> [u8; IFINFOMSG_LEN] {
+    let mut raw = [0u8; IFINFOMSG_LEN];
+    raw[0] = AF_UNSPEC;
+    raw[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    raw[8..12].copy_from_slice(&flags.to_ne_bytes());
+    raw[12..16].copy_from_slice(&change.to_ne_bytes());
+    raw
+}
+
+/// An rtnetlink socket in the hardware's namespace.
+#[derive(Debug)]
+pub struct Rtnl {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Rtnl {
+    pub fn new(fd: OwnedFd) -> Self {
+        Rtnl {
+            fd,
+            seq: 0,
+            buf: vec![0; RECV_BUF_LEN],
+        }
+    }
+
+    /// Creates a veth pair and returns the ifindexes of (name, peer).
+    pub fn create_veth(&mut self, name: &str, peer: &str) -> Result<(u32, u32), KernelError> {
+        let mut msg = self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
+        msg.nest_start_noflag(IFLA_LINKINFO)
+            .put_str(IFLA_INFO_KIND, "veth");
+        msg.nest_start_noflag(IFLA_INFO_DATA)
+            .nest_start_noflag(VETH_INFO_PEER);
+        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, peer);
+        msg.nest_end().nest_end().nest_end();
+        self.transact(msg.finish(), |_| ())?;
+        Ok((
+            self.link_by_name(name)?.ifindex,
+            self.link_by_name(peer)?.ifindex,
+        ))
+    }
+
+    pub fn link(&mut self, ifindex: u32) -> Result<LinkState, KernelError> {
+        let mut msg = self.request(RTM_GETLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0));
+        self.get_link(msg)
+    }
+
+    pub fn link_by_name(&mut self, name: &str) -> Result<LinkState, KernelError> {
+        let mut msg = self.request(RTM_GETLINK, 0);
+        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
+        self.get_link(msg)
+    }
+
+    pub fn set_mtu(&mut self, ifindex: u32, mtu: u32) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_NEWLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0))
+            .put_u32(IFLA_MTU, mtu);
+        self.transact(msg.finish(), |_| ())
+    }
+
+    pub fn set_mac(&mut self, ifindex: u32, mac: &Mac) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_NEWLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0))
+            .put_bytes(IFLA_ADDRESS, mac);
+        self.transact(msg.finish(), |_| ())
+    }
+
+    pub fn set_up(&mut self, ifindex: u32, up: bool) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_NEWLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, if up { IFF_UP } else { 0 }, IFF_UP));
+        self.transact(msg.finish(), |_| ())
+    }
+
+    pub fn delete_link(&mut self, ifindex: u32) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_DELLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0));
+        self.transact(msg.finish(), |_| ())
+    }
+
+    fn request(&mut self, ty: u16, flags: u16) -> MessageBuilder {
+        self.seq = self.seq.wrapping_add(1);
+        MessageBuilder::new(ty, NLM_F_REQUEST | NLM_F_ACK | flags, self.seq, 0)
+    }
+
+    fn get_link(&mut self, msg: MessageBuilder) -> Result<LinkState, KernelError> {
+        let mut found = None;
+        self.transact(msg.finish(), |m| {
+            if m.header.ty == RTM_NEWLINK {
+                found = parse_link(m);
+            }
+        })?;
+        found.ok_or(KernelError {
+            errno: libc::ENODEV,
+            message: Some("no link in the reply".into()),
+        })
+    }
+
+    /// Sends one request and feeds each reply message to `on_reply` until
+    /// the kernel's ACK or error for it arrives.
+    fn transact(
+        &mut self,
+        request: Vec<u8>,
+        mut on_reply: impl FnMut(&Message<'_>),
+    ) -> Result<(), KernelError> {
+        let seq = self.seq;
+        send(self.fd.as_raw_fd(), &request, MsgFlags::empty()).map_err(KernelError::io)?;
+        loop {
+            let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty())
+                .map_err(KernelError::io)?;
+            for message in split_messages(&self.buf[..len]) {
+                if message.header.seq != seq {
+                    continue; // a late answer to an earlier, abandoned request
+                }
+                match message.header.ty {
+                    NLMSG_ERROR | NLMSG_DONE => {
+                        let status = decode_status(&message).ok_or(KernelError {
+                            errno: libc::EPROTO,
+                            message: Some("short NLMSG_ERROR".into()),
+                        })?;
+                        if status.error == 0 {
+                            return Ok(());
+                        }
+                        return Err(KernelError {
+                            errno: -status.error,
+                            message: status.message,
+                        });
+                    }
+                    _ => on_reply(&message),
+                }
+            }
+        }
+    }
+}
+
+fn parse_link(message: &Message<'_>) -> Option<LinkState> {
+    let payload = message.payload();
+    if payload.len() < IFINFOMSG_LEN {
+        return None;
+    }
+    let ifindex = u32::from_ne_bytes(payload[4..8].try_into().ok()?);
+    let flags = u32::from_ne_bytes(payload[8..12].try_into().ok()?);
+    let attrs = simdev_protocol::wire::Attrs::new(
+        &payload[IFINFOMSG_LEN..],
+        simdev_protocol::wire::NLMSG_HDRLEN + IFINFOMSG_LEN,
+    );
+    Some(LinkState {
+        ifindex,
+        ifname: attrs.get(IFLA_IFNAME)?.string()?.to_string(),
+        mac: attrs
+            .get(IFLA_ADDRESS)
+            .and_then(|a| Mac::try_from(a.payload).ok())
+            .unwrap_or_default(),
+        mtu: attrs.get(IFLA_MTU)?.u32()?,
+        up: flags & IFF_UP != 0,
+        lower_up: flags & IFF_LOWER_UP != 0,
+        oper_state: attrs.get(IFLA_OPERSTATE).and_then(|a| a.u8()).unwrap_or(0),
+    })
+}

@@ -1,0 +1,308 @@
+//! A Generic Netlink client socket: to the kernel (`NETLINK_GENERIC`, port
+//! 0) or to the simulator (`NETLINK_USERSOCK`, its port). Requests are
+//! matched to answers by sequence number; errors are decoded with their
+//! extended ACK, and the attribute an error points at is named from the
+//! family's policy.
+//!
+//! A simulator client `connect()`s to the simulator's port, so the kernel
+//! delivers unicast to it only from that port: no other process can answer
+//! in the simulator's name.
+
+use crate::error::{Error, Result};
+use neli::consts::socket::NlFamily;
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use nix::errno::Errno;
+use nix::sys::socket::{connect, setsockopt, sockopt, NetlinkAddr};
+use simdev_protocol::ctrl::{self, FamilyInfo, FamilySelector, GENL_ID_CTRL};
+use simdev_protocol::extack::{decode_status, Status};
+use simdev_protocol::policy::AttrSet;
+use simdev_protocol::wire::{
+    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK,
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
+};
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Who answers: the kernel's genetlink, or a simulator at a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Kernel,
+    Simulator { port: u32 },
+}
+
+/// One received message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn message(&self) -> Message<'_> {
+        split_messages(&self.bytes)
+            .next()
+            .expect("replies hold one whole message")
+    }
+}
+
+/// The parts of a dump, and whether the peer flagged it inconsistent.
+#[derive(Debug, Clone, Default)]
+pub struct Dump {
+    pub parts: Vec<Reply>,
+    /// `NLM_F_DUMP_INTR` was set on a part: data changed during the dump.
+    pub interrupted: bool,
+}
+
+pub struct Client {
+    socket: NlSocket,
+    target: Target,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// A client of the kernel's Generic Netlink.
+    pub fn kernel() -> Result<Self> {
+        Self::open(NlFamily::Generic, Target::Kernel)
+    }
+
+    /// A client of the simulator at `port`.
+    pub fn simulator(port: u32) -> Result<Self> {
+        let client = Self::open(NlFamily::Usersock, Target::Simulator { port })?;
+        connect(client.socket.as_raw_fd(), &NetlinkAddr::new(port, 0))
+            .map_err(|e| Error::io("connecting to the simulator's port", e))?;
+        Ok(client)
+    }
+
+    /// Connects to `target`.
+    pub fn connect(target: Target) -> Result<Self> {
+        match target {
+            Target::Kernel => Self::kernel(),
+            Target::Simulator { port } => Self::simulator(port),
+        }
+    }
+
+    fn open(family: NlFamily, target: Target) -> Result<Self> {
+        let socket = NlSocket::connect(family, None, Groups::empty())
+            .map_err(|e| Error::io("opening a netlink socket", e))?;
+        // Ask the kernel for extended ACKs and capped errors: the simulator
+        // always answers that way, so both targets look the same.
+        socket
+            .enable_ext_ack(true)
+            .map_err(|e| Error::io("enabling extended ACKs", e))?;
+        set_netlink_option(&socket, simdev_protocol::wire::NETLINK_CAP_ACK, 1)?;
+        let _ = socket.set_recv_buffer_size(1024 * 1024);
+        Ok(Client {
+            socket,
+            target,
+            seq: 0,
+            buf: vec![0; RECV_BUF_LEN],
+        })
+    }
+
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// This socket's own port id.
+    pub fn local_port(&self) -> Result<u32> {
+        self.socket
+            .pid()
+            .map_err(|e| Error::io("reading the socket's port", e))
+    }
+
+    /// Starts a request with the next sequence number. `flags` is added to
+    /// `NLM_F_REQUEST`.
+    pub fn new_request(&mut self, family: u16, cmd: u8, version: u8, flags: u16) -> MessageBuilder {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        MessageBuilder::genl(family, NLM_F_REQUEST | flags, self.seq, 0, cmd, version)
+    }
+
+    /// Sends raw bytes as they are (for conformance tests and tools).
+    pub fn send_raw(&mut self, datagram: &[u8]) -> Result<()> {
+        let sent = self
+            .socket
+            .send(datagram, neli::consts::socket::Msg::empty());
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => match self.target {
+                Target::Simulator { port } => Err(Error::NoSimulator(port)),
+                Target::Kernel => Err(Error::io("sending", e)),
+            },
+            Err(e) => Err(Error::io("sending", e)),
+        }
+    }
+
+    /// Receives one datagram and returns its messages.
+    pub fn recv_raw(&mut self) -> Result<Vec<Reply>> {
+        let (len, _) = self
+            .socket
+            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
+            .map_err(|e| match (e.raw_os_error(), self.target) {
+                (Some(libc::ECONNREFUSED), Target::Simulator { port }) => Error::NoSimulator(port),
+                _ => Error::io("receiving", e),
+            })?;
+        Ok(split_messages(&self.buf[..len])
+            .map(|m| Reply {
+                bytes: m.bytes.to_vec(),
+            })
+            .collect())
+    }
+
+    /// Sends a do request with `NLM_F_ACK` and returns its replies (often
+    /// one, none for commands that only ACK). `policy` names attributes in
+    /// errors.
+    pub fn execute(
+        &mut self,
+        request: MessageBuilder,
+        policy: Option<&'static AttrSet>,
+    ) -> Result<Vec<Reply>> {
+        let mut bytes = request.finish();
+        let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_ACK;
+        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
+        let seq = self.seq;
+        self.send_raw(&bytes)?;
+        let mut replies = Vec::new();
+        loop {
+            for reply in self.recv_raw()? {
+                let message = reply.message();
+                if message.header.seq != seq {
+                    continue;
+                }
+                if message.header.ty == NLMSG_ERROR {
+                    let status = decode_status(&message)
+                        .ok_or_else(|| Error::Protocol("short NLMSG_ERROR".into()))?;
+                    if status.error == 0 {
+                        return Ok(replies);
+                    }
+                    return Err(status_error(&status, &bytes, policy));
+                }
+                replies.push(reply);
+            }
+        }
+    }
+
+    /// Sends a dump request and collects every part until `NLMSG_DONE`.
+    pub fn dump(
+        &mut self,
+        request: MessageBuilder,
+        policy: Option<&'static AttrSet>,
+    ) -> Result<Dump> {
+        let mut bytes = request.finish();
+        let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_DUMP;
+        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
+        let seq = self.seq;
+        self.send_raw(&bytes)?;
+        let mut dump = Dump::default();
+        loop {
+            for reply in self.recv_raw()? {
+                let message = reply.message();
+                if message.header.seq != seq {
+                    continue;
+                }
+                dump.interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
+                match message.header.ty {
+                    NLMSG_DONE | NLMSG_ERROR => {
+                        let status = decode_status(&message)
+                            .ok_or_else(|| Error::Protocol("short status".into()))?;
+                        if status.error == 0 {
+                            return Ok(dump);
+                        }
+                        return Err(status_error(&status, &bytes, policy));
+                    }
+                    _ => dump.parts.push(reply),
+                }
+            }
+        }
+    }
+
+    /// `CTRL_CMD_GETFAMILY` for one family.
+    pub fn get_family(&mut self, selector: &FamilySelector) -> Result<FamilyInfo> {
+        let mut request =
+            self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
+        selector.encode(&mut request);
+        let replies = self
+            .execute(request, Some(&ctrl::CTRL_POLICY))
+            .map_err(|e| match e.errno() {
+                Some(Errno::ENOENT) => Error::FamilyNotFound(selector.to_string()),
+                _ => e,
+            })?;
+        let reply = replies
+            .first()
+            .ok_or_else(|| Error::Protocol("GETFAMILY without a reply".into()))?;
+        Ok(FamilyInfo::decode(reply.message().genl_attrs(0))?)
+    }
+
+    /// Resolves a family by name.
+    pub fn resolve_family(&mut self, name: &str) -> Result<FamilyInfo> {
+        self.get_family(&FamilySelector::Name(name.to_string()))
+    }
+
+    /// Every family the controller knows, in its order.
+    pub fn list_families(&mut self) -> Result<Vec<FamilyInfo>> {
+        let request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
+        let dump = self.dump(request, Some(&ctrl::CTRL_POLICY))?;
+        dump.parts
+            .iter()
+            .map(|p| FamilyInfo::decode(p.message().genl_attrs(0)).map_err(Error::from))
+            .collect()
+    }
+}
+
+/// Turns a status into an [`Error`], naming attributes from `policy`.
+fn status_error(status: &Status, request: &[u8], policy: Option<&'static AttrSet>) -> Error {
+    let errno = Errno::from_raw(-status.error);
+    let attrs_start = NLMSG_HDRLEN + simdev_protocol::wire::GENL_HDRLEN;
+    let attribute = status.offset.map(|offset| {
+        let named = policy.and_then(|p| {
+            let attrs = simdev_protocol::wire::Attrs::new(
+                request.get(attrs_start..).unwrap_or_default(),
+                attrs_start,
+            );
+            p.name_at_offset(attrs, offset as usize)
+        });
+        named.unwrap_or_else(|| format!("at offset {offset}"))
+    });
+    let missing = status.missing_type.map(|t| {
+        policy
+            .and_then(|p| u16::try_from(t).ok().and_then(|t| p.get(t)))
+            .map_or_else(|| format!("type {t}"), |spec| spec.name.to_string())
+    });
+    Error::Netlink {
+        errno,
+        message: status.message.clone(),
+        attribute,
+        missing,
+    }
+}
+
+fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> {
+    // SAFETY: plain setsockopt on a socket we own, with an int argument.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            SOL_NETLINK,
+            option,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::io(
+            "setting a netlink socket option",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+impl Client {
+    /// Sets the receive timeout (for tools and tests that must not hang).
+    pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        // SAFETY: the socket outlives this borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
+        let tv =
+            nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
+        setsockopt(&fd, sockopt::ReceiveTimeout, &tv)
+            .map_err(|e| Error::io("setting the receive timeout", e))
+    }
+}

@@ -1,0 +1,77 @@
+//! The client's errors: what failed, with the errno and the extended-ACK
+//! details decoded into names a user can act on.
+
+use nix::errno::Errno;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The peer answered with an error.
+    #[error("{}", describe_netlink(.errno, .message, .attribute, .missing))]
+    Netlink {
+        errno: Errno,
+        /// The extended-ACK message.
+        message: Option<String>,
+        /// The attribute the error points at (`NLMSGERR_ATTR_OFFS`), by name.
+        attribute: Option<String>,
+        /// A required attribute that was missing (`NLMSGERR_ATTR_MISS_TYPE`), by name.
+        missing: Option<String>,
+    },
+    /// Nobody is bound at the simulator's port.
+    #[error("no simulator answers at netlink port {0} (is driver-sim running? see --port / SIMDEV_PORT)")]
+    NoSimulator(u32),
+    #[error("family `{0}` not found")]
+    FamilyNotFound(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Decode(#[from] simdev_protocol::DecodeError),
+    /// The command line asked for something malformed.
+    #[error("{0}")]
+    Usage(String),
+    #[error("unexpected reply: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    pub fn io(context: &'static str, source: impl Into<std::io::Error>) -> Self {
+        Error::Io {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// The errno, for errors the peer reported.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Netlink { errno, .. } => Some(*errno),
+            Error::FamilyNotFound(_) => Some(Errno::ENOENT),
+            _ => None,
+        }
+    }
+}
+
+fn describe_netlink(
+    errno: &Errno,
+    message: &Option<String>,
+    attribute: &Option<String>,
+    missing: &Option<String>,
+) -> String {
+    let mut text = format!("{errno:?} ({})", errno.desc());
+    if let Some(message) = message {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    if let Some(attribute) = attribute {
+        text.push_str(&format!(" [attribute: {attribute}]"));
+    }
+    if let Some(missing) = missing {
+        text.push_str(&format!(" [missing attribute: {missing}]"));
+    }
+    text
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

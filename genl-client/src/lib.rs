@@ -1,0 +1,22 @@
+//! Generic Netlink client library for simdev and for the kernel's families.
+//!
+//! - [`client::Client`]: a socket to the kernel or to a simulator; requests,
+//!   dumps, family resolution, decoded errors.
+//! - [`simdev::SimdevClient`]: typed `simdev` calls.
+//! - [`cli`], [`commands`]: the `genl-client` command line.
+//!
+//! ```no_run
+//! use genl_client::client::Target;
+//! use genl_client::simdev::SimdevClient;
+//! let mut sim = SimdevClient::connect(Target::Simulator { port: simdev_protocol::DEFAULT_PORT })?;
+//! for dev in sim.dev_list()? {
+//!     println!("{} has {} ports", dev.name, dev.ports.len());
+//! }
+//! # Ok::<(), genl_client::error::Error>(())
+//! ```
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod error;
+pub mod simdev;
