@@ -306,3 +306,48 @@ impl Client {
             .map_err(|e| Error::io("setting the receive timeout", e))
     }
 }
+
+/// A socket subscribed to multicast groups, for notifications.
+pub struct Subscription {
+    socket: NlSocket,
+    buf: Vec<u8>,
+}
+
+impl Subscription {
+    /// Joins `groups` (numbers from the controller's `MCAST_GROUPS`).
+    pub fn new(target: Target, groups: &[u32]) -> Result<Self> {
+        let family = match target {
+            Target::Kernel => NlFamily::Generic,
+            Target::Simulator { .. } => NlFamily::Usersock,
+        };
+        let socket = NlSocket::connect(family, None, Groups::new_groups(groups)).map_err(|e| {
+            match (e.raw_os_error(), target) {
+                // The kernel lets anyone send to NETLINK_USERSOCK groups
+                // but only CAP_NET_ADMIN join them.
+                (Some(libc::EPERM), Target::Simulator { .. }) => Error::SubscribePermission,
+                _ => Error::io("joining multicast groups", e),
+            }
+        })?;
+        Ok(Subscription {
+            socket,
+            buf: vec![0; RECV_BUF_LEN],
+        })
+    }
+
+    /// Waits for the next datagram of notifications. A receive buffer that
+    /// overflowed is [`Error::EventsLost`]: some notifications are gone.
+    pub fn recv(&mut self) -> Result<Vec<Reply>> {
+        match self
+            .socket
+            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
+        {
+            Ok((len, _)) => Ok(split_messages(&self.buf[..len])
+                .map(|m| Reply {
+                    bytes: m.bytes.to_vec(),
+                })
+                .collect()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::EventsLost),
+            Err(e) => Err(Error::io("receiving notifications", e)),
+        }
+    }
+}

@@ -29,6 +29,12 @@ pub enum Error {
     },
     #[error(transparent)]
     Decode(#[from] simdev_protocol::DecodeError),
+    /// Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN (sending does not).
+    #[error("joining the simulator's multicast groups needs CAP_NET_ADMIN: run as root, or run simulator and client together inside `unshare -Urn`")]
+    SubscribePermission,
+    /// A subscriber fell behind and the kernel dropped notifications (ENOBUFS).
+    #[error("notifications were lost: the receive buffer overflowed (ENOBUFS)")]
+    EventsLost,
     /// The command line asked for something malformed.
     #[error("{0}")]
     Usage(String),

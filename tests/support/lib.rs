@@ -1,1 +1,269 @@
-//! test harness
+//! Test harness for the workspace integration tests: start `driver-sim`
+//! from a TOML text and wait for its ready line, look at the kernel's state
+//! inside the simulator's namespace (`nsenter` + `ip -j`), run the CLI, and
+//! exchange raw bytes with the kernel's and the simulator's controllers.
+//!
+//! The binaries come from the target directory of the test executable
+//! (`tests/run` and `cargo build` put them there) or from `SIMDEV_BIN_DIR`.
+
+use genl_client::client::{Client, Reply};
+use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a simulator may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Path of a workspace binary (`driver-sim`, `genl-client`).
+pub fn bin(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("SIMDEV_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().expect("test executable path");
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .expect("target dir")
+                .to_path_buf()
+        }
+    };
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (`cargo build`, or run tests/run)",
+        path.display()
+    );
+    path
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A netlink port no other test process or test in this process uses.
+pub fn unique_port() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    0x4000_0000 + (std::process::id() % 0x10_0000) * 64 + n % 64
+}
+
+/// A file in the temp directory, removed on drop.
+pub struct TempFile(pub PathBuf);
+
+impl TempFile {
+    pub fn with_contents(stem: &str, contents: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "simdev-{stem}-{}-{}.toml",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, contents).expect("write temp file");
+        // Readable by an unprivileged user too (tests may switch uid).
+        let _ =
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A running simulator; SIGTERM and reaped on drop.
+pub struct Simulator {
+    pub child: Child,
+    pub port: u32,
+    pub family_id: u16,
+    pub netns: String,
+    pub userns: Option<String>,
+    pub ready_line: String,
+    _config: TempFile,
+}
+
+impl Simulator {
+    /// Starts `driver-sim` on `config` at a fresh port and waits until ready.
+    pub fn start(config: &str) -> Simulator {
+        Self::try_start(config).unwrap_or_else(|e| panic!("driver-sim did not start: {e}"))
+    }
+
+    /// Like [`Simulator::start`], returning the failure (exit status, stderr).
+    pub fn try_start(config: &str) -> Result<Simulator, String> {
+        let config = TempFile::with_contents("config", config);
+        let port = unique_port();
+        let mut child = Command::new(bin("driver-sim"))
+            .arg("--config")
+            .arg(&config.0)
+            .arg("--port")
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.find_map(|l| l.ok().filter(|l| l.starts_with("ready")));
+            let _ = tx.send(first);
+            for _ in lines {} // keep draining so the simulator never blocks on stdout
+        });
+        let line = match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(Some(line)) => line,
+            outcome => {
+                let _ = child.kill();
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                let mut stderr = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+                let why = if outcome.is_err() {
+                    "no ready line in time"
+                } else {
+                    "exited"
+                };
+                return Err(format!("{why} ({status}): {stderr}"));
+            }
+        };
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
+        };
+        let family_id =
+            field("id").and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok());
+        Ok(Simulator {
+            port: field("port")
+                .and_then(|p| p.parse().ok())
+                .ok_or("no port in ready line")?,
+            family_id: family_id.ok_or("no id in ready line")?,
+            netns: field("netns").ok_or("no netns in ready line")?,
+            userns: field("userns"),
+            ready_line: line.clone(),
+            child,
+            _config: config,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// A raw client socket connected to this simulator.
+    pub fn client(&self) -> Client {
+        Client::simulator(self.port).expect("connect to simulator")
+    }
+
+    /// Runs a command inside the simulator's network namespace.
+    pub fn in_netns(&self, program: &str, args: &[&str]) -> Output {
+        let mut command = Command::new("nsenter");
+        if let Some(userns) = &self.userns {
+            // Enter as the mapped root without calling setgroups (denied in
+            // an unprivileged user namespace).
+            command
+                .arg(format!("--user={userns}"))
+                .arg("--preserve-credentials");
+        }
+        command
+            .arg(format!("--net={}", self.netns))
+            .arg(program)
+            .args(args);
+        command.output().expect("run nsenter")
+    }
+
+    /// `ip -j link show dev IFNAME` inside the namespace: the kernel's word.
+    pub fn kernel_link(&self, ifname: &str) -> serde_json::Value {
+        let out = self.in_netns("ip", &["-j", "-d", "link", "show", "dev", ifname]);
+        assert!(
+            out.status.success(),
+            "ip link show {ifname}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut links: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("ip -j output");
+        links.remove(0)
+    }
+
+    /// Names of all links in the namespace.
+    pub fn kernel_link_names(&self) -> Vec<String> {
+        let out = self.in_netns("ip", &["-j", "link", "show"]);
+        assert!(
+            out.status.success(),
+            "ip link show: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let links: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("ip -j output");
+        links
+            .iter()
+            .map(|l| l["ifname"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Runs `genl-client --port PORT ARGS...`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin("genl-client"))
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(args)
+            .output()
+            .expect("run genl-client")
+    }
+
+    /// SIGTERM, then wait; returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid()),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        self.child.wait().expect("wait for driver-sim")
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+/// Sends `request` (raw bytes, sequence number `seq`), then a probe
+/// request, and returns every message answering `seq` that arrived before
+/// the probe's ACK. Netlink answers in order, so this sees "no answer"
+/// without waiting on a timer.
+pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
+    const PROBE_SEQ: u32 = 0x7fff_fff0;
+    let mut probe = MessageBuilder::new(
+        simdev_protocol::wire::NLMSG_NOOP,
+        NLM_F_REQUEST | NLM_F_ACK,
+        PROBE_SEQ,
+        0,
+    );
+    probe.put_raw(&[]);
+    let probe = probe.finish();
+    client.set_recv_timeout(Duration::from_secs(10)).unwrap();
+    client.send_raw(request).expect("send request");
+    client.send_raw(&probe).expect("send probe");
+    let mut answers = Vec::new();
+    loop {
+        for reply in client.recv_raw().expect("receive (timed out?)") {
+            let header = reply.message().header;
+            if header.seq == PROBE_SEQ && header.ty == NLMSG_ERROR {
+                return answers;
+            }
+            if header.seq == seq {
+                answers.push(reply);
+            }
+        }
+    }
+}
+
+/// Whether a reply ends a request (ACK/error or the end of a dump).
+pub fn is_status(reply: &Reply) -> bool {
+    matches!(reply.message().header.ty, NLMSG_ERROR | NLMSG_DONE)
+}
