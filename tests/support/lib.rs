@@ -7,7 +7,7 @@
 //! (`tests/run` and `cargo build` put them there) or from `SIMDEV_BIN_DIR`.
 
 use genl_client::client::{Client, Reply};
-use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -235,7 +235,9 @@ impl Drop for Simulator {
 /// Sends `request` (raw bytes, sequence number `seq`), then a probe
 /// request, and returns every message answering `seq` that arrived before
 /// the probe's ACK. Netlink answers in order, so this sees "no answer"
-/// without waiting on a timer.
+/// without waiting on a timer. A dump still running when the probe is
+/// answered (the kernel continues dumps as the reader drains them) is read
+/// to its `NLMSG_DONE`.
 pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
     const PROBE_SEQ: u32 = 0x7fff_fff0;
     let mut probe = MessageBuilder::new(
@@ -249,14 +251,19 @@ pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
     client.set_recv_timeout(Duration::from_secs(10)).unwrap();
     client.send_raw(request).expect("send request");
     client.send_raw(&probe).expect("send probe");
-    let mut answers = Vec::new();
+    let mut answers: Vec<Reply> = Vec::new();
+    let mut probe_answered = false;
     loop {
+        let dump_open = answers.iter().any(|r| r.message().header.flags & NLM_F_MULTI != 0)
+            && !answers.iter().any(|r| r.message().header.ty == NLMSG_DONE);
+        if probe_answered && !dump_open {
+            return answers;
+        }
         for reply in client.recv_raw().expect("receive (timed out?)") {
             let header = reply.message().header;
             if header.seq == PROBE_SEQ && header.ty == NLMSG_ERROR {
-                return answers;
-            }
-            if header.seq == seq {
+                probe_answered = true;
+            } else if header.seq == seq {
                 answers.push(reply);
             }
         }
