@@ -6,7 +6,9 @@
 use genl_client::client::{Client, Reply};
 use simdev_protocol::ctrl::{attr, cmd, GENL_ID_CTRL};
 use simdev_protocol::extack::decode_status;
-use simdev_protocol::wire::{Attrs, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use simdev_protocol::wire::{
+    Attrs, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
 use simdev_tests::{exchange, Simulator};
 use std::collections::BTreeSet;
 
@@ -16,14 +18,21 @@ const SEQ: u32 = 100;
 /// entries' shapes: what a decoder relies on, without the values.
 fn attr_paths(attrs: Attrs<'_>, prefix: &str, out: &mut BTreeSet<String>) {
     for a in attrs {
-        let nested_list = prefix.is_empty() && (a.kind() == attr::OPS || a.kind() == attr::MCAST_GROUPS);
-        let path = format!("{prefix}/{}{}", a.kind(), if a.has_nested_flag() { "N" } else { "" });
+        let nested_list =
+            prefix.is_empty() && (a.kind() == attr::OPS || a.kind() == attr::MCAST_GROUPS);
+        let path = format!(
+            "{prefix}/{}{}",
+            a.kind(),
+            if a.has_nested_flag() { "N" } else { "" }
+        );
         if nested_list {
             out.insert(path.clone());
             for entry in a.nested() {
                 attr_paths(entry.nested(), &format!("{path}/*"), out);
             }
-        } else if a.kind() == attr::FAMILY_NAME && prefix.is_empty() || prefix.ends_with("/7/*") && a.kind() == attr::MCAST_GRP_NAME {
+        } else if a.kind() == attr::FAMILY_NAME && prefix.is_empty()
+            || prefix.ends_with("/7/*") && a.kind() == attr::MCAST_GRP_NAME
+        {
             out.insert(format!("{path}:string"));
         } else {
             out.insert(format!("{path}:{}", a.payload.len()));
@@ -40,7 +49,11 @@ fn shape(reply: &Reply) -> String {
             let status = decode_status(&message).expect("status");
             format!(
                 "{} flags={:#x} error={} msg={:?} offs={:?} miss={:?} policy={:?}",
-                if header.ty == NLMSG_ERROR { "ERROR" } else { "DONE" },
+                if header.ty == NLMSG_ERROR {
+                    "ERROR"
+                } else {
+                    "DONE"
+                },
                 header.flags,
                 status.error,
                 status.message,
@@ -53,7 +66,10 @@ fn shape(reply: &Reply) -> String {
             let genl = message.genl_header().unwrap();
             let mut paths = BTreeSet::new();
             attr_paths(message.genl_attrs(0), "", &mut paths);
-            format!("type={ty:#x} flags={:#x} cmd={} version={} attrs={paths:?}", header.flags, genl.cmd, genl.version)
+            format!(
+                "type={ty:#x} flags={:#x} cmd={} version={} attrs={paths:?}",
+                header.flags, genl.cmd, genl.version
+            )
         }
     }
 }
@@ -66,9 +82,18 @@ fn request(flags: u16, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> 
 
 /// Sends `bytes` to both controllers and compares every answer's shape.
 fn assert_same_answers(sim: &Simulator, case: &str, bytes: &[u8]) {
-    let kernel: Vec<String> = exchange(&mut Client::kernel().unwrap(), bytes, SEQ).iter().map(shape).collect();
-    let simulated: Vec<String> = exchange(&mut sim.client(), bytes, SEQ).iter().map(shape).collect();
-    assert_eq!(simulated, kernel, "case `{case}`: simulator (left) vs kernel (right)");
+    let kernel: Vec<String> = exchange(&mut Client::kernel().unwrap(), bytes, SEQ)
+        .iter()
+        .map(shape)
+        .collect();
+    let simulated: Vec<String> = exchange(&mut sim.client(), bytes, SEQ)
+        .iter()
+        .map(shape)
+        .collect();
+    assert_eq!(
+        simulated, kernel,
+        "case `{case}`: simulator (left) vs kernel (right)"
+    );
 }
 
 const REQ_ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
@@ -77,47 +102,147 @@ const REQ_ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
 fn getfamily_answers_match_the_kernel() {
     let sim = Simulator::start("[[device]]\nname = \"c0\"\n");
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("by name", request(NLM_F_REQUEST, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("by name with ack", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("by id", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_u16(attr::FAMILY_ID, GENL_ID_CTRL); })),
-        ("unknown name", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nosuchfamily"); })),
-        ("unknown id", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_u16(attr::FAMILY_ID, 0x3ff); })),
+        (
+            "by name",
+            request(NLM_F_REQUEST, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "by name with ack",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "by id",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_u16(attr::FAMILY_ID, GENL_ID_CTRL);
+            }),
+        ),
+        (
+            "unknown name",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nosuchfamily");
+            }),
+        ),
+        (
+            "unknown id",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_u16(attr::FAMILY_ID, 0x3ff);
+            }),
+        ),
         ("no attributes", request(REQ_ACK, cmd::GETFAMILY, |_| {})),
         ("unknown command", request(REQ_ACK, 99, |_| {})),
-        ("getpolicy as do", request(REQ_ACK, cmd::GETPOLICY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("name without NUL", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_bytes(attr::FAMILY_NAME, b"nlctrl"); })),
-        ("name too long", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "a-name-of-twenty-chars"); })),
+        (
+            "getpolicy as do",
+            request(REQ_ACK, cmd::GETPOLICY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "name without NUL",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_bytes(attr::FAMILY_NAME, b"nlctrl");
+            }),
+        ),
+        (
+            "name too long",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "a-name-of-twenty-chars");
+            }),
+        ),
         // old family: liberal parsing tolerates these
-        ("id as u32", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_u32(attr::FAMILY_ID, GENL_ID_CTRL.into()); })),
-        ("unknown attribute", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl").put_u32(60, 1); })),
-        ("attribute type 0", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_u32(0, 1).put_str(attr::FAMILY_NAME, "nlctrl"); })),
+        (
+            "id as u32",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_u32(attr::FAMILY_ID, GENL_ID_CTRL.into());
+            }),
+        ),
+        (
+            "unknown attribute",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl").put_u32(60, 1);
+            }),
+        ),
+        (
+            "attribute type 0",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_u32(0, 1).put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
         ("reserved field set", {
-            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); });
+            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            });
             bytes[18] = 7;
             bytes
         }),
-        ("reserved flag bits", request(REQ_ACK | 0x1000, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("nla_len past the end", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_raw(&[40, 0, 2, 0, b'n', b'l', 0, 0]); })),
-        ("trailing bytes after a valid name", request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl").put_raw(&[1, 2, 3, 4]); })),
+        (
+            "reserved flag bits",
+            request(REQ_ACK | 0x1000, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "nla_len past the end",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_raw(&[40, 0, 2, 0, b'n', b'l', 0, 0]);
+            }),
+        ),
+        (
+            "trailing bytes after a valid name",
+            request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl")
+                    .put_raw(&[1, 2, 3, 4]);
+            }),
+        ),
         ("truncated genl header", {
             let mut bytes = MessageBuilder::new(GENL_ID_CTRL, REQ_ACK, SEQ, 0).finish();
             bytes.extend_from_slice(&[cmd::GETFAMILY, 2, 0, 0]);
             bytes[0] = 18; // nlmsg_len covers only 2 bytes of the genl header
             bytes
         }),
-        ("truncated nlmsghdr", MessageBuilder::new(GENL_ID_CTRL, REQ_ACK, SEQ, 0).finish()[..12].to_vec()),
+        (
+            "truncated nlmsghdr",
+            MessageBuilder::new(GENL_ID_CTRL, REQ_ACK, SEQ, 0).finish()[..12].to_vec(),
+        ),
         ("nlmsg_len beyond the datagram", {
-            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); });
+            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            });
             bytes[0] = 200;
             bytes
         }),
-        ("dump with an invalid name", request(REQ_ACK | NLM_F_DUMP, cmd::GETFAMILY, |m| { m.put_bytes(attr::FAMILY_NAME, b"no-nul"); })),
-        ("missing NLM_F_REQUEST", request(NLM_F_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("missing NLM_F_REQUEST without ack", request(0, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); })),
-        ("control message type", MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, REQ_ACK, SEQ, 0).finish()),
+        (
+            "dump with an invalid name",
+            request(REQ_ACK | NLM_F_DUMP, cmd::GETFAMILY, |m| {
+                m.put_bytes(attr::FAMILY_NAME, b"no-nul");
+            }),
+        ),
+        (
+            "missing NLM_F_REQUEST",
+            request(NLM_F_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "missing NLM_F_REQUEST without ack",
+            request(0, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "control message type",
+            MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, REQ_ACK, SEQ, 0).finish(),
+        ),
         ("two requests in one datagram", {
-            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nlctrl"); });
-            bytes.extend(request(REQ_ACK, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "nosuchfamily"); }));
+            let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            });
+            bytes.extend(request(REQ_ACK, cmd::GETFAMILY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nosuchfamily");
+            }));
             bytes
         }),
     ];
@@ -136,20 +261,36 @@ fn getfamily_answers_match_the_kernel() {
 fn getfamily_dump_matches_the_kernel() {
     let sim = Simulator::start("[[device]]\nname = \"c0\"\n");
     for flags in [NLM_F_REQUEST | NLM_F_DUMP, REQ_ACK | NLM_F_DUMP] {
-        let bytes = request(flags, cmd::GETFAMILY, |m| { m.put_str(attr::FAMILY_NAME, "ignored"); });
+        let bytes = request(flags, cmd::GETFAMILY, |m| {
+            m.put_str(attr::FAMILY_NAME, "ignored");
+        });
         let kernel = exchange(&mut Client::kernel().unwrap(), &bytes, SEQ);
         let simulated = exchange(&mut sim.client(), &bytes, SEQ);
         // Both end with exactly one DONE carrying 0, and no ACK even when asked.
         for answers in [&kernel, &simulated] {
             let last = answers.last().unwrap();
-            assert_eq!(shape(last), "DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None");
-            assert_eq!(answers.iter().filter(|r| simdev_tests::is_status(r)).count(), 1);
+            assert_eq!(
+                shape(last),
+                "DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None"
+            );
+            assert_eq!(
+                answers
+                    .iter()
+                    .filter(|r| simdev_tests::is_status(r))
+                    .count(),
+                1
+            );
         }
-        let kernel_shapes: BTreeSet<String> = kernel[..kernel.len() - 1].iter().map(shape).collect();
-        let simulated_shapes: Vec<String> = simulated[..simulated.len() - 1].iter().map(shape).collect();
+        let kernel_shapes: BTreeSet<String> =
+            kernel[..kernel.len() - 1].iter().map(shape).collect();
+        let simulated_shapes: Vec<String> =
+            simulated[..simulated.len() - 1].iter().map(shape).collect();
         assert_eq!(simulated_shapes.len(), 2, "nlctrl and simdev");
         for s in &simulated_shapes {
-            assert!(kernel_shapes.contains(s), "simulator dump part {s}\nnot among the kernel's shapes:\n{kernel_shapes:#?}");
+            assert!(
+                kernel_shapes.contains(s),
+                "simulator dump part {s}\nnot among the kernel's shapes:\n{kernel_shapes:#?}"
+            );
         }
     }
 }
@@ -161,9 +302,29 @@ fn controller_lists_the_same_way_through_the_client() {
     let mut simulated = sim.client();
     let kernel_ctrl = kernel.resolve_family("nlctrl").unwrap();
     let simulated_ctrl = simulated.resolve_family("nlctrl").unwrap();
-    assert_eq!((simulated_ctrl.id, simulated_ctrl.version, simulated_ctrl.hdrsize, simulated_ctrl.maxattr),
-               (kernel_ctrl.id, kernel_ctrl.version, kernel_ctrl.hdrsize, kernel_ctrl.maxattr));
-    assert_eq!(simulated_ctrl.ops[0], kernel_ctrl.ops[0], "GETFAMILY with the kernel's flags");
-    let names: Vec<String> = simulated.list_families().unwrap().into_iter().map(|f| f.name).collect();
+    assert_eq!(
+        (
+            simulated_ctrl.id,
+            simulated_ctrl.version,
+            simulated_ctrl.hdrsize,
+            simulated_ctrl.maxattr
+        ),
+        (
+            kernel_ctrl.id,
+            kernel_ctrl.version,
+            kernel_ctrl.hdrsize,
+            kernel_ctrl.maxattr
+        )
+    );
+    assert_eq!(
+        simulated_ctrl.ops[0], kernel_ctrl.ops[0],
+        "GETFAMILY with the kernel's flags"
+    );
+    let names: Vec<String> = simulated
+        .list_families()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
     assert_eq!(names, vec!["nlctrl", "simdev"]);
 }

@@ -50,30 +50,64 @@ impl Peers {
     fn new() -> Self {
         let sim = Simulator::start("[[device]]\nname = \"m0\"\n");
         let mut kernel = Client::kernel().unwrap();
-        let netdev = kernel.resolve_family("netdev").expect("the kernel's netdev family").id;
-        Peers { sim, kernel, netdev }
+        let netdev = kernel
+            .resolve_family("netdev")
+            .expect("the kernel's netdev family")
+            .id;
+        Peers {
+            sim,
+            kernel,
+            netdev,
+        }
     }
 
     /// Sends the malformation to netdev `dev-get` and simdev `dev-get`
     /// (or the given commands) and returns both answers.
-    fn both(&mut self, flags: u16, kernel_cmd: u8, sim_cmd: u8, build: &dyn Fn(&mut MessageBuilder)) -> (Vec<Reply>, Vec<Reply>) {
-        let kernel = exchange(&mut self.kernel, &request(self.netdev, flags, kernel_cmd, build), SEQ);
-        let simulated = exchange(&mut self.sim.client(), &request(self.sim.family_id, flags, sim_cmd, build), SEQ);
+    fn both(
+        &mut self,
+        flags: u16,
+        kernel_cmd: u8,
+        sim_cmd: u8,
+        build: &dyn Fn(&mut MessageBuilder),
+    ) -> (Vec<Reply>, Vec<Reply>) {
+        let kernel = exchange(
+            &mut self.kernel,
+            &request(self.netdev, flags, kernel_cmd, build),
+            SEQ,
+        );
+        let simulated = exchange(
+            &mut self.sim.client(),
+            &request(self.sim.family_id, flags, sim_cmd, build),
+            SEQ,
+        );
         (kernel, simulated)
     }
 
-    fn assert_same_error(&mut self, case: &str, flags: u16, build: &dyn Fn(&mut MessageBuilder)) -> Status {
+    fn assert_same_error(
+        &mut self,
+        case: &str,
+        flags: u16,
+        build: &dyn Fn(&mut MessageBuilder),
+    ) -> Status {
         let (kernel, simulated) = self.both(flags, 1, cmd::DEV_GET, build);
         let (k, s) = (only_status(&kernel), only_status(&simulated));
         let flags_of = |r: &[Reply]| r[0].message().header.flags;
         assert_ne!(k.error, 0, "case `{case}`: the kernel refuses it");
-        assert_eq!(essentials(&s, flags_of(&simulated)), essentials(&k, flags_of(&kernel)), "case `{case}`: simulator (left) vs kernel (right)");
+        assert_eq!(
+            essentials(&s, flags_of(&simulated)),
+            essentials(&k, flags_of(&kernel)),
+            "case `{case}`: simulator (left) vs kernel (right)"
+        );
         s
     }
 
     /// The simulator still answers a well-formed request.
     fn assert_still_serving(&self) {
-        let mut client = genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator { port: self.sim.port }).unwrap();
+        let mut client =
+            genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator {
+                port: self.sim.port,
+            })
+            .unwrap();
         assert_eq!(client.dev_get(&DevSelector::Id(1)).unwrap().name, "m0");
     }
 }
@@ -84,12 +118,27 @@ fn strict_validation_matches_a_kernel_family() {
     let id = |m: &mut MessageBuilder| {
         m.put_u32(dev_attr::ID, 1);
     };
-    peers.assert_same_error("unknown attribute type", REQ_ACK, &|m| { id(m); m.put_u32(60, 1); });
-    peers.assert_same_error("attribute type 0", REQ_ACK, &|m| { m.put_u32(0, 1); id(m); });
-    peers.assert_same_error("wrong integer size", REQ_ACK, &|m| { m.put_u16(dev_attr::ID, 1); });
-    peers.assert_same_error("NLA_F_NESTED on an integer", REQ_ACK, &|m| { m.put_bytes(dev_attr::ID | 0x8000, &1u32.to_ne_bytes()); });
-    peers.assert_same_error("trailing bytes", REQ_ACK, &|m| { id(m); m.put_raw(&[1, 2, 3, 4]); });
-    peers.assert_same_error("nla_len past the end", REQ_ACK, &|m| { m.put_raw(&[40, 0, 1, 0, 1, 0, 0, 0]); });
+    peers.assert_same_error("unknown attribute type", REQ_ACK, &|m| {
+        id(m);
+        m.put_u32(60, 1);
+    });
+    peers.assert_same_error("attribute type 0", REQ_ACK, &|m| {
+        m.put_u32(0, 1);
+        id(m);
+    });
+    peers.assert_same_error("wrong integer size", REQ_ACK, &|m| {
+        m.put_u16(dev_attr::ID, 1);
+    });
+    peers.assert_same_error("NLA_F_NESTED on an integer", REQ_ACK, &|m| {
+        m.put_bytes(dev_attr::ID | 0x8000, &1u32.to_ne_bytes());
+    });
+    peers.assert_same_error("trailing bytes", REQ_ACK, &|m| {
+        id(m);
+        m.put_raw(&[1, 2, 3, 4]);
+    });
+    peers.assert_same_error("nla_len past the end", REQ_ACK, &|m| {
+        m.put_raw(&[40, 0, 1, 0, 1, 0, 0, 0]);
+    });
     peers.assert_same_error("reserved flag bits", REQ_ACK | 0x10, &id);
     let status = {
         let mut kernel_bytes = request(peers.netdev, REQ_ACK, 1, &id);
@@ -101,7 +150,10 @@ fn strict_validation_matches_a_kernel_family() {
         assert_eq!(essentials(&s, 0), essentials(&k, 0), "genlmsghdr.reserved");
         s
     };
-    assert_eq!(status.message.as_deref(), Some("genlmsghdr.reserved field is not 0"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("genlmsghdr.reserved field is not 0")
+    );
     peers.assert_still_serving();
 }
 
@@ -113,7 +165,10 @@ fn missing_selector_reports_the_missing_type_like_the_kernel() {
     assert_eq!((s.error, s.missing_type), (k.error, k.missing_type));
     // The simulator adds a message naming what is missing; the kernel's
     // GENL_REQ_ATTR_CHECK sends none.
-    assert_eq!(s.message.as_deref(), Some("missing attribute: dev-id or dev-name"));
+    assert_eq!(
+        s.message.as_deref(),
+        Some("missing attribute: dev-id or dev-name")
+    );
     peers.assert_still_serving();
 }
 
@@ -125,7 +180,13 @@ fn dispatch_errors_match_the_kernel() {
     };
     // unknown command
     let (k, s) = peers.both(REQ_ACK, 99, 99, &id);
-    assert_eq!(only_status(&s), Status { request: only_status(&s).request, ..only_status(&k) });
+    assert_eq!(
+        only_status(&s),
+        Status {
+            request: only_status(&s).request,
+            ..only_status(&k)
+        }
+    );
     // a dump of a do-only command (netdev 2 and simdev dev-set both lack dump)
     let (k, s) = peers.both(REQ_ACK | NLM_F_DUMP, 2, cmd::DEV_SET, &|_| {});
     assert_eq!((only_status(&s).error, only_status(&k).error), (-95, -95));
@@ -136,10 +197,18 @@ fn dispatch_errors_match_the_kernel() {
     let mut sim_client = peers.sim.client();
     let short = &request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &id)[..12];
     assert!(exchange(&mut sim_client, short, SEQ).is_empty());
-    assert!(exchange(&mut peers.kernel, &request(peers.netdev, REQ_ACK, 1, &id)[..12], SEQ).is_empty());
+    assert!(exchange(
+        &mut peers.kernel,
+        &request(peers.netdev, REQ_ACK, 1, &id)[..12],
+        SEQ
+    )
+    .is_empty());
     // unknown family id
     let bad = request(0x3fd, REQ_ACK, 1, &id);
-    let (k, s) = (only_status(&exchange(&mut peers.kernel, &bad, SEQ)), only_status(&exchange(&mut sim_client, &bad, SEQ)));
+    let (k, s) = (
+        only_status(&exchange(&mut peers.kernel, &bad, SEQ)),
+        only_status(&exchange(&mut sim_client, &bad, SEQ)),
+    );
     assert_eq!((s.error, s.message), (k.error, k.message));
     assert_eq!(s.error, -2);
     peers.assert_still_serving();
@@ -147,7 +216,7 @@ fn dispatch_errors_match_the_kernel() {
 
 #[test]
 fn nest_without_nested_flag_matches_the_kernel() {
-    let mut peers = Peers::new();
+    let peers = Peers::new();
     let mut kernel = Client::kernel().unwrap();
     let ethtool = kernel.resolve_family("ethtool").unwrap().id;
     // ethtool pse-get (strict) with its header nest lacking NLA_F_NESTED
@@ -155,11 +224,22 @@ fn nest_without_nested_flag_matches_the_kernel() {
     let nest_without_flag = |m: &mut MessageBuilder, ty: u16, inner_ty: u16| {
         m.nest_start_noflag(ty).put_str(inner_ty, "lo").nest_end();
     };
-    let k = only_status(&exchange(&mut kernel, &request(ethtool, REQ_ACK, ETHTOOL_MSG_PSE_GET, &|m| nest_without_flag(m, 1, 2)), SEQ));
-    let sim_request = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| nest_without_flag(m, dev_attr::PORT, 3));
+    let k = only_status(&exchange(
+        &mut kernel,
+        &request(ethtool, REQ_ACK, ETHTOOL_MSG_PSE_GET, &|m| {
+            nest_without_flag(m, 1, 2)
+        }),
+        SEQ,
+    ));
+    let sim_request = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| {
+        nest_without_flag(m, dev_attr::PORT, 3)
+    });
     let s = only_status(&exchange(&mut peers.sim.client(), &sim_request, SEQ));
     assert_eq!(s.message.as_deref(), Some("NLA_F_NESTED is missing"));
-    assert_eq!((s.error, &s.message, s.offset, &s.policy), (k.error, &k.message, k.offset, &k.policy));
+    assert_eq!(
+        (s.error, &s.message, s.offset, &s.policy),
+        (k.error, &k.message, k.offset, &k.policy)
+    );
     peers.assert_still_serving();
 }
 
@@ -169,14 +249,20 @@ fn a_flood_of_garbage_is_answered_and_service_continues() {
     let mut client = peers.sim.client();
     // Every prefix of a valid request (the kernel refuses empty sends):
     // each is answered or dropped, never crashes the simulator.
-    let full = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| { m.put_u32(dev_attr::ID, 1).put_str(dev_attr::NAME, "m0"); });
+    let full = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| {
+        m.put_u32(dev_attr::ID, 1).put_str(dev_attr::NAME, "m0");
+    });
     for len in 1..full.len() {
         let mut bytes = full[..len].to_vec();
         if len >= 4 {
             bytes[..4].copy_from_slice(&(len as u32).to_ne_bytes());
         }
         let answers = exchange(&mut client, &bytes, SEQ);
-        assert!(answers.len() <= 2, "prefix {len}: {} answers", answers.len());
+        assert!(
+            answers.len() <= 2,
+            "prefix {len}: {} answers",
+            answers.len()
+        );
     }
     peers.assert_still_serving();
 }

@@ -112,51 +112,80 @@ impl Devices {
     /// index), then admin state. All or nothing: if the kernel refuses a
     /// change, the changes already made are undone before returning.
     pub fn apply_set(&mut self, device: &Device, set: &DevSet) -> Result<(), SetError> {
-        let before: Vec<_> = device
-            .ports
-            .iter()
-            .map(|p| self.backend.port_info(p))
-            .collect::<Result<_, _>>()
-            .map_err(|error| SetError {
-                attr: dev_attr::ID,
-                port: device.name.clone(),
-                error,
-            })?;
-        let mut undo: Vec<Box<dyn FnOnce(&mut dyn Backend)>> = Vec::new();
-        let result = (|| {
-            for (port, old) in device.ports.iter().zip(&before) {
-                let fail = |attr| {
-                    let port = port.ifname.clone();
-                    move |error| SetError { attr, port, error }
-                };
-                if let Some(mtu) = set.mtu {
-                    self.backend
-                        .set_mtu(port, mtu)
-                        .map_err(fail(dev_attr::MTU))?;
-                    let (p, old_mtu) = (port.clone(), old.mtu);
-                    undo.push(Box::new(move |b| drop(b.set_mtu(&p, old_mtu))));
-                }
-                if let Some(base) = &set.mac {
-                    let mac: Mac = port_mac(base, port.index);
-                    self.backend
-                        .set_mac(port, &mac)
-                        .map_err(fail(dev_attr::MAC))?;
-                    let (p, old_mac) = (port.clone(), old.mac);
-                    undo.push(Box::new(move |b| drop(b.set_mac(&p, &old_mac))));
-                }
-                if let Some(up) = set.up {
-                    self.backend.set_up(port, up).map_err(fail(dev_attr::UP))?;
-                    let (p, old_up) = (port.clone(), old.up);
-                    undo.push(Box::new(move |b| drop(b.set_up(&p, old_up))));
-                }
-            }
-            Ok(())
-        })();
+        let mut done: Vec<(&Port, PortChange)> = Vec::new();
+        let result = self.apply_each(device, set, &mut done);
         if result.is_err() {
-            for step in undo.into_iter().rev() {
-                step(self.backend.as_mut());
+            for (port, previous) in done.into_iter().rev() {
+                if let Err(e) = self.apply(port, &previous) {
+                    log::warn!("undoing a change on {}: {e}", port.ifname);
+                }
             }
         }
         result
+    }
+
+    /// Applies the changes port by port, recording in `done` how to undo
+    /// each one that succeeded.
+    fn apply_each<'d>(
+        &mut self,
+        device: &'d Device,
+        set: &DevSet,
+        done: &mut Vec<(&'d Port, PortChange)>,
+    ) -> Result<(), SetError> {
+        for port in &device.ports {
+            let before = self.backend.port_info(port).map_err(|error| SetError {
+                attr: dev_attr::ID,
+                port: port.ifname.clone(),
+                error,
+            })?;
+            let changes = [
+                set.mtu
+                    .map(|mtu| (PortChange::Mtu(mtu), PortChange::Mtu(before.mtu))),
+                set.mac.map(|base| {
+                    (
+                        PortChange::Mac(port_mac(&base, port.index)),
+                        PortChange::Mac(before.mac),
+                    )
+                }),
+                set.up
+                    .map(|up| (PortChange::Up(up), PortChange::Up(before.up))),
+            ];
+            for (change, previous) in changes.into_iter().flatten() {
+                self.apply(port, &change).map_err(|error| SetError {
+                    attr: change.attr(),
+                    port: port.ifname.clone(),
+                    error,
+                })?;
+                done.push((port, previous));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, port: &Port, change: &PortChange) -> Result<(), KernelError> {
+        match change {
+            PortChange::Mtu(mtu) => self.backend.set_mtu(port, *mtu),
+            PortChange::Mac(mac) => self.backend.set_mac(port, mac),
+            PortChange::Up(up) => self.backend.set_up(port, *up),
+        }
+    }
+}
+
+/// One change to one port (also how a change is undone).
+#[derive(Debug, Clone, Copy)]
+enum PortChange {
+    Mtu(u32),
+    Mac(Mac),
+    Up(bool),
+}
+
+impl PortChange {
+    /// The `dev` attribute that asked for this change.
+    fn attr(&self) -> u16 {
+        match self {
+            PortChange::Mtu(_) => dev_attr::MTU,
+            PortChange::Mac(_) => dev_attr::MAC,
+            PortChange::Up(_) => dev_attr::UP,
+        }
     }
 }

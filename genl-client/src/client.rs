@@ -308,8 +308,13 @@ impl Client {
 }
 
 /// A socket subscribed to multicast groups, for notifications.
+///
+/// `NETLINK_USERSOCK` groups are shared by every simulator in a network
+/// namespace, so a subscription to a simulator keeps only what that
+/// simulator's port sent.
 pub struct Subscription {
     socket: NlSocket,
+    target: Target,
     buf: Vec<u8>,
 }
 
@@ -330,6 +335,7 @@ impl Subscription {
         })?;
         Ok(Subscription {
             socket,
+            target,
             buf: vec![0; RECV_BUF_LEN],
         })
     }
@@ -337,17 +343,28 @@ impl Subscription {
     /// Waits for the next datagram of notifications. A receive buffer that
     /// overflowed is [`Error::EventsLost`]: some notifications are gone.
     pub fn recv(&mut self) -> Result<Vec<Reply>> {
-        match self
-            .socket
-            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
-        {
-            Ok((len, _)) => Ok(split_messages(&self.buf[..len])
-                .map(|m| Reply {
-                    bytes: m.bytes.to_vec(),
-                })
-                .collect()),
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::EventsLost),
-            Err(e) => Err(Error::io("receiving notifications", e)),
+        let wanted_port = match self.target {
+            Target::Kernel => 0,
+            Target::Simulator { port } => port,
+        };
+        loop {
+            let fd = self.socket.as_raw_fd();
+            match nix::sys::socket::recvfrom::<NetlinkAddr>(fd, &mut self.buf) {
+                Ok((len, from)) => {
+                    if from.is_some_and(|a| a.pid() != wanted_port) {
+                        continue; // another sender on the same group numbers
+                    }
+                    let messages = split_messages(&self.buf[..len]);
+                    return Ok(messages
+                        .map(|m| Reply {
+                            bytes: m.bytes.to_vec(),
+                        })
+                        .collect());
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ENOBUFS) => return Err(Error::EventsLost),
+                Err(e) => return Err(Error::io("receiving notifications", e)),
+            }
         }
     }
 }

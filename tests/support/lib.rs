@@ -7,7 +7,9 @@
 //! (`tests/run` and `cargo build` put them there) or from `SIMDEV_BIN_DIR`.
 
 use genl_client::client::{Client, Reply};
-use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
+use simdev_protocol::wire::{
+    MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST,
+};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -254,7 +256,9 @@ pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
     let mut answers: Vec<Reply> = Vec::new();
     let mut probe_answered = false;
     loop {
-        let dump_open = answers.iter().any(|r| r.message().header.flags & NLM_F_MULTI != 0)
+        let dump_open = answers
+            .iter()
+            .any(|r| r.message().header.flags & NLM_F_MULTI != 0)
             && !answers.iter().any(|r| r.message().header.ty == NLMSG_DONE);
         if probe_answered && !dump_open {
             return answers;
