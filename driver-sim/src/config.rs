@@ -8,7 +8,10 @@
 
 use serde::Deserialize;
 use simdev_protocol::ctrl::{GENL_MAX_ID, GENL_START_ALLOC};
-use simdev_protocol::simdev::{parse_mac, Mac, DEV_NAME_MAX, MTU_MAX, MTU_MIN};
+use simdev_protocol::simdev::{
+    parse_mac, Access, FaultInfo, Mac, DEV_NAME_MAX, FW_VERSION_MAX, MTU_MAX, MTU_MIN,
+    OBJECT_NAME_MAX, PROBABILITY_ONE,
+};
 use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
@@ -47,6 +50,13 @@ pub struct SimulatorConfig {
     pub family_id: FamilyIdChoice,
     /// Uids allowed to run admin commands; default: root and the simulator's own uid.
     pub admin_uids: Option<Vec<u32>>,
+    /// Seed of the generator behind probabilistic faults (reproducible runs).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    1
 }
 
 impl Default for SimulatorConfig {
@@ -56,6 +66,7 @@ impl Default for SimulatorConfig {
             netns: Netns::Private,
             family_id: FamilyIdChoice::Auto,
             admin_uids: None,
+            seed: default_seed(),
         }
     }
 }
@@ -140,6 +151,125 @@ pub struct DeviceConfig {
     /// Whether ports start administratively up.
     #[serde(default = "yes")]
     pub up: bool,
+    #[serde(default, rename = "register")]
+    pub registers: Vec<RegisterConfig>,
+    #[serde(default, rename = "sensor")]
+    pub sensors: Vec<SensorConfig>,
+    #[serde(default)]
+    pub firmware: FirmwareConfig,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultConfig>,
+}
+
+/// `[[device.register]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConfig {
+    pub name: Spanned<String>,
+    /// Byte offset in the register file.
+    pub offset: Spanned<u32>,
+    /// 8, 16, 32 or 64 bits.
+    #[serde(default = "default_width")]
+    pub width: Spanned<u8>,
+    #[serde(default = "default_access")]
+    pub access: Access,
+    #[serde(default = "zero_u64")]
+    pub reset: Spanned<u64>,
+    /// Hardware state the register shows instead of a stored value:
+    /// "carrier" (bit N = port N has carrier; read-only).
+    pub reflects: Option<Reflects>,
+}
+
+fn zero_u64() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
+}
+
+fn zero_u32() -> Spanned<u32> {
+    Spanned::new(0..0, 0)
+}
+
+fn default_width() -> Spanned<u8> {
+    Spanned::new(0..0, 32)
+}
+
+fn default_access() -> Access {
+    Access::Rw
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reflects {
+    Carrier,
+}
+
+/// `[[device.sensor]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorConfig {
+    pub name: Spanned<String>,
+    /// temperature, voltage, current, power, fan, ...
+    pub kind: String,
+    /// Unit of every number below (e.g. "mC" for millidegrees Celsius).
+    pub unit: String,
+    pub value: Spanned<i64>,
+    pub min: i64,
+    pub max: i64,
+    pub alarm_low: Option<i64>,
+    pub alarm_high: Option<i64>,
+}
+
+/// `[device.firmware]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmwareConfig {
+    #[serde(default = "default_fw_version")]
+    pub version: Spanned<String>,
+    /// How long a flash takes, in milliseconds (0..=600000).
+    #[serde(default = "default_flash_ms")]
+    pub flash_duration_ms: Spanned<u32>,
+}
+
+impl Default for FirmwareConfig {
+    fn default() -> Self {
+        FirmwareConfig {
+            version: default_fw_version(),
+            flash_duration_ms: default_flash_ms(),
+        }
+    }
+}
+
+fn default_fw_version() -> Spanned<String> {
+    Spanned::new(0..0, "1.0.0".to_string())
+}
+
+fn default_flash_ms() -> Spanned<u32> {
+    Spanned::new(0..0, 2000)
+}
+
+/// Longest flash the simulator accepts.
+pub const FLASH_MAX_MS: u32 = 600_000;
+
+/// `[[device.fault]]`: the same fields `fault set` takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// A simdev command name (`dev-set`, `fw-flash`, ...) or `link-flap`.
+    pub command: Spanned<String>,
+    /// Errno to answer with, by name (`EIO`) or number; absent: latency only.
+    pub errno: Option<Spanned<String>>,
+    /// Fire this many times, then stop.
+    pub count: Option<Spanned<u32>>,
+    /// Fire with this probability (0 < p <= 1), from the seeded generator.
+    pub probability: Option<Spanned<f64>>,
+    /// Delay the answer by this many milliseconds.
+    #[serde(default = "zero_u32")]
+    pub delay_ms: Spanned<u32>,
+    /// fw-flash only: fail the flash at this percent.
+    pub fail_at: Option<Spanned<u8>>,
+    /// link-flap only: period, carrier-off time, and the port.
+    pub interval_ms: Option<Spanned<u32>>,
+    pub down_ms: Option<Spanned<u32>>,
+    pub port: Option<Spanned<u32>>,
 }
 
 fn one() -> Spanned<u32> {
@@ -151,6 +281,225 @@ fn yes() -> bool {
 }
 
 impl DeviceConfig {
+    /// Parses one device table (what `dev-new` carries), validated like a
+    /// `[[device]]` of a file; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<DeviceConfig, ConfigError> {
+        let locate = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
+            ConfigError {
+                file: source.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let device: DeviceConfig =
+            toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        device
+            .validate()
+            .map_err(|(span, message)| locate(Some(span), message))?;
+        Ok(device)
+    }
+
+    /// Checks one device on its own (names, sizes, ranges, overlaps).
+    fn validate(&self) -> Result<(), (Range<usize>, String)> {
+        let name = self.name.get_ref();
+        let name_span = self.name.span();
+        if name.is_empty() || name.len() > DEV_NAME_MAX {
+            return Err((
+                name_span,
+                format!("device.name `{name}`: must be 1 to {DEV_NAME_MAX} characters"),
+            ));
+        }
+        if !valid_name(name) {
+            return Err((
+                name_span,
+                format!("device.name `{name}`: use letters, digits, '_', '-', '.'"),
+            ));
+        }
+        let ports = *self.ports.get_ref();
+        if !(1..=PORTS_MAX).contains(&ports) {
+            return Err((
+                self.ports.span(),
+                format!("device.ports: {ports} is outside 1..={PORTS_MAX}"),
+            ));
+        }
+        let longest = self.peer_ifname(ports - 1);
+        if longest.len() > IFNAME_MAX {
+            return Err((name_span, format!(
+                "device.name `{name}`: too long for its netdevs: `{longest}` exceeds IFNAMSIZ ({IFNAME_MAX} characters)"
+            )));
+        }
+        if let Some(id) = &self.id {
+            if *id.get_ref() == 0 {
+                return Err((id.span(), "device.id: ids start at 1".to_string()));
+            }
+        }
+        if let Some(mtu) = &self.mtu {
+            if !(MTU_MIN..=MTU_MAX).contains(mtu.get_ref()) {
+                return Err((
+                    mtu.span(),
+                    format!(
+                        "device.mtu: {} is outside {MTU_MIN}..={MTU_MAX}",
+                        mtu.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(mac) = &self.mac {
+            match parse_mac(mac.get_ref()) {
+                None => {
+                    return Err((
+                        mac.span(),
+                        format!(
+                            "device.mac `{}`: not a MAC address (aa:bb:cc:dd:ee:ff)",
+                            mac.get_ref()
+                        ),
+                    ))
+                }
+                Some(m) if m[0] & 1 != 0 => {
+                    return Err((
+                        mac.span(),
+                        format!(
+                            "device.mac `{}`: multicast bit set; ports need unicast addresses",
+                            mac.get_ref()
+                        ),
+                    ))
+                }
+                Some(m) if m == [0; 6] => {
+                    return Err((
+                        mac.span(),
+                        "device.mac: all zeros is not a valid address".to_string(),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        self.validate_registers()?;
+        self.validate_sensors()?;
+        let fw = &self.firmware;
+        if fw.version.get_ref().is_empty() || fw.version.get_ref().len() > FW_VERSION_MAX {
+            return Err((
+                fw.version.span(),
+                format!("device.firmware.version: 1 to {FW_VERSION_MAX} characters"),
+            ));
+        }
+        if *fw.flash_duration_ms.get_ref() > FLASH_MAX_MS {
+            return Err((
+                fw.flash_duration_ms.span(),
+                format!("device.firmware.flash_duration_ms: at most {FLASH_MAX_MS}"),
+            ));
+        }
+        for fault in &self.faults {
+            fault.validate(ports)?;
+        }
+        Ok(())
+    }
+
+    fn validate_registers(&self) -> Result<(), (Range<usize>, String)> {
+        let mut names = std::collections::HashSet::new();
+        for (i, reg) in self.registers.iter().enumerate() {
+            let name = reg.name.get_ref();
+            if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
+                return Err((reg.name.span(), format!("device.register.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
+            }
+            if !names.insert(name.as_str()) {
+                return Err((
+                    reg.name.span(),
+                    format!("device.register.name `{name}`: duplicate register name"),
+                ));
+            }
+            let width = *reg.width.get_ref();
+            if ![8, 16, 32, 64].contains(&width) {
+                return Err((
+                    reg.width.span(),
+                    format!("device.register.width: {width} is not 8, 16, 32 or 64"),
+                ));
+            }
+            let bytes = u64::from(width / 8);
+            let offset = u64::from(*reg.offset.get_ref());
+            if offset % bytes != 0 {
+                return Err((reg.offset.span(), format!("device.register.offset: {offset:#x} is not aligned to the register's {bytes} bytes")));
+            }
+            if width < 64 && *reg.reset.get_ref() >> width != 0 {
+                return Err((
+                    reg.reset.span(),
+                    format!(
+                        "device.register.reset: {:#x} does not fit in {width} bits",
+                        reg.reset.get_ref()
+                    ),
+                ));
+            }
+            if reg.reflects.is_some() && reg.access != Access::Ro {
+                return Err((reg.name.span(), format!("device.register `{name}`: a register that reflects hardware state must be access = \"ro\"")));
+            }
+            for other in &self.registers[..i] {
+                let other_start = u64::from(*other.offset.get_ref());
+                let other_end = other_start + u64::from(*other.width.get_ref() / 8);
+                if offset < other_end && other_start < offset + bytes {
+                    return Err((reg.offset.span(), format!(
+                        "device.register `{name}` ({offset:#x}..{:#x}) overlaps `{}` ({other_start:#x}..{other_end:#x})",
+                        offset + bytes,
+                        other.name.get_ref()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_sensors(&self) -> Result<(), (Range<usize>, String)> {
+        let mut names = std::collections::HashSet::new();
+        for sensor in &self.sensors {
+            let name = sensor.name.get_ref();
+            if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
+                return Err((sensor.name.span(), format!("device.sensor.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
+            }
+            if !names.insert(name.as_str()) {
+                return Err((
+                    sensor.name.span(),
+                    format!("device.sensor.name `{name}`: duplicate sensor name"),
+                ));
+            }
+            if sensor.min > sensor.max {
+                return Err((
+                    sensor.name.span(),
+                    format!(
+                        "device.sensor `{name}`: min {} is above max {}",
+                        sensor.min, sensor.max
+                    ),
+                ));
+            }
+            let value = *sensor.value.get_ref();
+            if !(sensor.min..=sensor.max).contains(&value) {
+                return Err((
+                    sensor.value.span(),
+                    format!(
+                        "device.sensor `{name}`: value {value} is outside {}..={}",
+                        sensor.min, sensor.max
+                    ),
+                ));
+            }
+            if let (Some(low), Some(high)) = (sensor.alarm_low, sensor.alarm_high) {
+                if low > high {
+                    return Err((
+                        sensor.name.span(),
+                        format!(
+                            "device.sensor `{name}`: alarm_low {low} is above alarm_high {high}"
+                        ),
+                    ));
+                }
+            }
+            if [&sensor.kind, &sensor.unit]
+                .iter()
+                .any(|t| t.is_empty() || t.len() > OBJECT_NAME_MAX)
+            {
+                return Err((sensor.name.span(), format!("device.sensor `{name}`: kind and unit must be 1 to {OBJECT_NAME_MAX} characters")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn port_ifname(&self, index: u32) -> String {
         format!("{}p{}", self.name.get_ref(), index)
     }
@@ -229,91 +578,20 @@ impl Config {
         let mut names = std::collections::HashSet::new();
         let mut ids = std::collections::HashSet::new();
         for dev in &self.devices {
+            dev.validate()?;
             let name = dev.name.get_ref();
-            let name_span = dev.name.span();
-            if name.is_empty() || name.len() > DEV_NAME_MAX {
-                return Err((
-                    name_span,
-                    format!("device.name `{name}`: must be 1 to {DEV_NAME_MAX} characters"),
-                ));
-            }
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-            {
-                return Err((
-                    name_span,
-                    format!("device.name `{name}`: use letters, digits, '_', '-', '.'"),
-                ));
-            }
             if !names.insert(name.clone()) {
                 return Err((
-                    name_span,
+                    dev.name.span(),
                     format!("device.name `{name}`: duplicate device name"),
                 ));
             }
-            let ports = *dev.ports.get_ref();
-            if !(1..=PORTS_MAX).contains(&ports) {
-                return Err((
-                    dev.ports.span(),
-                    format!("device.ports: {ports} is outside 1..={PORTS_MAX}"),
-                ));
-            }
-            let longest = dev.peer_ifname(ports - 1);
-            if longest.len() > IFNAME_MAX {
-                return Err((name_span, format!(
-                    "device.name `{name}`: too long for its netdevs: `{longest}` exceeds IFNAMSIZ ({IFNAME_MAX} characters)"
-                )));
-            }
             if let Some(id) = &dev.id {
-                if *id.get_ref() == 0 {
-                    return Err((id.span(), "device.id: ids start at 1".to_string()));
-                }
                 if !ids.insert(*id.get_ref()) {
                     return Err((
                         id.span(),
                         format!("device.id: duplicate device id {}", id.get_ref()),
                     ));
-                }
-            }
-            if let Some(mtu) = &dev.mtu {
-                if !(MTU_MIN..=MTU_MAX).contains(mtu.get_ref()) {
-                    return Err((
-                        mtu.span(),
-                        format!(
-                            "device.mtu: {} is outside {MTU_MIN}..={MTU_MAX}",
-                            mtu.get_ref()
-                        ),
-                    ));
-                }
-            }
-            if let Some(mac) = &dev.mac {
-                match parse_mac(mac.get_ref()) {
-                    None => {
-                        return Err((
-                            mac.span(),
-                            format!(
-                                "device.mac `{}`: not a MAC address (aa:bb:cc:dd:ee:ff)",
-                                mac.get_ref()
-                            ),
-                        ))
-                    }
-                    Some(m) if m[0] & 1 != 0 => {
-                        return Err((
-                            mac.span(),
-                            format!(
-                                "device.mac `{}`: multicast bit set; ports need unicast addresses",
-                                mac.get_ref()
-                            ),
-                        ))
-                    }
-                    Some(m) if m == [0; 6] => {
-                        return Err((
-                            mac.span(),
-                            "device.mac: all zeros is not a valid address".to_string(),
-                        ))
-                    }
-                    Some(_) => {}
                 }
             }
         }
@@ -345,6 +623,70 @@ impl Config {
                 (id, dev)
             })
             .collect()
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+impl FaultConfig {
+    /// The errno, parsed (`None`: latency only).
+    pub fn errno_value(&self) -> Option<i32> {
+        self.errno
+            .as_ref()
+            .and_then(|e| simdev_protocol::errno::parse_errno(e.get_ref()))
+    }
+
+    /// The fault as the model and `fault-get` know it.
+    pub fn to_info(&self) -> FaultInfo {
+        FaultInfo {
+            command: self.command.get_ref().clone(),
+            errno: self.errno_value().unwrap_or(0) as u32,
+            count: self.count.as_ref().map(|n| *n.get_ref()),
+            probability: self
+                .probability
+                .as_ref()
+                .map(|p| (p.get_ref() * f64::from(PROBABILITY_ONE)).round() as u32),
+            delay_ms: *self.delay_ms.get_ref(),
+            fail_at: self.fail_at.as_ref().map(|f| *f.get_ref()),
+            interval_ms: self.interval_ms.as_ref().map(|v| *v.get_ref()),
+            down_ms: self.down_ms.as_ref().map(|v| *v.get_ref()),
+            port_index: self.port.as_ref().map(|v| *v.get_ref()),
+            fired: 0,
+        }
+    }
+
+    fn validate(&self, ports: u32) -> Result<(), (Range<usize>, String)> {
+        if let Some(errno) = &self.errno {
+            if self.errno_value().is_none() {
+                return Err((
+                    errno.span(),
+                    format!(
+                        "device.fault.errno `{}`: not an errno name (EIO) or number",
+                        errno.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(p) = &self.probability {
+            if !(*p.get_ref() > 0.0 && *p.get_ref() <= 1.0) {
+                return Err((
+                    p.span(),
+                    format!(
+                        "device.fault.probability: {} is outside (0, 1]",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
+        crate::model::faults::check_fault(&self.to_info(), ports).map_err(|why| {
+            (
+                self.command.span(),
+                format!("device.fault `{}`: {why}", self.command.get_ref()),
+            )
+        })
     }
 }
 

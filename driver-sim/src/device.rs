@@ -1,11 +1,19 @@
-//! The device model: simulated devices, their ports, and the operations
-//! handlers perform on them. State that the kernel owns (MTU, MAC, link
-//! state) is never cached here; it is read back through the backend.
+//! The device model: simulated devices with their ports (real netdevs),
+//! register file, sensors, firmware and faults, and the operations handlers
+//! perform on them. State the kernel owns (MTU, MAC, link state, counters)
+//! is never cached here; it is read back through the backend.
 
 use crate::backend::{Backend, BackendError};
-use crate::config::ResolvedDevices;
+use crate::config::DeviceConfig;
+use crate::model::faults::Faults;
+use crate::model::firmware::Firmware;
+use crate::model::registers::RegisterFile;
+use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
-use simdev_protocol::simdev::{dev_attr, port_mac, DevInfo, DevSelector, DevSet, Mac};
+use simdev_protocol::simdev::{
+    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, Mac, PortStats, RegInfo, Scoped,
+    SensorInfo,
+};
 
 /// One port: a netdev and its cable end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,47 +30,130 @@ pub struct Device {
     pub id: u32,
     pub name: String,
     pub ports: Vec<Port>,
+    pub registers: RegisterFile,
+    pub sensors: Vec<Sensor>,
+    pub firmware: Firmware,
+    pub faults: Faults,
+    pub stats: DriverStats,
+    /// Per port: bumped whenever the carrier is changed, so a stale
+    /// "carrier back up" timer (from an earlier flap) does nothing.
+    pub carrier_generation: Vec<u64>,
+    /// Bumped when faults change, so timers of replaced link-flap faults stop.
+    pub flap_generation: u64,
 }
 
-/// A `dev-set` the kernel refused: which attribute, and why.
+impl Device {
+    pub fn sensor_mut(&mut self, name: &str) -> Option<&mut Sensor> {
+        self.sensors.iter_mut().find(|s| s.info.name == name)
+    }
+
+    pub fn scoped<T>(&self, items: Vec<T>) -> Scoped<T> {
+        Scoped {
+            dev_id: self.id,
+            dev_name: self.name.clone(),
+            items,
+        }
+    }
+}
+
+/// A change the kernel refused: which attribute, on which port, and why.
 #[derive(Debug)]
-pub struct SetError {
+pub struct ChangeError {
     /// The `dev` attribute whose change failed.
     pub attr: u16,
     pub port: String,
     pub error: KernelError,
 }
 
+/// One change to one port (also how a change is undone).
+#[derive(Debug, Clone, Copy)]
+pub enum PortChange {
+    Mtu(u32),
+    Mac(Mac),
+    Up(bool),
+}
+
+impl PortChange {
+    /// The `dev` attribute that asks for this change.
+    fn attr(&self) -> u16 {
+        match self {
+            PortChange::Mtu(_) => dev_attr::MTU,
+            PortChange::Mac(_) => dev_attr::MAC,
+            PortChange::Up(_) => dev_attr::UP,
+        }
+    }
+}
+
+/// What a `dev-set` or `port-set` asks of each port it covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PortSettings {
+    pub mtu: Option<u32>,
+    /// For `dev-set`, a base: port N gets base + N.
+    pub mac: Option<Mac>,
+    pub up: Option<bool>,
+}
+
 /// All devices and the hardware behind them.
 pub struct Devices {
     devices: Vec<Device>,
     backend: Box<dyn Backend>,
+    seed: u64,
 }
 
 impl Devices {
-    pub fn new(backend: Box<dyn Backend>) -> Self {
+    pub fn new(backend: Box<dyn Backend>, seed: u64) -> Self {
         Devices {
             devices: Vec::new(),
             backend,
+            seed,
         }
     }
 
+    /// Creates one device; on failure nothing of it is left.
+    pub fn create(&mut self, id: u32, config: &DeviceConfig) -> Result<&Device, BackendError> {
+        let ports = self.backend.create_ports(config)?;
+        let port_count = ports.len();
+        self.devices.push(Device {
+            id,
+            name: config.name.get_ref().clone(),
+            ports,
+            registers: RegisterFile::from_config(&config.registers),
+            sensors: config.sensors.iter().map(Sensor::from_config).collect(),
+            firmware: Firmware::new(
+                config.firmware.version.get_ref().clone(),
+                *config.firmware.flash_duration_ms.get_ref(),
+            ),
+            faults: Faults::from_config(
+                &config.faults,
+                self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            ),
+            stats: DriverStats::default(),
+            carrier_generation: vec![0; port_count],
+            flap_generation: 0,
+        });
+        Ok(self.devices.last().unwrap())
+    }
+
     /// Creates the configured devices; on failure removes what was created.
-    pub fn create_all(&mut self, configs: ResolvedDevices) -> Result<(), BackendError> {
+    pub fn create_all(&mut self, configs: Vec<(u32, DeviceConfig)>) -> Result<(), BackendError> {
         for (id, config) in configs {
-            match self.backend.create_ports(&config) {
-                Ok(ports) => self.devices.push(Device {
-                    id,
-                    name: config.name.into_inner(),
-                    ports,
-                }),
-                Err(e) => {
-                    self.remove_all();
-                    return Err(e);
-                }
+            if let Err(e) = self.create(id, &config) {
+                self.remove_all();
+                return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// Unplugs a device: removes its netdevs and forgets it.
+    pub fn remove(&mut self, id: u32) -> Result<Device, BackendError> {
+        let index = self
+            .devices
+            .iter()
+            .position(|d| d.id == id)
+            .expect("removing a known device");
+        self.backend.remove_ports(&self.devices[index].ports)?;
+        Ok(self.devices.remove(index))
     }
 
     /// Removes every device's netdevs (teardown).
@@ -78,12 +169,21 @@ impl Devices {
         self.devices.iter()
     }
 
+    pub fn ids(&self) -> Vec<u32> {
+        self.devices.iter().map(|d| d.id).collect()
+    }
+
     pub fn len(&self) -> usize {
         self.devices.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.devices.is_empty()
+    }
+
+    /// The lowest id no device has.
+    pub fn free_id(&self) -> u32 {
+        (1..).find(|id| self.get(*id).is_none()).unwrap()
     }
 
     pub fn find(&self, selector: &DevSelector) -> Option<&Device> {
@@ -93,30 +193,111 @@ impl Devices {
         })
     }
 
+    pub fn get(&self, id: u32) -> Option<&Device> {
+        self.devices.iter().find(|d| d.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Device> {
+        self.devices.iter_mut().find(|d| d.id == id)
+    }
+
+    fn device(&self, id: u32) -> &Device {
+        self.get(id).expect("a known device")
+    }
+
+    /// A device and the backend, borrowed apart.
+    fn with_backend(&mut self, id: u32) -> (&Device, &mut dyn Backend) {
+        let device = self
+            .devices
+            .iter()
+            .find(|d| d.id == id)
+            .expect("a known device");
+        (device, self.backend.as_mut())
+    }
+
     /// The device as the kernel sees its ports now.
-    pub fn info(&mut self, device: &Device) -> Result<DevInfo, KernelError> {
+    pub fn info(&mut self, id: u32) -> Result<DevInfo, KernelError> {
+        let (device, backend) = self.with_backend(id);
         let ports = device
             .ports
             .iter()
-            .map(|port| self.backend.port_info(port))
+            .map(|port| backend.port_info(port))
             .collect::<Result<_, _>>()?;
         Ok(DevInfo {
-            id: device.id,
+            id,
             name: device.name.clone(),
-            backend: self.backend.name().to_string(),
+            backend: backend.name().to_string(),
             ports,
         })
     }
 
-    /// Applies a `dev-set` to every port: MTU, then MAC (base + port
-    /// index), then admin state. All or nothing: if the kernel refuses a
-    /// change, the changes already made are undone before returning.
-    pub fn apply_set(&mut self, device: &Device, set: &DevSet) -> Result<(), SetError> {
-        let mut done: Vec<(&Port, PortChange)> = Vec::new();
-        let result = self.apply_each(device, set, &mut done);
+    /// Bit N set when port N has carrier (the kernel's `LOWER_UP`).
+    pub fn carrier_bits(&mut self, id: u32) -> Result<u64, KernelError> {
+        let mut bits = 0;
+        let (device, backend) = self.with_backend(id);
+        for port in &device.ports {
+            if backend.port_info(port)?.carrier {
+                bits |= 1 << port.index.min(63);
+            }
+        }
+        Ok(bits)
+    }
+
+    pub fn registers(&mut self, id: u32) -> Result<Scoped<RegInfo>, KernelError> {
+        let carrier = self.carrier_bits(id)?;
+        let device = self.device(id);
+        let items = device
+            .registers
+            .iter()
+            .map(|r| device.registers.info(r, || carrier))
+            .collect();
+        Ok(device.scoped(items))
+    }
+
+    pub fn sensors(&self, id: u32) -> Scoped<SensorInfo> {
+        let device = self.device(id);
+        device.scoped(device.sensors.iter().map(|s| s.info.clone()).collect())
+    }
+
+    pub fn port_stats(&mut self, id: u32) -> Result<Vec<PortStats>, KernelError> {
+        let (device, backend) = self.with_backend(id);
+        device.ports.iter().map(|p| backend.port_stats(p)).collect()
+    }
+
+    /// Plugs or unplugs a port's cable (flaps, reset); bumps its generation.
+    pub fn set_carrier(&mut self, id: u32, port: u32, on: bool) -> Result<u64, KernelError> {
+        let device = self
+            .devices
+            .iter_mut()
+            .find(|d| d.id == id)
+            .expect("a known device");
+        let index = port as usize;
+        device.carrier_generation[index] += 1;
+        self.backend.set_carrier(&device.ports[index], on)?;
+        Ok(device.carrier_generation[index])
+    }
+
+    /// Applies `settings` to the given ports (all when `None`): MTU, then
+    /// MAC, then admin state, port by port. All or nothing:
+    /// if the kernel refuses a change, the changes already made are undone.
+    pub fn apply(
+        &mut self,
+        id: u32,
+        port: Option<u32>,
+        settings: &PortSettings,
+    ) -> Result<(), ChangeError> {
+        let ports: Vec<Port> = self
+            .device(id)
+            .ports
+            .iter()
+            .filter(|p| port.is_none_or(|wanted| p.index == wanted))
+            .cloned()
+            .collect();
+        let mut done: Vec<(Port, PortChange)> = Vec::new();
+        let result = self.apply_each(&ports, port.is_none(), settings, &mut done);
         if result.is_err() {
             for (port, previous) in done.into_iter().rev() {
-                if let Err(e) = self.apply(port, &previous) {
+                if let Err(e) = self.change(&port, &previous) {
                     log::warn!("undoing a change on {}: {e}", port.ifname);
                 }
             }
@@ -124,68 +305,54 @@ impl Devices {
         result
     }
 
-    /// Applies the changes port by port, recording in `done` how to undo
-    /// each one that succeeded.
-    fn apply_each<'d>(
+    /// Applies the changes, recording in `done` how to undo each one.
+    fn apply_each(
         &mut self,
-        device: &'d Device,
-        set: &DevSet,
-        done: &mut Vec<(&'d Port, PortChange)>,
-    ) -> Result<(), SetError> {
-        for port in &device.ports {
-            let before = self.backend.port_info(port).map_err(|error| SetError {
-                attr: dev_attr::ID,
+        ports: &[Port],
+        mac_is_base: bool,
+        settings: &PortSettings,
+        done: &mut Vec<(Port, PortChange)>,
+    ) -> Result<(), ChangeError> {
+        for port in ports {
+            let fail = |attr, error| ChangeError {
+                attr,
                 port: port.ifname.clone(),
                 error,
-            })?;
+            };
+            let before = self
+                .backend
+                .port_info(port)
+                .map_err(|e| fail(dev_attr::ID, e))?;
+            let mac = settings.mac.map(|m| {
+                if mac_is_base {
+                    port_mac(&m, port.index)
+                } else {
+                    m
+                }
+            });
             let changes = [
-                set.mtu
-                    .map(|mtu| (PortChange::Mtu(mtu), PortChange::Mtu(before.mtu))),
-                set.mac.map(|base| {
-                    (
-                        PortChange::Mac(port_mac(&base, port.index)),
-                        PortChange::Mac(before.mac),
-                    )
-                }),
-                set.up
-                    .map(|up| (PortChange::Up(up), PortChange::Up(before.up))),
+                settings
+                    .mtu
+                    .map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
+                mac.map(|v| (PortChange::Mac(v), PortChange::Mac(before.mac))),
+                settings
+                    .up
+                    .map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
             ];
             for (change, previous) in changes.into_iter().flatten() {
-                self.apply(port, &change).map_err(|error| SetError {
-                    attr: change.attr(),
-                    port: port.ifname.clone(),
-                    error,
-                })?;
-                done.push((port, previous));
+                self.change(port, &change)
+                    .map_err(|e| fail(change.attr(), e))?;
+                done.push((port.clone(), previous));
             }
         }
         Ok(())
     }
 
-    fn apply(&mut self, port: &Port, change: &PortChange) -> Result<(), KernelError> {
+    fn change(&mut self, port: &Port, change: &PortChange) -> Result<(), KernelError> {
         match change {
             PortChange::Mtu(mtu) => self.backend.set_mtu(port, *mtu),
             PortChange::Mac(mac) => self.backend.set_mac(port, mac),
             PortChange::Up(up) => self.backend.set_up(port, *up),
-        }
-    }
-}
-
-/// One change to one port (also how a change is undone).
-#[derive(Debug, Clone, Copy)]
-enum PortChange {
-    Mtu(u32),
-    Mac(Mac),
-    Up(bool),
-}
-
-impl PortChange {
-    /// The `dev` attribute that asked for this change.
-    fn attr(&self) -> u16 {
-        match self {
-            PortChange::Mtu(_) => dev_attr::MTU,
-            PortChange::Mac(_) => dev_attr::MAC,
-            PortChange::Up(_) => dev_attr::UP,
         }
     }
 }

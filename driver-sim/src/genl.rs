@@ -126,10 +126,12 @@ pub struct Handlers {
 }
 
 /// What answering a datagram produced: datagrams for the sender, in order,
-/// and multicast notifications `(group, message)`.
+/// answers an injected latency holds back, and multicast notifications
+/// `(group, message)`.
 #[derive(Debug, Default)]
 pub struct Outbox {
     pub unicast: Vec<Vec<u8>>,
+    pub deferred: Vec<(std::time::Duration, Vec<Vec<u8>>)>,
     pub multicast: Vec<(u32, Vec<u8>)>,
 }
 
@@ -150,13 +152,22 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, out
         return;
     }
     let is_dump = header.is_dump();
-    match run_request(sim, message, sender, out) {
+    let mut answers = Vec::new();
+    let result = run_request(sim, message, sender, &mut answers);
+    let failed = result.is_err();
+    match result {
         Ok(warning) => {
             if header.flags & NLM_F_ACK != 0 && !is_dump {
-                out.unicast.push(build_error(&header, 0, &warning));
+                answers.push(build_error(&header, 0, &warning));
             }
         }
-        Err(e) => out.unicast.push(build_error(&header, -e.errno, &e.ext)),
+        Err(e) => answers.push(build_error(&header, -e.errno, &e.ext)),
+    }
+    sim.count_request(failed);
+    out.multicast.append(&mut sim.take_notifications());
+    match sim.take_delay() {
+        Some(delay) => out.deferred.push((delay, answers)),
+        None => out.unicast.append(&mut answers),
     }
 }
 
@@ -165,7 +176,7 @@ fn run_request(
     sim: &mut Simulator,
     message: Message<'_>,
     sender: Sender,
-    out: &mut Outbox,
+    answers: &mut Vec<Vec<u8>>,
 ) -> Result<ExtAck, HandlerError> {
     let header = message.header;
     let family = sim.families.spec_by_id(header.ty).ok_or(HandlerError {
@@ -230,13 +241,12 @@ fn run_request(
 
     if is_dump {
         let parts = (handlers.dump.unwrap())(sim, &request).map_err(with_warning)?;
-        pack_dump(parts, &header, out);
+        pack_dump(parts, &header, answers);
         return Ok(ExtAck::default());
     }
     if let Some(reply) = (handlers.do_.unwrap())(sim, &request).map_err(with_warning)? {
-        out.unicast.push(reply);
+        answers.push(reply);
     }
-    out.multicast.append(&mut sim.take_notifications());
     Ok(warning.map(ExtAck::message).unwrap_or_default())
 }
 
@@ -275,14 +285,14 @@ fn check_genl_header(
 
 /// Packs dump parts into datagrams of at most [`DUMP_DATAGRAM_MAX`] bytes
 /// and ends the dump with `NLMSG_DONE`.
-fn pack_dump(parts: Vec<Vec<u8>>, header: &NlHeader, out: &mut Outbox) {
+fn pack_dump(parts: Vec<Vec<u8>>, header: &NlHeader, answers: &mut Vec<Vec<u8>>) {
     let mut datagram: Vec<u8> = Vec::new();
     for part in parts {
         if !datagram.is_empty() && datagram.len() + part.len() > DUMP_DATAGRAM_MAX {
-            out.unicast.push(std::mem::take(&mut datagram));
+            answers.push(std::mem::take(&mut datagram));
         }
         datagram.extend_from_slice(&part);
     }
     datagram.extend_from_slice(&build_done(header, 0, &ExtAck::default()));
-    out.unicast.push(datagram);
+    answers.push(datagram);
 }

@@ -13,10 +13,12 @@ pub mod config;
 pub mod device;
 pub mod genl;
 pub mod handlers;
+pub mod model;
 pub mod netns;
 pub mod rtnl;
 pub mod server;
 pub mod simulator;
+pub mod timers;
 
 use anyhow::Context;
 use config::{Config, FamilyIdChoice, Netns, DEFAULT_CONFIG_NAME};
@@ -63,7 +65,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         .try_clone()
         .context("duplicating the rtnetlink socket")?;
     let backend = backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd));
-    let mut devices = device::Devices::new(Box::new(backend));
+    let mut devices = device::Devices::new(Box::new(backend), config.simulator.seed);
 
     let family_id = match config.simulator.family_id {
         FamilyIdChoice::Auto => GENL_START_ALLOC,

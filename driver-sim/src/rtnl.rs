@@ -21,6 +21,7 @@ const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_STATS64: u16 = 23;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
@@ -61,6 +62,9 @@ pub struct LinkState {
     pub up: bool,
     pub lower_up: bool,
     pub oper_state: u8,
+    /// The first eight counters of `struct rtnl_link_stats64`: rx/tx
+    /// packets, rx/tx bytes, rx/tx errors, rx/tx dropped.
+    pub stats: [u64; 8],
 }
 
 /// `struct ifinfomsg` for link `ifindex`, changing the flags in `change`.
@@ -222,5 +226,17 @@ fn parse_link(message: &Message<'_>) -> Option<LinkState> {
         up: flags & IFF_UP != 0,
         lower_up: flags & IFF_LOWER_UP != 0,
         oper_state: attrs.get(IFLA_OPERSTATE).and_then(|a| a.u8()).unwrap_or(0),
+        stats: attrs
+            .get(IFLA_STATS64)
+            .map(|a| read_stats64(a.payload))
+            .unwrap_or_default(),
     })
+}
+
+fn read_stats64(payload: &[u8]) -> [u64; 8] {
+    let mut counters = [0u64; 8];
+    for (i, chunk) in payload.chunks_exact(8).take(8).enumerate() {
+        counters[i] = u64::from_ne_bytes(chunk.try_into().unwrap());
+    }
+    counters
 }

@@ -5,6 +5,7 @@
 
 use crate::genl::{handle_datagram, Outbox, Sender};
 use crate::simulator::Simulator;
+use crate::timers::TimerEvent;
 use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
@@ -19,7 +20,7 @@ use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::wire::NlHeader;
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest request datagram the simulator reads whole; bigger ones are
 /// answered with `EMSGSIZE`.
@@ -76,13 +77,26 @@ impl Server {
     }
 
     /// Serves until SIGINT or SIGTERM arrives on `signals`; returns it.
+    /// Between requests, runs the timer queue's due events.
     pub fn serve(&mut self, sim: &mut Simulator, signals: &SignalFd) -> std::io::Result<Signal> {
         loop {
+            self.run_timers(sim);
+            let timeout = match sim.timers.next_deadline() {
+                None => PollTimeout::NONE,
+                Some(deadline) => {
+                    // Round up so the loop never spins on a sub-millisecond remainder.
+                    let wait = deadline
+                        .saturating_duration_since(Instant::now())
+                        .as_micros()
+                        .div_ceil(1000);
+                    PollTimeout::try_from(wait.min(60_000) as u32).unwrap_or(PollTimeout::MAX)
+                }
+            };
             let mut fds = [
                 PollFd::new(self.as_fd(), PollFlags::POLLIN),
                 PollFd::new(signals.as_fd(), PollFlags::POLLIN),
             ];
-            match poll(&mut fds, PollTimeout::NONE) {
+            match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
                 Ok(_) => {}
@@ -97,6 +111,20 @@ impl Server {
             }
             self.drain(sim)?;
         }
+    }
+
+    /// Runs every due timer event and sends what they produced.
+    fn run_timers(&mut self, sim: &mut Simulator) {
+        let now = Instant::now();
+        let mut outbox = Outbox::default();
+        while let Some((deadline, event)) = sim.timers.pop_due(now) {
+            if let Some((port, datagrams)) = sim.run_timer(deadline, event) {
+                outbox.unicast = datagrams;
+                self.send(port, sim, &mut outbox);
+            }
+        }
+        outbox.multicast = sim.take_notifications();
+        self.send(0, sim, &mut outbox);
     }
 
     /// Answers every datagram waiting on the socket.
@@ -141,11 +169,17 @@ impl Server {
             } else {
                 handle_datagram(sim, &self.buf[..len], sender, &mut outbox);
             }
-            self.send(sender.port, &mut outbox);
+            self.send(sender.port, sim, &mut outbox);
         }
     }
 
-    fn send(&self, port: u32, outbox: &mut Outbox) {
+    /// Sends an outbox: answers to `port`, held-back answers to the timer
+    /// queue, notifications to their groups.
+    fn send(&self, port: u32, sim: &mut Simulator, outbox: &mut Outbox) {
+        for (delay, datagrams) in outbox.deferred.drain(..) {
+            sim.timers
+                .schedule(delay, TimerEvent::Send { port, datagrams });
+        }
         let fd = self.socket.as_raw_fd();
         for datagram in outbox.unicast.drain(..) {
             match sendto(fd, &datagram, &NetlinkAddr::new(port, 0), MsgFlags::empty()) {

@@ -1,11 +1,17 @@
-//! The simulator's state: registered families, devices, who may
+//! The simulator's state: registered families, devices, timers, who may
 //! administer, and notifications waiting to be sent. One instance, owned by
-//! the event loop; handlers get it by `&mut`.
+//! the event loop; handlers and timers get it by `&mut`.
 
 use crate::device::Devices;
+use crate::timers::{TimerEvent, Timers};
 use simdev_protocol::ctrl::{FamilyInfo, CTRL_FAMILY, GENL_ID_CTRL};
 use simdev_protocol::family::FamilySpec;
-use simdev_protocol::simdev;
+use simdev_protocol::simdev::{self, cmd, FwStatus, Nested, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
+use simdev_protocol::wire::MessageBuilder;
+use std::time::{Duration, Instant};
+
+/// How long the carrier stays off when a reset flaps the ports.
+pub const RESET_FLAP: Duration = Duration::from_millis(100);
 
 /// The families this simulator serves and the ids they were given.
 #[derive(Debug, Clone)]
@@ -61,18 +67,30 @@ impl Families {
 pub struct Simulator {
     pub families: Families,
     pub devices: Devices,
+    pub timers: Timers,
     admin_uids: Vec<u32>,
     notifications: Vec<(u32, Vec<u8>)>,
+    /// Latency an injected fault added to the request being handled.
+    pending_delay: Option<Duration>,
+    /// The device the request being handled is about (for its counters).
+    current_device: Option<u32>,
 }
 
 impl Simulator {
     pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>) -> Self {
-        Simulator {
+        let mut sim = Simulator {
             families,
             devices,
+            timers: Timers::default(),
             admin_uids,
             notifications: Vec::new(),
+            pending_delay: None,
+            current_device: None,
+        };
+        for id in sim.devices.ids() {
+            sim.start_flaps(id);
         }
+        sim
     }
 
     /// Whether a sender may run admin commands (the simulator's stand-in
@@ -81,13 +99,197 @@ impl Simulator {
         uid.is_some_and(|uid| self.admin_uids.contains(&uid))
     }
 
-    /// Queues a multicast notification on one of simdev's groups.
-    pub fn notify(&mut self, group: &str, message: Vec<u8>) {
+    /// Starts a notification message of the simdev family (seq 0, port 0).
+    pub fn notification(&self, command: u8) -> MessageBuilder {
+        MessageBuilder::genl(
+            self.families.simdev_id,
+            0,
+            0,
+            0,
+            command,
+            simdev::FAMILY_VERSION,
+        )
+    }
+
+    /// Queues a notification about device `dev` on one of simdev's groups.
+    pub fn notify(&mut self, dev: u32, group: &str, message: Vec<u8>) {
+        if let Some(device) = self.devices.get_mut(dev) {
+            device.stats.notifications += 1;
+        }
         let group = self.families.simdev_group(group);
         self.notifications.push((group, message));
     }
 
+    /// Announces the device as it is now (`dev-change-ntf` on `config`).
+    pub fn notify_dev_change(&mut self, dev: u32) {
+        self.notify_dev(dev, cmd::DEV_CHANGE_NTF);
+    }
+
+    /// Sends the whole device with `command` on the `config` group.
+    pub fn notify_dev(&mut self, dev: u32, command: u8) {
+        match self.devices.info(dev) {
+            Ok(info) => {
+                let mut message = self.notification(command);
+                info.encode(&mut message);
+                self.notify(dev, GROUP_CONFIG, message.finish());
+            }
+            Err(e) => log::warn!("device {dev}: cannot read it for a notification: {e}"),
+        }
+    }
+
+    /// Sends one object of device `dev` (`dev-id`, `dev-name`, the nest).
+    pub fn notify_object<T: Nested>(&mut self, dev: u32, command: u8, group: &str, object: T) {
+        let Some(device) = self.devices.get(dev) else {
+            return;
+        };
+        let mut message = self.notification(command);
+        device.scoped(vec![object]).encode(&mut message);
+        self.notify(dev, group, message.finish());
+    }
+
     pub fn take_notifications(&mut self) -> Vec<(u32, Vec<u8>)> {
         std::mem::take(&mut self.notifications)
+    }
+
+    /// Holds back the answer to the current request (latency fault).
+    pub fn delay_answer(&mut self, delay: Duration) {
+        self.pending_delay = Some(delay);
+    }
+
+    pub fn take_delay(&mut self) -> Option<Duration> {
+        self.pending_delay.take()
+    }
+
+    pub fn set_current_device(&mut self, dev: u32) {
+        self.current_device = Some(dev);
+    }
+
+    /// Counts the request just answered against its device.
+    pub fn count_request(&mut self, failed: bool) {
+        if let Some(device) = self
+            .current_device
+            .take()
+            .and_then(|id| self.devices.get_mut(id))
+        {
+            device.stats.commands += 1;
+            if failed {
+                device.stats.errors += 1;
+            }
+        }
+    }
+
+    /// (Re)starts the link-flap faults of `dev`: earlier flap timers
+    /// become stale, each current link-flap fault gets its first flap.
+    pub fn start_flaps(&mut self, dev: u32) {
+        let Some(device) = self.devices.get_mut(dev) else {
+            return;
+        };
+        device.flap_generation += 1;
+        let generation = device.flap_generation;
+        let flaps: Vec<_> = device.faults.flaps().collect();
+        for (port, interval, _) in flaps {
+            self.timers.schedule(
+                interval,
+                TimerEvent::FlapDown {
+                    dev,
+                    port,
+                    generation,
+                },
+            );
+        }
+    }
+
+    /// Announces a flash status (`fw-flash-status-ntf` on `fw`).
+    pub fn notify_flash(&mut self, dev: u32, status: FwStatus) {
+        self.notify_object(dev, cmd::FW_FLASH_STATUS_NTF, GROUP_FW, status);
+    }
+
+    /// Runs one due timer event; returns answers to send `(port, datagrams)`.
+    pub fn run_timer(
+        &mut self,
+        deadline: Instant,
+        event: TimerEvent,
+    ) -> Option<(u32, Vec<Vec<u8>>)> {
+        match event {
+            TimerEvent::Send { port, datagrams } => return Some((port, datagrams)),
+            TimerEvent::FlashStep { dev, generation } => {
+                let Some(device) = self.devices.get_mut(dev) else {
+                    return None;
+                };
+                let interval = device.firmware.step_interval();
+                if let Some(status) = device.firmware.advance(generation) {
+                    let finished = status.finished;
+                    self.notify_flash(dev, status);
+                    if finished {
+                        self.notify_dev_change(dev);
+                    } else {
+                        self.timers.schedule_at(
+                            deadline + interval,
+                            TimerEvent::FlashStep { dev, generation },
+                        );
+                    }
+                }
+            }
+            TimerEvent::FlapDown {
+                dev,
+                port,
+                generation: flap_generation,
+            } => {
+                let Some(device) = self.devices.get_mut(dev) else {
+                    return None;
+                };
+                if device.flap_generation != flap_generation {
+                    return None; // faults changed since this flap was scheduled
+                }
+                let Some((_, interval, down)) = device.faults.flaps().find(|(p, _, _)| *p == port)
+                else {
+                    return None;
+                };
+                if let Some(fault) = device.faults.fire_flap(port) {
+                    device.stats.faults_fired += 1;
+                    self.notify_object(dev, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
+                    match self.devices.set_carrier(dev, port, false) {
+                        Ok(generation) => {
+                            self.notify_dev_change(dev);
+                            self.timers.schedule_at(
+                                deadline + down,
+                                TimerEvent::CarrierUp {
+                                    dev,
+                                    port,
+                                    generation,
+                                },
+                            );
+                        }
+                        Err(e) => log::warn!("device {dev} port {port}: link flap: {e}"),
+                    }
+                    self.timers.schedule_at(
+                        deadline + interval,
+                        TimerEvent::FlapDown {
+                            dev,
+                            port,
+                            generation: flap_generation,
+                        },
+                    );
+                }
+            }
+            TimerEvent::CarrierUp {
+                dev,
+                port,
+                generation,
+            } => {
+                let current = self
+                    .devices
+                    .get(dev)
+                    .and_then(|d| d.carrier_generation.get(port as usize).copied());
+                if current != Some(generation) {
+                    return None; // someone changed the carrier since
+                }
+                match self.devices.set_carrier(dev, port, true) {
+                    Ok(_) => self.notify_dev_change(dev),
+                    Err(e) => log::warn!("device {dev} port {port}: carrier up: {e}"),
+                }
+            }
+        }
+        None
     }
 }

@@ -11,6 +11,7 @@
 //! Nothing here does I/O.
 
 pub mod ctrl;
+pub mod errno;
 pub mod extack;
 pub mod family;
 pub mod policy;

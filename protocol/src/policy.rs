@@ -15,7 +15,9 @@ pub mod errno {
     pub const EPERM: i32 = 1;
     pub const ENOENT: i32 = 2;
     pub const EIO: i32 = 5;
+    pub const EACCES: i32 = 13;
     pub const EBUSY: i32 = 16;
+    pub const ECANCELED: i32 = 125;
     pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
     pub const EINVAL: i32 = 22;
@@ -35,6 +37,8 @@ pub enum AttrType {
     U16,
     U32,
     U64,
+    /// Signed 64-bit (`NLA_S64`).
+    S64,
     /// `NLA_STRING`: NUL optional.
     String,
     /// `NLA_NUL_STRING`: must contain a NUL.
@@ -50,7 +54,7 @@ impl AttrType {
             AttrType::U8 => Some(1),
             AttrType::U16 => Some(2),
             AttrType::U32 => Some(4),
-            AttrType::U64 => Some(8),
+            AttrType::U64 | AttrType::S64 => Some(8),
             _ => None,
         }
     }
@@ -77,6 +81,7 @@ impl AttrType {
             AttrType::U16 => 3,
             AttrType::U32 => 4,
             AttrType::U64 => 5,
+            AttrType::S64 => 9,
             AttrType::Binary => 10,
             AttrType::String => 11,
             AttrType::NulString => 12,
@@ -92,6 +97,7 @@ impl AttrType {
             AttrType::U16 => "u16",
             AttrType::U32 => "u32",
             AttrType::U64 => "u64",
+            AttrType::S64 => "s64",
             AttrType::String => "string",
             AttrType::NulString => "nul-string",
             AttrType::Binary => "binary",
@@ -108,6 +114,11 @@ pub enum Check {
     Range {
         min: u64,
         max: u64,
+    },
+    /// Signed integer range, inclusive.
+    SignedRange {
+        min: i64,
+        max: i64,
     },
     /// Strings and binaries: at most this many bytes (`.len`; for strings
     /// the terminating NUL does not count).
@@ -332,6 +343,17 @@ fn validate_attr(
                 parse(inner, attr.nested(), strictness)?;
             }
         }
+        AttrType::S64 => {
+            if len < 8 {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+            if let Check::SignedRange { min, max } = spec.check {
+                let value = read_uint_prefix(attr.payload, 8) as i64;
+                if value < min || value > max {
+                    return Err(fail(errno::ERANGE, "integer out of range"));
+                }
+            }
+        }
         AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 => {
             if len < spec.ty.min_len() {
                 return Err(fail(errno::ERANGE, FAILED));
@@ -388,6 +410,14 @@ pub fn write_policy_attrs(spec: &AttrSpec, nested_index: Option<u32>, out: &mut 
             };
             out.put_u64(policy_attr::MIN_VALUE_U, min);
             out.put_u64(policy_attr::MAX_VALUE_U, max);
+        }
+        AttrType::S64 => {
+            let (min, max) = match spec.check {
+                Check::SignedRange { min, max } => (min, max),
+                _ => (i64::MIN, i64::MAX),
+            };
+            out.put_u64(policy_attr::MIN_VALUE_S, min as u64);
+            out.put_u64(policy_attr::MAX_VALUE_S, max as u64);
         }
         AttrType::String | AttrType::NulString | AttrType::Binary => match spec.check {
             Check::ExactLen(len) => {

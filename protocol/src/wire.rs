@@ -215,6 +215,10 @@ impl<'a> Attr<'a> {
         (self.payload.len() == 8).then(|| u64::from_ne_bytes(self.payload.try_into().unwrap()))
     }
 
+    pub fn i64(&self) -> Option<i64> {
+        self.u64().map(|v| v as i64)
+    }
+
     /// An unsigned integer of any of the four sizes, read liberally.
     pub fn uint(&self) -> Option<u64> {
         match self.payload.len() {
@@ -359,6 +363,10 @@ impl MessageBuilder {
     }
 
     pub fn put_u64(&mut self, ty: u16, value: u64) -> &mut Self {
+        self.put_bytes(ty, &value.to_ne_bytes())
+    }
+
+    pub fn put_i64(&mut self, ty: u16, value: i64) -> &mut Self {
         self.put_bytes(ty, &value.to_ne_bytes())
     }
 

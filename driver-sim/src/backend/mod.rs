@@ -8,7 +8,7 @@ pub mod veth;
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::KernelError;
-use simdev_protocol::simdev::{Mac, PortInfo};
+use simdev_protocol::simdev::{Mac, PortInfo, PortStats};
 
 /// A backend operation failed; `action` says what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +35,8 @@ pub trait Backend {
     fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError>;
     fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError>;
     fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError>;
+    /// Plugs (true) or unplugs (false) the port's cable.
+    fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError>;
+    /// The kernel's counters of the port.
+    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError>;
 }

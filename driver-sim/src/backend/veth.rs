@@ -8,7 +8,7 @@ use super::{Backend, BackendError};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::{KernelError, Rtnl};
-use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo};
+use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
 
 pub struct VethBackend {
     rtnl: Rtnl,
@@ -132,5 +132,28 @@ impl Backend for VethBackend {
 
     fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
         self.rtnl.set_up(port.ifindex, up)
+    }
+
+    /// The cable is the peer end: down is unplugged (the port loses carrier).
+    fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
+        self.rtnl.set_up(port.peer_ifindex, on)
+    }
+
+    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+        let link = self.rtnl.link(port.ifindex)?;
+        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] =
+            link.stats;
+        Ok(PortStats {
+            index: port.index,
+            ifname: link.ifname,
+            rx_packets,
+            tx_packets,
+            rx_bytes,
+            tx_bytes,
+            rx_errors,
+            tx_errors,
+            rx_dropped,
+            tx_dropped,
+        })
     }
 }

@@ -1,77 +1,32 @@
-//! `dev-get` and `dev-set`: the device object.
+//! `dev-get`, `dev-set`, `dev-new`, `dev-del`, `dev-reset`: the device.
 //!
 //! `dev-get` reports what the kernel says about each port, read fresh for
-//! every request. `dev-set` applies its changes through the kernel and
-//! answers only after the kernel accepted all of them; a refusal carries
-//! the kernel's errno and message and points at the attribute it concerns,
-//! and undoes what was already changed.
+//! every request. Changes go through the kernel and are answered only after
+//! the kernel accepted all of them; a refusal carries the kernel's errno and
+//! message, points at the attribute it concerns, and undoes what was done.
 
-use crate::device::Device;
+use super::{dump_targets, kernel_error, required, target_device};
+use crate::config::DeviceConfig;
+use crate::device::{ChangeError, PortSettings};
 use crate::genl::{HandlerError, Request};
-use crate::simulator::Simulator;
+use crate::simulator::{Simulator, RESET_FLAP};
+use crate::timers::TimerEvent;
 use simdev_protocol::policy::errno;
-use simdev_protocol::simdev::{cmd, dev_attr, DevSelector, DevSet, Mac, GROUP_CONFIG};
-
-/// The device a request names by `dev-id` or `dev-name` (both: they must agree).
-fn selected_device(sim: &Simulator, request: &Request<'_>) -> Result<Device, HandlerError> {
-    let id_attr = request.attrs.get(dev_attr::ID);
-    let name_attr = request.attrs.get(dev_attr::NAME);
-    let (selector, attr) = match (id_attr, name_attr) {
-        (Some(id), _) => (DevSelector::Id(id.u32().unwrap_or_default()), id),
-        (None, Some(name)) => (
-            DevSelector::Name(name.string().unwrap_or_default().to_string()),
-            name,
-        ),
-        (None, None) => {
-            return Err(HandlerError::missing(
-                dev_attr::ID,
-                "missing attribute: dev-id or dev-name",
-            ));
-        }
-    };
-    let device = sim
-        .devices
-        .find(&selector)
-        .ok_or_else(|| HandlerError::at(errno::ENODEV, format!("no device {selector}"), &attr))?;
-    if let (Some(_), Some(name)) = (id_attr, name_attr) {
-        if Some(device.name.as_str()) != name.string() {
-            return Err(HandlerError::at(
-                errno::EINVAL,
-                "dev-id and dev-name name different devices",
-                &name,
-            ));
-        }
-    }
-    Ok(device.clone())
-}
-
-fn kernel_error(device: &Device, error: crate::rtnl::KernelError) -> HandlerError {
-    HandlerError::new(
-        error.errno,
-        format!("reading {} from the kernel: {error}", device.name),
-    )
-}
+use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG};
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
-    let device = selected_device(sim, request)?;
-    let info = sim
-        .devices
-        .info(&device)
-        .map_err(|e| kernel_error(&device, e))?;
+    let id = target_device(sim, request)?;
+    let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
     let mut reply = request.reply(cmd::DEV_GET);
     info.encode(&mut reply);
     Ok(Some(reply.finish()))
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    let devices: Vec<Device> = sim.devices.iter().cloned().collect();
-    devices
-        .iter()
-        .map(|device| {
-            let info = sim
-                .devices
-                .info(device)
-                .map_err(|e| kernel_error(device, e))?;
+    dump_targets(sim, request)?
+        .into_iter()
+        .map(|id| {
+            let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
             let mut part = request.dump_part(cmd::DEV_GET);
             info.encode(&mut part);
             Ok(part.finish())
@@ -79,47 +34,125 @@ pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, 
         .collect()
 }
 
+/// Maps a refused change to an error pointing at the attribute that asked for it.
+pub fn change_error(request: &Request<'_>, e: ChangeError) -> HandlerError {
+    let attr_name = simdev_protocol::simdev::DEV_ATTRS
+        .get(e.attr)
+        .map_or("?", |s| s.name);
+    let why = e.error.message.clone().unwrap_or_else(|| {
+        nix::errno::Errno::from_raw(e.error.errno)
+            .desc()
+            .to_string()
+    });
+    let message = format!("kernel refused {attr_name} on {}: {why}", e.port);
+    match request.attrs.get(e.attr) {
+        Some(attr) => HandlerError::at(e.error.errno, message, &attr),
+        None => HandlerError::new(e.error.errno, message),
+    }
+}
+
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
-    let device = selected_device(sim, request)?;
+    let id = target_device(sim, request)?;
     let attrs = &request.attrs;
-    let change = DevSet {
-        dev: DevSelector::Id(device.id),
+    let settings = PortSettings {
         mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
         mac: attrs
             .get(dev_attr::MAC)
             .and_then(|a| Mac::try_from(a.payload).ok()),
         up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
     };
-    if change.is_empty() {
+    if settings.mtu.is_none() && settings.mac.is_none() && settings.up.is_none() {
         return Ok(None);
     }
-    sim.devices.apply_set(&device, &change).map_err(|e| {
-        let attr_name = simdev_protocol::simdev::DEV_ATTRS
-            .get(e.attr)
-            .map_or("?", |s| s.name);
-        let why = e.error.message.clone().unwrap_or_else(|| {
-            nix::errno::Errno::from_raw(e.error.errno)
-                .desc()
-                .to_string()
-        });
-        let message = format!("kernel refused {attr_name} on {}: {why}", e.port);
-        match attrs.get(e.attr) {
-            Some(attr) => HandlerError::at(e.error.errno, message, &attr),
-            None => HandlerError::new(e.error.errno, message),
-        }
-    })?;
-    // Announce the device as it is now, in the dev-get format.
-    if let Ok(info) = sim.devices.info(&device) {
-        let mut ntf = simdev_protocol::wire::MessageBuilder::genl(
-            request.family_id,
-            0,
-            0,
-            0,
-            cmd::DEV_CHANGE_NTF,
-            request.family.version,
-        );
-        info.encode(&mut ntf);
-        sim.notify(GROUP_CONFIG, ntf.finish());
+    sim.devices
+        .apply(id, None, &settings)
+        .map_err(|e| change_error(request, e))?;
+    sim.notify_dev_change(id);
+    Ok(None)
+}
+
+/// Hot-plug: the `config` attribute is a TOML `[[device]]` table, checked
+/// exactly like one in a configuration file.
+pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let attr = required(request, dev_attr::CONFIG)?;
+    let text = attr.string().unwrap_or_default();
+    let config = DeviceConfig::parse(text, "dev-new config")
+        .map_err(|e| HandlerError::at(errno::EINVAL, e.to_string(), &attr))?;
+    let name = config.name.get_ref().clone();
+    if sim.devices.iter().any(|d| d.name == name) {
+        return Err(HandlerError::at(
+            errno::EEXIST,
+            format!("device {name} exists"),
+            &attr,
+        ));
     }
+    let id = match &config.id {
+        Some(id) if sim.devices.get(*id.get_ref()).is_some() => {
+            return Err(HandlerError::at(
+                errno::EEXIST,
+                format!("device id {} is taken", id.get_ref()),
+                &attr,
+            ));
+        }
+        Some(id) => *id.get_ref(),
+        None => sim.devices.free_id(),
+    };
+    sim.devices
+        .create(id, &config)
+        .map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    sim.set_current_device(id);
+    sim.start_flaps(id);
+    let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
+    sim.notify_dev(id, cmd::DEV_ADD_NTF);
+    let mut reply = request.reply(cmd::DEV_NEW);
+    info.encode(&mut reply);
+    Ok(Some(reply.finish()))
+}
+
+pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    // Describe it while its netdevs still exist: the notification says what went.
+    let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
+    if let Some(status) = sim
+        .devices
+        .get_mut(id)
+        .and_then(|d| d.firmware.abort("device removed"))
+    {
+        sim.notify_flash(id, status);
+    }
+    let mut ntf = sim.notification(cmd::DEV_DEL_NTF);
+    info.encode(&mut ntf);
+    sim.notify(id, GROUP_CONFIG, ntf.finish());
+    sim.devices
+        .remove(id)
+        .map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    Ok(None)
+}
+
+/// Registers back to their reset values, a running flash aborted, every
+/// port's carrier dropped and restored after [`RESET_FLAP`].
+pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let device = sim.devices.get_mut(id).expect("selected");
+    device.registers.reset();
+    let ports = device.ports.len() as u32;
+    if let Some(status) = device.firmware.abort("device reset") {
+        sim.notify_flash(id, status);
+    }
+    for port in 0..ports {
+        let generation = sim
+            .devices
+            .set_carrier(id, port, false)
+            .map_err(|e| kernel_error(sim, id, e))?;
+        sim.timers.schedule(
+            RESET_FLAP,
+            TimerEvent::CarrierUp {
+                dev: id,
+                port,
+                generation,
+            },
+        );
+    }
+    sim.notify_dev_change(id);
     Ok(None)
 }

@@ -1,38 +1,154 @@
 //! Command handlers, one file per object. [`lookup`] maps a family's
 //! command to its handlers; the family table in `protocol` says which
-//! commands exist, and a test checks the two agree.
+//! commands exist, and a test checks the two agree. The helpers here are
+//! what every device-scoped handler starts with: find the device the
+//! request names, count the request against it, and fire its faults.
 
 pub mod ctrl;
 pub mod dev;
+pub mod fault;
+pub mod fw;
+pub mod port;
+pub mod reg;
+pub mod sensor;
+pub mod stats;
 
-use crate::genl::Handlers;
+use crate::genl::{HandlerError, Handlers, Request};
+use crate::simulator::Simulator;
+use simdev_protocol::errno::errno_name;
 use simdev_protocol::family::FamilySpec;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::{cmd, dev_attr, DevSelector, GROUP_EVENTS};
+use simdev_protocol::wire::Attr;
 use simdev_protocol::{ctrl as nlctrl, simdev};
 
-pub fn lookup(family: &FamilySpec, cmd: u8) -> Option<Handlers> {
+pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
+    let both = |do_, dump| {
+        Some(Handlers {
+            do_: Some(do_),
+            dump: Some(dump),
+        })
+    };
+    let do_only = |do_| {
+        Some(Handlers {
+            do_: Some(do_),
+            dump: None,
+        })
+    };
     if std::ptr::eq(family, &nlctrl::CTRL_FAMILY) {
-        return match cmd {
-            nlctrl::cmd::GETFAMILY => Some(Handlers {
-                do_: Some(ctrl::get_family),
-                dump: Some(ctrl::dump_families),
-            }),
+        return match command {
+            nlctrl::cmd::GETFAMILY => both(ctrl::get_family, ctrl::dump_families),
             _ => None,
         };
     }
-    if std::ptr::eq(family, &simdev::FAMILY) {
-        return match cmd {
-            simdev::cmd::DEV_GET => Some(Handlers {
-                do_: Some(dev::get),
-                dump: Some(dev::dump),
-            }),
-            simdev::cmd::DEV_SET => Some(Handlers {
-                do_: Some(dev::set),
-                dump: None,
-            }),
-            _ => None,
-        };
+    if !std::ptr::eq(family, &simdev::FAMILY) {
+        return None;
     }
-    None
+    match command {
+        cmd::DEV_GET => both(dev::get, dev::dump),
+        cmd::DEV_SET => do_only(dev::set),
+        cmd::DEV_NEW => do_only(dev::new),
+        cmd::DEV_DEL => do_only(dev::del),
+        cmd::DEV_RESET => do_only(dev::reset),
+        cmd::PORT_GET => both(port::get, port::dump),
+        cmd::PORT_SET => do_only(port::set),
+        cmd::REG_GET => both(reg::get, reg::dump),
+        cmd::REG_SET => do_only(reg::set),
+        cmd::SENSOR_GET => both(sensor::get, sensor::dump),
+        cmd::SENSOR_SET => do_only(sensor::set),
+        cmd::FW_GET => both(fw::get, fw::dump),
+        cmd::FW_FLASH => do_only(fw::flash),
+        cmd::STATS_GET => both(stats::get, stats::dump),
+        cmd::FAULT_GET => both(fault::get, fault::dump),
+        cmd::FAULT_SET => do_only(fault::set),
+        cmd::FAULT_CLEAR => do_only(fault::clear),
+        _ => None,
+    }
+}
+
+/// The device a request names by `dev-id` or `dev-name` (both: they must
+/// agree), without side effects.
+fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
+    let id_attr = request.attrs.get(dev_attr::ID);
+    let name_attr = request.attrs.get(dev_attr::NAME);
+    let (selector, attr) = match (id_attr, name_attr) {
+        (Some(id), _) => (DevSelector::Id(id.u32().unwrap_or_default()), id),
+        (None, Some(name)) => (
+            DevSelector::Name(name.string().unwrap_or_default().to_string()),
+            name,
+        ),
+        (None, None) => {
+            return Err(HandlerError::missing(
+                dev_attr::ID,
+                "missing attribute: dev-id or dev-name",
+            ))
+        }
+    };
+    let device = sim
+        .devices
+        .find(&selector)
+        .ok_or_else(|| HandlerError::at(errno::ENODEV, format!("no device {selector}"), &attr))?;
+    if let (Some(_), Some(name)) = (id_attr, name_attr) {
+        if Some(device.name.as_str()) != name.string() {
+            return Err(HandlerError::at(
+                errno::EINVAL,
+                "dev-id and dev-name name different devices",
+                &name,
+            ));
+        }
+    }
+    Ok(device.id)
+}
+
+/// What a do handler starts with: the device, counted, with its faults
+/// for this command fired (an errno fault fails the request here, before
+/// anything is done; a latency fault holds back the answer).
+pub fn target_device(sim: &mut Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
+    let id = select(sim, request)?;
+    sim.set_current_device(id);
+    let command = request
+        .family
+        .command(request.genl.cmd)
+        .map_or("?", |c| c.name);
+    let device = sim.devices.get_mut(id).expect("selected");
+    let Some(hit) = device.faults.check(command) else {
+        return Ok(id);
+    };
+    device.stats.faults_fired += 1;
+    if !hit.delay.is_zero() {
+        sim.delay_answer(hit.delay);
+    }
+    sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, hit.fault);
+    if hit.errno != 0 {
+        let errno = hit.errno as i32;
+        return Err(HandlerError::new(
+            errno,
+            format!("injected fault: {command} fails with {}", errno_name(errno)),
+        ));
+    }
+    Ok(id)
+}
+
+/// The devices a dump covers: the one named, or all.
+pub fn dump_targets(sim: &Simulator, request: &Request<'_>) -> Result<Vec<u32>, HandlerError> {
+    if request.attrs.get(dev_attr::ID).is_some() || request.attrs.get(dev_attr::NAME).is_some() {
+        return Ok(vec![select(sim, request)?]);
+    }
+    Ok(sim.devices.ids())
+}
+
+/// A required attribute, or `EINVAL` with `MISS_TYPE` naming it.
+pub fn required<'a>(request: &Request<'a>, attr_type: u16) -> Result<Attr<'a>, HandlerError> {
+    request.attrs.get(attr_type).ok_or_else(|| {
+        let name = simdev::DEV_ATTRS.get(attr_type).map_or("?", |s| s.name);
+        HandlerError::missing(attr_type, format!("missing attribute: {name}"))
+    })
+}
+
+/// A kernel failure while reading or changing a device's netdevs.
+pub fn kernel_error(sim: &Simulator, dev: u32, error: crate::rtnl::KernelError) -> HandlerError {
+    let name = sim.devices.get(dev).map_or("?", |d| d.name.as_str());
+    HandlerError::new(error.errno, format!("{name}: the kernel said: {error}"))
 }
 
 #[cfg(test)]

@@ -1,217 +1,9 @@
-//! The `simdev` family, version 1: its commands, attribute sets, multicast
-//! groups, and the typed messages both sides exchange.
-//!
-//! ```text
-//! dev-get   do (dev-id | dev-name) -> dev      dump -> dev...
-//! dev-set   do, admin: (dev-id | dev-name) [mtu] [mac] [up] -> ACK
-//! dev       id, name, backend, port*, ...
-//! port      index, ifindex, ifname, peer-ifname, mac, mtu, up, oper-state, carrier
-//! ```
-//! Replies to `dev-get` use the `dev-get` command number. Every change is
-//! announced on the `config` group as a `dev-change-ntf` message carrying
-//! the whole device, in the `dev-get` reply format.
+//! Typed `dev-*` and `port-*` messages: devices, ports, selectors, MACs.
 
-use crate::family::{CommandSpec, FamilySpec};
-use crate::policy::{AttrSet, AttrSpec, AttrType, Check};
+use super::hw::Nested;
+use super::{dev_attr, port_attr};
 use crate::wire::{Attrs, MessageBuilder};
 use crate::DecodeError;
-
-pub const FAMILY_NAME: &str = "simdev";
-pub const FAMILY_VERSION: u8 = 1;
-
-pub mod cmd {
-    pub const DEV_GET: u8 = 1;
-    pub const DEV_SET: u8 = 2;
-    /// Notification only (never a request): a device changed.
-    pub const DEV_CHANGE_NTF: u8 = 64;
-}
-
-pub mod dev_attr {
-    pub const ID: u16 = 1;
-    pub const NAME: u16 = 2;
-    pub const BACKEND: u16 = 3;
-    pub const PORT: u16 = 4;
-    pub const MTU: u16 = 5;
-    pub const MAC: u16 = 6;
-    pub const UP: u16 = 7;
-}
-
-pub mod port_attr {
-    pub const INDEX: u16 = 1;
-    pub const IFINDEX: u16 = 2;
-    pub const IFNAME: u16 = 3;
-    pub const PEER_IFNAME: u16 = 4;
-    pub const MAC: u16 = 5;
-    pub const MTU: u16 = 6;
-    pub const UP: u16 = 7;
-    pub const OPER_STATE: u16 = 8;
-    pub const CARRIER: u16 = 9;
-}
-
-/// Longest device name: it must fit `IFNAMSIZ` - 1 like a netdev name.
-pub const DEV_NAME_MAX: usize = 15;
-/// The MTU range simdev accepts; the kernel may refuse more (veth: 68..65535).
-pub const MTU_MIN: u32 = 68;
-pub const MTU_MAX: u32 = 65535;
-
-pub static PORT_ATTRS: AttrSet = AttrSet {
-    name: "port",
-    attrs: &[
-        AttrSpec {
-            id: port_attr::INDEX,
-            name: "index",
-            ty: AttrType::U32,
-            check: Check::None,
-            doc: "port number within the device, from 0",
-        },
-        AttrSpec {
-            id: port_attr::IFINDEX,
-            name: "ifindex",
-            ty: AttrType::U32,
-            check: Check::None,
-            doc: "the port's netdev ifindex",
-        },
-        AttrSpec {
-            id: port_attr::IFNAME,
-            name: "ifname",
-            ty: AttrType::String,
-            check: Check::MaxLen(15),
-            doc: "the port's netdev name",
-        },
-        AttrSpec {
-            id: port_attr::PEER_IFNAME,
-            name: "peer-ifname",
-            ty: AttrType::String,
-            check: Check::MaxLen(15),
-            doc: "the cable end (veth peer) name",
-        },
-        AttrSpec {
-            id: port_attr::MAC,
-            name: "mac",
-            ty: AttrType::Binary,
-            check: Check::ExactLen(6),
-            doc: "hardware address",
-        },
-        AttrSpec {
-            id: port_attr::MTU,
-            name: "mtu",
-            ty: AttrType::U32,
-            check: Check::None,
-            doc: "MTU",
-        },
-        AttrSpec {
-            id: port_attr::UP,
-            name: "up",
-            ty: AttrType::U8,
-            check: Check::Range { min: 0, max: 1 },
-            doc: "administratively up (IFF_UP)",
-        },
-        AttrSpec {
-            id: port_attr::OPER_STATE,
-            name: "oper-state",
-            ty: AttrType::U8,
-            check: Check::None,
-            doc: "RFC 2863 operational state (IF_OPER_*)",
-        },
-        AttrSpec {
-            id: port_attr::CARRIER,
-            name: "carrier",
-            ty: AttrType::U8,
-            check: Check::Range { min: 0, max: 1 },
-            doc: "carrier present (IFF_LOWER_UP)",
-        },
-    ],
-};
-
-pub static DEV_ATTRS: AttrSet = AttrSet {
-    name: "dev",
-    attrs: &[
-        AttrSpec {
-            id: dev_attr::ID,
-            name: "dev-id",
-            ty: AttrType::U32,
-            check: Check::None,
-            doc: "device id",
-        },
-        AttrSpec {
-            id: dev_attr::NAME,
-            name: "dev-name",
-            ty: AttrType::NulString,
-            check: Check::MaxLen(DEV_NAME_MAX as u16),
-            doc: "device name",
-        },
-        AttrSpec {
-            id: dev_attr::BACKEND,
-            name: "backend",
-            ty: AttrType::String,
-            check: Check::MaxLen(15),
-            doc: "the hardware behind the device: veth, netdevsim, model",
-        },
-        AttrSpec {
-            id: dev_attr::PORT,
-            name: "port",
-            ty: AttrType::Nested(&PORT_ATTRS),
-            check: Check::None,
-            doc: "one per port (multi-attr)",
-        },
-        AttrSpec {
-            id: dev_attr::MTU,
-            name: "mtu",
-            ty: AttrType::U32,
-            check: Check::Range {
-                min: MTU_MIN as u64,
-                max: MTU_MAX as u64,
-            },
-            doc: "MTU for every port",
-        },
-        AttrSpec {
-            id: dev_attr::MAC,
-            name: "mac",
-            ty: AttrType::Binary,
-            check: Check::ExactLen(6),
-            doc: "base MAC: port N gets base + N",
-        },
-        AttrSpec {
-            id: dev_attr::UP,
-            name: "up",
-            ty: AttrType::U8,
-            check: Check::Range { min: 0, max: 1 },
-            doc: "administrative state of every port",
-        },
-    ],
-};
-
-pub static FAMILY: FamilySpec = FamilySpec {
-    name: FAMILY_NAME,
-    version: FAMILY_VERSION,
-    hdrsize: 0,
-    resv_start_op: 0,
-    policy: Some(&DEV_ATTRS),
-    commands: &[
-        CommandSpec {
-            id: cmd::DEV_GET,
-            name: "dev-get",
-            has_do: true,
-            has_dump: true,
-            admin: false,
-            policy: Some(&DEV_ATTRS),
-            doc: "get one device (by dev-id or dev-name) or dump all",
-        },
-        CommandSpec {
-            id: cmd::DEV_SET,
-            name: "dev-set",
-            has_do: true,
-            has_dump: false,
-            admin: true,
-            policy: Some(&DEV_ATTRS),
-            doc: "set MTU, base MAC and admin state of a device's ports",
-        },
-    ],
-    mcast_groups: &[GROUP_CONFIG],
-};
-
-/// Multicast group for device changes.
-pub const GROUP_CONFIG: &str = "config";
 
 /// `IF_OPER_*`, named as `ip link` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,17 +131,7 @@ impl DevInfo {
             .put_str(dev_attr::NAME, &self.name)
             .put_str(dev_attr::BACKEND, &self.backend);
         for port in &self.ports {
-            out.nest_start(dev_attr::PORT)
-                .put_u32(port_attr::INDEX, port.index)
-                .put_u32(port_attr::IFINDEX, port.ifindex)
-                .put_str(port_attr::IFNAME, &port.ifname)
-                .put_str(port_attr::PEER_IFNAME, &port.peer_ifname)
-                .put_bytes(port_attr::MAC, &port.mac)
-                .put_u32(port_attr::MTU, port.mtu)
-                .put_u8(port_attr::UP, port.up.into())
-                .put_u8(port_attr::OPER_STATE, port.oper_state.0)
-                .put_u8(port_attr::CARRIER, port.carrier.into())
-                .nest_end();
+            port.encode(out);
         }
     }
 
@@ -370,7 +152,7 @@ impl DevInfo {
         let ports = attrs
             .clone()
             .filter(|a| a.kind() == dev_attr::PORT)
-            .map(|a| PortInfo::decode(a.nested()))
+            .map(|a| PortInfo::decode_fields(a.nested()))
             .collect::<Result<_, _>>()?;
         Ok(DevInfo {
             id,
@@ -381,8 +163,22 @@ impl DevInfo {
     }
 }
 
-impl PortInfo {
-    fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
+impl Nested for PortInfo {
+    const ATTR: u16 = dev_attr::PORT;
+
+    fn encode_fields(&self, out: &mut MessageBuilder) {
+        out.put_u32(port_attr::INDEX, self.index)
+            .put_u32(port_attr::IFINDEX, self.ifindex)
+            .put_str(port_attr::IFNAME, &self.ifname)
+            .put_str(port_attr::PEER_IFNAME, &self.peer_ifname)
+            .put_bytes(port_attr::MAC, &self.mac)
+            .put_u32(port_attr::MTU, self.mtu)
+            .put_u8(port_attr::UP, self.up.into())
+            .put_u8(port_attr::OPER_STATE, self.oper_state.0)
+            .put_u8(port_attr::CARRIER, self.carrier.into());
+    }
+
+    fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
         let u32_of = |id, what| attrs.get(id).and_then(|a| a.u32()).ok_or(missing(what));
         let u8_of = |id, what| attrs.get(id).and_then(|a| a.u8()).ok_or(missing(what));
@@ -451,6 +247,7 @@ impl DevSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simdev::{cmd, DEV_ATTRS, FAMILY_VERSION};
     use crate::wire::split_messages;
 
     fn sample() -> DevInfo {
@@ -508,14 +305,5 @@ mod tests {
         assert_eq!(parse_mac("02:00:0a:ff:00:01:02"), None);
         assert_eq!(parse_mac("zz:00:0a:ff:00:01"), None);
         assert_eq!(format_mac(&[2, 0, 10, 255, 0, 1]), "02:00:0a:ff:00:01");
-    }
-
-    #[test]
-    fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), 7);
-        assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
-        assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
-        assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
-        assert!(FAMILY.command(cmd::DEV_CHANGE_NTF).is_none());
     }
 }

@@ -1,0 +1,99 @@
+//! `fault-get`, `fault-set`, `fault-clear`: faults injected at runtime,
+//! checked by the same rules as faults from TOML.
+
+use super::{dump_targets, required, target_device};
+use crate::genl::{HandlerError, Request};
+use crate::model::faults::check_fault;
+use crate::simulator::Simulator;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::{cmd, dev_attr, FaultInfo, GROUP_CONFIG};
+
+fn faults_message(
+    sim: &Simulator,
+    request: &Request<'_>,
+    dev: u32,
+    command: u8,
+    dump: bool,
+) -> Vec<u8> {
+    let device = sim.devices.get(dev).expect("known");
+    let mut message = if dump {
+        request.dump_part(command)
+    } else {
+        request.reply(command)
+    };
+    device
+        .scoped(device.faults.list().to_vec())
+        .encode(&mut message);
+    message.finish()
+}
+
+pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    Ok(Some(faults_message(
+        sim,
+        request,
+        id,
+        cmd::FAULT_GET,
+        false,
+    )))
+}
+
+pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+    Ok(dump_targets(sim, request)?
+        .into_iter()
+        .map(|id| faults_message(sim, request, id, cmd::FAULT_GET, true))
+        .collect())
+}
+
+/// Announces the device's faults as they are now.
+fn notify_faults(sim: &mut Simulator, dev: u32) {
+    let device = sim.devices.get(dev).expect("known");
+    let mut message = sim.notification(cmd::FAULT_CHANGE_NTF);
+    device
+        .scoped(device.faults.list().to_vec())
+        .encode(&mut message);
+    sim.notify(dev, GROUP_CONFIG, message.finish());
+}
+
+pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let command_attr = required(request, dev_attr::FAULT_CMD)?;
+    let attrs = &request.attrs;
+    let u32_of = |attr| attrs.get(attr).and_then(|a| a.u32());
+    let fault = FaultInfo {
+        command: command_attr.string().unwrap_or_default().to_string(),
+        errno: u32_of(dev_attr::FAULT_ERRNO).unwrap_or(0),
+        count: u32_of(dev_attr::FAULT_COUNT),
+        probability: u32_of(dev_attr::FAULT_PROBABILITY),
+        delay_ms: u32_of(dev_attr::FAULT_DELAY_MS).unwrap_or(0),
+        fail_at: attrs.get(dev_attr::FAULT_FAIL_AT).and_then(|a| a.u8()),
+        interval_ms: u32_of(dev_attr::FAULT_INTERVAL_MS),
+        down_ms: u32_of(dev_attr::FAULT_DOWN_MS),
+        port_index: u32_of(dev_attr::PORT_INDEX),
+        fired: 0,
+    };
+    let ports = sim.devices.get(id).expect("selected").ports.len() as u32;
+    check_fault(&fault, ports)
+        .map_err(|why| HandlerError::at(errno::EINVAL, why, &command_attr))?;
+    sim.devices.get_mut(id).expect("selected").faults.set(fault);
+    sim.start_flaps(id);
+    notify_faults(sim, id);
+    Ok(None)
+}
+
+pub fn clear(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let command = request
+        .attrs
+        .get(dev_attr::FAULT_CMD)
+        .and_then(|a| a.string())
+        .map(str::to_string);
+    sim.devices
+        .get_mut(id)
+        .expect("selected")
+        .faults
+        .clear(command.as_deref());
+    sim.start_flaps(id);
+    notify_faults(sim, id);
+    Ok(None)
+}

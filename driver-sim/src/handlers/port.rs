@@ -1,0 +1,93 @@
+//! `port-get`, `port-set`: one port of a device. Carrier off/on unplugs
+//! and plugs the port's cable; the kernel then shows `NO-CARRIER` or
+//! `LOWER_UP` on the port.
+
+use super::dev::change_error;
+use super::{dump_targets, kernel_error, required, target_device};
+use crate::device::PortSettings;
+use crate::genl::{HandlerError, Request};
+use crate::simulator::Simulator;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::{cmd, dev_attr, Mac};
+
+/// The port the request names by `port-index`.
+fn port_index(sim: &Simulator, request: &Request<'_>, dev: u32) -> Result<u32, HandlerError> {
+    let attr = required(request, dev_attr::PORT_INDEX)?;
+    let index = attr.u32().unwrap_or(u32::MAX);
+    let device = sim.devices.get(dev).expect("selected");
+    if index as usize >= device.ports.len() {
+        let message = format!(
+            "{} has no port {index} (it has {})",
+            device.name,
+            device.ports.len()
+        );
+        return Err(HandlerError::at(errno::ENODEV, message, &attr));
+    }
+    Ok(index)
+}
+
+fn port_message(
+    sim: &mut Simulator,
+    request: &Request<'_>,
+    dev: u32,
+    index: u32,
+    dump: bool,
+) -> Result<Vec<u8>, HandlerError> {
+    let info = sim
+        .devices
+        .info(dev)
+        .map_err(|e| kernel_error(sim, dev, e))?;
+    let device = sim.devices.get(dev).expect("known");
+    let port = info
+        .ports
+        .into_iter()
+        .find(|p| p.index == index)
+        .expect("known port");
+    let mut message = if dump {
+        request.dump_part(cmd::PORT_GET)
+    } else {
+        request.reply(cmd::PORT_GET)
+    };
+    device.scoped(vec![port]).encode(&mut message);
+    Ok(message.finish())
+}
+
+pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let index = port_index(sim, request, id)?;
+    port_message(sim, request, id, index, false).map(Some)
+}
+
+pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+    let mut parts = Vec::new();
+    for id in dump_targets(sim, request)? {
+        let ports = sim.devices.get(id).map_or(0, |d| d.ports.len() as u32);
+        for index in 0..ports {
+            parts.push(port_message(sim, request, id, index, true)?);
+        }
+    }
+    Ok(parts)
+}
+
+pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let index = port_index(sim, request, id)?;
+    let attrs = &request.attrs;
+    let settings = PortSettings {
+        mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
+        mac: attrs
+            .get(dev_attr::MAC)
+            .and_then(|a| Mac::try_from(a.payload).ok()),
+        up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
+    };
+    sim.devices
+        .apply(id, Some(index), &settings)
+        .map_err(|e| change_error(request, e))?;
+    if let Some(carrier) = attrs.get(dev_attr::CARRIER).and_then(|a| a.u8()) {
+        sim.devices
+            .set_carrier(id, index, carrier != 0)
+            .map_err(|e| kernel_error(sim, id, e))?;
+    }
+    sim.notify_dev_change(id);
+    Ok(None)
+}

@@ -1,0 +1,61 @@
+//! `sensor-get`, `sensor-set`: readings, injected at runtime; crossing an
+//! alarm threshold (either way) is announced on the `events` group.
+
+use super::{dump_targets, required, target_device};
+use crate::genl::{HandlerError, Request};
+use crate::simulator::Simulator;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::{cmd, dev_attr, GROUP_EVENTS};
+
+pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let attr = required(request, dev_attr::SENSOR_NAME)?;
+    let name = attr.string().unwrap_or_default();
+    let device = sim.devices.get_mut(id).expect("selected");
+    let sensor = device
+        .sensor_mut(name)
+        .ok_or_else(|| HandlerError::at(errno::ENOENT, format!("no sensor {name}"), &attr))?
+        .info
+        .clone();
+    let mut reply = request.reply(cmd::SENSOR_GET);
+    device.scoped(vec![sensor]).encode(&mut reply);
+    Ok(Some(reply.finish()))
+}
+
+pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+    let mut parts = Vec::new();
+    for id in dump_targets(sim, request)? {
+        let sensors = sim.devices.sensors(id);
+        for sensor in sensors.items {
+            let mut part = request.dump_part(cmd::SENSOR_GET);
+            simdev_protocol::simdev::Scoped {
+                dev_id: sensors.dev_id,
+                dev_name: sensors.dev_name.clone(),
+                items: vec![sensor],
+            }
+            .encode(&mut part);
+            parts.push(part.finish());
+        }
+    }
+    Ok(parts)
+}
+
+pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, request)?;
+    let name_attr = required(request, dev_attr::SENSOR_NAME)?;
+    let value_attr = required(request, dev_attr::SENSOR_VALUE)?;
+    let name = name_attr.string().unwrap_or_default();
+    let device = sim.devices.get_mut(id).expect("selected");
+    let sensor = device
+        .sensor_mut(name)
+        .ok_or_else(|| HandlerError::at(errno::ENOENT, format!("no sensor {name}"), &name_attr))?;
+    let reading = sensor
+        .set(value_attr.i64().unwrap_or_default())
+        .map_err(|(errno, message)| HandlerError::at(errno, message, &value_attr))?;
+    let info = sensor.info.clone();
+    sim.notify_object(id, cmd::SENSOR_CHANGE_NTF, GROUP_EVENTS, info.clone());
+    if reading.alarm_changed {
+        sim.notify_object(id, cmd::SENSOR_ALARM_NTF, GROUP_EVENTS, info);
+    }
+    Ok(None)
+}

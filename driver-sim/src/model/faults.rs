@@ -1,0 +1,272 @@
+//! Injected faults of one device: per command, an errno returned `count`
+//! times or with a probability (from a seeded generator, so runs repeat),
+//! an added latency, a flash failure point, or a periodic link flap.
+//! Every firing is counted in the fault itself.
+
+use crate::config::FaultConfig;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::{FaultInfo, LINK_FLAP, PROBABILITY_ONE};
+use std::time::Duration;
+
+/// Checks a fault's fields against each other and the device (`ports`);
+/// the one set of rules for faults from TOML and from `fault-set`.
+pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
+    let is_flap = f.command == LINK_FLAP;
+    if !is_flap
+        && simdev_protocol::simdev::FAMILY
+            .command_by_name(&f.command)
+            .is_none()
+    {
+        return Err(format!(
+            "`{}` is not a simdev command nor `{LINK_FLAP}`",
+            f.command
+        ));
+    }
+    if f.count.is_some() && f.probability.is_some() {
+        return Err("give a count or a probability, not both".into());
+    }
+    if f.count == Some(0) {
+        return Err("count must be at least 1".into());
+    }
+    if f.probability.is_some_and(|p| p == 0 || p > PROBABILITY_ONE) {
+        return Err("probability must be above 0 and at most 1".into());
+    }
+    if f.delay_ms > simdev_protocol::simdev::DELAY_MAX_MS {
+        return Err(format!(
+            "delay is at most {} ms",
+            simdev_protocol::simdev::DELAY_MAX_MS
+        ));
+    }
+    if let Some(fail_at) = f.fail_at {
+        if f.command != "fw-flash" || fail_at > 100 {
+            return Err("fail-at is a percent (0..=100) for fw-flash".into());
+        }
+    }
+    if is_flap {
+        let (Some(interval), Some(down), Some(port)) = (f.interval_ms, f.down_ms, f.port_index)
+        else {
+            return Err("link-flap needs an interval, a down time and a port".into());
+        };
+        if interval < 10 {
+            return Err("the flap interval is at least 10 ms".into());
+        }
+        if down == 0 || down >= interval {
+            return Err("the down time must be above 0 and below the interval".into());
+        }
+        if port >= ports {
+            return Err(format!(
+                "port {port} does not exist (the device has {ports})"
+            ));
+        }
+    } else if f.interval_ms.is_some() || f.down_ms.is_some() || f.port_index.is_some() {
+        return Err("interval, down time and port are for link-flap".into());
+    } else if f.errno == 0 && f.delay_ms == 0 && f.fail_at.is_none() {
+        return Err("give an errno, a delay or (fw-flash) a fail-at".into());
+    }
+    Ok(())
+}
+
+/// xorshift64*: small, fast, and the same sequence for the same seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// Uniform in 0..PROBABILITY_ONE.
+    fn next_ppm(&mut self) -> u32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        ((value >> 32) % u64::from(PROBABILITY_ONE)) as u32
+    }
+}
+
+/// A fault that fired on a command.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// 0: latency only, the command runs.
+    pub errno: u32,
+    pub delay: Duration,
+    /// The fault after firing (for the notification).
+    pub fault: FaultInfo,
+}
+
+#[derive(Debug, Clone)]
+pub struct Faults {
+    list: Vec<FaultInfo>,
+    rng: Rng,
+}
+
+impl Faults {
+    pub fn new(seed: u64) -> Self {
+        Faults {
+            list: Vec::new(),
+            rng: Rng::new(seed),
+        }
+    }
+
+    pub fn from_config(configs: &[FaultConfig], seed: u64) -> Self {
+        let mut faults = Faults::new(seed);
+        for c in configs {
+            faults.set(c.to_info());
+        }
+        faults
+    }
+
+    pub fn list(&self) -> &[FaultInfo] {
+        &self.list
+    }
+
+    /// Adds a fault, replacing any other for the same command (and port).
+    pub fn set(&mut self, fault: FaultInfo) {
+        self.list
+            .retain(|f| !(f.command == fault.command && f.port_index == fault.port_index));
+        self.list.push(fault);
+    }
+
+    /// Removes the faults of `command` (all when `None`); how many went.
+    pub fn clear(&mut self, command: Option<&str>) -> usize {
+        let before = self.list.len();
+        self.list
+            .retain(|f| command.is_some_and(|c| c != f.command));
+        before - self.list.len()
+    }
+
+    /// Whether `fault` fires now, consuming a count or a random draw.
+    fn fires(rng: &mut Rng, fault: &mut FaultInfo) -> bool {
+        let fire = match (fault.count, fault.probability) {
+            (Some(0), _) => false,
+            (Some(n), _) => {
+                fault.count = Some(n - 1);
+                true
+            }
+            (None, Some(p)) => rng.next_ppm() < p,
+            (None, None) => true,
+        };
+        if fire {
+            fault.fired += 1;
+        }
+        fire
+    }
+
+    /// Checks the faults on `command` as it arrives (flash-failure faults
+    /// are consulted by [`Faults::flash_failure`] instead).
+    pub fn check(&mut self, command: &str) -> Option<Hit> {
+        let rng = &mut self.rng;
+        let fault = self
+            .list
+            .iter_mut()
+            .find(|f| f.command == command && f.fail_at.is_none())?;
+        Self::fires(rng, fault).then(|| Hit {
+            errno: fault.errno,
+            delay: Duration::from_millis(fault.delay_ms.into()),
+            fault: fault.clone(),
+        })
+    }
+
+    /// For a flash that starts now: the percent and errno it fails at.
+    pub fn flash_failure(&mut self) -> Option<((u8, u32), FaultInfo)> {
+        let rng = &mut self.rng;
+        let fault = self
+            .list
+            .iter_mut()
+            .find(|f| f.command == "fw-flash" && f.fail_at.is_some())?;
+        let errno = if fault.errno == 0 {
+            errno::EIO as u32
+        } else {
+            fault.errno
+        };
+        Self::fires(rng, fault).then(|| ((fault.fail_at.unwrap_or(0), errno), fault.clone()))
+    }
+
+    /// The link-flap faults: (port, interval, down time).
+    pub fn flaps(&self) -> impl Iterator<Item = (u32, Duration, Duration)> + '_ {
+        self.list
+            .iter()
+            .filter(|f| f.command == LINK_FLAP)
+            .filter_map(|f| {
+                Some((
+                    f.port_index?,
+                    Duration::from_millis(f.interval_ms?.into()),
+                    Duration::from_millis(f.down_ms?.into()),
+                ))
+            })
+    }
+
+    /// A flap of `port` is due: whether it happens (count left), and the fault.
+    pub fn fire_flap(&mut self, port: u32) -> Option<FaultInfo> {
+        let rng = &mut self.rng;
+        let fault = self
+            .list
+            .iter_mut()
+            .find(|f| f.command == LINK_FLAP && f.port_index == Some(port))?;
+        Self::fires(rng, fault).then(|| fault.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(command: &str) -> FaultInfo {
+        FaultInfo {
+            command: command.into(),
+            errno: errno::EIO as u32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_counted_fault_fires_exactly_count_times() {
+        let mut faults = Faults::new(1);
+        faults.set(FaultInfo {
+            count: Some(2),
+            ..fault("dev-set")
+        });
+        assert!(
+            faults.check("dev-get").is_none(),
+            "other commands are unaffected"
+        );
+        assert_eq!(faults.check("dev-set").unwrap().errno, errno::EIO as u32);
+        assert_eq!(faults.check("dev-set").unwrap().fault.fired, 2);
+        assert!(faults.check("dev-set").is_none());
+        assert_eq!(faults.list()[0].count, Some(0));
+    }
+
+    #[test]
+    fn probabilistic_faults_repeat_for_the_same_seed() {
+        let run = |seed| {
+            let mut faults = Faults::new(seed);
+            faults.set(FaultInfo {
+                probability: Some(PROBABILITY_ONE / 4),
+                ..fault("reg-set")
+            });
+            (0..1000)
+                .map(|_| faults.check("reg-set").is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        let fired = run(7).iter().filter(|f| **f).count();
+        assert!((150..350).contains(&fired), "about a quarter: {fired}");
+    }
+
+    #[test]
+    fn clear_removes_by_command_or_all() {
+        let mut faults = Faults::new(1);
+        faults.set(fault("dev-set"));
+        faults.set(fault("reg-set"));
+        faults.set(fault("dev-set"));
+        assert_eq!(
+            faults.list().len(),
+            2,
+            "set replaces the same command's fault"
+        );
+        assert_eq!(faults.clear(Some("dev-set")), 1);
+        assert_eq!(faults.clear(None), 1);
+        assert!(faults.list().is_empty());
+    }
+}
