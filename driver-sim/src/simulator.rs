@@ -213,9 +213,7 @@ impl Simulator {
         match event {
             TimerEvent::Send { port, datagrams } => return Some((port, datagrams)),
             TimerEvent::FlashStep { dev, generation } => {
-                let Some(device) = self.devices.get_mut(dev) else {
-                    return None;
-                };
+                let device = self.devices.get_mut(dev)?;
                 let interval = device.firmware.step_interval();
                 if let Some(status) = device.firmware.advance(generation) {
                     let finished = status.finished;
@@ -235,16 +233,11 @@ impl Simulator {
                 port,
                 generation: flap_generation,
             } => {
-                let Some(device) = self.devices.get_mut(dev) else {
-                    return None;
-                };
+                let device = self.devices.get_mut(dev)?;
                 if device.flap_generation != flap_generation {
                     return None; // faults changed since this flap was scheduled
                 }
-                let Some((_, interval, down)) = device.faults.flaps().find(|(p, _, _)| *p == port)
-                else {
-                    return None;
-                };
+                let (_, interval, down) = device.faults.flaps().find(|(p, _, _)| *p == port)?;
                 if let Some(fault) = device.faults.fire_flap(port) {
                     device.stats.faults_fired += 1;
                     self.notify_object(dev, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
