@@ -5,49 +5,26 @@ use simdev_tests::bin;
 use std::process::Command;
 
 fn genl_client(args: &[&str]) -> std::process::Output {
-    Command::new(bin("genl-client"))
-        .args(args)
-        .output()
-        .expect("run genl-client")
+    Command::new(bin("genl-client")).args(args).output().expect("run genl-client")
 }
 
 #[test]
 fn ctrl_list_is_identical_to_iproute2_genl() {
     let ours = genl_client(&["--kernel", "ctrl", "list"]);
-    assert!(
-        ours.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ours.stderr)
-    );
-    let theirs = Command::new("genl")
-        .args(["ctrl", "list"])
-        .output()
-        .expect("iproute2's genl (package iproute2)");
+    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+    let theirs = Command::new("genl").args(["ctrl", "list"]).output().expect("iproute2's genl (package iproute2)");
     assert!(theirs.status.success());
-    let (ours, theirs) = (
-        String::from_utf8(ours.stdout).unwrap(),
-        String::from_utf8(theirs.stdout).unwrap(),
-    );
+    let (ours, theirs) = (String::from_utf8(ours.stdout).unwrap(), String::from_utf8(theirs.stdout).unwrap());
     assert!(theirs.contains("Name: nlctrl"));
-    assert_eq!(
-        ours, theirs,
-        "families, ids, versions, sizes, ops, capabilities and groups"
-    );
+    assert_eq!(ours, theirs, "families, ids, versions, sizes, ops, capabilities and groups");
 }
 
 #[test]
 fn ctrl_get_by_name_and_id_agree_with_genl() {
     for family in ["nlctrl", "ethtool", "netdev"] {
         let ours = genl_client(&["--kernel", "ctrl", "get", family]);
-        let theirs = Command::new("genl")
-            .args(["ctrl", "get", "name", family])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&ours.stdout),
-            String::from_utf8_lossy(&theirs.stdout),
-            "{family}"
-        );
+        let theirs = Command::new("genl").args(["ctrl", "get", "name", family]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout), "{family}");
     }
     let by_id = genl_client(&["--kernel", "-j", "ctrl", "get", "0x10"]);
     let family: serde_json::Value = serde_json::from_slice(&by_id.stdout).unwrap();
@@ -61,13 +38,8 @@ fn errors_go_to_stderr_with_a_failing_status() {
     let out = genl_client(&["--kernel", "ctrl", "get", "nosuchfamily"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "genl-client: family `nosuchfamily` not found"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "genl-client: family `nosuchfamily` not found");
     let out = genl_client(&["--port", "12345", "dev", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no simulator answers at netlink port 12345")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no simulator answers at netlink port 12345"));
 }

@@ -6,9 +6,7 @@
 use genl_client::client::{Client, Reply};
 use simdev_protocol::ctrl::{attr, cmd, GENL_ID_CTRL};
 use simdev_protocol::extack::decode_status;
-use simdev_protocol::wire::{
-    Attrs, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use simdev_protocol::wire::{Attrs, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use simdev_tests::{exchange, Simulator};
 use std::collections::BTreeSet;
 
@@ -18,13 +16,8 @@ const SEQ: u32 = 100;
 /// entries' shapes: what a decoder relies on, without the values.
 fn attr_paths(attrs: Attrs<'_>, prefix: &str, out: &mut BTreeSet<String>) {
     for a in attrs {
-        let nested_list =
-            prefix.is_empty() && (a.kind() == attr::OPS || a.kind() == attr::MCAST_GROUPS);
-        let path = format!(
-            "{prefix}/{}{}",
-            a.kind(),
-            if a.has_nested_flag() { "N" } else { "" }
-        );
+        let nested_list = prefix.is_empty() && (a.kind() == attr::OPS || a.kind() == attr::MCAST_GROUPS);
+        let path = format!("{prefix}/{}{}", a.kind(), if a.has_nested_flag() { "N" } else { "" });
         if nested_list {
             out.insert(path.clone());
             for entry in a.nested() {
@@ -49,11 +42,7 @@ fn shape(reply: &Reply) -> String {
             let status = decode_status(&message).expect("status");
             format!(
                 "{} flags={:#x} error={} msg={:?} offs={:?} miss={:?} policy={:?}",
-                if header.ty == NLMSG_ERROR {
-                    "ERROR"
-                } else {
-                    "DONE"
-                },
+                if header.ty == NLMSG_ERROR { "ERROR" } else { "DONE" },
                 header.flags,
                 status.error,
                 status.message,
@@ -66,10 +55,7 @@ fn shape(reply: &Reply) -> String {
             let genl = message.genl_header().unwrap();
             let mut paths = BTreeSet::new();
             attr_paths(message.genl_attrs(0), "", &mut paths);
-            format!(
-                "type={ty:#x} flags={:#x} cmd={} version={} attrs={paths:?}",
-                header.flags, genl.cmd, genl.version
-            )
+            format!("type={ty:#x} flags={:#x} cmd={} version={} attrs={paths:?}", header.flags, genl.cmd, genl.version)
         }
     }
 }
@@ -82,18 +68,9 @@ fn request(flags: u16, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> 
 
 /// Sends `bytes` to both controllers and compares every answer's shape.
 fn assert_same_answers(sim: &Simulator, case: &str, bytes: &[u8]) {
-    let kernel: Vec<String> = exchange(&mut Client::kernel().unwrap(), bytes, SEQ)
-        .iter()
-        .map(shape)
-        .collect();
-    let simulated: Vec<String> = exchange(&mut sim.client(), bytes, SEQ)
-        .iter()
-        .map(shape)
-        .collect();
-    assert_eq!(
-        simulated, kernel,
-        "case `{case}`: simulator (left) vs kernel (right)"
-    );
+    let kernel: Vec<String> = exchange(&mut Client::kernel().unwrap(), bytes, SEQ).iter().map(shape).collect();
+    let simulated: Vec<String> = exchange(&mut sim.client(), bytes, SEQ).iter().map(shape).collect();
+    assert_eq!(simulated, kernel, "case `{case}`: simulator (left) vs kernel (right)");
 }
 
 const REQ_ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
@@ -193,8 +170,7 @@ fn getfamily_answers_match_the_kernel() {
         (
             "trailing bytes after a valid name",
             request(REQ_ACK, cmd::GETFAMILY, |m| {
-                m.put_str(attr::FAMILY_NAME, "nlctrl")
-                    .put_raw(&[1, 2, 3, 4]);
+                m.put_str(attr::FAMILY_NAME, "nlctrl").put_raw(&[1, 2, 3, 4]);
             }),
         ),
         ("truncated genl header", {
@@ -203,10 +179,7 @@ fn getfamily_answers_match_the_kernel() {
             bytes[0] = 18; // nlmsg_len covers only 2 bytes of the genl header
             bytes
         }),
-        (
-            "truncated nlmsghdr",
-            MessageBuilder::new(GENL_ID_CTRL, REQ_ACK, SEQ, 0).finish()[..12].to_vec(),
-        ),
+        ("truncated nlmsghdr", MessageBuilder::new(GENL_ID_CTRL, REQ_ACK, SEQ, 0).finish()[..12].to_vec()),
         ("nlmsg_len beyond the datagram", {
             let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| {
                 m.put_str(attr::FAMILY_NAME, "nlctrl");
@@ -232,10 +205,7 @@ fn getfamily_answers_match_the_kernel() {
                 m.put_str(attr::FAMILY_NAME, "nlctrl");
             }),
         ),
-        (
-            "control message type",
-            MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, REQ_ACK, SEQ, 0).finish(),
-        ),
+        ("control message type", MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, REQ_ACK, SEQ, 0).finish()),
         ("two requests in one datagram", {
             let mut bytes = request(REQ_ACK, cmd::GETFAMILY, |m| {
                 m.put_str(attr::FAMILY_NAME, "nlctrl");
@@ -269,22 +239,11 @@ fn getfamily_dump_matches_the_kernel() {
         // Both end with exactly one DONE carrying 0, and no ACK even when asked.
         for answers in [&kernel, &simulated] {
             let last = answers.last().unwrap();
-            assert_eq!(
-                shape(last),
-                "DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None"
-            );
-            assert_eq!(
-                answers
-                    .iter()
-                    .filter(|r| simdev_tests::is_status(r))
-                    .count(),
-                1
-            );
+            assert_eq!(shape(last), "DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None");
+            assert_eq!(answers.iter().filter(|r| simdev_tests::is_status(r)).count(), 1);
         }
-        let kernel_shapes: BTreeSet<String> =
-            kernel[..kernel.len() - 1].iter().map(shape).collect();
-        let simulated_shapes: Vec<String> =
-            simulated[..simulated.len() - 1].iter().map(shape).collect();
+        let kernel_shapes: BTreeSet<String> = kernel[..kernel.len() - 1].iter().map(shape).collect();
+        let simulated_shapes: Vec<String> = simulated[..simulated.len() - 1].iter().map(shape).collect();
         assert_eq!(simulated_shapes.len(), 2, "nlctrl and simdev");
         for s in &simulated_shapes {
             assert!(
@@ -303,28 +262,10 @@ fn controller_lists_the_same_way_through_the_client() {
     let kernel_ctrl = kernel.resolve_family("nlctrl").unwrap();
     let simulated_ctrl = simulated.resolve_family("nlctrl").unwrap();
     assert_eq!(
-        (
-            simulated_ctrl.id,
-            simulated_ctrl.version,
-            simulated_ctrl.hdrsize,
-            simulated_ctrl.maxattr
-        ),
-        (
-            kernel_ctrl.id,
-            kernel_ctrl.version,
-            kernel_ctrl.hdrsize,
-            kernel_ctrl.maxattr
-        )
+        (simulated_ctrl.id, simulated_ctrl.version, simulated_ctrl.hdrsize, simulated_ctrl.maxattr),
+        (kernel_ctrl.id, kernel_ctrl.version, kernel_ctrl.hdrsize, kernel_ctrl.maxattr)
     );
-    assert_eq!(
-        simulated_ctrl.ops[0], kernel_ctrl.ops[0],
-        "GETFAMILY with the kernel's flags"
-    );
-    let names: Vec<String> = simulated
-        .list_families()
-        .unwrap()
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
+    assert_eq!(simulated_ctrl.ops[0], kernel_ctrl.ops[0], "GETFAMILY with the kernel's flags");
+    let names: Vec<String> = simulated.list_families().unwrap().into_iter().map(|f| f.name).collect();
     assert_eq!(names, vec!["nlctrl", "simdev"]);
 }

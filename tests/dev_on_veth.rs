@@ -35,25 +35,10 @@ fn resolves_simdev_through_the_emulated_controller() {
     let client = connect(&sim);
     let family = client.family();
     assert_eq!(family.name, "simdev");
-    assert_eq!(
-        family.id, sim.family_id,
-        "the id the controller gives is the one announced"
-    );
+    assert_eq!(family.id, sim.family_id, "the id the controller gives is the one announced");
     assert_eq!(family.version, 1);
-    assert!(
-        family
-            .ops
-            .iter()
-            .any(|op| op.id == 1 && op.flags & 0x6 == 0x6),
-        "dev-get: do and dump"
-    );
-    assert!(
-        family
-            .ops
-            .iter()
-            .any(|op| op.id == 2 && op.flags & 0x1 == 0x1),
-        "dev-set: admin"
-    );
+    assert!(family.ops.iter().any(|op| op.id == 1 && op.flags & 0x6 == 0x6), "dev-get: do and dump");
+    assert!(family.ops.iter().any(|op| op.id == 2 && op.flags & 0x1 == 0x1), "dev-set: admin");
     assert!(family.group_id("config").is_some());
 }
 
@@ -71,10 +56,7 @@ fn lists_devices_as_the_kernel_sees_them() {
     let mut client = connect(&sim);
     let devices = client.dev_list().unwrap();
     assert_eq!(
-        devices
-            .iter()
-            .map(|d| (d.id, d.name.as_str(), d.ports.len()))
-            .collect::<Vec<_>>(),
+        devices.iter().map(|d| (d.id, d.name.as_str(), d.ports.len())).collect::<Vec<_>>(),
         vec![(1, "lab0", 2), (7, "lab1", 1)]
     );
     for dev in &devices {
@@ -89,11 +71,7 @@ fn lists_devices_as_the_kernel_sees_them() {
             assert_eq!(port.peer_ifname, format!("{}-peer", port.ifname));
         }
     }
-    assert_eq!(
-        devices[0].ports[1].mac,
-        [0x02, 0xaa, 0, 0, 0, 0x11],
-        "port 1 gets base + 1"
-    );
+    assert_eq!(devices[0].ports[1].mac, [0x02, 0xaa, 0, 0, 0, 0x11], "port 1 gets base + 1");
     assert_eq!(devices[1].ports[0].mtu, 2000, "configured MTU applied");
     assert_eq!(devices[0].ports[0].oper_state, OperState::UP);
     let by_name = client.dev_get(&DevSelector::Name("lab1".into())).unwrap();
@@ -108,70 +86,29 @@ fn dev_set_changes_mtu_mac_and_admin_state_in_the_kernel() {
     let mut client = connect(&sim);
     let lab0 = DevSelector::Name("lab0".into());
 
-    client
-        .dev_set(&DevSet {
-            mtu: Some(9000),
-            ..DevSet::new(lab0.clone())
-        })
-        .unwrap();
+    client.dev_set(&DevSet { mtu: Some(9000), ..DevSet::new(lab0.clone()) }).unwrap();
     for ifname in ["lab0p0", "lab0p1", "lab0p0-peer", "lab0p1-peer"] {
-        assert_eq!(
-            sim.kernel_link(ifname)["mtu"],
-            9000,
-            "{ifname}: port and cable follow"
-        );
+        assert_eq!(sim.kernel_link(ifname)["mtu"], 9000, "{ifname}: port and cable follow");
     }
 
-    client
-        .dev_set(&DevSet {
-            mac: Some([0x02, 0xbb, 0, 0, 0, 0xff]),
-            ..DevSet::new(lab0.clone())
-        })
-        .unwrap();
+    client.dev_set(&DevSet { mac: Some([0x02, 0xbb, 0, 0, 0, 0xff]), ..DevSet::new(lab0.clone()) }).unwrap();
     assert_eq!(sim.kernel_link("lab0p0")["address"], "02:bb:00:00:00:ff");
     assert_eq!(sim.kernel_link("lab0p1")["address"], "02:bb:00:00:01:00");
 
-    client
-        .dev_set(&DevSet {
-            up: Some(false),
-            ..DevSet::new(lab0.clone())
-        })
-        .unwrap();
+    client.dev_set(&DevSet { up: Some(false), ..DevSet::new(lab0.clone()) }).unwrap();
     for ifname in ["lab0p0", "lab0p1"] {
         let link = sim.kernel_link(ifname);
         assert_eq!(link["operstate"], "DOWN");
-        assert!(
-            !link["flags"].as_array().unwrap().iter().any(|f| f == "UP"),
-            "{ifname} admin down"
-        );
+        assert!(!link["flags"].as_array().unwrap().iter().any(|f| f == "UP"), "{ifname} admin down");
     }
     let dev = client.dev_get(&lab0).unwrap();
-    assert!(dev
-        .ports
-        .iter()
-        .all(|p| !p.up && p.oper_state == OperState::DOWN));
+    assert!(dev.ports.iter().all(|p| !p.up && p.oper_state == OperState::DOWN));
 
-    client
-        .dev_set(&DevSet {
-            up: Some(true),
-            ..DevSet::new(DevSelector::Id(1))
-        })
-        .unwrap();
+    client.dev_set(&DevSet { up: Some(true), ..DevSet::new(DevSelector::Id(1)) }).unwrap();
     let link = sim.kernel_link("lab0p0");
     assert!(link["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
-    assert!(
-        link["flags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "LOWER_UP"),
-        "carrier back: the cable end stayed up"
-    );
-    assert_eq!(
-        sim.kernel_link("lab1p0")["mtu"],
-        2000,
-        "the other device is untouched"
-    );
+    assert!(link["flags"].as_array().unwrap().iter().any(|f| f == "LOWER_UP"), "carrier back: the cable end stayed up");
+    assert_eq!(sim.kernel_link("lab1p0")["mtu"], 2000, "the other device is untouched");
 }
 
 #[test]
@@ -180,29 +117,17 @@ fn kernel_refusal_is_relayed_and_nothing_is_half_applied() {
     let mut client = connect(&sim);
     let before_mtu = sim.kernel_link("lab0p0")["mtu"].clone();
     // A multicast address: the policy cannot know, the kernel refuses it.
-    let set = DevSet {
-        mtu: Some(4000),
-        mac: Some([0x01, 0, 0, 0, 0, 1]),
-        ..DevSet::new(DevSelector::Name("lab0".into()))
-    };
+    let set =
+        DevSet { mtu: Some(4000), mac: Some([0x01, 0, 0, 0, 0, 1]), ..DevSet::new(DevSelector::Name("lab0".into())) };
     match client.dev_set(&set).unwrap_err() {
-        Error::Netlink {
-            errno,
-            message,
-            attribute,
-            ..
-        } => {
+        Error::Netlink { errno, message, attribute, .. } => {
             assert_eq!(errno, Errno::EADDRNOTAVAIL, "the kernel's errno");
             assert_eq!(attribute.as_deref(), Some("mac"));
             assert!(message.unwrap().contains("lab0p0"), "names the netdev");
         }
         other => panic!("unexpected error {other}"),
     }
-    assert_eq!(
-        sim.kernel_link("lab0p0")["mtu"],
-        before_mtu,
-        "the MTU change was rolled back"
-    );
+    assert_eq!(sim.kernel_link("lab0p0")["mtu"], before_mtu, "the MTU change was rolled back");
     assert_eq!(sim.kernel_link("lab0p0-peer")["mtu"], before_mtu);
 }
 
@@ -210,13 +135,8 @@ fn kernel_refusal_is_relayed_and_nothing_is_half_applied() {
 fn unknown_device_and_missing_selector_are_named() {
     let sim = Simulator::start(LAB);
     let mut client = connect(&sim);
-    match client
-        .dev_get(&DevSelector::Name("nosuch".into()))
-        .unwrap_err()
-    {
-        Error::Netlink {
-            errno, attribute, ..
-        } => {
+    match client.dev_get(&DevSelector::Name("nosuch".into())).unwrap_err() {
+        Error::Netlink { errno, attribute, .. } => {
             assert_eq!(errno, Errno::ENODEV);
             assert_eq!(attribute.as_deref(), Some("dev-name"));
         }
@@ -224,10 +144,7 @@ fn unknown_device_and_missing_selector_are_named() {
     }
     let mut raw = sim.client();
     let request = raw.new_request(sim.family_id, 1, 1, 0);
-    match raw
-        .execute(request, Some(&simdev_protocol::simdev::DEV_ATTRS))
-        .unwrap_err()
-    {
+    match raw.execute(request, Some(&simdev_protocol::simdev::DEV_ATTRS)).unwrap_err() {
         Error::Netlink { errno, missing, .. } => {
             assert_eq!(errno, Errno::EINVAL);
             assert_eq!(missing.as_deref(), Some("dev-id"));
@@ -244,27 +161,16 @@ fn dev_set_is_announced_on_the_config_group() {
     let subscription = Subscription::new(Target::Simulator { port: sim.port }, &[group]);
     if !simdev_tests::is_root() {
         // The kernel lets only CAP_NET_ADMIN join NETLINK_USERSOCK groups.
-        assert!(
-            matches!(subscription, Err(Error::SubscribePermission)),
-            "unprivileged join must be refused clearly"
-        );
+        assert!(matches!(subscription, Err(Error::SubscribePermission)), "unprivileged join must be refused clearly");
         return;
     }
     let mut monitor = subscription.unwrap();
-    client
-        .dev_set(&DevSet {
-            mtu: Some(1400),
-            ..DevSet::new(DevSelector::Id(7))
-        })
-        .unwrap();
+    client.dev_set(&DevSet { mtu: Some(1400), ..DevSet::new(DevSelector::Id(7)) }).unwrap();
     let notifications = monitor.recv().unwrap();
-    let message = notifications[0].message();
+    let message = notifications[0].1.message();
     assert_eq!(message.header.ty, sim.family_id);
     assert_eq!(message.header.seq, 0, "notifications carry seq 0");
-    assert_eq!(
-        message.genl_header().unwrap().cmd,
-        simdev_protocol::simdev::cmd::DEV_CHANGE_NTF
-    );
+    assert_eq!(message.genl_header().unwrap().cmd, simdev_protocol::simdev::cmd::DEV_CHANGE_NTF);
     let dev = simdev_protocol::simdev::DevInfo::decode(message.genl_attrs(0)).unwrap();
     assert_eq!((dev.id, dev.ports[0].mtu), (7, 1400));
 }
@@ -273,11 +179,7 @@ fn dev_set_is_announced_on_the_config_group() {
 fn the_cli_changes_the_real_device() {
     let sim = Simulator::start(LAB);
     let out = sim.cli(&["dev", "set", "lab0", "mtu", "9000"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(sim.kernel_link("lab0p1")["mtu"], 9000);
 
     let out = sim.cli(&["-j", "dev", "show", "lab0"]);
@@ -287,18 +189,13 @@ fn the_cli_changes_the_real_device() {
 
     let out = sim.cli(&["dev", "list"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("lab0: id 1 backend veth") && text.contains("lab1: id 7"),
-        "{text}"
-    );
+    assert!(text.contains("lab0: id 1 backend veth") && text.contains("lab1: id 7"), "{text}");
 
     let out = sim.cli(&["dev", "set", "lab0", "mtu", "20"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("ERANGE")
-            && stderr.contains("integer out of range")
-            && stderr.contains("[attribute: mtu]"),
+        stderr.contains("ERANGE") && stderr.contains("integer out of range") && stderr.contains("[attribute: mtu]"),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
@@ -311,8 +208,5 @@ fn sigterm_tears_the_hardware_down() {
     let holder = sim.netns.clone();
     let status = sim.stop();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
-    assert!(
-        !std::path::Path::new(&holder).exists(),
-        "the namespace holder is gone"
-    );
+    assert!(!std::path::Path::new(&holder).exists(), "the namespace holder is gone");
 }

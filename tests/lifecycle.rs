@@ -10,22 +10,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn driver_sim(args: &[&str]) -> std::process::Output {
-    Command::new(bin("driver-sim"))
-        .args(args)
-        .output()
-        .expect("run driver-sim")
+    Command::new(bin("driver-sim")).args(args).output().expect("run driver-sim")
 }
 
 fn host_links() -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["-j", "link", "show"])
-        .output()
-        .unwrap();
+    let out = Command::new("ip").args(["-j", "link", "show"]).output().unwrap();
     let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    links
-        .iter()
-        .map(|l| l["ifname"].as_str().unwrap().to_string())
-        .collect()
+    links.iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
 }
 
 /// Waits (bounded) for a condition that follows an asynchronous kernel event.
@@ -43,10 +34,7 @@ fn a_port_in_use_is_a_clear_startup_error() {
     let out = driver_sim(&["--port", &sim.port.to_string()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("netlink port {} is already in use", sim.port)),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("netlink port {} is already in use", sim.port)), "{stderr}");
     assert!(out.stdout.is_empty(), "no ready line");
     // the first simulator is unaffected
     let mut client = SimdevClient::connect(Target::Simulator { port: sim.port }).unwrap();
@@ -55,31 +43,20 @@ fn a_port_in_use_is_a_clear_startup_error() {
 
 #[test]
 fn bad_toml_names_file_line_column_and_key_before_creating_anything() {
-    let config = TempFile::with_contents(
-        "bad",
-        "[simulator]\nnetns = \"private\"\n\n[[device]]\nname = \"bt0\"\nportz = 2\n",
-    );
+    let config =
+        TempFile::with_contents("bad", "[simulator]\nnetns = \"private\"\n\n[[device]]\nname = \"bt0\"\nportz = 2\n");
     let path = config.0.display().to_string();
-    for args in [
-        vec!["--config", path.as_str()],
-        vec!["--config", path.as_str(), "--check-config"],
-    ] {
+    for args in [vec!["--config", path.as_str()], vec!["--config", path.as_str(), "--check-config"]] {
         let out = driver_sim(&args);
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains(&format!("{path}:6:1: unknown field `portz`")),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&format!("{path}:6:1: unknown field `portz`")), "{stderr}");
         assert!(out.stdout.is_empty());
     }
     let too_long = TempFile::with_contents("long", "[[device]]\nname = \"averylongname\"\n");
     let out = driver_sim(&["--config", &too_long.0.display().to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(":2:8: device.name `averylongname`") && stderr.contains("IFNAMSIZ"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(":2:8: device.name `averylongname`") && stderr.contains("IFNAMSIZ"), "{stderr}");
     let missing = driver_sim(&["--config", "/nonexistent/simdev.toml"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/simdev.toml"));
     assert_eq!(missing.status.code(), Some(1));
@@ -90,20 +67,9 @@ fn check_config_validates_without_serving() {
     let out = driver_sim(&["--check-config"]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("ok: 2 devices"),
-        "the embedded default: {stdout}"
-    );
-    let out = driver_sim(&[
-        "--check-config",
-        "--config",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(stdout.contains("ok: 2 devices"), "the embedded default: {stdout}");
+    let out = driver_sim(&["--check-config", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -111,28 +77,10 @@ fn admin_commands_need_an_allowed_uid() {
     let sim = Simulator::start("[simulator]\nadmin_uids = [4242]\n[[device]]\nname = \"ad0\"\n");
     let mut client = SimdevClient::connect(Target::Simulator { port: sim.port }).unwrap();
     let before = sim.kernel_link("ad0p0")["mtu"].clone();
-    let err = client
-        .dev_set(&DevSet {
-            mtu: Some(1280),
-            ..DevSet::new(DevSelector::Id(1))
-        })
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Netlink {
-                errno: Errno::EPERM,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = client.dev_set(&DevSet { mtu: Some(1280), ..DevSet::new(DevSelector::Id(1)) }).unwrap_err();
+    assert!(matches!(err, Error::Netlink { errno: Errno::EPERM, .. }), "{err}");
     assert_eq!(sim.kernel_link("ad0p0")["mtu"], before, "nothing changed");
-    assert_eq!(
-        client.dev_list().unwrap().len(),
-        1,
-        "reading needs no permission"
-    );
+    assert_eq!(client.dev_list().unwrap().len(), 1, "reading needs no permission");
 }
 
 #[test]
@@ -153,19 +101,11 @@ fn another_users_dev_set_is_refused_by_default() {
     };
     let out = run_as_nobody(&["dev", "set", "ou0", "mtu", "1280"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("EPERM"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EPERM"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(sim.kernel_link("ou0p0")["mtu"], 1500);
     assert!(run_as_nobody(&["dev", "list"]).status.success());
     let out = sim.cli(&["dev", "set", "ou0", "mtu", "1280"]);
-    assert!(
-        out.status.success(),
-        "root is allowed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "root is allowed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -177,18 +117,10 @@ fn kill_9_leaves_nothing_in_the_callers_namespace() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     let mut sim = sim;
     sim.child.wait().unwrap();
-    eventually("the namespace holder is gone", || {
-        !std::path::Path::new(&holder).exists()
-    });
-    assert!(
-        host_links().iter().all(|l| !l.starts_with("k9p")),
-        "no k9 port in the caller's namespace"
-    );
+    eventually("the namespace holder is gone", || !std::path::Path::new(&holder).exists());
+    assert!(host_links().iter().all(|l| !l.starts_with("k9p")), "no k9 port in the caller's namespace");
     // the port is free again at once
-    let out = Command::new(bin("genl-client"))
-        .args(["--port", &sim.port.to_string(), "dev", "list"])
-        .output()
-        .unwrap();
+    let out = Command::new(bin("genl-client")).args(["--port", &sim.port.to_string(), "dev", "list"]).output().unwrap();
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no simulator answers"),
         "{}",
@@ -203,24 +135,15 @@ fn host_namespace_hardware_is_removed_on_sigterm_and_on_failed_startup() {
         return;
     }
     let name = format!("h{}", std::process::id() % 100_000);
-    let mut sim = Simulator::start(&format!(
-        "[simulator]\nnetns = \"host\"\n[[device]]\nname = \"{name}\"\nports = 2\n"
-    ));
+    let mut sim =
+        Simulator::start(&format!("[simulator]\nnetns = \"host\"\n[[device]]\nname = \"{name}\"\nports = 2\n"));
     assert!(host_links().contains(&format!("{name}p1")));
     assert!(sim.stop().success());
-    assert!(
-        host_links()
-            .iter()
-            .all(|l| !l.starts_with(&format!("{name}p"))),
-        "SIGTERM removed the veths"
-    );
+    assert!(host_links().iter().all(|l| !l.starts_with(&format!("{name}p"))), "SIGTERM removed the veths");
 
     // A second device whose netdev name is taken: startup fails, the first is rolled back.
     let taken = format!("{name}xp0");
-    let made = Command::new("ip")
-        .args(["link", "add", &taken, "type", "bridge"])
-        .status()
-        .unwrap();
+    let made = Command::new("ip").args(["link", "add", &taken, "type", "bridge"]).status().unwrap();
     assert!(made.success());
     let result = Simulator::try_start(&format!(
         "[simulator]\nnetns = \"host\"\n[[device]]\nname = \"{name}\"\n[[device]]\nname = \"{name}x\"\n"
@@ -228,14 +151,8 @@ fn host_namespace_hardware_is_removed_on_sigterm_and_on_failed_startup() {
     let _ = Command::new("ip").args(["link", "del", &taken]).status();
     let error = result.err().expect("startup must fail");
     assert!(
-        error.contains(&format!("creating veth pair {taken}/{taken}-peer"))
-            && error.contains("File exists"),
+        error.contains(&format!("creating veth pair {taken}/{taken}-peer")) && error.contains("File exists"),
         "{error}"
     );
-    assert!(
-        host_links()
-            .iter()
-            .all(|l| !l.starts_with(&format!("{name}p"))),
-        "the first device was rolled back"
-    );
+    assert!(host_links().iter().all(|l| !l.starts_with(&format!("{name}p"))), "the first device was rolled back");
 }

@@ -50,15 +50,8 @@ impl Peers {
     fn new() -> Self {
         let sim = Simulator::start("[[device]]\nname = \"m0\"\n");
         let mut kernel = Client::kernel().unwrap();
-        let netdev = kernel
-            .resolve_family("netdev")
-            .expect("the kernel's netdev family")
-            .id;
-        Peers {
-            sim,
-            kernel,
-            netdev,
-        }
+        let netdev = kernel.resolve_family("netdev").expect("the kernel's netdev family").id;
+        Peers { sim, kernel, netdev }
     }
 
     /// Sends the malformation to netdev `dev-get` and simdev `dev-get`
@@ -70,25 +63,12 @@ impl Peers {
         sim_cmd: u8,
         build: &dyn Fn(&mut MessageBuilder),
     ) -> (Vec<Reply>, Vec<Reply>) {
-        let kernel = exchange(
-            &mut self.kernel,
-            &request(self.netdev, flags, kernel_cmd, build),
-            SEQ,
-        );
-        let simulated = exchange(
-            &mut self.sim.client(),
-            &request(self.sim.family_id, flags, sim_cmd, build),
-            SEQ,
-        );
+        let kernel = exchange(&mut self.kernel, &request(self.netdev, flags, kernel_cmd, build), SEQ);
+        let simulated = exchange(&mut self.sim.client(), &request(self.sim.family_id, flags, sim_cmd, build), SEQ);
         (kernel, simulated)
     }
 
-    fn assert_same_error(
-        &mut self,
-        case: &str,
-        flags: u16,
-        build: &dyn Fn(&mut MessageBuilder),
-    ) -> Status {
+    fn assert_same_error(&mut self, case: &str, flags: u16, build: &dyn Fn(&mut MessageBuilder)) -> Status {
         let (kernel, simulated) = self.both(flags, 1, cmd::DEV_GET, build);
         let (k, s) = (only_status(&kernel), only_status(&simulated));
         let flags_of = |r: &[Reply]| r[0].message().header.flags;
@@ -104,10 +84,8 @@ impl Peers {
     /// The simulator still answers a well-formed request.
     fn assert_still_serving(&self) {
         let mut client =
-            genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator {
-                port: self.sim.port,
-            })
-            .unwrap();
+            genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator { port: self.sim.port })
+                .unwrap();
         assert_eq!(client.dev_get(&DevSelector::Id(1)).unwrap().name, "m0");
     }
 }
@@ -150,10 +128,7 @@ fn strict_validation_matches_a_kernel_family() {
         assert_eq!(essentials(&s, 0), essentials(&k, 0), "genlmsghdr.reserved");
         s
     };
-    assert_eq!(
-        status.message.as_deref(),
-        Some("genlmsghdr.reserved field is not 0")
-    );
+    assert_eq!(status.message.as_deref(), Some("genlmsghdr.reserved field is not 0"));
     peers.assert_still_serving();
 }
 
@@ -165,10 +140,7 @@ fn missing_selector_reports_the_missing_type_like_the_kernel() {
     assert_eq!((s.error, s.missing_type), (k.error, k.missing_type));
     // The simulator adds a message naming what is missing; the kernel's
     // GENL_REQ_ATTR_CHECK sends none.
-    assert_eq!(
-        s.message.as_deref(),
-        Some("missing attribute: dev-id or dev-name")
-    );
+    assert_eq!(s.message.as_deref(), Some("missing attribute: dev-id or dev-name"));
     peers.assert_still_serving();
 }
 
@@ -180,13 +152,7 @@ fn dispatch_errors_match_the_kernel() {
     };
     // unknown command
     let (k, s) = peers.both(REQ_ACK, 99, 99, &id);
-    assert_eq!(
-        only_status(&s),
-        Status {
-            request: only_status(&s).request,
-            ..only_status(&k)
-        }
-    );
+    assert_eq!(only_status(&s), Status { request: only_status(&s).request, ..only_status(&k) });
     // a dump of a do-only command (netdev 2 and simdev dev-set both lack dump)
     let (k, s) = peers.both(REQ_ACK | NLM_F_DUMP, 2, cmd::DEV_SET, &|_| {});
     assert_eq!((only_status(&s).error, only_status(&k).error), (-95, -95));
@@ -197,18 +163,11 @@ fn dispatch_errors_match_the_kernel() {
     let mut sim_client = peers.sim.client();
     let short = &request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &id)[..12];
     assert!(exchange(&mut sim_client, short, SEQ).is_empty());
-    assert!(exchange(
-        &mut peers.kernel,
-        &request(peers.netdev, REQ_ACK, 1, &id)[..12],
-        SEQ
-    )
-    .is_empty());
+    assert!(exchange(&mut peers.kernel, &request(peers.netdev, REQ_ACK, 1, &id)[..12], SEQ).is_empty());
     // unknown family id
     let bad = request(0x3fd, REQ_ACK, 1, &id);
-    let (k, s) = (
-        only_status(&exchange(&mut peers.kernel, &bad, SEQ)),
-        only_status(&exchange(&mut sim_client, &bad, SEQ)),
-    );
+    let (k, s) =
+        (only_status(&exchange(&mut peers.kernel, &bad, SEQ)), only_status(&exchange(&mut sim_client, &bad, SEQ)));
     assert_eq!((s.error, s.message), (k.error, k.message));
     assert_eq!(s.error, -2);
     peers.assert_still_serving();
@@ -226,20 +185,13 @@ fn nest_without_nested_flag_matches_the_kernel() {
     };
     let k = only_status(&exchange(
         &mut kernel,
-        &request(ethtool, REQ_ACK, ETHTOOL_MSG_PSE_GET, &|m| {
-            nest_without_flag(m, 1, 2)
-        }),
+        &request(ethtool, REQ_ACK, ETHTOOL_MSG_PSE_GET, &|m| nest_without_flag(m, 1, 2)),
         SEQ,
     ));
-    let sim_request = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| {
-        nest_without_flag(m, dev_attr::PORT, 3)
-    });
+    let sim_request = request(peers.sim.family_id, REQ_ACK, cmd::DEV_GET, &|m| nest_without_flag(m, dev_attr::PORT, 3));
     let s = only_status(&exchange(&mut peers.sim.client(), &sim_request, SEQ));
     assert_eq!(s.message.as_deref(), Some("NLA_F_NESTED is missing"));
-    assert_eq!(
-        (s.error, &s.message, s.offset, &s.policy),
-        (k.error, &k.message, k.offset, &k.policy)
-    );
+    assert_eq!((s.error, &s.message, s.offset, &s.policy), (k.error, &k.message, k.offset, &k.policy));
     peers.assert_still_serving();
 }
 
@@ -258,11 +210,7 @@ fn a_flood_of_garbage_is_answered_and_service_continues() {
             bytes[..4].copy_from_slice(&(len as u32).to_ne_bytes());
         }
         let answers = exchange(&mut client, &bytes, SEQ);
-        assert!(
-            answers.len() <= 2,
-            "prefix {len}: {} answers",
-            answers.len()
-        );
+        assert!(answers.len() <= 2, "prefix {len}: {} answers", answers.len());
     }
     peers.assert_still_serving();
 }

@@ -9,8 +9,7 @@
 use serde::Deserialize;
 use simdev_protocol::ctrl::{GENL_MAX_ID, GENL_START_ALLOC};
 use simdev_protocol::simdev::{
-    parse_mac, Access, FaultInfo, Mac, DEV_NAME_MAX, FW_VERSION_MAX, MTU_MAX, MTU_MIN,
-    OBJECT_NAME_MAX, PROBABILITY_ONE,
+    parse_mac, Access, FaultInfo, Mac, DEV_NAME_MAX, FW_VERSION_MAX, MTU_MAX, MTU_MIN, OBJECT_NAME_MAX, PROBABILITY_ONE,
 };
 use std::ops::Range;
 use std::path::Path;
@@ -102,11 +101,7 @@ macro_rules! word {
                 if text == $word {
                     Ok(())
                 } else {
-                    Err(serde::de::Error::custom(concat!(
-                        "expected \"",
-                        $word,
-                        "\""
-                    )))
+                    Err(serde::de::Error::custom(concat!("expected \"", $word, "\"")))
                 }
             }
         }
@@ -231,10 +226,7 @@ pub struct FirmwareConfig {
 
 impl Default for FirmwareConfig {
     fn default() -> Self {
-        FirmwareConfig {
-            version: default_fw_version(),
-            flash_duration_ms: default_flash_ms(),
-        }
+        FirmwareConfig { version: default_fw_version(), flash_duration_ms: default_flash_ms() }
     }
 }
 
@@ -286,18 +278,10 @@ impl DeviceConfig {
     pub fn parse(text: &str, source: &str) -> Result<DeviceConfig, ConfigError> {
         let locate = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
-            ConfigError {
-                file: source.to_string(),
-                line,
-                column,
-                message,
-            }
+            ConfigError { file: source.to_string(), line, column, message }
         };
-        let device: DeviceConfig =
-            toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
-        device
-            .validate()
-            .map_err(|(span, message)| locate(Some(span), message))?;
+        let device: DeviceConfig = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        device.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(device)
     }
 
@@ -306,29 +290,23 @@ impl DeviceConfig {
         let name = self.name.get_ref();
         let name_span = self.name.span();
         if name.is_empty() || name.len() > DEV_NAME_MAX {
-            return Err((
-                name_span,
-                format!("device.name `{name}`: must be 1 to {DEV_NAME_MAX} characters"),
-            ));
+            return Err((name_span, format!("device.name `{name}`: must be 1 to {DEV_NAME_MAX} characters")));
         }
         if !valid_name(name) {
-            return Err((
-                name_span,
-                format!("device.name `{name}`: use letters, digits, '_', '-', '.'"),
-            ));
+            return Err((name_span, format!("device.name `{name}`: use letters, digits, '_', '-', '.'")));
         }
         let ports = *self.ports.get_ref();
         if !(1..=PORTS_MAX).contains(&ports) {
-            return Err((
-                self.ports.span(),
-                format!("device.ports: {ports} is outside 1..={PORTS_MAX}"),
-            ));
+            return Err((self.ports.span(), format!("device.ports: {ports} is outside 1..={PORTS_MAX}")));
         }
         let longest = self.peer_ifname(ports - 1);
         if longest.len() > IFNAME_MAX {
-            return Err((name_span, format!(
+            return Err((
+                name_span,
+                format!(
                 "device.name `{name}`: too long for its netdevs: `{longest}` exceeds IFNAMSIZ ({IFNAME_MAX} characters)"
-            )));
+            ),
+            ));
         }
         if let Some(id) = &self.id {
             if *id.get_ref() == 0 {
@@ -337,13 +315,7 @@ impl DeviceConfig {
         }
         if let Some(mtu) = &self.mtu {
             if !(MTU_MIN..=MTU_MAX).contains(mtu.get_ref()) {
-                return Err((
-                    mtu.span(),
-                    format!(
-                        "device.mtu: {} is outside {MTU_MIN}..={MTU_MAX}",
-                        mtu.get_ref()
-                    ),
-                ));
+                return Err((mtu.span(), format!("device.mtu: {} is outside {MTU_MIN}..={MTU_MAX}", mtu.get_ref())));
             }
         }
         if let Some(mac) = &self.mac {
@@ -351,26 +323,17 @@ impl DeviceConfig {
                 None => {
                     return Err((
                         mac.span(),
-                        format!(
-                            "device.mac `{}`: not a MAC address (aa:bb:cc:dd:ee:ff)",
-                            mac.get_ref()
-                        ),
+                        format!("device.mac `{}`: not a MAC address (aa:bb:cc:dd:ee:ff)", mac.get_ref()),
                     ))
                 }
                 Some(m) if m[0] & 1 != 0 => {
                     return Err((
                         mac.span(),
-                        format!(
-                            "device.mac `{}`: multicast bit set; ports need unicast addresses",
-                            mac.get_ref()
-                        ),
+                        format!("device.mac `{}`: multicast bit set; ports need unicast addresses", mac.get_ref()),
                     ))
                 }
                 Some(m) if m == [0; 6] => {
-                    return Err((
-                        mac.span(),
-                        "device.mac: all zeros is not a valid address".to_string(),
-                    ))
+                    return Err((mac.span(), "device.mac: all zeros is not a valid address".to_string()))
                 }
                 Some(_) => {}
             }
@@ -379,10 +342,7 @@ impl DeviceConfig {
         self.validate_sensors()?;
         let fw = &self.firmware;
         if fw.version.get_ref().is_empty() || fw.version.get_ref().len() > FW_VERSION_MAX {
-            return Err((
-                fw.version.span(),
-                format!("device.firmware.version: 1 to {FW_VERSION_MAX} characters"),
-            ));
+            return Err((fw.version.span(), format!("device.firmware.version: 1 to {FW_VERSION_MAX} characters")));
         }
         if *fw.flash_duration_ms.get_ref() > FLASH_MAX_MS {
             return Err((
@@ -401,37 +361,39 @@ impl DeviceConfig {
         for (i, reg) in self.registers.iter().enumerate() {
             let name = reg.name.get_ref();
             if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
-                return Err((reg.name.span(), format!("device.register.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
-            }
-            if !names.insert(name.as_str()) {
                 return Err((
                     reg.name.span(),
-                    format!("device.register.name `{name}`: duplicate register name"),
+                    format!("device.register.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'"),
                 ));
+            }
+            if !names.insert(name.as_str()) {
+                return Err((reg.name.span(), format!("device.register.name `{name}`: duplicate register name")));
             }
             let width = *reg.width.get_ref();
             if ![8, 16, 32, 64].contains(&width) {
-                return Err((
-                    reg.width.span(),
-                    format!("device.register.width: {width} is not 8, 16, 32 or 64"),
-                ));
+                return Err((reg.width.span(), format!("device.register.width: {width} is not 8, 16, 32 or 64")));
             }
             let bytes = u64::from(width / 8);
             let offset = u64::from(*reg.offset.get_ref());
             if offset % bytes != 0 {
-                return Err((reg.offset.span(), format!("device.register.offset: {offset:#x} is not aligned to the register's {bytes} bytes")));
+                return Err((
+                    reg.offset.span(),
+                    format!("device.register.offset: {offset:#x} is not aligned to the register's {bytes} bytes"),
+                ));
             }
             if width < 64 && *reg.reset.get_ref() >> width != 0 {
                 return Err((
                     reg.reset.span(),
-                    format!(
-                        "device.register.reset: {:#x} does not fit in {width} bits",
-                        reg.reset.get_ref()
-                    ),
+                    format!("device.register.reset: {:#x} does not fit in {width} bits", reg.reset.get_ref()),
                 ));
             }
             if reg.reflects.is_some() && reg.access != Access::Ro {
-                return Err((reg.name.span(), format!("device.register `{name}`: a register that reflects hardware state must be access = \"ro\"")));
+                return Err((
+                    reg.name.span(),
+                    format!(
+                        "device.register `{name}`: a register that reflects hardware state must be access = \"ro\""
+                    ),
+                ));
             }
             for other in &self.registers[..i] {
                 let other_start = u64::from(*other.offset.get_ref());
@@ -453,48 +415,40 @@ impl DeviceConfig {
         for sensor in &self.sensors {
             let name = sensor.name.get_ref();
             if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
-                return Err((sensor.name.span(), format!("device.sensor.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
-            }
-            if !names.insert(name.as_str()) {
                 return Err((
                     sensor.name.span(),
-                    format!("device.sensor.name `{name}`: duplicate sensor name"),
+                    format!("device.sensor.name `{name}`: 1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'"),
                 ));
+            }
+            if !names.insert(name.as_str()) {
+                return Err((sensor.name.span(), format!("device.sensor.name `{name}`: duplicate sensor name")));
             }
             if sensor.min > sensor.max {
                 return Err((
                     sensor.name.span(),
-                    format!(
-                        "device.sensor `{name}`: min {} is above max {}",
-                        sensor.min, sensor.max
-                    ),
+                    format!("device.sensor `{name}`: min {} is above max {}", sensor.min, sensor.max),
                 ));
             }
             let value = *sensor.value.get_ref();
             if !(sensor.min..=sensor.max).contains(&value) {
                 return Err((
                     sensor.value.span(),
-                    format!(
-                        "device.sensor `{name}`: value {value} is outside {}..={}",
-                        sensor.min, sensor.max
-                    ),
+                    format!("device.sensor `{name}`: value {value} is outside {}..={}", sensor.min, sensor.max),
                 ));
             }
             if let (Some(low), Some(high)) = (sensor.alarm_low, sensor.alarm_high) {
                 if low > high {
                     return Err((
                         sensor.name.span(),
-                        format!(
-                            "device.sensor `{name}`: alarm_low {low} is above alarm_high {high}"
-                        ),
+                        format!("device.sensor `{name}`: alarm_low {low} is above alarm_high {high}"),
                     ));
                 }
             }
-            if [&sensor.kind, &sensor.unit]
-                .iter()
-                .any(|t| t.is_empty() || t.len() > OBJECT_NAME_MAX)
-            {
-                return Err((sensor.name.span(), format!("device.sensor `{name}`: kind and unit must be 1 to {OBJECT_NAME_MAX} characters")));
+            if [&sensor.kind, &sensor.unit].iter().any(|t| t.is_empty() || t.len() > OBJECT_NAME_MAX) {
+                return Err((
+                    sensor.name.span(),
+                    format!("device.sensor `{name}`: kind and unit must be 1 to {OBJECT_NAME_MAX} characters"),
+                ));
             }
         }
         Ok(())
@@ -540,26 +494,17 @@ impl Config {
 
     /// The embedded default.
     pub fn embedded_default() -> Config {
-        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME)
-            .expect("embedded default config is valid")
+        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME).expect("embedded default config is valid")
     }
 
     /// Parses and validates `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let locate = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
-            ConfigError {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-            }
+            ConfigError { file: file.to_string(), line, column, message }
         };
-        let config: Config =
-            toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
-        config
-            .validate()
-            .map_err(|(span, message)| locate(Some(span), message))?;
+        let config: Config = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        config.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(config)
     }
 
@@ -567,9 +512,12 @@ impl Config {
     fn validate(&self) -> Result<(), (Range<usize>, String)> {
         if let FamilyIdChoice::Fixed(id) = self.simulator.family_id {
             if !(GENL_START_ALLOC..=GENL_MAX_ID).contains(&id) {
-                return Err((0..0, format!(
+                return Err((
+                    0..0,
+                    format!(
                     "simulator.family_id: {id:#x} is outside the dynamic range {GENL_START_ALLOC:#x}..={GENL_MAX_ID:#x}"
-                )));
+                ),
+                ));
             }
         }
         if self.simulator.port == Some(0) {
@@ -581,17 +529,11 @@ impl Config {
             dev.validate()?;
             let name = dev.name.get_ref();
             if !names.insert(name.clone()) {
-                return Err((
-                    dev.name.span(),
-                    format!("device.name `{name}`: duplicate device name"),
-                ));
+                return Err((dev.name.span(), format!("device.name `{name}`: duplicate device name")));
             }
             if let Some(id) = &dev.id {
                 if !ids.insert(*id.get_ref()) {
-                    return Err((
-                        id.span(),
-                        format!("device.id: duplicate device id {}", id.get_ref()),
-                    ));
+                    return Err((id.span(), format!("device.id: duplicate device id {}", id.get_ref())));
                 }
             }
         }
@@ -601,11 +543,8 @@ impl Config {
     /// Devices with their ids: configured ids as given, the rest numbered
     /// from 1 skipping taken ones.
     pub fn into_devices(self) -> ResolvedDevices {
-        let taken: std::collections::HashSet<u32> = self
-            .devices
-            .iter()
-            .filter_map(|d| d.id.as_ref().map(|i| *i.get_ref()))
-            .collect();
+        let taken: std::collections::HashSet<u32> =
+            self.devices.iter().filter_map(|d| d.id.as_ref().map(|i| *i.get_ref())).collect();
         let mut next = 1;
         self.devices
             .into_iter()
@@ -627,16 +566,13 @@ impl Config {
 }
 
 fn valid_name(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
 impl FaultConfig {
     /// The errno, parsed (`None`: latency only).
     pub fn errno_value(&self) -> Option<i32> {
-        self.errno
-            .as_ref()
-            .and_then(|e| simdev_protocol::errno::parse_errno(e.get_ref()))
+        self.errno.as_ref().and_then(|e| simdev_protocol::errno::parse_errno(e.get_ref()))
     }
 
     /// The fault as the model and `fault-get` know it.
@@ -645,10 +581,7 @@ impl FaultConfig {
             command: self.command.get_ref().clone(),
             errno: self.errno_value().unwrap_or(0) as u32,
             count: self.count.as_ref().map(|n| *n.get_ref()),
-            probability: self
-                .probability
-                .as_ref()
-                .map(|p| (p.get_ref() * f64::from(PROBABILITY_ONE)).round() as u32),
+            probability: self.probability.as_ref().map(|p| (p.get_ref() * f64::from(PROBABILITY_ONE)).round() as u32),
             delay_ms: *self.delay_ms.get_ref(),
             fail_at: self.fail_at.as_ref().map(|f| *f.get_ref()),
             interval_ms: self.interval_ms.as_ref().map(|v| *v.get_ref()),
@@ -663,30 +596,17 @@ impl FaultConfig {
             if self.errno_value().is_none() {
                 return Err((
                     errno.span(),
-                    format!(
-                        "device.fault.errno `{}`: not an errno name (EIO) or number",
-                        errno.get_ref()
-                    ),
+                    format!("device.fault.errno `{}`: not an errno name (EIO) or number", errno.get_ref()),
                 ));
             }
         }
         if let Some(p) = &self.probability {
             if !(*p.get_ref() > 0.0 && *p.get_ref() <= 1.0) {
-                return Err((
-                    p.span(),
-                    format!(
-                        "device.fault.probability: {} is outside (0, 1]",
-                        p.get_ref()
-                    ),
-                ));
+                return Err((p.span(), format!("device.fault.probability: {} is outside (0, 1]", p.get_ref())));
             }
         }
-        crate::model::faults::check_fault(&self.to_info(), ports).map_err(|why| {
-            (
-                self.command.span(),
-                format!("device.fault `{}`: {why}", self.command.get_ref()),
-            )
-        })
+        crate::model::faults::check_fault(&self.to_info(), ports)
+            .map_err(|why| (self.command.span(), format!("device.fault `{}`: {why}", self.command.get_ref())))
     }
 }
 
@@ -716,10 +636,7 @@ mod tests {
     #[test]
     fn unknown_key_is_located() {
         let msg = error("[[device]]\nname = \"a\"\nportz = 2\n");
-        assert!(
-            msg.starts_with("lab.toml:3:1: unknown field `portz`"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("lab.toml:3:1: unknown field `portz`"), "{msg}");
     }
 
     #[test]
@@ -731,20 +648,14 @@ mod tests {
     #[test]
     fn names_too_long_for_ifnamsiz_are_refused() {
         let msg = error("[[device]]\nname = \"abcdefghij\"\n");
-        assert!(
-            msg.starts_with("lab.toml:2:8: device.name `abcdefghij`: too long"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("lab.toml:2:8: device.name `abcdefghij`: too long"), "{msg}");
         assert!(msg.contains("abcdefghijp0-peer"), "{msg}");
     }
 
     #[test]
     fn duplicates_and_bad_values_are_refused() {
         let msg = error("[[device]]\nname = \"a\"\n[[device]]\nname = \"a\"\n");
-        assert!(
-            msg.starts_with("lab.toml:4:8: device.name `a`: duplicate"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("lab.toml:4:8: device.name `a`: duplicate"), "{msg}");
         let msg = error("[[device]]\nname = \"a\"\nmac = \"01:00:00:00:00:01\"\n");
         assert!(msg.contains("multicast"), "{msg}");
         let msg = error("[[device]]\nname = \"a\"\nmtu = 10\n");

@@ -11,8 +11,7 @@ use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, Mac, PortStats, RegInfo, Scoped,
-    SensorInfo,
+    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, Mac, PortStats, RegInfo, Scoped, SensorInfo,
 };
 
 /// One port: a netdev and its cable end.
@@ -48,11 +47,7 @@ impl Device {
     }
 
     pub fn scoped<T>(&self, items: Vec<T>) -> Scoped<T> {
-        Scoped {
-            dev_id: self.id,
-            dev_name: self.name.clone(),
-            items,
-        }
+        Scoped { dev_id: self.id, dev_name: self.name.clone(), items }
     }
 }
 
@@ -102,11 +97,7 @@ pub struct Devices {
 
 impl Devices {
     pub fn new(backend: Box<dyn Backend>, seed: u64) -> Self {
-        Devices {
-            devices: Vec::new(),
-            backend,
-            seed,
-        }
+        Devices { devices: Vec::new(), backend, seed }
     }
 
     /// Creates one device; on failure nothing of it is left.
@@ -123,10 +114,7 @@ impl Devices {
                 config.firmware.version.get_ref().clone(),
                 *config.firmware.flash_duration_ms.get_ref(),
             ),
-            faults: Faults::from_config(
-                &config.faults,
-                self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            ),
+            faults: Faults::from_config(&config.faults, self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             stats: DriverStats::default(),
             carrier_generation: vec![0; port_count],
             flap_generation: 0,
@@ -147,11 +135,7 @@ impl Devices {
 
     /// Unplugs a device: removes its netdevs and forgets it.
     pub fn remove(&mut self, id: u32) -> Result<Device, BackendError> {
-        let index = self
-            .devices
-            .iter()
-            .position(|d| d.id == id)
-            .expect("removing a known device");
+        let index = self.devices.iter().position(|d| d.id == id).expect("removing a known device");
         self.backend.remove_ports(&self.devices[index].ports)?;
         Ok(self.devices.remove(index))
     }
@@ -207,28 +191,15 @@ impl Devices {
 
     /// A device and the backend, borrowed apart.
     fn with_backend(&mut self, id: u32) -> (&Device, &mut dyn Backend) {
-        let device = self
-            .devices
-            .iter()
-            .find(|d| d.id == id)
-            .expect("a known device");
+        let device = self.devices.iter().find(|d| d.id == id).expect("a known device");
         (device, self.backend.as_mut())
     }
 
     /// The device as the kernel sees its ports now.
     pub fn info(&mut self, id: u32) -> Result<DevInfo, KernelError> {
         let (device, backend) = self.with_backend(id);
-        let ports = device
-            .ports
-            .iter()
-            .map(|port| backend.port_info(port))
-            .collect::<Result<_, _>>()?;
-        Ok(DevInfo {
-            id,
-            name: device.name.clone(),
-            backend: backend.name().to_string(),
-            ports,
-        })
+        let ports = device.ports.iter().map(|port| backend.port_info(port)).collect::<Result<_, _>>()?;
+        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), ports })
     }
 
     /// Bit N set when port N has carrier (the kernel's `LOWER_UP`).
@@ -246,11 +217,7 @@ impl Devices {
     pub fn registers(&mut self, id: u32) -> Result<Scoped<RegInfo>, KernelError> {
         let carrier = self.carrier_bits(id)?;
         let device = self.device(id);
-        let items = device
-            .registers
-            .iter()
-            .map(|r| device.registers.info(r, || carrier))
-            .collect();
+        let items = device.registers.iter().map(|r| device.registers.info(r, || carrier)).collect();
         Ok(device.scoped(items))
     }
 
@@ -266,11 +233,7 @@ impl Devices {
 
     /// Plugs or unplugs a port's cable (flaps, reset); bumps its generation.
     pub fn set_carrier(&mut self, id: u32, port: u32, on: bool) -> Result<u64, KernelError> {
-        let device = self
-            .devices
-            .iter_mut()
-            .find(|d| d.id == id)
-            .expect("a known device");
+        let device = self.devices.iter_mut().find(|d| d.id == id).expect("a known device");
         let index = port as usize;
         device.carrier_generation[index] += 1;
         self.backend.set_carrier(&device.ports[index], on)?;
@@ -280,19 +243,9 @@ impl Devices {
     /// Applies `settings` to the given ports (all when `None`): MTU, then
     /// MAC, then admin state, port by port. All or nothing:
     /// if the kernel refuses a change, the changes already made are undone.
-    pub fn apply(
-        &mut self,
-        id: u32,
-        port: Option<u32>,
-        settings: &PortSettings,
-    ) -> Result<(), ChangeError> {
-        let ports: Vec<Port> = self
-            .device(id)
-            .ports
-            .iter()
-            .filter(|p| port.is_none_or(|wanted| p.index == wanted))
-            .cloned()
-            .collect();
+    pub fn apply(&mut self, id: u32, port: Option<u32>, settings: &PortSettings) -> Result<(), ChangeError> {
+        let ports: Vec<Port> =
+            self.device(id).ports.iter().filter(|p| port.is_none_or(|wanted| p.index == wanted)).cloned().collect();
         let mut done: Vec<(Port, PortChange)> = Vec::new();
         let result = self.apply_each(&ports, port.is_none(), settings, &mut done);
         if result.is_err() {
@@ -314,34 +267,16 @@ impl Devices {
         done: &mut Vec<(Port, PortChange)>,
     ) -> Result<(), ChangeError> {
         for port in ports {
-            let fail = |attr, error| ChangeError {
-                attr,
-                port: port.ifname.clone(),
-                error,
-            };
-            let before = self
-                .backend
-                .port_info(port)
-                .map_err(|e| fail(dev_attr::ID, e))?;
-            let mac = settings.mac.map(|m| {
-                if mac_is_base {
-                    port_mac(&m, port.index)
-                } else {
-                    m
-                }
-            });
+            let fail = |attr, error| ChangeError { attr, port: port.ifname.clone(), error };
+            let before = self.backend.port_info(port).map_err(|e| fail(dev_attr::ID, e))?;
+            let mac = settings.mac.map(|m| if mac_is_base { port_mac(&m, port.index) } else { m });
             let changes = [
-                settings
-                    .mtu
-                    .map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
+                settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
                 mac.map(|v| (PortChange::Mac(v), PortChange::Mac(before.mac))),
-                settings
-                    .up
-                    .map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
+                settings.up.map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
             ];
             for (change, previous) in changes.into_iter().flatten() {
-                self.change(port, &change)
-                    .map_err(|e| fail(change.attr(), e))?;
+                self.change(port, &change).map_err(|e| fail(change.attr(), e))?;
                 done.push((port.clone(), previous));
             }
         }

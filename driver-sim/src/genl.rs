@@ -18,8 +18,8 @@ use simdev_protocol::extack::{build_done, build_error, ExtAck};
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
 use simdev_protocol::wire::{
-    split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN,
-    NLMSG_MIN_TYPE, NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI, NLM_F_REQUEST,
+    split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI, NLM_F_REQUEST,
 };
 
 /// Largest datagram a dump packs parts into (what the kernel uses).
@@ -60,14 +60,7 @@ impl Request<'_> {
 
     fn start(&self, cmd: u8, flags: u16) -> MessageBuilder {
         let header = self.header();
-        MessageBuilder::genl(
-            self.family_id,
-            flags,
-            header.seq,
-            self.sender.port,
-            cmd,
-            self.family.version,
-        )
+        MessageBuilder::genl(self.family_id, flags, header.seq, self.sender.port, cmd, self.family.version)
     }
 }
 
@@ -81,10 +74,7 @@ pub struct HandlerError {
 
 impl HandlerError {
     pub fn new(errno: i32, message: impl Into<String>) -> Self {
-        HandlerError {
-            errno,
-            ext: ExtAck::message(message),
-        }
+        HandlerError { errno, ext: ExtAck::message(message) }
     }
 
     /// An error about one attribute of the request (`NL_SET_ERR_MSG_ATTR`).
@@ -146,8 +136,7 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, out
     let header = message.header;
     if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
         if header.flags & NLM_F_ACK != 0 {
-            out.unicast
-                .push(build_error(&header, 0, &ExtAck::default()));
+            out.unicast.push(build_error(&header, 0, &ExtAck::default()));
         }
         return;
     }
@@ -179,24 +168,16 @@ fn run_request(
     answers: &mut Vec<Vec<u8>>,
 ) -> Result<ExtAck, HandlerError> {
     let header = message.header;
-    let family = sim.families.spec_by_id(header.ty).ok_or(HandlerError {
-        errno: errno::ENOENT,
-        ext: ExtAck::default(),
-    })?;
+    let family =
+        sim.families.spec_by_id(header.ty).ok_or(HandlerError { errno: errno::ENOENT, ext: ExtAck::default() })?;
     let headers_len = NLMSG_HDRLEN + GENL_HDRLEN + family.hdrsize as usize;
     let genl = message
         .genl_header()
         .filter(|_| message.bytes.len() >= headers_len)
-        .ok_or(HandlerError {
-            errno: errno::EINVAL,
-            ext: ExtAck::default(),
-        })?;
+        .ok_or(HandlerError { errno: errno::EINVAL, ext: ExtAck::default() })?;
     check_genl_header(family, &header, &genl)?;
 
-    let unsupported = HandlerError {
-        errno: errno::EOPNOTSUPP,
-        ext: ExtAck::default(),
-    };
+    let unsupported = HandlerError { errno: errno::EOPNOTSUPP, ext: ExtAck::default() };
     let command = family.command(genl.cmd).ok_or(unsupported.clone())?;
     let handlers = crate::handlers::lookup(family, genl.cmd).ok_or(unsupported.clone())?;
     let is_dump = header.is_dump();
@@ -204,34 +185,16 @@ fn run_request(
         return Err(unsupported);
     }
     if command.admin && !sim.may_administer(sender.uid) {
-        return Err(HandlerError {
-            errno: errno::EPERM,
-            ext: ExtAck::default(),
-        });
+        return Err(HandlerError { errno: errno::EPERM, ext: ExtAck::default() });
     }
 
     let attrs = match command.policy {
-        Some(policy) => parse(
-            policy,
-            message.genl_attrs(family.hdrsize.into()),
-            family.strictness(genl.cmd),
-        )?,
-        None => parse(
-            &EMPTY_SET,
-            simdev_protocol::wire::Attrs::new(&[], 0),
-            family.strictness(genl.cmd),
-        )?,
+        Some(policy) => parse(policy, message.genl_attrs(family.hdrsize.into()), family.strictness(genl.cmd))?,
+        None => parse(&EMPTY_SET, simdev_protocol::wire::Attrs::new(&[], 0), family.strictness(genl.cmd))?,
     };
     let warning = attrs.warning;
     let family_id = header.ty;
-    let request = Request {
-        message,
-        genl,
-        attrs,
-        family_id,
-        family,
-        sender,
-    };
+    let request = Request { message, genl, attrs, family_id, family, sender };
     let with_warning = |mut e: HandlerError| {
         if e.ext.message.is_none() {
             e.ext.message = warning.map(str::to_string);
@@ -250,35 +213,22 @@ fn run_request(
     Ok(warning.map(ExtAck::message).unwrap_or_default())
 }
 
-static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet {
-    name: "none",
-    attrs: &[],
-};
+static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet { name: "none", attrs: &[] };
 
 /// `genl_header_check`: only for commands at or after `resv_start_op`.
-fn check_genl_header(
-    family: &FamilySpec,
-    header: &NlHeader,
-    genl: &GenlHeader,
-) -> Result<(), HandlerError> {
+fn check_genl_header(family: &FamilySpec, header: &NlHeader, genl: &GenlHeader) -> Result<(), HandlerError> {
     if genl.cmd < family.resv_start_op {
         return Ok(());
     }
     if genl.reserved != 0 {
-        return Err(HandlerError::new(
-            errno::EINVAL,
-            "genlmsghdr.reserved field is not 0",
-        ));
+        return Err(HandlerError::new(errno::EINVAL, "genlmsghdr.reserved field is not 0"));
     }
     let mut flags = header.flags;
     if flags & NLM_F_DUMP == NLM_F_DUMP {
         flags &= !NLM_F_DUMP;
     }
     if flags & !(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO) != 0 {
-        return Err(HandlerError::new(
-            errno::EINVAL,
-            "ambiguous or reserved bits set in nlmsg_flags",
-        ));
+        return Err(HandlerError::new(errno::EINVAL, "ambiguous or reserved bits set in nlmsg_flags"));
     }
     Ok(())
 }

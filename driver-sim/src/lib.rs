@@ -35,10 +35,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     };
     if cli.check_config {
         let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
-        println!(
-            "{source}: ok: {} devices, {ports} ports",
-            config.devices.len()
-        );
+        println!("{source}: ok: {} devices, {ports} ports", config.devices.len());
         return Ok(());
     }
 
@@ -50,20 +47,14 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     signals.thread_block().context("blocking signals")?;
     let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
 
-    let port = cli
-        .port
-        .or(config.simulator.port)
-        .unwrap_or(simdev_protocol::DEFAULT_PORT);
+    let port = cli.port.or(config.simulator.port).unwrap_or(simdev_protocol::DEFAULT_PORT);
     let mut server = server::Server::bind(port)?;
 
     let namespace = match config.simulator.netns {
         Netns::Private => netns::HardwareNamespace::private()?,
         Netns::Host => netns::HardwareNamespace::host()?,
     };
-    let rtnl_fd = namespace
-        .rtnl
-        .try_clone()
-        .context("duplicating the rtnetlink socket")?;
+    let rtnl_fd = namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?;
     let backend = backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd));
     let mut devices = device::Devices::new(Box::new(backend), config.simulator.seed);
 
@@ -78,9 +69,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         uids.dedup();
         uids
     });
-    devices
-        .create_all(config.into_devices())
-        .context("creating devices")?;
+    devices.create_all(config.into_devices()).context("creating devices")?;
     let families = simulator::Families::new(family_id);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids);
 
@@ -94,9 +83,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         ready.push_str(&format!(" userns={userns}"));
     }
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{ready}")
-        .and_then(|_| stdout.flush())
-        .context("writing the ready line")?;
+    writeln!(stdout, "{ready}").and_then(|_| stdout.flush()).context("writing the ready line")?;
     drop(stdout);
 
     let outcome = server.serve(&mut sim, &signal_fd);
@@ -116,11 +103,7 @@ fn random_family_id() -> u16 {
     let mut bytes = [0u8; 2];
     // SAFETY: getrandom writes at most the buffer's length.
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 2, 0) };
-    let raw = if n == 2 {
-        u16::from_ne_bytes(bytes)
-    } else {
-        std::process::id() as u16
-    };
+    let raw = if n == 2 { u16::from_ne_bytes(bytes) } else { std::process::id() as u16 };
     let span = GENL_MAX_ID - GENL_START_ALLOC + 1;
     let id = GENL_START_ALLOC + raw % span;
     debug_assert_ne!(id, GENL_ID_CTRL);

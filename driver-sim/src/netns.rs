@@ -13,8 +13,7 @@
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
 };
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, getegid, geteuid, getppid, ForkResult, Pid};
@@ -61,13 +60,8 @@ impl HardwareNamespace {
     /// A fresh namespace held by a child process. Must be called while the
     /// process is single-threaded (it forks).
     pub fn private() -> Result<Self, NetnsError> {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| NetnsError::Holder(e.to_string()))?;
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| NetnsError::Holder(e.to_string()))?;
         let parent = nix::unistd::getpid();
         let as_root = geteuid().is_root();
         // SAFETY: the process is single-threaded here (startup, before the
@@ -133,30 +127,19 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
         let (uid, gid) = (geteuid(), getegid());
         unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
             .map_err(|e| format!("unshare(CLONE_NEWUSER|CLONE_NEWNET): {e}"))?;
-        let write = |file: &str, text: String| {
-            std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))
-        };
+        let write = |file: &str, text: String| std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"));
         write("/proc/self/setgroups", "deny".into())?;
         write("/proc/self/uid_map", format!("0 {uid} 1"))?;
         write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     }
     let rtnl = open_rtnl().map_err(|e| format!("rtnetlink socket: {e}"))?;
     let fds = [rtnl.as_raw_fd()];
-    sendmsg::<()>(
-        channel,
-        &[IoSlice::new(b"ok")],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(|e| format!("sending the rtnetlink socket: {e}"))?;
+    sendmsg::<()>(channel, &[IoSlice::new(b"ok")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+        .map_err(|e| format!("sending the rtnetlink socket: {e}"))?;
     drop(rtnl);
     // Block until the simulator closes its end (or dies).
     let mut byte = [0u8; 1];
-    let _ = nix::unistd::read(
-        unsafe { std::os::fd::BorrowedFd::borrow_raw(channel) },
-        &mut byte,
-    );
+    let _ = nix::unistd::read(unsafe { std::os::fd::BorrowedFd::borrow_raw(channel) }, &mut byte);
     Ok(())
 }
 
@@ -165,38 +148,25 @@ fn receive_fd(channel: RawFd) -> Result<OwnedFd, NetnsError> {
     let mut data = [0u8; 512];
     let mut iov = [IoSliceMut::new(&mut data)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        channel,
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e| NetnsError::Holder(e.to_string()))?;
-    let received = msg
-        .cmsgs()
-        .map_err(|e| NetnsError::Holder(e.to_string()))?
-        .find_map(|c| match c {
-            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-            _ => None,
-        });
+    let msg = recvmsg::<()>(channel, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(|e| NetnsError::Holder(e.to_string()))?;
+    let received = msg.cmsgs().map_err(|e| NetnsError::Holder(e.to_string()))?.find_map(|c| match c {
+        ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+        _ => None,
+    });
     let len = msg.bytes;
     match received {
         // SAFETY: the fd was just received and is owned by nobody else.
         Some(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
         None if len == 0 => Err(NetnsError::Holder("the namespace holder exited".into())),
-        None => Err(NetnsError::Unshare(
-            String::from_utf8_lossy(&data[..len]).into_owned(),
-        )),
+        None => Err(NetnsError::Unshare(String::from_utf8_lossy(&data[..len]).into_owned())),
     }
 }
 
 /// A `NETLINK_ROUTE` socket with extended ACKs enabled, in the current netns.
 pub fn open_rtnl() -> std::io::Result<OwnedFd> {
-    let socket = neli::socket::NlSocket::connect(
-        neli::consts::socket::NlFamily::Route,
-        None,
-        neli::utils::Groups::empty(),
-    )?;
+    let socket =
+        neli::socket::NlSocket::connect(neli::consts::socket::NlFamily::Route, None, neli::utils::Groups::empty())?;
     socket.enable_ext_ack(true)?;
     // SAFETY: into_raw_fd hands over ownership.
     Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })

@@ -8,8 +8,8 @@ use nix::sys::socket::{recv, send, MsgFlags};
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::simdev::Mac;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE,
-    NLM_F_EXCL, NLM_F_REQUEST, RECV_BUF_LEN,
+    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST, RECV_BUF_LEN,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -45,10 +45,7 @@ pub struct KernelError {
 
 impl KernelError {
     fn io(err: nix::errno::Errno) -> Self {
-        KernelError {
-            errno: err as i32,
-            message: None,
-        }
+        KernelError { errno: err as i32, message: None }
     }
 }
 
@@ -87,28 +84,19 @@ pub struct Rtnl {
 
 impl Rtnl {
     pub fn new(fd: OwnedFd) -> Self {
-        Rtnl {
-            fd,
-            seq: 0,
-            buf: vec![0; RECV_BUF_LEN],
-        }
+        Rtnl { fd, seq: 0, buf: vec![0; RECV_BUF_LEN] }
     }
 
     /// Creates a veth pair and returns the ifindexes of (name, peer).
     pub fn create_veth(&mut self, name: &str, peer: &str) -> Result<(u32, u32), KernelError> {
         let mut msg = self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
-        msg.nest_start_noflag(IFLA_LINKINFO)
-            .put_str(IFLA_INFO_KIND, "veth");
-        msg.nest_start_noflag(IFLA_INFO_DATA)
-            .nest_start_noflag(VETH_INFO_PEER);
+        msg.nest_start_noflag(IFLA_LINKINFO).put_str(IFLA_INFO_KIND, "veth");
+        msg.nest_start_noflag(IFLA_INFO_DATA).nest_start_noflag(VETH_INFO_PEER);
         msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, peer);
         msg.nest_end().nest_end().nest_end();
         self.transact(msg.finish(), |_| ())?;
-        Ok((
-            self.link_by_name(name)?.ifindex,
-            self.link_by_name(peer)?.ifindex,
-        ))
+        Ok((self.link_by_name(name)?.ifindex, self.link_by_name(peer)?.ifindex))
     }
 
     pub fn link(&mut self, ifindex: u32) -> Result<LinkState, KernelError> {
@@ -125,15 +113,13 @@ impl Rtnl {
 
     pub fn set_mtu(&mut self, ifindex: u32, mtu: u32) -> Result<(), KernelError> {
         let mut msg = self.request(RTM_NEWLINK, 0);
-        msg.put_raw(&ifinfomsg(ifindex, 0, 0))
-            .put_u32(IFLA_MTU, mtu);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0)).put_u32(IFLA_MTU, mtu);
         self.transact(msg.finish(), |_| ())
     }
 
     pub fn set_mac(&mut self, ifindex: u32, mac: &Mac) -> Result<(), KernelError> {
         let mut msg = self.request(RTM_NEWLINK, 0);
-        msg.put_raw(&ifinfomsg(ifindex, 0, 0))
-            .put_bytes(IFLA_ADDRESS, mac);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0)).put_bytes(IFLA_ADDRESS, mac);
         self.transact(msg.finish(), |_| ())
     }
 
@@ -161,41 +147,28 @@ impl Rtnl {
                 found = parse_link(m);
             }
         })?;
-        found.ok_or(KernelError {
-            errno: libc::ENODEV,
-            message: Some("no link in the reply".into()),
-        })
+        found.ok_or(KernelError { errno: libc::ENODEV, message: Some("no link in the reply".into()) })
     }
 
     /// Sends one request and feeds each reply message to `on_reply` until
     /// the kernel's ACK or error for it arrives.
-    fn transact(
-        &mut self,
-        request: Vec<u8>,
-        mut on_reply: impl FnMut(&Message<'_>),
-    ) -> Result<(), KernelError> {
+    fn transact(&mut self, request: Vec<u8>, mut on_reply: impl FnMut(&Message<'_>)) -> Result<(), KernelError> {
         let seq = self.seq;
         send(self.fd.as_raw_fd(), &request, MsgFlags::empty()).map_err(KernelError::io)?;
         loop {
-            let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty())
-                .map_err(KernelError::io)?;
+            let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()).map_err(KernelError::io)?;
             for message in split_messages(&self.buf[..len]) {
                 if message.header.seq != seq {
                     continue; // a late answer to an earlier, abandoned request
                 }
                 match message.header.ty {
                     NLMSG_ERROR | NLMSG_DONE => {
-                        let status = decode_status(&message).ok_or(KernelError {
-                            errno: libc::EPROTO,
-                            message: Some("short NLMSG_ERROR".into()),
-                        })?;
+                        let status = decode_status(&message)
+                            .ok_or(KernelError { errno: libc::EPROTO, message: Some("short NLMSG_ERROR".into()) })?;
                         if status.error == 0 {
                             return Ok(());
                         }
-                        return Err(KernelError {
-                            errno: -status.error,
-                            message: status.message,
-                        });
+                        return Err(KernelError { errno: -status.error, message: status.message });
                     }
                     _ => on_reply(&message),
                 }
@@ -218,18 +191,12 @@ fn parse_link(message: &Message<'_>) -> Option<LinkState> {
     Some(LinkState {
         ifindex,
         ifname: attrs.get(IFLA_IFNAME)?.string()?.to_string(),
-        mac: attrs
-            .get(IFLA_ADDRESS)
-            .and_then(|a| Mac::try_from(a.payload).ok())
-            .unwrap_or_default(),
+        mac: attrs.get(IFLA_ADDRESS).and_then(|a| Mac::try_from(a.payload).ok()).unwrap_or_default(),
         mtu: attrs.get(IFLA_MTU)?.u32()?,
         up: flags & IFF_UP != 0,
         lower_up: flags & IFF_LOWER_UP != 0,
         oper_state: attrs.get(IFLA_OPERSTATE).and_then(|a| a.u8()).unwrap_or(0),
-        stats: attrs
-            .get(IFLA_STATS64)
-            .map(|a| read_stats64(a.payload))
-            .unwrap_or_default(),
+        stats: attrs.get(IFLA_STATS64).map(|a| read_stats64(a.payload)).unwrap_or_default(),
     })
 }
 

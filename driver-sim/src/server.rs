@@ -13,9 +13,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
-use nix::sys::socket::{
-    recvmsg, sendto, setsockopt, sockopt, ControlMessageOwned, MsgFlags, NetlinkAddr,
-};
+use nix::sys::socket::{recvmsg, sendto, setsockopt, sockopt, ControlMessageOwned, MsgFlags, NetlinkAddr};
 use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::wire::NlHeader;
 use std::io::IoSliceMut;
@@ -48,28 +46,18 @@ impl Server {
     /// Binds the simulator's port; a taken port is [`BindError::PortInUse`].
     pub fn bind(port: u32) -> Result<Self, BindError> {
         let socket = NlSocket::new(NlFamily::Usersock).map_err(BindError::Socket)?;
-        socket
-            .bind(Some(port), Groups::empty())
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EADDRINUSE) => BindError::PortInUse(port),
-                _ => BindError::Socket(e),
-            })?;
+        socket.bind(Some(port), Groups::empty()).map_err(|e| match e.raw_os_error() {
+            Some(libc::EADDRINUSE) => BindError::PortInUse(port),
+            _ => BindError::Socket(e),
+        })?;
         // SAFETY: the socket outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
         setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| BindError::Socket(e.into()))?;
-        setsockopt(
-            &fd,
-            sockopt::SendTimeout,
-            &nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as i64, 0),
-        )
-        .map_err(|e| BindError::Socket(e.into()))?;
+        setsockopt(&fd, sockopt::SendTimeout, &nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as i64, 0))
+            .map_err(|e| BindError::Socket(e.into()))?;
         // Room for bursts of pipelined requests.
         let _ = socket.set_recv_buffer_size(4 * 1024 * 1024);
-        Ok(Server {
-            socket,
-            port,
-            buf: vec![0; REQUEST_BUF_LEN],
-        })
+        Ok(Server { socket, port, buf: vec![0; REQUEST_BUF_LEN] })
     }
 
     pub fn port(&self) -> u32 {
@@ -85,25 +73,18 @@ impl Server {
                 None => PollTimeout::NONE,
                 Some(deadline) => {
                     // Round up so the loop never spins on a sub-millisecond remainder.
-                    let wait = deadline
-                        .saturating_duration_since(Instant::now())
-                        .as_micros()
-                        .div_ceil(1000);
+                    let wait = deadline.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000);
                     PollTimeout::try_from(wait.min(60_000) as u32).unwrap_or(PollTimeout::MAX)
                 }
             };
-            let mut fds = [
-                PollFd::new(self.as_fd(), PollFlags::POLLIN),
-                PollFd::new(signals.as_fd(), PollFlags::POLLIN),
-            ];
+            let mut fds =
+                [PollFd::new(self.as_fd(), PollFlags::POLLIN), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
                 Ok(_) => {}
             }
-            let signal_ready = fds[1]
-                .revents()
-                .is_some_and(|r| r.contains(PollFlags::POLLIN));
+            let signal_ready = fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
             if signal_ready {
                 if let Ok(Some(info)) = signals.read_signal() {
                     return Ok(Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGTERM));
@@ -134,8 +115,7 @@ impl Server {
             let fd = self.socket.as_raw_fd();
             let mut iov = [IoSliceMut::new(&mut self.buf)];
             let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-            let received =
-                recvmsg::<NetlinkAddr>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT);
+            let received = recvmsg::<NetlinkAddr>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT);
             let msg = match received {
                 Ok(msg) => msg,
                 Err(Errno::EAGAIN) => return Ok(()),
@@ -162,9 +142,7 @@ impl Server {
             if truncated {
                 if let Some(header) = NlHeader::parse(&self.buf[..len]) {
                     let ext = ExtAck::message("request larger than the simulator's receive buffer");
-                    outbox
-                        .unicast
-                        .push(build_error(&header, -libc::EMSGSIZE, &ext));
+                    outbox.unicast.push(build_error(&header, -libc::EMSGSIZE, &ext));
                 }
             } else {
                 handle_datagram(sim, &self.buf[..len], sender, &mut outbox);
@@ -177,8 +155,7 @@ impl Server {
     /// queue, notifications to their groups.
     fn send(&self, port: u32, sim: &mut Simulator, outbox: &mut Outbox) {
         for (delay, datagrams) in outbox.deferred.drain(..) {
-            sim.timers
-                .schedule(delay, TimerEvent::Send { port, datagrams });
+            sim.timers.schedule(delay, TimerEvent::Send { port, datagrams });
         }
         let fd = self.socket.as_raw_fd();
         for datagram in outbox.unicast.drain(..) {

@@ -30,11 +30,7 @@ impl Families {
         let ctrl_groups: Vec<u32> = (1..=CTRL_FAMILY.mcast_groups.len() as u32).collect();
         let first = ctrl_groups.len() as u32 + 1;
         let simdev_groups = (first..first + simdev::FAMILY.mcast_groups.len() as u32).collect();
-        Families {
-            simdev_id,
-            simdev_groups,
-            ctrl_groups,
-        }
+        Families { simdev_id, simdev_groups, ctrl_groups }
     }
 
     pub fn spec_by_id(&self, id: u16) -> Option<&'static FamilySpec> {
@@ -55,11 +51,7 @@ impl Families {
 
     /// The multicast group number of one of simdev's groups.
     pub fn simdev_group(&self, name: &str) -> u32 {
-        let index = simdev::FAMILY
-            .mcast_groups
-            .iter()
-            .position(|g| *g == name)
-            .expect("a declared group");
+        let index = simdev::FAMILY.mcast_groups.iter().position(|g| *g == name).expect("a declared group");
         self.simdev_groups[index]
     }
 }
@@ -101,14 +93,7 @@ impl Simulator {
 
     /// Starts a notification message of the simdev family (seq 0, port 0).
     pub fn notification(&self, command: u8) -> MessageBuilder {
-        MessageBuilder::genl(
-            self.families.simdev_id,
-            0,
-            0,
-            0,
-            command,
-            simdev::FAMILY_VERSION,
-        )
+        MessageBuilder::genl(self.families.simdev_id, 0, 0, 0, command, simdev::FAMILY_VERSION)
     }
 
     /// Queues a notification about device `dev` on one of simdev's groups.
@@ -166,11 +151,7 @@ impl Simulator {
 
     /// Counts the request just answered against its device.
     pub fn count_request(&mut self, failed: bool) {
-        if let Some(device) = self
-            .current_device
-            .take()
-            .and_then(|id| self.devices.get_mut(id))
-        {
+        if let Some(device) = self.current_device.take().and_then(|id| self.devices.get_mut(id)) {
             device.stats.commands += 1;
             if failed {
                 device.stats.errors += 1;
@@ -188,14 +169,7 @@ impl Simulator {
         let generation = device.flap_generation;
         let flaps: Vec<_> = device.faults.flaps().collect();
         for (port, interval, _) in flaps {
-            self.timers.schedule(
-                interval,
-                TimerEvent::FlapDown {
-                    dev,
-                    port,
-                    generation,
-                },
-            );
+            self.timers.schedule(interval, TimerEvent::FlapDown { dev, port, generation });
         }
     }
 
@@ -205,11 +179,7 @@ impl Simulator {
     }
 
     /// Runs one due timer event; returns answers to send `(port, datagrams)`.
-    pub fn run_timer(
-        &mut self,
-        deadline: Instant,
-        event: TimerEvent,
-    ) -> Option<(u32, Vec<Vec<u8>>)> {
+    pub fn run_timer(&mut self, deadline: Instant, event: TimerEvent) -> Option<(u32, Vec<Vec<u8>>)> {
         match event {
             TimerEvent::Send { port, datagrams } => return Some((port, datagrams)),
             TimerEvent::FlashStep { dev, generation } => {
@@ -221,18 +191,11 @@ impl Simulator {
                     if finished {
                         self.notify_dev_change(dev);
                     } else {
-                        self.timers.schedule_at(
-                            deadline + interval,
-                            TimerEvent::FlashStep { dev, generation },
-                        );
+                        self.timers.schedule_at(deadline + interval, TimerEvent::FlashStep { dev, generation });
                     }
                 }
             }
-            TimerEvent::FlapDown {
-                dev,
-                port,
-                generation: flap_generation,
-            } => {
+            TimerEvent::FlapDown { dev, port, generation: flap_generation } => {
                 let device = self.devices.get_mut(dev)?;
                 if device.flap_generation != flap_generation {
                     return None; // faults changed since this flap was scheduled
@@ -244,36 +207,18 @@ impl Simulator {
                     match self.devices.set_carrier(dev, port, false) {
                         Ok(generation) => {
                             self.notify_dev_change(dev);
-                            self.timers.schedule_at(
-                                deadline + down,
-                                TimerEvent::CarrierUp {
-                                    dev,
-                                    port,
-                                    generation,
-                                },
-                            );
+                            self.timers.schedule_at(deadline + down, TimerEvent::CarrierUp { dev, port, generation });
                         }
                         Err(e) => log::warn!("device {dev} port {port}: link flap: {e}"),
                     }
                     self.timers.schedule_at(
                         deadline + interval,
-                        TimerEvent::FlapDown {
-                            dev,
-                            port,
-                            generation: flap_generation,
-                        },
+                        TimerEvent::FlapDown { dev, port, generation: flap_generation },
                     );
                 }
             }
-            TimerEvent::CarrierUp {
-                dev,
-                port,
-                generation,
-            } => {
-                let current = self
-                    .devices
-                    .get(dev)
-                    .and_then(|d| d.carrier_generation.get(port as usize).copied());
+            TimerEvent::CarrierUp { dev, port, generation } => {
+                let current = self.devices.get(dev).and_then(|d| d.carrier_generation.get(port as usize).copied());
                 if current != Some(generation) {
                     return None; // someone changed the carrier since
                 }

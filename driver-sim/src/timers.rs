@@ -12,17 +12,9 @@ pub enum TimerEvent {
     /// Advance flash `generation` of device `dev`.
     FlashStep { dev: u32, generation: u64 },
     /// Link-flap fault on a port: drop the carrier now (then `CarrierUp`).
-    FlapDown {
-        dev: u32,
-        port: u32,
-        generation: u64,
-    },
+    FlapDown { dev: u32, port: u32, generation: u64 },
     /// Restore a port's carrier (after a flap or a reset).
-    CarrierUp {
-        dev: u32,
-        port: u32,
-        generation: u64,
-    },
+    CarrierUp { dev: u32, port: u32, generation: u64 },
     /// Send answers that an injected latency held back.
     Send { port: u32, datagrams: Vec<Vec<u8>> },
 }
@@ -68,11 +60,7 @@ impl Timers {
 
     pub fn schedule_at(&mut self, deadline: Instant, event: TimerEvent) {
         self.next_order += 1;
-        self.heap.push(Entry {
-            deadline,
-            order: self.next_order,
-            event,
-        });
+        self.heap.push(Entry { deadline, order: self.next_order, event });
     }
 
     /// When the earliest event is due.
@@ -105,10 +93,7 @@ mod tests {
     fn events_come_out_in_deadline_then_insertion_order() {
         let mut timers = Timers::default();
         let now = Instant::now();
-        let send = |port| TimerEvent::Send {
-            port,
-            datagrams: vec![],
-        };
+        let send = |port| TimerEvent::Send { port, datagrams: vec![] };
         timers.schedule_at(now + Duration::from_millis(20), send(3));
         timers.schedule_at(now + Duration::from_millis(10), send(1));
         timers.schedule_at(now + Duration::from_millis(10), send(2));
@@ -117,9 +102,6 @@ mod tests {
         assert_eq!(timers.pop_due(later).unwrap().1, send(1));
         assert_eq!(timers.pop_due(later).unwrap().1, send(2));
         assert!(timers.pop_due(later).is_none());
-        assert_eq!(
-            timers.next_deadline(),
-            Some(now + Duration::from_millis(20))
-        );
+        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(20)));
     }
 }

@@ -37,9 +37,7 @@ impl Cli {
         if self.kernel {
             crate::client::Target::Kernel
         } else {
-            crate::client::Target::Simulator {
-                port: self.port.unwrap_or(DEFAULT_PORT),
-            }
+            crate::client::Target::Simulator { port: self.port.unwrap_or(DEFAULT_PORT) }
         }
     }
 }

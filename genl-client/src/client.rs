@@ -18,8 +18,8 @@ use simdev_protocol::ctrl::{self, FamilyInfo, FamilySelector, GENL_ID_CTRL};
 use simdev_protocol::extack::{decode_status, Status};
 use simdev_protocol::policy::AttrSet;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK,
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
+    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
 };
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -38,9 +38,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn message(&self) -> Message<'_> {
-        split_messages(&self.bytes)
-            .next()
-            .expect("replies hold one whole message")
+        split_messages(&self.bytes).next().expect("replies hold one whole message")
     }
 }
 
@@ -82,21 +80,14 @@ impl Client {
     }
 
     fn open(family: NlFamily, target: Target) -> Result<Self> {
-        let socket = NlSocket::connect(family, None, Groups::empty())
-            .map_err(|e| Error::io("opening a netlink socket", e))?;
+        let socket =
+            NlSocket::connect(family, None, Groups::empty()).map_err(|e| Error::io("opening a netlink socket", e))?;
         // Ask the kernel for extended ACKs and capped errors: the simulator
         // always answers that way, so both targets look the same.
-        socket
-            .enable_ext_ack(true)
-            .map_err(|e| Error::io("enabling extended ACKs", e))?;
+        socket.enable_ext_ack(true).map_err(|e| Error::io("enabling extended ACKs", e))?;
         set_netlink_option(&socket, simdev_protocol::wire::NETLINK_CAP_ACK, 1)?;
         let _ = socket.set_recv_buffer_size(1024 * 1024);
-        Ok(Client {
-            socket,
-            target,
-            seq: 0,
-            buf: vec![0; RECV_BUF_LEN],
-        })
+        Ok(Client { socket, target, seq: 0, buf: vec![0; RECV_BUF_LEN] })
     }
 
     pub fn target(&self) -> Target {
@@ -105,9 +96,7 @@ impl Client {
 
     /// This socket's own port id.
     pub fn local_port(&self) -> Result<u32> {
-        self.socket
-            .pid()
-            .map_err(|e| Error::io("reading the socket's port", e))
+        self.socket.pid().map_err(|e| Error::io("reading the socket's port", e))
     }
 
     /// Starts a request with the next sequence number. `flags` is added to
@@ -119,9 +108,7 @@ impl Client {
 
     /// Sends raw bytes as they are (for conformance tests and tools).
     pub fn send_raw(&mut self, datagram: &[u8]) -> Result<()> {
-        let sent = self
-            .socket
-            .send(datagram, neli::consts::socket::Msg::empty());
+        let sent = self.socket.send(datagram, neli::consts::socket::Msg::empty());
         match sent {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => match self.target {
@@ -134,28 +121,19 @@ impl Client {
 
     /// Receives one datagram and returns its messages.
     pub fn recv_raw(&mut self) -> Result<Vec<Reply>> {
-        let (len, _) = self
-            .socket
-            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
-            .map_err(|e| match (e.raw_os_error(), self.target) {
+        let (len, _) = self.socket.recv(&mut self.buf, neli::consts::socket::Msg::empty()).map_err(|e| {
+            match (e.raw_os_error(), self.target) {
                 (Some(libc::ECONNREFUSED), Target::Simulator { port }) => Error::NoSimulator(port),
                 _ => Error::io("receiving", e),
-            })?;
-        Ok(split_messages(&self.buf[..len])
-            .map(|m| Reply {
-                bytes: m.bytes.to_vec(),
-            })
-            .collect())
+            }
+        })?;
+        Ok(split_messages(&self.buf[..len]).map(|m| Reply { bytes: m.bytes.to_vec() }).collect())
     }
 
     /// Sends a do request with `NLM_F_ACK` and returns its replies (often
     /// one, none for commands that only ACK). `policy` names attributes in
     /// errors.
-    pub fn execute(
-        &mut self,
-        request: MessageBuilder,
-        policy: Option<&'static AttrSet>,
-    ) -> Result<Vec<Reply>> {
+    pub fn execute(&mut self, request: MessageBuilder, policy: Option<&'static AttrSet>) -> Result<Vec<Reply>> {
         let mut bytes = request.finish();
         let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_ACK;
         bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
@@ -169,8 +147,7 @@ impl Client {
                     continue;
                 }
                 if message.header.ty == NLMSG_ERROR {
-                    let status = decode_status(&message)
-                        .ok_or_else(|| Error::Protocol("short NLMSG_ERROR".into()))?;
+                    let status = decode_status(&message).ok_or_else(|| Error::Protocol("short NLMSG_ERROR".into()))?;
                     if status.error == 0 {
                         return Ok(replies);
                     }
@@ -182,11 +159,7 @@ impl Client {
     }
 
     /// Sends a dump request and collects every part until `NLMSG_DONE`.
-    pub fn dump(
-        &mut self,
-        request: MessageBuilder,
-        policy: Option<&'static AttrSet>,
-    ) -> Result<Dump> {
+    pub fn dump(&mut self, request: MessageBuilder, policy: Option<&'static AttrSet>) -> Result<Dump> {
         let mut bytes = request.finish();
         let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_DUMP;
         bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
@@ -202,8 +175,7 @@ impl Client {
                 dump.interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
                 match message.header.ty {
                     NLMSG_DONE | NLMSG_ERROR => {
-                        let status = decode_status(&message)
-                            .ok_or_else(|| Error::Protocol("short status".into()))?;
+                        let status = decode_status(&message).ok_or_else(|| Error::Protocol("short status".into()))?;
                         if status.error == 0 {
                             return Ok(dump);
                         }
@@ -217,18 +189,13 @@ impl Client {
 
     /// `CTRL_CMD_GETFAMILY` for one family.
     pub fn get_family(&mut self, selector: &FamilySelector) -> Result<FamilyInfo> {
-        let mut request =
-            self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
+        let mut request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
         selector.encode(&mut request);
-        let replies = self
-            .execute(request, Some(&ctrl::CTRL_POLICY))
-            .map_err(|e| match e.errno() {
-                Some(Errno::ENOENT) => Error::FamilyNotFound(selector.to_string()),
-                _ => e,
-            })?;
-        let reply = replies
-            .first()
-            .ok_or_else(|| Error::Protocol("GETFAMILY without a reply".into()))?;
+        let replies = self.execute(request, Some(&ctrl::CTRL_POLICY)).map_err(|e| match e.errno() {
+            Some(Errno::ENOENT) => Error::FamilyNotFound(selector.to_string()),
+            _ => e,
+        })?;
+        let reply = replies.first().ok_or_else(|| Error::Protocol("GETFAMILY without a reply".into()))?;
         Ok(FamilyInfo::decode(reply.message().genl_attrs(0))?)
     }
 
@@ -241,10 +208,7 @@ impl Client {
     pub fn list_families(&mut self) -> Result<Vec<FamilyInfo>> {
         let request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
         let dump = self.dump(request, Some(&ctrl::CTRL_POLICY))?;
-        dump.parts
-            .iter()
-            .map(|p| FamilyInfo::decode(p.message().genl_attrs(0)).map_err(Error::from))
-            .collect()
+        dump.parts.iter().map(|p| FamilyInfo::decode(p.message().genl_attrs(0)).map_err(Error::from)).collect()
     }
 }
 
@@ -254,10 +218,7 @@ fn status_error(status: &Status, request: &[u8], policy: Option<&'static AttrSet
     let attrs_start = NLMSG_HDRLEN + simdev_protocol::wire::GENL_HDRLEN;
     let attribute = status.offset.map(|offset| {
         let named = policy.and_then(|p| {
-            let attrs = simdev_protocol::wire::Attrs::new(
-                request.get(attrs_start..).unwrap_or_default(),
-                attrs_start,
-            );
+            let attrs = simdev_protocol::wire::Attrs::new(request.get(attrs_start..).unwrap_or_default(), attrs_start);
             p.name_at_offset(attrs, offset as usize)
         });
         named.unwrap_or_else(|| format!("at offset {offset}"))
@@ -267,12 +228,7 @@ fn status_error(status: &Status, request: &[u8], policy: Option<&'static AttrSet
             .and_then(|p| u16::try_from(t).ok().and_then(|t| p.get(t)))
             .map_or_else(|| format!("type {t}"), |spec| spec.name.to_string())
     });
-    Error::Netlink {
-        errno,
-        message: status.message.clone(),
-        attribute,
-        missing,
-    }
+    Error::Netlink { errno, message: status.message.clone(), attribute, missing }
 }
 
 fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> {
@@ -287,10 +243,7 @@ fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> 
         )
     };
     if rc != 0 {
-        return Err(Error::io(
-            "setting a netlink socket option",
-            std::io::Error::last_os_error(),
-        ));
+        return Err(Error::io("setting a netlink socket option", std::io::Error::last_os_error()));
     }
     Ok(())
 }
@@ -300,10 +253,8 @@ impl Client {
     pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> Result<()> {
         // SAFETY: the socket outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
-        let tv =
-            nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
-        setsockopt(&fd, sockopt::ReceiveTimeout, &tv)
-            .map_err(|e| Error::io("setting the receive timeout", e))
+        let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
+        setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(|e| Error::io("setting the receive timeout", e))
     }
 }
 
@@ -333,16 +284,13 @@ impl Subscription {
                 _ => Error::io("joining multicast groups", e),
             }
         })?;
-        Ok(Subscription {
-            socket,
-            target,
-            buf: vec![0; RECV_BUF_LEN],
-        })
+        Ok(Subscription { socket, target, buf: vec![0; RECV_BUF_LEN] })
     }
 
-    /// Waits for the next datagram of notifications. A receive buffer that
-    /// overflowed is [`Error::EventsLost`]: some notifications are gone.
-    pub fn recv(&mut self) -> Result<Vec<Reply>> {
+    /// Waits for the next datagram of notifications, each with the group
+    /// it arrived on. A receive buffer that overflowed is
+    /// [`Error::EventsLost`]: some notifications are gone.
+    pub fn recv(&mut self) -> Result<Vec<(u32, Reply)>> {
         let wanted_port = match self.target {
             Target::Kernel => 0,
             Target::Simulator { port } => port,
@@ -350,16 +298,15 @@ impl Subscription {
         loop {
             let fd = self.socket.as_raw_fd();
             match nix::sys::socket::recvfrom::<NetlinkAddr>(fd, &mut self.buf) {
+                Err(Errno::EAGAIN) => return Err(Error::Timeout),
                 Ok((len, from)) => {
                     if from.is_some_and(|a| a.pid() != wanted_port) {
                         continue; // another sender on the same group numbers
                     }
+                    // nl_groups holds the bit of the group it was sent to.
+                    let group = from.map_or(0, |a| a.groups().trailing_zeros() + 1);
                     let messages = split_messages(&self.buf[..len]);
-                    return Ok(messages
-                        .map(|m| Reply {
-                            bytes: m.bytes.to_vec(),
-                        })
-                        .collect());
+                    return Ok(messages.map(|m| (group, Reply { bytes: m.bytes.to_vec() })).collect());
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ENOBUFS) => return Err(Error::EventsLost),

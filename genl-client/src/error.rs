@@ -35,6 +35,9 @@ pub enum Error {
     /// A subscriber fell behind and the kernel dropped notifications (ENOBUFS).
     #[error("notifications were lost: the receive buffer overflowed (ENOBUFS)")]
     EventsLost,
+    /// Nothing arrived within the receive timeout.
+    #[error("timed out waiting for the simulator")]
+    Timeout,
     /// The command line asked for something malformed.
     #[error("{0}")]
     Usage(String),
@@ -44,10 +47,7 @@ pub enum Error {
 
 impl Error {
     pub fn io(context: &'static str, source: impl Into<std::io::Error>) -> Self {
-        Error::Io {
-            context,
-            source: source.into(),
-        }
+        Error::Io { context, source: source.into() }
     }
 
     /// The errno, for errors the peer reported.

@@ -30,34 +30,23 @@ impl SimdevClient {
     }
 
     pub fn dev_get(&mut self, dev: &DevSelector) -> Result<DevInfo> {
-        let mut request = self
-            .client
-            .new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
+        let mut request = self.client.new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
         dev.encode(&mut request);
         let replies = self.client.execute(request, Some(&DEV_ATTRS))?;
-        let reply = replies
-            .first()
-            .ok_or_else(|| Error::Protocol("dev-get without a reply".into()))?;
+        let reply = replies.first().ok_or_else(|| Error::Protocol("dev-get without a reply".into()))?;
         Ok(DevInfo::decode(reply.message().genl_attrs(0))?)
     }
 
     pub fn dev_list(&mut self) -> Result<Vec<DevInfo>> {
-        let request = self
-            .client
-            .new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
+        let request = self.client.new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
         let dump = self.client.dump(request, Some(&DEV_ATTRS))?;
-        dump.parts
-            .iter()
-            .map(|p| DevInfo::decode(p.message().genl_attrs(0)).map_err(Error::from))
-            .collect()
+        dump.parts.iter().map(|p| DevInfo::decode(p.message().genl_attrs(0)).map_err(Error::from)).collect()
     }
 
     /// Applies a change; returns once the simulator (and the kernel behind
     /// it) accepted it.
     pub fn dev_set(&mut self, set: &DevSet) -> Result<()> {
-        let mut request = self
-            .client
-            .new_request(self.family.id, cmd::DEV_SET, FAMILY_VERSION, 0);
+        let mut request = self.client.new_request(self.family.id, cmd::DEV_SET, FAMILY_VERSION, 0);
         set.encode(&mut request);
         self.client.execute(request, Some(&DEV_ATTRS)).map(|_| ())
     }

@@ -64,13 +64,7 @@ pub static CTRL_POLICY: AttrSet = AttrSet {
             check: Check::MaxLen(GENL_NAME_MAX as u16),
             doc: "family name",
         },
-        AttrSpec {
-            id: attr::OP,
-            name: "op",
-            ty: AttrType::U32,
-            check: Check::None,
-            doc: "command, for GETPOLICY",
-        },
+        AttrSpec { id: attr::OP, name: "op", ty: AttrType::U32, check: Check::None, doc: "command, for GETPOLICY" },
     ],
 };
 
@@ -131,22 +125,12 @@ impl FamilyInfo {
             version: spec.version.into(),
             hdrsize: spec.hdrsize.into(),
             maxattr: spec.max_attr(),
-            ops: spec
-                .commands
-                .iter()
-                .map(|c| OpInfo {
-                    id: c.id.into(),
-                    flags: c.op_flags(),
-                })
-                .collect(),
+            ops: spec.commands.iter().map(|c| OpInfo { id: c.id.into(), flags: c.op_flags() }).collect(),
             mcast_groups: spec
                 .mcast_groups
                 .iter()
                 .zip(group_ids)
-                .map(|(name, &id)| GroupInfo {
-                    name: name.to_string(),
-                    id,
-                })
+                .map(|(name, &id)| GroupInfo { name: name.to_string(), id })
                 .collect(),
         }
     }
@@ -189,9 +173,7 @@ impl FamilyInfo {
             match a.kind() {
                 attr::FAMILY_NAME => info.name = a.string().unwrap_or_default().to_string(),
                 attr::FAMILY_ID => {
-                    info.id = a
-                        .u16()
-                        .ok_or(crate::DecodeError::new("family-id", "not a u16"))?;
+                    info.id = a.u16().ok_or(crate::DecodeError::new("family-id", "not a u16"))?;
                     saw_id = true;
                 }
                 attr::VERSION => info.version = a.u32().unwrap_or_default(),
@@ -201,14 +183,8 @@ impl FamilyInfo {
                     for entry in a.nested() {
                         let inner = entry.nested();
                         info.ops.push(OpInfo {
-                            id: inner
-                                .get(attr::OP_ID)
-                                .and_then(|x| x.u32())
-                                .unwrap_or_default(),
-                            flags: inner
-                                .get(attr::OP_FLAGS)
-                                .and_then(|x| x.u32())
-                                .unwrap_or_default(),
+                            id: inner.get(attr::OP_ID).and_then(|x| x.u32()).unwrap_or_default(),
+                            flags: inner.get(attr::OP_FLAGS).and_then(|x| x.u32()).unwrap_or_default(),
                         });
                     }
                 }
@@ -221,10 +197,7 @@ impl FamilyInfo {
                                 .and_then(|x| x.string())
                                 .unwrap_or_default()
                                 .to_string(),
-                            id: inner
-                                .get(attr::MCAST_GRP_ID)
-                                .and_then(|x| x.u32())
-                                .unwrap_or_default(),
+                            id: inner.get(attr::MCAST_GRP_ID).and_then(|x| x.u32()).unwrap_or_default(),
                         });
                     }
                 }
@@ -238,10 +211,7 @@ impl FamilyInfo {
     }
 
     pub fn group_id(&self, name: &str) -> Option<u32> {
-        self.mcast_groups
-            .iter()
-            .find(|g| g.name == name)
-            .map(|g| g.id)
+        self.mcast_groups.iter().find(|g| g.name == name).map(|g| g.id)
     }
 }
 
@@ -259,10 +229,7 @@ impl FamilySelector {
             Some(hex) => u16::from_str_radix(hex, 16).ok(),
             None => text.parse().ok(),
         };
-        number.map_or_else(
-            || FamilySelector::Name(text.to_string()),
-            FamilySelector::Id,
-        )
+        number.map_or_else(|| FamilySelector::Name(text.to_string()), FamilySelector::Id)
     }
 
     pub fn encode(&self, out: &mut MessageBuilder) {
@@ -308,9 +275,6 @@ mod tests {
     fn selector_parses_ids_and_names() {
         assert_eq!(FamilySelector::parse("0x10"), FamilySelector::Id(16));
         assert_eq!(FamilySelector::parse("21"), FamilySelector::Id(21));
-        assert_eq!(
-            FamilySelector::parse("nlctrl"),
-            FamilySelector::Name("nlctrl".into())
-        );
+        assert_eq!(FamilySelector::parse("nlctrl"), FamilySelector::Name("nlctrl".into()));
     }
 }

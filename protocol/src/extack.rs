@@ -8,8 +8,8 @@
 
 use crate::policy::{write_policy_attrs, AttrSpec};
 use crate::wire::{
-    read_i32, read_u32, split_messages, Attrs, Message, MessageBuilder, NlHeader, NLMSG_DONE,
-    NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTI,
+    read_i32, read_u32, split_messages, Attrs, Message, MessageBuilder, NlHeader, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTI,
 };
 
 /// `NLMSGERR_ATTR_*`.
@@ -36,17 +36,11 @@ pub struct ExtAck {
 
 impl ExtAck {
     pub fn message(text: impl Into<String>) -> Self {
-        ExtAck {
-            message: Some(text.into()),
-            ..Default::default()
-        }
+        ExtAck { message: Some(text.into()), ..Default::default() }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.message.is_none()
-            && self.offset.is_none()
-            && self.policy.is_none()
-            && self.missing_type.is_none()
+        self.message.is_none() && self.offset.is_none() && self.policy.is_none() && self.missing_type.is_none()
     }
 
     /// Writes the TLVs `netlink_ack` would append for this error.
@@ -127,19 +121,12 @@ pub fn decode_status(message: &Message<'_>) -> Option<Status> {
         return None;
     }
     let error = read_i32(payload);
-    let mut status = Status {
-        error,
-        ..Default::default()
-    };
+    let mut status = Status { error, ..Default::default() };
     let tlv_start = match message.header.ty {
         NLMSG_ERROR => {
             let echoed = NlHeader::parse(&payload[4..])?;
             status.request = Some(echoed);
-            let echoed_len = if message.header.flags & NLM_F_CAPPED != 0 {
-                NLMSG_HDRLEN
-            } else {
-                echoed.len as usize
-            };
+            let echoed_len = if message.header.flags & NLM_F_CAPPED != 0 { NLMSG_HDRLEN } else { echoed.len as usize };
             4 + crate::wire::align4(echoed_len)
         }
         NLMSG_DONE => 4,
@@ -153,13 +140,7 @@ pub fn decode_status(message: &Message<'_>) -> Option<Status> {
                 attr::OFFS => status.offset = tlv.u32(),
                 attr::MISS_TYPE => status.missing_type = tlv.u32(),
                 attr::MISS_NEST => status.missing_nest = tlv.u32(),
-                attr::POLICY => {
-                    status.policy = Some(
-                        tlv.nested()
-                            .map(|a| (a.kind(), a.payload.to_vec()))
-                            .collect(),
-                    )
-                }
+                attr::POLICY => status.policy = Some(tlv.nested().map(|a| (a.kind(), a.payload.to_vec())).collect()),
                 _ => {}
             }
         }
@@ -169,10 +150,7 @@ pub fn decode_status(message: &Message<'_>) -> Option<Status> {
 
 /// Convenience for tests and tools: decodes the first message of a datagram.
 pub fn decode_first_status(datagram: &[u8]) -> Option<Status> {
-    split_messages(datagram)
-        .next()
-        .as_ref()
-        .and_then(decode_status)
+    split_messages(datagram).next().as_ref().and_then(decode_status)
 }
 
 /// Reads a u32 out of a raw policy attribute payload.
@@ -186,25 +164,14 @@ mod tests {
     use crate::policy::{AttrType, Check};
     use crate::wire::NLM_F_REQUEST;
 
-    static NAME: AttrSpec = AttrSpec {
-        id: 2,
-        name: "family-name",
-        ty: AttrType::NulString,
-        check: Check::MaxLen(15),
-        doc: "",
-    };
+    static NAME: AttrSpec =
+        AttrSpec { id: 2, name: "family-name", ty: AttrType::NulString, check: Check::MaxLen(15), doc: "" };
 
     #[test]
     fn error_with_policy_matches_kernel_bytes() {
         // Bytes the kernel's nlctrl sent on this machine for a 32-byte
         // GETFAMILY whose name attribute lacked its NUL.
-        let request = NlHeader {
-            len: 32,
-            ty: 0x10,
-            flags: NLM_F_REQUEST | 4,
-            seq: 1,
-            port: 0,
-        };
+        let request = NlHeader { len: 32, ty: 0x10, flags: NLM_F_REQUEST | 4, seq: 1, port: 0 };
         let ext = ExtAck {
             message: Some("Attribute failed policy validation".into()),
             offset: Some(20),
@@ -212,8 +179,7 @@ mod tests {
             ..Default::default()
         };
         let bytes = build_error(&request, -22, &ext);
-        let expected_tlvs =
-            "27000100417474726962757465206661696c656420706f6c6963792076616c69646174696f6e0000\
+        let expected_tlvs = "27000100417474726962757465206661696c656420706f6c6963792076616c69646174696f6e0000\
 080002001400000014000480080007000f000000080001000c000000";
         let hex: String = bytes[36..].iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, expected_tlvs);
@@ -223,41 +189,23 @@ mod tests {
         let status = decode_first_status(&bytes).unwrap();
         assert_eq!(status.error, -22);
         assert_eq!(status.offset, Some(20));
-        assert_eq!(
-            status.message.as_deref(),
-            Some("Attribute failed policy validation")
-        );
+        assert_eq!(status.message.as_deref(), Some("Attribute failed policy validation"));
         assert_eq!(status.request.unwrap().len, 32);
         assert_eq!(status.policy.unwrap().len(), 2);
     }
 
     #[test]
     fn plain_ack_has_no_tlvs() {
-        let request = NlHeader {
-            len: 20,
-            ty: 0x10,
-            flags: 5,
-            seq: 9,
-            port: 77,
-        };
+        let request = NlHeader { len: 20, ty: 0x10, flags: 5, seq: 9, port: 77 };
         let bytes = build_error(&request, 0, &ExtAck::default());
         let header = NlHeader::parse(&bytes).unwrap();
-        assert_eq!(
-            (header.len, header.flags, header.seq, header.port),
-            (36, NLM_F_CAPPED, 9, 77)
-        );
+        assert_eq!((header.len, header.flags, header.seq, header.port), (36, NLM_F_CAPPED, 9, 77));
         assert_eq!(decode_first_status(&bytes).unwrap().error, 0);
     }
 
     #[test]
     fn done_carries_status_and_message() {
-        let request = NlHeader {
-            len: 20,
-            ty: 0x13,
-            flags: 0x301,
-            seq: 3,
-            port: 5,
-        };
+        let request = NlHeader { len: 20, ty: 0x13, flags: 0x301, seq: 3, port: 5 };
         let bytes = build_done(&request, -5, &ExtAck::message("dump failed"));
         let status = decode_first_status(&bytes).unwrap();
         assert_eq!(status.error, -5);

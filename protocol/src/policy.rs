@@ -171,12 +171,7 @@ impl AttrSet {
                 });
             }
             if offset > attr.offset && offset < end {
-                if let Some(AttrSpec {
-                    ty: AttrType::Nested(inner),
-                    name,
-                    ..
-                }) = self.get(attr.kind())
-                {
+                if let Some(AttrSpec { ty: AttrType::Nested(inner), name, .. }) = self.get(attr.kind()) {
                     let inner_name = inner.name_at_offset(attr.nested(), offset)?;
                     return Some(format!("{name}.{inner_name}"));
                 }
@@ -267,11 +262,7 @@ pub fn parse<'a>(
 }
 
 /// `validate_nla` for one attribute.
-fn validate_attr(
-    spec: &'static AttrSpec,
-    attr: &Attr<'_>,
-    strictness: Strictness,
-) -> Result<(), ValidationError> {
+fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictness) -> Result<(), ValidationError> {
     let fail = |errno: i32, message: &'static str| ValidationError {
         errno,
         message,
@@ -316,11 +307,7 @@ fn validate_attr(
                 return Err(fail(errno::ERANGE, FAILED));
             }
             if let Some(max) = max {
-                let text_len = if attr.payload[len - 1] == 0 {
-                    len - 1
-                } else {
-                    len
-                };
+                let text_len = if attr.payload[len - 1] == 0 { len - 1 } else { len };
                 if text_len > max {
                     return Err(fail(errno::ERANGE, FAILED));
                 }
@@ -452,41 +439,14 @@ mod tests {
     static OUTER: AttrSet = AttrSet {
         name: "outer",
         attrs: &[
-            AttrSpec {
-                id: 1,
-                name: "id",
-                ty: AttrType::U32,
-                check: Check::None,
-                doc: "",
-            },
-            AttrSpec {
-                id: 2,
-                name: "name",
-                ty: AttrType::NulString,
-                check: Check::MaxLen(15),
-                doc: "",
-            },
-            AttrSpec {
-                id: 3,
-                name: "mac",
-                ty: AttrType::Binary,
-                check: Check::ExactLen(6),
-                doc: "",
-            },
-            AttrSpec {
-                id: 4,
-                name: "inner",
-                ty: AttrType::Nested(&INNER),
-                check: Check::None,
-                doc: "",
-            },
+            AttrSpec { id: 1, name: "id", ty: AttrType::U32, check: Check::None, doc: "" },
+            AttrSpec { id: 2, name: "name", ty: AttrType::NulString, check: Check::MaxLen(15), doc: "" },
+            AttrSpec { id: 3, name: "mac", ty: AttrType::Binary, check: Check::ExactLen(6), doc: "" },
+            AttrSpec { id: 4, name: "inner", ty: AttrType::Nested(&INNER), check: Check::None, doc: "" },
         ],
     };
 
-    fn check(
-        build: impl FnOnce(&mut MessageBuilder),
-        strictness: Strictness,
-    ) -> Result<(), ValidationError> {
+    fn check(build: impl FnOnce(&mut MessageBuilder), strictness: Strictness) -> Result<(), ValidationError> {
         let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
         build(&mut b);
         let msg = b.finish();
@@ -503,10 +463,7 @@ mod tests {
             Strictness::Strict,
         )
         .unwrap_err();
-        assert_eq!(
-            (err.errno, err.message, err.offset),
-            (22, "Unknown attribute type", Some(28))
-        );
+        assert_eq!((err.errno, err.message, err.offset), (22, "Unknown attribute type", Some(28)));
         assert!(check(
             |b| {
                 b.put_u32(9, 1);
@@ -560,10 +517,7 @@ mod tests {
             Strictness::Strict,
         )
         .unwrap_err();
-        assert_eq!(
-            (err.errno, err.message, err.offset),
-            (34, "integer out of range", Some(24))
-        );
+        assert_eq!((err.errno, err.message, err.offset), (34, "integer out of range", Some(24)));
         assert!(check(
             |b| {
                 b.nest_start(4).put_u32(1, 15).nest_end();
@@ -583,10 +537,7 @@ mod tests {
             Strictness::Strict,
         )
         .unwrap_err();
-        assert_eq!(
-            (err.errno, err.message),
-            (22, "Attribute failed policy validation")
-        );
+        assert_eq!((err.errno, err.message), (22, "Attribute failed policy validation"));
         let err = check(
             |b| {
                 b.put_str(2, "sixteen-chars-xx");
@@ -594,10 +545,7 @@ mod tests {
             Strictness::Strict,
         )
         .unwrap_err();
-        assert_eq!(
-            err.errno, 22,
-            "the kernel finds no NUL within len + 1 bytes"
-        );
+        assert_eq!(err.errno, 22, "the kernel finds no NUL within len + 1 bytes");
         assert!(check(
             |b| {
                 b.put_str(2, "fifteen-chars-x");
@@ -612,10 +560,7 @@ mod tests {
             Strictness::Strict,
         )
         .unwrap_err();
-        assert_eq!(
-            (err.errno, err.message),
-            (34, "binary attribute size out of range")
-        );
+        assert_eq!((err.errno, err.message), (34, "binary attribute size out of range"));
     }
 
     #[test]
@@ -630,10 +575,7 @@ mod tests {
         let msg = b.finish();
         let message = crate::wire::split_messages(&msg).next().unwrap();
         let parsed = parse(&OUTER, message.genl_attrs(0), Strictness::Liberal).unwrap();
-        assert_eq!(
-            parsed.warning,
-            Some("bytes leftover after parsing attributes")
-        );
+        assert_eq!(parsed.warning, Some("bytes leftover after parsing attributes"));
         assert_eq!(parsed.get(1).unwrap().u32(), Some(1));
     }
 
@@ -643,13 +585,7 @@ mod tests {
         b.put_u32(1, 1).nest_start(4).put_u32(1, 15).nest_end();
         let msg = b.finish();
         let message = crate::wire::split_messages(&msg).next().unwrap();
-        assert_eq!(
-            OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(),
-            Some("id")
-        );
-        assert_eq!(
-            OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(),
-            Some("inner.value")
-        );
+        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(), Some("id"));
+        assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(), Some("inner.value"));
     }
 }

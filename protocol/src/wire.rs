@@ -119,11 +119,7 @@ impl GenlHeader {
         if buf.len() < GENL_HDRLEN {
             return None;
         }
-        Some(GenlHeader {
-            cmd: buf[0],
-            version: buf[1],
-            reserved: read_u16(&buf[2..4]),
-        })
+        Some(GenlHeader { cmd: buf[0], version: buf[1], reserved: read_u16(&buf[2..4]) })
     }
 }
 
@@ -166,10 +162,7 @@ pub fn split_messages(datagram: &[u8]) -> impl Iterator<Item = Message<'_>> {
             rest = &[];
             return None;
         }
-        let message = Message {
-            header,
-            bytes: &rest[..len],
-        };
+        let message = Message { header, bytes: &rest[..len] };
         rest = &rest[align4(len).min(rest.len())..];
         Some(message)
     })
@@ -197,10 +190,7 @@ impl<'a> Attr<'a> {
     }
 
     pub fn u8(&self) -> Option<u8> {
-        self.payload
-            .first()
-            .copied()
-            .filter(|_| self.payload.len() == 1)
+        self.payload.first().copied().filter(|_| self.payload.len() == 1)
     }
 
     pub fn u16(&self) -> Option<u16> {
@@ -232,11 +222,7 @@ impl<'a> Attr<'a> {
 
     /// A string, up to its first NUL (or the whole payload without one).
     pub fn string(&self) -> Option<&'a str> {
-        let end = self
-            .payload
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.payload.len());
+        let end = self.payload.iter().position(|&b| b == 0).unwrap_or(self.payload.len());
         std::str::from_utf8(&self.payload[..end]).ok()
     }
 
@@ -285,11 +271,8 @@ impl<'a> Iterator for Attrs<'a> {
         if len < NLA_HDRLEN || len > rest.len() {
             return None;
         }
-        let attr = Attr {
-            raw_type: read_u16(&rest[2..4]),
-            payload: &rest[NLA_HDRLEN..len],
-            offset: self.base + self.pos,
-        };
+        let attr =
+            Attr { raw_type: read_u16(&rest[2..4]), payload: &rest[NLA_HDRLEN..len], offset: self.base + self.pos };
         self.pos += align4(len);
         Some(attr)
     }
@@ -307,18 +290,8 @@ impl MessageBuilder {
     /// Starts a message with the given header fields (length filled in later).
     pub fn new(ty: u16, flags: u16, seq: u32, port: u32) -> Self {
         let mut buf = Vec::with_capacity(256);
-        NlHeader {
-            len: 0,
-            ty,
-            flags,
-            seq,
-            port,
-        }
-        .write(&mut buf);
-        MessageBuilder {
-            buf,
-            open_nests: Vec::new(),
-        }
+        NlHeader { len: 0, ty, flags, seq, port }.write(&mut buf);
+        MessageBuilder { buf, open_nests: Vec::new() }
     }
 
     /// Starts a Generic Netlink message: nlmsghdr + genlmsghdr.

@@ -7,9 +7,7 @@
 //! (`tests/run` and `cargo build` put them there) or from `SIMDEV_BIN_DIR`.
 
 use genl_client::client::{Client, Reply};
-use simdev_protocol::wire::{
-    MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST,
-};
+use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -26,10 +24,7 @@ pub fn bin(name: &str) -> PathBuf {
         Some(dir) => PathBuf::from(dir),
         None => {
             let exe = std::env::current_exe().expect("test executable path");
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .expect("target dir")
-                .to_path_buf()
+            exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
         }
     };
     let path = dir.join(name);
@@ -58,16 +53,11 @@ pub struct TempFile(pub PathBuf);
 impl TempFile {
     pub fn with_contents(stem: &str, contents: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "simdev-{stem}-{}-{}.toml",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("simdev-{stem}-{}-{}.toml", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         std::fs::write(&path, contents).expect("write temp file");
         // Readable by an unprivileged user too (tests may switch uid).
-        let _ =
-            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let _ = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644));
         TempFile(path)
     }
 }
@@ -124,24 +114,15 @@ impl Simulator {
                 let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
                 let mut stderr = String::new();
                 let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-                let why = if outcome.is_err() {
-                    "no ready line in time"
-                } else {
-                    "exited"
-                };
+                let why = if outcome.is_err() { "no ready line in time" } else { "exited" };
                 return Err(format!("{why} ({status}): {stderr}"));
             }
         };
-        let field = |key: &str| {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
-        };
-        let family_id =
-            field("id").and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok());
+        let field =
+            |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string));
+        let family_id = field("id").and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok());
         Ok(Simulator {
-            port: field("port")
-                .and_then(|p| p.parse().ok())
-                .ok_or("no port in ready line")?,
+            port: field("port").and_then(|p| p.parse().ok()).ok_or("no port in ready line")?,
             family_id: family_id.ok_or("no id in ready line")?,
             netns: field("netns").ok_or("no netns in ready line")?,
             userns: field("userns"),
@@ -166,44 +147,26 @@ impl Simulator {
         if let Some(userns) = &self.userns {
             // Enter as the mapped root without calling setgroups (denied in
             // an unprivileged user namespace).
-            command
-                .arg(format!("--user={userns}"))
-                .arg("--preserve-credentials");
+            command.arg(format!("--user={userns}")).arg("--preserve-credentials");
         }
-        command
-            .arg(format!("--net={}", self.netns))
-            .arg(program)
-            .args(args);
+        command.arg(format!("--net={}", self.netns)).arg(program).args(args);
         command.output().expect("run nsenter")
     }
 
     /// `ip -j link show dev IFNAME` inside the namespace: the kernel's word.
     pub fn kernel_link(&self, ifname: &str) -> serde_json::Value {
         let out = self.in_netns("ip", &["-j", "-d", "link", "show", "dev", ifname]);
-        assert!(
-            out.status.success(),
-            "ip link show {ifname}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut links: Vec<serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("ip -j output");
+        assert!(out.status.success(), "ip link show {ifname}: {}", String::from_utf8_lossy(&out.stderr));
+        let mut links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("ip -j output");
         links.remove(0)
     }
 
     /// Names of all links in the namespace.
     pub fn kernel_link_names(&self) -> Vec<String> {
         let out = self.in_netns("ip", &["-j", "link", "show"]);
-        assert!(
-            out.status.success(),
-            "ip link show: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let links: Vec<serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("ip -j output");
-        links
-            .iter()
-            .map(|l| l["ifname"].as_str().unwrap().to_string())
-            .collect()
+        assert!(out.status.success(), "ip link show: {}", String::from_utf8_lossy(&out.stderr));
+        let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("ip -j output");
+        links.iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
     }
 
     /// Runs `genl-client --port PORT ARGS...`.
@@ -218,10 +181,7 @@ impl Simulator {
 
     /// SIGTERM, then wait; returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.pid()),
-            nix::sys::signal::Signal::SIGTERM,
-        );
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), nix::sys::signal::Signal::SIGTERM);
         self.child.wait().expect("wait for driver-sim")
     }
 }
@@ -242,12 +202,7 @@ impl Drop for Simulator {
 /// to its `NLMSG_DONE`.
 pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
     const PROBE_SEQ: u32 = 0x7fff_fff0;
-    let mut probe = MessageBuilder::new(
-        simdev_protocol::wire::NLMSG_NOOP,
-        NLM_F_REQUEST | NLM_F_ACK,
-        PROBE_SEQ,
-        0,
-    );
+    let mut probe = MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, PROBE_SEQ, 0);
     probe.put_raw(&[]);
     let probe = probe.finish();
     client.set_recv_timeout(Duration::from_secs(10)).unwrap();
@@ -256,9 +211,7 @@ pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
     let mut answers: Vec<Reply> = Vec::new();
     let mut probe_answered = false;
     loop {
-        let dump_open = answers
-            .iter()
-            .any(|r| r.message().header.flags & NLM_F_MULTI != 0)
+        let dump_open = answers.iter().any(|r| r.message().header.flags & NLM_F_MULTI != 0)
             && !answers.iter().any(|r| r.message().header.ty == NLMSG_DONE);
         if probe_answered && !dump_open {
             return answers;

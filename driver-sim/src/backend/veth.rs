@@ -22,46 +22,29 @@ impl VethBackend {
     fn create_port(&mut self, config: &DeviceConfig, index: u32) -> Result<Port, BackendError> {
         let ifname = config.port_ifname(index);
         let peer_ifname = config.peer_ifname(index);
-        let (ifindex, peer_ifindex) =
-            self.rtnl
-                .create_veth(&ifname, &peer_ifname)
-                .map_err(|source| BackendError {
-                    action: format!("creating veth pair {ifname}/{peer_ifname}"),
-                    source,
-                })?;
-        let port = Port {
-            index,
-            ifname,
-            ifindex,
-            peer_ifname,
-            peer_ifindex,
-        };
+        let (ifindex, peer_ifindex) = self
+            .rtnl
+            .create_veth(&ifname, &peer_ifname)
+            .map_err(|source| BackendError { action: format!("creating veth pair {ifname}/{peer_ifname}"), source })?;
+        let port = Port { index, ifname, ifindex, peer_ifname, peer_ifindex };
         self.configure_new_port(config, &port).inspect_err(|_| {
             let _ = self.rtnl.delete_link(port.ifindex);
         })?;
         Ok(port)
     }
 
-    fn configure_new_port(
-        &mut self,
-        config: &DeviceConfig,
-        port: &Port,
-    ) -> Result<(), BackendError> {
+    fn configure_new_port(&mut self, config: &DeviceConfig, port: &Port) -> Result<(), BackendError> {
         let fail = |what: &str| {
             let action = format!("{what} on {}", port.ifname);
             move |source| BackendError { action, source }
         };
         if let Some(mtu) = &config.mtu {
-            self.set_mtu(port, *mtu.get_ref())
-                .map_err(fail("setting mtu"))?;
+            self.set_mtu(port, *mtu.get_ref()).map_err(fail("setting mtu"))?;
         }
         if let Some(base) = config.base_mac() {
-            self.set_mac(port, &port_mac(&base, port.index))
-                .map_err(fail("setting mac"))?;
+            self.set_mac(port, &port_mac(&base, port.index)).map_err(fail("setting mac"))?;
         }
-        self.rtnl
-            .set_up(port.peer_ifindex, true)
-            .map_err(fail("bringing up the cable end"))?;
+        self.rtnl.set_up(port.peer_ifindex, true).map_err(fail("bringing up the cable end"))?;
         if config.up {
             self.set_up(port, true).map_err(fail("bringing up"))?;
         }
@@ -94,10 +77,7 @@ impl Backend for VethBackend {
             // Deleting one end of a veth pair deletes both.
             if let Err(source) = self.rtnl.delete_link(port.ifindex) {
                 log::warn!("removing {}: {source}", port.ifname);
-                first_error.get_or_insert(BackendError {
-                    action: format!("removing {}", port.ifname),
-                    source,
-                });
+                first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -141,8 +121,7 @@ impl Backend for VethBackend {
 
     fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
         let link = self.rtnl.link(port.ifindex)?;
-        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] =
-            link.stats;
+        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
         Ok(PortStats {
             index: port.index,
             ifname: link.ifname,

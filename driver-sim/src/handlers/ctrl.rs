@@ -7,21 +7,14 @@ use simdev_protocol::ctrl::{attr, cmd, FamilyInfo};
 use simdev_protocol::policy::errno;
 
 fn encode(request: &Request<'_>, info: &FamilyInfo, dump: bool) -> Vec<u8> {
-    let mut message = if dump {
-        request.dump_part(cmd::NEWFAMILY)
-    } else {
-        request.reply(cmd::NEWFAMILY)
-    };
+    let mut message = if dump { request.dump_part(cmd::NEWFAMILY) } else { request.reply(cmd::NEWFAMILY) };
     info.encode(&mut message);
     message.finish()
 }
 
 /// The kernel looks the id up first, then the name; neither is `EINVAL`,
 /// no match `ENOENT` (no extack message in either case).
-pub fn get_family(
-    sim: &mut Simulator,
-    request: &Request<'_>,
-) -> Result<Option<Vec<u8>>, HandlerError> {
+pub fn get_family(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let infos = sim.families.infos();
     let found = if let Some(id) = request.attrs.get(attr::FAMILY_ID) {
         // Liberal parsing: a longer integer is read by its first bytes.
@@ -31,27 +24,13 @@ pub fn get_family(
         let name = name.string().unwrap_or_default();
         infos.iter().find(|f| f.name == name)
     } else {
-        return Err(HandlerError {
-            errno: errno::EINVAL,
-            ext: Default::default(),
-        });
+        return Err(HandlerError { errno: errno::EINVAL, ext: Default::default() });
     };
-    let info = found.ok_or(HandlerError {
-        errno: errno::ENOENT,
-        ext: Default::default(),
-    })?;
+    let info = found.ok_or(HandlerError { errno: errno::ENOENT, ext: Default::default() })?;
     Ok(Some(encode(request, info, false)))
 }
 
 /// Like the kernel, the dump ignores any attributes and lists every family.
-pub fn dump_families(
-    sim: &mut Simulator,
-    request: &Request<'_>,
-) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(sim
-        .families
-        .infos()
-        .iter()
-        .map(|info| encode(request, info, true))
-        .collect())
+pub fn dump_families(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+    Ok(sim.families.infos().iter().map(|info| encode(request, info, true)).collect())
 }

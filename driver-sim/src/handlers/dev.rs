@@ -36,14 +36,8 @@ pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, 
 
 /// Maps a refused change to an error pointing at the attribute that asked for it.
 pub fn change_error(request: &Request<'_>, e: ChangeError) -> HandlerError {
-    let attr_name = simdev_protocol::simdev::DEV_ATTRS
-        .get(e.attr)
-        .map_or("?", |s| s.name);
-    let why = e.error.message.clone().unwrap_or_else(|| {
-        nix::errno::Errno::from_raw(e.error.errno)
-            .desc()
-            .to_string()
-    });
+    let attr_name = simdev_protocol::simdev::DEV_ATTRS.get(e.attr).map_or("?", |s| s.name);
+    let why = e.error.message.clone().unwrap_or_else(|| nix::errno::Errno::from_raw(e.error.errno).desc().to_string());
     let message = format!("kernel refused {attr_name} on {}: {why}", e.port);
     match request.attrs.get(e.attr) {
         Some(attr) => HandlerError::at(e.error.errno, message, &attr),
@@ -56,17 +50,13 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let attrs = &request.attrs;
     let settings = PortSettings {
         mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
-        mac: attrs
-            .get(dev_attr::MAC)
-            .and_then(|a| Mac::try_from(a.payload).ok()),
+        mac: attrs.get(dev_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()),
         up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
     };
     if settings.mtu.is_none() && settings.mac.is_none() && settings.up.is_none() {
         return Ok(None);
     }
-    sim.devices
-        .apply(id, None, &settings)
-        .map_err(|e| change_error(request, e))?;
+    sim.devices.apply(id, None, &settings).map_err(|e| change_error(request, e))?;
     sim.notify_dev_change(id);
     Ok(None)
 }
@@ -80,26 +70,16 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         .map_err(|e| HandlerError::at(errno::EINVAL, e.to_string(), &attr))?;
     let name = config.name.get_ref().clone();
     if sim.devices.iter().any(|d| d.name == name) {
-        return Err(HandlerError::at(
-            errno::EEXIST,
-            format!("device {name} exists"),
-            &attr,
-        ));
+        return Err(HandlerError::at(errno::EEXIST, format!("device {name} exists"), &attr));
     }
     let id = match &config.id {
         Some(id) if sim.devices.get(*id.get_ref()).is_some() => {
-            return Err(HandlerError::at(
-                errno::EEXIST,
-                format!("device id {} is taken", id.get_ref()),
-                &attr,
-            ));
+            return Err(HandlerError::at(errno::EEXIST, format!("device id {} is taken", id.get_ref()), &attr));
         }
         Some(id) => *id.get_ref(),
         None => sim.devices.free_id(),
     };
-    sim.devices
-        .create(id, &config)
-        .map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    sim.devices.create(id, &config).map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
     sim.set_current_device(id);
     sim.start_flaps(id);
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
@@ -113,19 +93,13 @@ pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let id = target_device(sim, request)?;
     // Describe it while its netdevs still exist: the notification says what went.
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
-    if let Some(status) = sim
-        .devices
-        .get_mut(id)
-        .and_then(|d| d.firmware.abort("device removed"))
-    {
+    if let Some(status) = sim.devices.get_mut(id).and_then(|d| d.firmware.abort("device removed")) {
         sim.notify_flash(id, status);
     }
     let mut ntf = sim.notification(cmd::DEV_DEL_NTF);
     info.encode(&mut ntf);
     sim.notify(id, GROUP_CONFIG, ntf.finish());
-    sim.devices
-        .remove(id)
-        .map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
     Ok(None)
 }
 
@@ -140,18 +114,8 @@ pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
         sim.notify_flash(id, status);
     }
     for port in 0..ports {
-        let generation = sim
-            .devices
-            .set_carrier(id, port, false)
-            .map_err(|e| kernel_error(sim, id, e))?;
-        sim.timers.schedule(
-            RESET_FLAP,
-            TimerEvent::CarrierUp {
-                dev: id,
-                port,
-                generation,
-            },
-        );
+        let generation = sim.devices.set_carrier(id, port, false).map_err(|e| kernel_error(sim, id, e))?;
+        sim.timers.schedule(RESET_FLAP, TimerEvent::CarrierUp { dev: id, port, generation });
     }
     sim.notify_dev_change(id);
     Ok(None)

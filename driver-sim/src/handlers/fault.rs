@@ -8,34 +8,16 @@ use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, FaultInfo, GROUP_CONFIG};
 
-fn faults_message(
-    sim: &Simulator,
-    request: &Request<'_>,
-    dev: u32,
-    command: u8,
-    dump: bool,
-) -> Vec<u8> {
+fn faults_message(sim: &Simulator, request: &Request<'_>, dev: u32, command: u8, dump: bool) -> Vec<u8> {
     let device = sim.devices.get(dev).expect("known");
-    let mut message = if dump {
-        request.dump_part(command)
-    } else {
-        request.reply(command)
-    };
-    device
-        .scoped(device.faults.list().to_vec())
-        .encode(&mut message);
+    let mut message = if dump { request.dump_part(command) } else { request.reply(command) };
+    device.scoped(device.faults.list().to_vec()).encode(&mut message);
     message.finish()
 }
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    Ok(Some(faults_message(
-        sim,
-        request,
-        id,
-        cmd::FAULT_GET,
-        false,
-    )))
+    Ok(Some(faults_message(sim, request, id, cmd::FAULT_GET, false)))
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
@@ -49,9 +31,7 @@ pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, 
 fn notify_faults(sim: &mut Simulator, dev: u32) {
     let device = sim.devices.get(dev).expect("known");
     let mut message = sim.notification(cmd::FAULT_CHANGE_NTF);
-    device
-        .scoped(device.faults.list().to_vec())
-        .encode(&mut message);
+    device.scoped(device.faults.list().to_vec()).encode(&mut message);
     sim.notify(dev, GROUP_CONFIG, message.finish());
 }
 
@@ -73,8 +53,7 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         fired: 0,
     };
     let ports = sim.devices.get(id).expect("selected").ports.len() as u32;
-    check_fault(&fault, ports)
-        .map_err(|why| HandlerError::at(errno::EINVAL, why, &command_attr))?;
+    check_fault(&fault, ports).map_err(|why| HandlerError::at(errno::EINVAL, why, &command_attr))?;
     sim.devices.get_mut(id).expect("selected").faults.set(fault);
     sim.start_flaps(id);
     notify_faults(sim, id);
@@ -83,16 +62,8 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 
 pub fn clear(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    let command = request
-        .attrs
-        .get(dev_attr::FAULT_CMD)
-        .and_then(|a| a.string())
-        .map(str::to_string);
-    sim.devices
-        .get_mut(id)
-        .expect("selected")
-        .faults
-        .clear(command.as_deref());
+    let command = request.attrs.get(dev_attr::FAULT_CMD).and_then(|a| a.string()).map(str::to_string);
+    sim.devices.get_mut(id).expect("selected").faults.clear(command.as_deref());
     sim.start_flaps(id);
     notify_faults(sim, id);
     Ok(None)

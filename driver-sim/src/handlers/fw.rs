@@ -11,14 +11,8 @@ use simdev_protocol::simdev::{cmd, dev_attr, GROUP_EVENTS};
 
 fn fw_message(sim: &Simulator, request: &Request<'_>, dev: u32, dump: bool) -> Vec<u8> {
     let device = sim.devices.get(dev).expect("known");
-    let mut message = if dump {
-        request.dump_part(cmd::FW_GET)
-    } else {
-        request.reply(cmd::FW_GET)
-    };
-    device
-        .scoped(vec![device.firmware.info()])
-        .encode(&mut message);
+    let mut message = if dump { request.dump_part(cmd::FW_GET) } else { request.reply(cmd::FW_GET) };
+    device.scoped(vec![device.firmware.info()]).encode(&mut message);
     message.finish()
 }
 
@@ -28,10 +22,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(dump_targets(sim, request)?
-        .into_iter()
-        .map(|id| fw_message(sim, request, id, true))
-        .collect())
+    Ok(dump_targets(sim, request)?.into_iter().map(|id| fw_message(sim, request, id, true)).collect())
 }
 
 pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
@@ -55,12 +46,6 @@ pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
         sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
     }
     sim.notify_flash(id, status);
-    sim.timers.schedule(
-        interval,
-        TimerEvent::FlashStep {
-            dev: id,
-            generation,
-        },
-    );
+    sim.timers.schedule(interval, TimerEvent::FlashStep { dev: id, generation });
     Ok(None)
 }

@@ -23,18 +23,8 @@ use simdev_protocol::wire::Attr;
 use simdev_protocol::{ctrl as nlctrl, simdev};
 
 pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
-    let both = |do_, dump| {
-        Some(Handlers {
-            do_: Some(do_),
-            dump: Some(dump),
-        })
-    };
-    let do_only = |do_| {
-        Some(Handlers {
-            do_: Some(do_),
-            dump: None,
-        })
-    };
+    let both = |do_, dump| Some(Handlers { do_: Some(do_), dump: Some(dump) });
+    let do_only = |do_| Some(Handlers { do_: Some(do_), dump: None });
     if std::ptr::eq(family, &nlctrl::CTRL_FAMILY) {
         return match command {
             nlctrl::cmd::GETFAMILY => both(ctrl::get_family, ctrl::dump_families),
@@ -73,16 +63,8 @@ fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
     let name_attr = request.attrs.get(dev_attr::NAME);
     let (selector, attr) = match (id_attr, name_attr) {
         (Some(id), _) => (DevSelector::Id(id.u32().unwrap_or_default()), id),
-        (None, Some(name)) => (
-            DevSelector::Name(name.string().unwrap_or_default().to_string()),
-            name,
-        ),
-        (None, None) => {
-            return Err(HandlerError::missing(
-                dev_attr::ID,
-                "missing attribute: dev-id or dev-name",
-            ))
-        }
+        (None, Some(name)) => (DevSelector::Name(name.string().unwrap_or_default().to_string()), name),
+        (None, None) => return Err(HandlerError::missing(dev_attr::ID, "missing attribute: dev-id or dev-name")),
     };
     let device = sim
         .devices
@@ -90,11 +72,7 @@ fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
         .ok_or_else(|| HandlerError::at(errno::ENODEV, format!("no device {selector}"), &attr))?;
     if let (Some(_), Some(name)) = (id_attr, name_attr) {
         if Some(device.name.as_str()) != name.string() {
-            return Err(HandlerError::at(
-                errno::EINVAL,
-                "dev-id and dev-name name different devices",
-                &name,
-            ));
+            return Err(HandlerError::at(errno::EINVAL, "dev-id and dev-name name different devices", &name));
         }
     }
     Ok(device.id)
@@ -106,10 +84,7 @@ fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
 pub fn target_device(sim: &mut Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
     let id = select(sim, request)?;
     sim.set_current_device(id);
-    let command = request
-        .family
-        .command(request.genl.cmd)
-        .map_or("?", |c| c.name);
+    let command = request.family.command(request.genl.cmd).map_or("?", |c| c.name);
     let device = sim.devices.get_mut(id).expect("selected");
     let Some(hit) = device.faults.check(command) else {
         return Ok(id);
@@ -121,10 +96,7 @@ pub fn target_device(sim: &mut Simulator, request: &Request<'_>) -> Result<u32, 
     sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, hit.fault);
     if hit.errno != 0 {
         let errno = hit.errno as i32;
-        return Err(HandlerError::new(
-            errno,
-            format!("injected fault: {command} fails with {}", errno_name(errno)),
-        ));
+        return Err(HandlerError::new(errno, format!("injected fault: {command} fails with {}", errno_name(errno))));
     }
     Ok(id)
 }
@@ -159,20 +131,9 @@ mod tests {
     fn every_declared_command_has_exactly_its_declared_handlers() {
         for family in [&nlctrl::CTRL_FAMILY, &simdev::FAMILY] {
             for command in family.commands {
-                let handlers = lookup(family, command.id)
-                    .unwrap_or_else(|| panic!("{} has no handlers", command.name));
-                assert_eq!(
-                    handlers.do_.is_some(),
-                    command.has_do,
-                    "{} do",
-                    command.name
-                );
-                assert_eq!(
-                    handlers.dump.is_some(),
-                    command.has_dump,
-                    "{} dump",
-                    command.name
-                );
+                let handlers = lookup(family, command.id).unwrap_or_else(|| panic!("{} has no handlers", command.name));
+                assert_eq!(handlers.do_.is_some(), command.has_do, "{} do", command.name);
+                assert_eq!(handlers.dump.is_some(), command.has_dump, "{} dump", command.name);
             }
         }
     }

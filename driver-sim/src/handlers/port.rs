@@ -16,11 +16,7 @@ fn port_index(sim: &Simulator, request: &Request<'_>, dev: u32) -> Result<u32, H
     let index = attr.u32().unwrap_or(u32::MAX);
     let device = sim.devices.get(dev).expect("selected");
     if index as usize >= device.ports.len() {
-        let message = format!(
-            "{} has no port {index} (it has {})",
-            device.name,
-            device.ports.len()
-        );
+        let message = format!("{} has no port {index} (it has {})", device.name, device.ports.len());
         return Err(HandlerError::at(errno::ENODEV, message, &attr));
     }
     Ok(index)
@@ -33,21 +29,10 @@ fn port_message(
     index: u32,
     dump: bool,
 ) -> Result<Vec<u8>, HandlerError> {
-    let info = sim
-        .devices
-        .info(dev)
-        .map_err(|e| kernel_error(sim, dev, e))?;
+    let info = sim.devices.info(dev).map_err(|e| kernel_error(sim, dev, e))?;
     let device = sim.devices.get(dev).expect("known");
-    let port = info
-        .ports
-        .into_iter()
-        .find(|p| p.index == index)
-        .expect("known port");
-    let mut message = if dump {
-        request.dump_part(cmd::PORT_GET)
-    } else {
-        request.reply(cmd::PORT_GET)
-    };
+    let port = info.ports.into_iter().find(|p| p.index == index).expect("known port");
+    let mut message = if dump { request.dump_part(cmd::PORT_GET) } else { request.reply(cmd::PORT_GET) };
     device.scoped(vec![port]).encode(&mut message);
     Ok(message.finish())
 }
@@ -75,18 +60,12 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let attrs = &request.attrs;
     let settings = PortSettings {
         mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
-        mac: attrs
-            .get(dev_attr::MAC)
-            .and_then(|a| Mac::try_from(a.payload).ok()),
+        mac: attrs.get(dev_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()),
         up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
     };
-    sim.devices
-        .apply(id, Some(index), &settings)
-        .map_err(|e| change_error(request, e))?;
+    sim.devices.apply(id, Some(index), &settings).map_err(|e| change_error(request, e))?;
     if let Some(carrier) = attrs.get(dev_attr::CARRIER).and_then(|a| a.u8()) {
-        sim.devices
-            .set_carrier(id, index, carrier != 0)
-            .map_err(|e| kernel_error(sim, id, e))?;
+        sim.devices.set_carrier(id, index, carrier != 0).map_err(|e| kernel_error(sim, id, e))?;
     }
     sim.notify_dev_change(id);
     Ok(None)

@@ -12,20 +12,10 @@ fn access_error(e: AccessError, attr: &Attr<'_>) -> HandlerError {
 }
 
 /// One register as `reg-get` reports it.
-fn reg_info(
-    sim: &mut Simulator,
-    dev: u32,
-    name: &str,
-    attr: &Attr<'_>,
-) -> Result<RegInfo, HandlerError> {
-    let carrier = sim
-        .devices
-        .carrier_bits(dev)
-        .map_err(|e| kernel_error(sim, dev, e))?;
+fn reg_info(sim: &mut Simulator, dev: u32, name: &str, attr: &Attr<'_>) -> Result<RegInfo, HandlerError> {
+    let carrier = sim.devices.carrier_bits(dev).map_err(|e| kernel_error(sim, dev, e))?;
     let registers = &sim.devices.get(dev).expect("selected").registers;
-    let reg = registers
-        .get(name)
-        .ok_or_else(|| access_error(registers.read(name, || 0).unwrap_err(), attr))?;
+    let reg = registers.get(name).ok_or_else(|| access_error(registers.read(name, || 0).unwrap_err(), attr))?;
     Ok(registers.info(reg, || carrier))
 }
 
@@ -34,32 +24,19 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let attr = required(request, dev_attr::REG_NAME)?;
     let name = attr.string().unwrap_or_default();
     // A read of a write-only register is refused, not answered without value.
-    let carrier = sim
-        .devices
-        .carrier_bits(id)
-        .map_err(|e| kernel_error(sim, id, e))?;
+    let carrier = sim.devices.carrier_bits(id).map_err(|e| kernel_error(sim, id, e))?;
     let device = sim.devices.get(id).expect("selected");
-    device
-        .registers
-        .read(name, || carrier)
-        .map_err(|e| access_error(e, &attr))?;
+    device.registers.read(name, || carrier).map_err(|e| access_error(e, &attr))?;
     let info = reg_info(sim, id, name, &attr)?;
     let mut reply = request.reply(cmd::REG_GET);
-    sim.devices
-        .get(id)
-        .expect("selected")
-        .scoped(vec![info])
-        .encode(&mut reply);
+    sim.devices.get(id).expect("selected").scoped(vec![info]).encode(&mut reply);
     Ok(Some(reply.finish()))
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
     let mut parts = Vec::new();
     for id in dump_targets(sim, request)? {
-        let registers = sim
-            .devices
-            .registers(id)
-            .map_err(|e| kernel_error(sim, id, e))?;
+        let registers = sim.devices.registers(id).map_err(|e| kernel_error(sim, id, e))?;
         for reg in registers.items {
             let mut part = request.dump_part(cmd::REG_GET);
             simdev_protocol::simdev::Scoped {
@@ -77,15 +54,10 @@ pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, 
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
     let name_attr = required(request, dev_attr::REG_NAME)?;
-    let value = required(request, dev_attr::REG_VALUE)?
-        .u64()
-        .unwrap_or_default();
+    let value = required(request, dev_attr::REG_VALUE)?.u64().unwrap_or_default();
     let name = name_attr.string().unwrap_or_default();
     let device = sim.devices.get_mut(id).expect("selected");
-    device
-        .registers
-        .write(name, value)
-        .map_err(|e| access_error(e, &name_attr))?;
+    device.registers.write(name, value).map_err(|e| access_error(e, &name_attr))?;
     let info = reg_info(sim, id, name, &name_attr)?;
     sim.notify_object(id, cmd::REG_CHANGE_NTF, GROUP_CONFIG, info);
     Ok(None)

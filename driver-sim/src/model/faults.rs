@@ -12,15 +12,8 @@ use std::time::Duration;
 /// the one set of rules for faults from TOML and from `fault-set`.
 pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
     let is_flap = f.command == LINK_FLAP;
-    if !is_flap
-        && simdev_protocol::simdev::FAMILY
-            .command_by_name(&f.command)
-            .is_none()
-    {
-        return Err(format!(
-            "`{}` is not a simdev command nor `{LINK_FLAP}`",
-            f.command
-        ));
+    if !is_flap && simdev_protocol::simdev::FAMILY.command_by_name(&f.command).is_none() {
+        return Err(format!("`{}` is not a simdev command nor `{LINK_FLAP}`", f.command));
     }
     if f.count.is_some() && f.probability.is_some() {
         return Err("give a count or a probability, not both".into());
@@ -32,10 +25,7 @@ pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
         return Err("probability must be above 0 and at most 1".into());
     }
     if f.delay_ms > simdev_protocol::simdev::DELAY_MAX_MS {
-        return Err(format!(
-            "delay is at most {} ms",
-            simdev_protocol::simdev::DELAY_MAX_MS
-        ));
+        return Err(format!("delay is at most {} ms", simdev_protocol::simdev::DELAY_MAX_MS));
     }
     if let Some(fail_at) = f.fail_at {
         if f.command != "fw-flash" || fail_at > 100 {
@@ -43,8 +33,7 @@ pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
         }
     }
     if is_flap {
-        let (Some(interval), Some(down), Some(port)) = (f.interval_ms, f.down_ms, f.port_index)
-        else {
+        let (Some(interval), Some(down), Some(port)) = (f.interval_ms, f.down_ms, f.port_index) else {
             return Err("link-flap needs an interval, a down time and a port".into());
         };
         if interval < 10 {
@@ -54,9 +43,7 @@ pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
             return Err("the down time must be above 0 and below the interval".into());
         }
         if port >= ports {
-            return Err(format!(
-                "port {port} does not exist (the device has {ports})"
-            ));
+            return Err(format!("port {port} does not exist (the device has {ports})"));
         }
     } else if f.interval_ms.is_some() || f.down_ms.is_some() || f.port_index.is_some() {
         return Err("interval, down time and port are for link-flap".into());
@@ -103,10 +90,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(seed: u64) -> Self {
-        Faults {
-            list: Vec::new(),
-            rng: Rng::new(seed),
-        }
+        Faults { list: Vec::new(), rng: Rng::new(seed) }
     }
 
     pub fn from_config(configs: &[FaultConfig], seed: u64) -> Self {
@@ -123,16 +107,14 @@ impl Faults {
 
     /// Adds a fault, replacing any other for the same command (and port).
     pub fn set(&mut self, fault: FaultInfo) {
-        self.list
-            .retain(|f| !(f.command == fault.command && f.port_index == fault.port_index));
+        self.list.retain(|f| !(f.command == fault.command && f.port_index == fault.port_index));
         self.list.push(fault);
     }
 
     /// Removes the faults of `command` (all when `None`); how many went.
     pub fn clear(&mut self, command: Option<&str>) -> usize {
         let before = self.list.len();
-        self.list
-            .retain(|f| command.is_some_and(|c| c != f.command));
+        self.list.retain(|f| command.is_some_and(|c| c != f.command));
         before - self.list.len()
     }
 
@@ -157,10 +139,7 @@ impl Faults {
     /// are consulted by [`Faults::flash_failure`] instead).
     pub fn check(&mut self, command: &str) -> Option<Hit> {
         let rng = &mut self.rng;
-        let fault = self
-            .list
-            .iter_mut()
-            .find(|f| f.command == command && f.fail_at.is_none())?;
+        let fault = self.list.iter_mut().find(|f| f.command == command && f.fail_at.is_none())?;
         Self::fires(rng, fault).then(|| Hit {
             errno: fault.errno,
             delay: Duration::from_millis(fault.delay_ms.into()),
@@ -171,39 +150,26 @@ impl Faults {
     /// For a flash that starts now: the percent and errno it fails at.
     pub fn flash_failure(&mut self) -> Option<((u8, u32), FaultInfo)> {
         let rng = &mut self.rng;
-        let fault = self
-            .list
-            .iter_mut()
-            .find(|f| f.command == "fw-flash" && f.fail_at.is_some())?;
-        let errno = if fault.errno == 0 {
-            errno::EIO as u32
-        } else {
-            fault.errno
-        };
+        let fault = self.list.iter_mut().find(|f| f.command == "fw-flash" && f.fail_at.is_some())?;
+        let errno = if fault.errno == 0 { errno::EIO as u32 } else { fault.errno };
         Self::fires(rng, fault).then(|| ((fault.fail_at.unwrap_or(0), errno), fault.clone()))
     }
 
     /// The link-flap faults: (port, interval, down time).
     pub fn flaps(&self) -> impl Iterator<Item = (u32, Duration, Duration)> + '_ {
-        self.list
-            .iter()
-            .filter(|f| f.command == LINK_FLAP)
-            .filter_map(|f| {
-                Some((
-                    f.port_index?,
-                    Duration::from_millis(f.interval_ms?.into()),
-                    Duration::from_millis(f.down_ms?.into()),
-                ))
-            })
+        self.list.iter().filter(|f| f.command == LINK_FLAP).filter_map(|f| {
+            Some((
+                f.port_index?,
+                Duration::from_millis(f.interval_ms?.into()),
+                Duration::from_millis(f.down_ms?.into()),
+            ))
+        })
     }
 
     /// A flap of `port` is due: whether it happens (count left), and the fault.
     pub fn fire_flap(&mut self, port: u32) -> Option<FaultInfo> {
         let rng = &mut self.rng;
-        let fault = self
-            .list
-            .iter_mut()
-            .find(|f| f.command == LINK_FLAP && f.port_index == Some(port))?;
+        let fault = self.list.iter_mut().find(|f| f.command == LINK_FLAP && f.port_index == Some(port))?;
         Self::fires(rng, fault).then(|| fault.clone())
     }
 }
@@ -213,24 +179,14 @@ mod tests {
     use super::*;
 
     fn fault(command: &str) -> FaultInfo {
-        FaultInfo {
-            command: command.into(),
-            errno: errno::EIO as u32,
-            ..Default::default()
-        }
+        FaultInfo { command: command.into(), errno: errno::EIO as u32, ..Default::default() }
     }
 
     #[test]
     fn a_counted_fault_fires_exactly_count_times() {
         let mut faults = Faults::new(1);
-        faults.set(FaultInfo {
-            count: Some(2),
-            ..fault("dev-set")
-        });
-        assert!(
-            faults.check("dev-get").is_none(),
-            "other commands are unaffected"
-        );
+        faults.set(FaultInfo { count: Some(2), ..fault("dev-set") });
+        assert!(faults.check("dev-get").is_none(), "other commands are unaffected");
         assert_eq!(faults.check("dev-set").unwrap().errno, errno::EIO as u32);
         assert_eq!(faults.check("dev-set").unwrap().fault.fired, 2);
         assert!(faults.check("dev-set").is_none());
@@ -241,13 +197,8 @@ mod tests {
     fn probabilistic_faults_repeat_for_the_same_seed() {
         let run = |seed| {
             let mut faults = Faults::new(seed);
-            faults.set(FaultInfo {
-                probability: Some(PROBABILITY_ONE / 4),
-                ..fault("reg-set")
-            });
-            (0..1000)
-                .map(|_| faults.check("reg-set").is_some())
-                .collect::<Vec<_>>()
+            faults.set(FaultInfo { probability: Some(PROBABILITY_ONE / 4), ..fault("reg-set") });
+            (0..1000).map(|_| faults.check("reg-set").is_some()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         let fired = run(7).iter().filter(|f| **f).count();
@@ -260,11 +211,7 @@ mod tests {
         faults.set(fault("dev-set"));
         faults.set(fault("reg-set"));
         faults.set(fault("dev-set"));
-        assert_eq!(
-            faults.list().len(),
-            2,
-            "set replaces the same command's fault"
-        );
+        assert_eq!(faults.list().len(), 2, "set replaces the same command's fault");
         assert_eq!(faults.clear(Some("dev-set")), 1);
         assert_eq!(faults.clear(None), 1);
         assert!(faults.list().is_empty());

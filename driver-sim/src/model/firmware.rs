@@ -30,12 +30,7 @@ pub struct Firmware {
 
 impl Firmware {
     pub fn new(version: String, flash_duration_ms: u32) -> Self {
-        Firmware {
-            version,
-            flash_duration_ms,
-            flash: None,
-            generation: 0,
-        }
+        Firmware { version, flash_duration_ms, flash: None, generation: 0 }
     }
 
     pub fn info(&self) -> FwInfo {
@@ -55,24 +50,12 @@ impl Firmware {
     /// Starts flashing `version`; `failure` makes it fail at a percent with
     /// an errno. Returns the first status and the flash's generation (to
     /// recognise its timer).
-    pub fn start(
-        &mut self,
-        version: &str,
-        failure: Option<(u8, u32)>,
-    ) -> Result<(FwStatus, u64), (i32, String)> {
+    pub fn start(&mut self, version: &str, failure: Option<(u8, u32)>) -> Result<(FwStatus, u64), (i32, String)> {
         if let Some(flash) = &self.flash {
-            return Err((
-                errno::EBUSY,
-                format!("a flash of {} is in progress", flash.version),
-            ));
+            return Err((errno::EBUSY, format!("a flash of {} is in progress", flash.version)));
         }
         self.generation += 1;
-        self.flash = Some(Flash {
-            version: version.to_string(),
-            step: 0,
-            failure,
-            generation: self.generation,
-        });
+        self.flash = Some(Flash { version: version.to_string(), step: 0, failure, generation: self.generation });
         let status = FwStatus {
             message: "Preparing to flash".into(),
             version: version.to_string(),
@@ -138,10 +121,7 @@ mod tests {
         assert_eq!(fw.start("3.0", None).unwrap_err().0, errno::EBUSY);
         let statuses: Vec<FwStatus> = std::iter::from_fn(|| fw.advance(generation)).collect();
         assert_eq!(statuses.len() as u64, FLASH_STEPS);
-        assert!(
-            statuses.windows(2).all(|w| w[0].done < w[1].done),
-            "progress grows"
-        );
+        assert!(statuses.windows(2).all(|w| w[0].done < w[1].done), "progress grows");
         let last = statuses.last().unwrap();
         assert!(last.finished && last.error == 0 && last.message == "Flashing done");
         assert_eq!(fw.version, "2.0");
@@ -154,10 +134,7 @@ mod tests {
         let (_, generation) = fw.start("2.0", Some((50, errno::EIO as u32))).unwrap();
         let statuses: Vec<FwStatus> = std::iter::from_fn(|| fw.advance(generation)).collect();
         let last = statuses.last().unwrap();
-        assert_eq!(
-            (last.done, last.error, last.finished),
-            (50, errno::EIO as u32, true)
-        );
+        assert_eq!((last.done, last.error, last.finished), (50, errno::EIO as u32, true));
         assert_eq!(fw.version, "1.0");
         assert!(fw.advance(generation).is_none(), "the flash is over");
     }

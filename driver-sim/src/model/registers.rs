@@ -70,10 +70,7 @@ impl RegisterFile {
     pub fn read(&self, name: &str, carrier_bits: impl Fn() -> u64) -> Result<u64, AccessError> {
         let reg = self.lookup(name)?;
         if !reg.access.readable() {
-            return Err(AccessError {
-                errno: errno::EACCES,
-                message: format!("register {name} is write-only"),
-            });
+            return Err(AccessError { errno: errno::EACCES, message: format!("register {name} is write-only") });
         }
         Ok(match reg.reflects {
             Some(Reflects::Carrier) => carrier_bits() & reg.mask(),
@@ -83,26 +80,16 @@ impl RegisterFile {
 
     /// Writes `value` following the access rules; returns the new value.
     pub fn write(&mut self, name: &str, value: u64) -> Result<u64, AccessError> {
-        let reg = self
-            .registers
-            .iter_mut()
-            .find(|r| r.name == name)
-            .ok_or_else(|| unknown(name))?;
+        let reg = self.registers.iter_mut().find(|r| r.name == name).ok_or_else(|| unknown(name))?;
         if value & !reg.mask() != 0 {
             return Err(AccessError {
                 errno: errno::ERANGE,
-                message: format!(
-                    "value {value:#x} does not fit register {name} ({} bits)",
-                    reg.width
-                ),
+                message: format!("value {value:#x} does not fit register {name} ({} bits)", reg.width),
             });
         }
         reg.value = match reg.access {
             Access::Ro => {
-                return Err(AccessError {
-                    errno: errno::EACCES,
-                    message: format!("register {name} is read-only"),
-                })
+                return Err(AccessError { errno: errno::EACCES, message: format!("register {name} is read-only") })
             }
             Access::Rw | Access::Wo => value,
             // Write-1-to-clear: bits written as 1 clear, the rest stay.
@@ -144,10 +131,7 @@ impl RegisterFile {
 }
 
 fn unknown(name: &str) -> AccessError {
-    AccessError {
-        errno: errno::ENOENT,
-        message: format!("no register {name}"),
-    }
+    AccessError { errno: errno::ENOENT, message: format!("no register {name}") }
 }
 
 #[cfg(test)]
@@ -199,19 +183,9 @@ reflects = "carrier"
         assert_eq!(regs.write("id", 1).unwrap_err().errno, errno::EACCES);
         assert_eq!(regs.read("id", || 0), Ok(0xabcd));
         assert_eq!(regs.write("doorbell", 7), Ok(7));
-        assert_eq!(
-            regs.read("doorbell", || 0).unwrap_err().message,
-            "register doorbell is write-only"
-        );
-        assert_eq!(
-            regs.write("irq", 0x0f),
-            Ok(0xf0),
-            "w1c clears the bits written"
-        );
-        assert_eq!(
-            regs.write("doorbell", 0x1_0000).unwrap_err().errno,
-            errno::ERANGE
-        );
+        assert_eq!(regs.read("doorbell", || 0).unwrap_err().message, "register doorbell is write-only");
+        assert_eq!(regs.write("irq", 0x0f), Ok(0xf0), "w1c clears the bits written");
+        assert_eq!(regs.write("doorbell", 0x1_0000).unwrap_err().errno, errno::ERANGE);
         assert_eq!(regs.read("nosuch", || 0).unwrap_err().errno, errno::ENOENT);
     }
 

@@ -40,24 +40,18 @@ impl Sensor {
         if !(info.min..=info.max).contains(&value) {
             return Err((
                 errno::ERANGE,
-                format!(
-                    "sensor {}: {value} {} is outside {}..={}",
-                    info.name, info.unit, info.min, info.max
-                ),
+                format!("sensor {}: {value} {} is outside {}..={}", info.name, info.unit, info.min, info.max),
             ));
         }
         let was = info.alarm;
         info.value = value;
         info.alarm = in_alarm(info, value);
-        Ok(Reading {
-            alarm_changed: was != info.alarm,
-        })
+        Ok(Reading { alarm_changed: was != info.alarm })
     }
 }
 
 fn in_alarm(info: &SensorInfo, value: i64) -> bool {
-    info.alarm_low.is_some_and(|low| value < low)
-        || info.alarm_high.is_some_and(|high| value > high)
+    info.alarm_low.is_some_and(|low| value < low) || info.alarm_high.is_some_and(|high| value > high)
 }
 
 #[cfg(test)]
@@ -78,31 +72,11 @@ mod tests {
     fn crossing_a_threshold_flips_the_alarm_both_ways() {
         let mut s = sensor();
         assert!(!s.info.alarm);
-        assert_eq!(
-            s.set(80000),
-            Ok(Reading {
-                alarm_changed: false
-            })
-        );
-        assert_eq!(
-            s.set(95000),
-            Ok(Reading {
-                alarm_changed: true
-            })
-        );
+        assert_eq!(s.set(80000), Ok(Reading { alarm_changed: false }));
+        assert_eq!(s.set(95000), Ok(Reading { alarm_changed: true }));
         assert!(s.info.alarm);
-        assert_eq!(
-            s.set(99000),
-            Ok(Reading {
-                alarm_changed: false
-            })
-        );
-        assert_eq!(
-            s.set(20000),
-            Ok(Reading {
-                alarm_changed: true
-            })
-        );
+        assert_eq!(s.set(99000), Ok(Reading { alarm_changed: false }));
+        assert_eq!(s.set(20000), Ok(Reading { alarm_changed: true }));
         assert!(!s.info.alarm);
     }
 

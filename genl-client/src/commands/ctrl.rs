@@ -6,9 +6,7 @@ use crate::cli::CtrlCommand;
 use crate::client::{Client, Target};
 use crate::error::Result;
 use simdev_protocol::ctrl::{FamilyInfo, FamilySelector};
-use simdev_protocol::family::{
-    GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL,
-};
+use simdev_protocol::family::{GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL};
 use std::fmt::Write;
 
 pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> {
@@ -53,13 +51,7 @@ pub fn format_family(family: &FamilyInfo) -> String {
     if !family.mcast_groups.is_empty() {
         out.push_str("\tmulticast groups:\n");
         for (i, group) in family.mcast_groups.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "\t\t#{}:  ID-{:#x}  name: {} ",
-                i + 1,
-                group.id,
-                group.name
-            );
+            let _ = writeln!(out, "\t\t#{}:  ID-{:#x}  name: {} ", i + 1, group.id, group.name);
         }
         out.push('\n');
     }

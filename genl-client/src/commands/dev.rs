@@ -57,33 +57,19 @@ pub fn parse_set(dev: DevSelector, args: &[String]) -> Result<DevSet, String> {
     let mut set = DevSet::new(dev);
     let mut words = args.iter();
     while let Some(word) = words.next() {
-        let mut value = |what: &str| {
-            words
-                .next()
-                .ok_or_else(|| format!("`{what}` needs a value"))
-        };
+        let mut value = |what: &str| words.next().ok_or_else(|| format!("`{what}` needs a value"));
         match word.as_str() {
             "mtu" if set.mtu.is_none() => {
                 let text = value("mtu")?;
-                set.mtu = Some(
-                    text.parse()
-                        .map_err(|_| format!("mtu `{text}` is not a number"))?,
-                );
+                set.mtu = Some(text.parse().map_err(|_| format!("mtu `{text}` is not a number"))?);
             }
             "mac" | "address" if set.mac.is_none() => {
                 let text = value("mac")?;
-                set.mac =
-                    Some(parse_mac(text).ok_or_else(|| format!("`{text}` is not a MAC address"))?);
+                set.mac = Some(parse_mac(text).ok_or_else(|| format!("`{text}` is not a MAC address"))?);
             }
             "up" | "down" if set.up.is_none() => set.up = Some(word == "up"),
-            "mtu" | "mac" | "address" | "up" | "down" => {
-                return Err(format!("`{word}` given twice"))
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}` (expected mtu N, mac M, up, down)"
-                ))
-            }
+            "mtu" | "mac" | "address" | "up" | "down" => return Err(format!("`{word}` given twice")),
+            other => return Err(format!("unknown argument `{other}` (expected mtu N, mac M, up, down)")),
         }
     }
     Ok(set)
@@ -99,11 +85,7 @@ mod tests {
 
     #[test]
     fn set_arguments_parse_in_any_order() {
-        let set = parse_set(
-            DevSelector::parse("sim0"),
-            &words("up mtu 9000 mac 02:00:00:00:00:01"),
-        )
-        .unwrap();
+        let set = parse_set(DevSelector::parse("sim0"), &words("up mtu 9000 mac 02:00:00:00:00:01")).unwrap();
         assert_eq!(set.mtu, Some(9000));
         assert_eq!(set.up, Some(true));
         assert_eq!(set.mac, Some([2, 0, 0, 0, 0, 1]));
@@ -112,17 +94,9 @@ mod tests {
 
     #[test]
     fn bad_set_arguments_are_named() {
-        assert!(parse_set(DevSelector::Id(1), &words("mtu"))
-            .unwrap_err()
-            .contains("needs a value"));
-        assert!(parse_set(DevSelector::Id(1), &words("mtu x"))
-            .unwrap_err()
-            .contains("not a number"));
-        assert!(parse_set(DevSelector::Id(1), &words("up down"))
-            .unwrap_err()
-            .contains("twice"));
-        assert!(parse_set(DevSelector::Id(1), &words("speed 10"))
-            .unwrap_err()
-            .contains("unknown argument"));
+        assert!(parse_set(DevSelector::Id(1), &words("mtu")).unwrap_err().contains("needs a value"));
+        assert!(parse_set(DevSelector::Id(1), &words("mtu x")).unwrap_err().contains("not a number"));
+        assert!(parse_set(DevSelector::Id(1), &words("up down")).unwrap_err().contains("twice"));
+        assert!(parse_set(DevSelector::Id(1), &words("speed 10")).unwrap_err().contains("unknown argument"));
     }
 }

@@ -16,21 +16,14 @@ pub struct Output {
 
 impl Output {
     pub fn print_json(&self, value: &impl serde::Serialize) {
-        let text = if self.pretty {
-            serde_json::to_string_pretty(value)
-        } else {
-            serde_json::to_string(value)
-        };
+        let text = if self.pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
         println!("{}", text.expect("serializable"));
     }
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
-    let output = Output {
-        json: cli.json,
-        pretty: cli.pretty,
-    };
+    let output = Output { json: cli.json, pretty: cli.pretty };
     match &cli.object {
         Object::Ctrl { command } => ctrl::run(cli.target(), command, output),
         Object::Dev { command } => dev::run(cli.target(), command, output),

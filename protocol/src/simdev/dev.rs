@@ -39,8 +39,7 @@ pub enum DevSelector {
 impl DevSelector {
     /// What users type: a plain number is an id, anything else a name.
     pub fn parse(text: &str) -> Self {
-        text.parse()
-            .map_or_else(|_| DevSelector::Name(text.to_string()), DevSelector::Id)
+        text.parse().map_or_else(|_| DevSelector::Name(text.to_string()), DevSelector::Id)
     }
 
     pub fn encode(&self, out: &mut MessageBuilder) {
@@ -73,10 +72,7 @@ pub fn port_mac(base: &Mac, index: u32) -> Mac {
 }
 
 pub fn format_mac(mac: &Mac) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 pub fn parse_mac(text: &str) -> Option<Mac> {
@@ -137,29 +133,15 @@ impl DevInfo {
 
     pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
-        let id = attrs
-            .get(dev_attr::ID)
-            .and_then(|a| a.u32())
-            .ok_or(missing("dev-id"))?;
-        let name = attrs
-            .get(dev_attr::NAME)
-            .and_then(|a| a.string())
-            .ok_or(missing("dev-name"))?;
-        let backend = attrs
-            .get(dev_attr::BACKEND)
-            .and_then(|a| a.string())
-            .unwrap_or_default();
+        let id = attrs.get(dev_attr::ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
+        let name = attrs.get(dev_attr::NAME).and_then(|a| a.string()).ok_or(missing("dev-name"))?;
+        let backend = attrs.get(dev_attr::BACKEND).and_then(|a| a.string()).unwrap_or_default();
         let ports = attrs
             .clone()
             .filter(|a| a.kind() == dev_attr::PORT)
             .map(|a| PortInfo::decode_fields(a.nested()))
             .collect::<Result<_, _>>()?;
-        Ok(DevInfo {
-            id,
-            name: name.to_string(),
-            backend: backend.to_string(),
-            ports,
-        })
+        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), ports })
     }
 }
 
@@ -182,17 +164,8 @@ impl Nested for PortInfo {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
         let u32_of = |id, what| attrs.get(id).and_then(|a| a.u32()).ok_or(missing(what));
         let u8_of = |id, what| attrs.get(id).and_then(|a| a.u8()).ok_or(missing(what));
-        let str_of = |id| {
-            attrs
-                .get(id)
-                .and_then(|a| a.string())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let mac = attrs
-            .get(port_attr::MAC)
-            .and_then(|a| Mac::try_from(a.payload).ok())
-            .ok_or(missing("port.mac"))?;
+        let str_of = |id| attrs.get(id).and_then(|a| a.string()).unwrap_or_default().to_string();
+        let mac = attrs.get(port_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()).ok_or(missing("port.mac"))?;
         Ok(PortInfo {
             index: u32_of(port_attr::INDEX, "port.index")?,
             ifindex: u32_of(port_attr::IFINDEX, "port.ifindex")?,
@@ -218,12 +191,7 @@ pub struct DevSet {
 
 impl DevSet {
     pub fn new(dev: DevSelector) -> Self {
-        DevSet {
-            dev,
-            mtu: None,
-            mac: None,
-            up: None,
-        }
+        DevSet { dev, mtu: None, mac: None, up: None }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -284,12 +252,7 @@ mod tests {
         sample().encode(&mut b);
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
-        crate::policy::parse(
-            &DEV_ATTRS,
-            message.genl_attrs(0),
-            crate::policy::Strictness::Strict,
-        )
-        .unwrap();
+        crate::policy::parse(&DEV_ATTRS, message.genl_attrs(0), crate::policy::Strictness::Strict).unwrap();
     }
 
     #[test]

@@ -3,9 +3,7 @@
 //! ([`Nested`]); replies put one or more of them after the device's id and
 //! name ([`Scoped`]).
 
-use super::{
-    dev_attr, fault_attr, fw_attr, fw_status_attr, port_attr, reg_attr, sensor_attr, stats_attr,
-};
+use super::{dev_attr, fault_attr, fw_attr, fw_status_attr, port_attr, reg_attr, sensor_attr, stats_attr};
 use crate::wire::{Attr, Attrs, MessageBuilder};
 use crate::DecodeError;
 
@@ -35,29 +33,21 @@ pub struct Scoped<T> {
 
 impl<T: Nested> Scoped<T> {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::ID, self.dev_id)
-            .put_str(dev_attr::NAME, &self.dev_name);
+        out.put_u32(dev_attr::ID, self.dev_id).put_str(dev_attr::NAME, &self.dev_name);
         for item in &self.items {
             item.encode(out);
         }
     }
 
     pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
-        let dev_id = attrs
-            .get(dev_attr::ID)
-            .and_then(|a| a.u32())
-            .ok_or(missing("dev-id"))?;
+        let dev_id = attrs.get(dev_attr::ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
         let dev_name = string(attrs.get(dev_attr::NAME)).ok_or(missing("dev-name"))?;
         let items = attrs
             .clone()
             .filter(|a| a.kind() == T::ATTR)
             .map(|a| T::decode_fields(a.nested()))
             .collect::<Result<_, _>>()?;
-        Ok(Scoped {
-            dev_id,
-            dev_name,
-            items,
-        })
+        Ok(Scoped { dev_id, dev_name, items })
     }
 }
 
@@ -94,9 +84,7 @@ impl Access {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Access::Ro, Access::Rw, Access::Wo, Access::W1c]
-            .into_iter()
-            .find(|a| a.name() == text)
+        [Access::Ro, Access::Rw, Access::Wo, Access::W1c].into_iter().find(|a| a.name() == text)
     }
 
     pub fn readable(self) -> bool {
@@ -132,21 +120,10 @@ impl Nested for RegInfo {
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         Ok(RegInfo {
             name: string(attrs.get(reg_attr::NAME)).ok_or(missing("reg.name"))?,
-            offset: attrs
-                .get(reg_attr::OFFSET)
-                .and_then(|a| a.u32())
-                .ok_or(missing("reg.offset"))?,
-            width: attrs
-                .get(reg_attr::WIDTH)
-                .and_then(|a| a.u8())
-                .ok_or(missing("reg.width"))?,
-            access: string(attrs.get(reg_attr::ACCESS))
-                .and_then(|a| Access::parse(&a))
-                .ok_or(missing("reg.access"))?,
-            reset: attrs
-                .get(reg_attr::RESET)
-                .and_then(|a| a.u64())
-                .ok_or(missing("reg.reset"))?,
+            offset: attrs.get(reg_attr::OFFSET).and_then(|a| a.u32()).ok_or(missing("reg.offset"))?,
+            width: attrs.get(reg_attr::WIDTH).and_then(|a| a.u8()).ok_or(missing("reg.width"))?,
+            access: string(attrs.get(reg_attr::ACCESS)).and_then(|a| Access::parse(&a)).ok_or(missing("reg.access"))?,
+            reset: attrs.get(reg_attr::RESET).and_then(|a| a.u64()).ok_or(missing("reg.reset"))?,
             value: attrs.get(reg_attr::VALUE).and_then(|a| a.u64()),
         })
     }
@@ -195,11 +172,7 @@ impl Nested for SensorInfo {
             max: int(sensor_attr::MAX, "sensor.max")?,
             alarm_low: attrs.get(sensor_attr::ALARM_LOW).and_then(|a| a.i64()),
             alarm_high: attrs.get(sensor_attr::ALARM_HIGH).and_then(|a| a.i64()),
-            alarm: attrs
-                .get(sensor_attr::ALARM)
-                .and_then(|a| a.u8())
-                .ok_or(missing("sensor.alarm"))?
-                != 0,
+            alarm: attrs.get(sensor_attr::ALARM).and_then(|a| a.u8()).ok_or(missing("sensor.alarm"))? != 0,
         })
     }
 }
@@ -227,15 +200,8 @@ impl Nested for FwInfo {
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         Ok(FwInfo {
             version: string(attrs.get(fw_attr::VERSION)).ok_or(missing("fw.version"))?,
-            flash_duration_ms: attrs
-                .get(fw_attr::FLASH_DURATION_MS)
-                .and_then(|a| a.u32())
-                .unwrap_or_default(),
-            flashing: attrs
-                .get(fw_attr::FLASHING)
-                .and_then(|a| a.u8())
-                .unwrap_or_default()
-                != 0,
+            flash_duration_ms: attrs.get(fw_attr::FLASH_DURATION_MS).and_then(|a| a.u32()).unwrap_or_default(),
+            flashing: attrs.get(fw_attr::FLASHING).and_then(|a| a.u8()).unwrap_or_default() != 0,
             pending_version: string(attrs.get(fw_attr::PENDING_VERSION)),
         })
     }
@@ -270,23 +236,10 @@ impl Nested for FwStatus {
         Ok(FwStatus {
             message: string(attrs.get(fw_status_attr::MESSAGE)).unwrap_or_default(),
             version: string(attrs.get(fw_status_attr::VERSION)).unwrap_or_default(),
-            done: attrs
-                .get(fw_status_attr::DONE)
-                .and_then(|a| a.u64())
-                .unwrap_or_default(),
-            total: attrs
-                .get(fw_status_attr::TOTAL)
-                .and_then(|a| a.u64())
-                .unwrap_or_default(),
-            error: attrs
-                .get(fw_status_attr::ERROR)
-                .and_then(|a| a.u32())
-                .unwrap_or_default(),
-            finished: attrs
-                .get(fw_status_attr::FINISHED)
-                .and_then(|a| a.u8())
-                .unwrap_or_default()
-                != 0,
+            done: attrs.get(fw_status_attr::DONE).and_then(|a| a.u64()).unwrap_or_default(),
+            total: attrs.get(fw_status_attr::TOTAL).and_then(|a| a.u64()).unwrap_or_default(),
+            error: attrs.get(fw_status_attr::ERROR).and_then(|a| a.u32()).unwrap_or_default(),
+            finished: attrs.get(fw_status_attr::FINISHED).and_then(|a| a.u8()).unwrap_or_default() != 0,
         })
     }
 }
@@ -313,8 +266,7 @@ impl Nested for FaultInfo {
     const ATTR: u16 = dev_attr::FAULT;
 
     fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(fault_attr::CMD, &self.command)
-            .put_u32(fault_attr::ERRNO, self.errno);
+        out.put_str(fault_attr::CMD, &self.command).put_u32(fault_attr::ERRNO, self.errno);
         let optional = [
             (fault_attr::COUNT, self.count),
             (fault_attr::PROBABILITY, self.probability),
@@ -327,8 +279,7 @@ impl Nested for FaultInfo {
                 out.put_u32(id, value);
             }
         }
-        out.put_u32(fault_attr::DELAY_MS, self.delay_ms)
-            .put_u64(fault_attr::FIRED, self.fired);
+        out.put_u32(fault_attr::DELAY_MS, self.delay_ms).put_u64(fault_attr::FIRED, self.fired);
         if let Some(fail_at) = self.fail_at {
             out.put_u8(fault_attr::FAIL_AT, fail_at);
         }
@@ -346,10 +297,7 @@ impl Nested for FaultInfo {
             interval_ms: u32_of(fault_attr::INTERVAL_MS),
             down_ms: u32_of(fault_attr::DOWN_MS),
             port_index: u32_of(fault_attr::PORT_INDEX),
-            fired: attrs
-                .get(fault_attr::FIRED)
-                .and_then(|a| a.u64())
-                .unwrap_or_default(),
+            fired: attrs.get(fault_attr::FIRED).and_then(|a| a.u64()).unwrap_or_default(),
         })
     }
 }
@@ -418,8 +366,7 @@ impl Nested for PortStats {
     const ATTR: u16 = dev_attr::PORT;
 
     fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_u32(port_attr::INDEX, self.index)
-            .put_str(port_attr::IFNAME, &self.ifname);
+        out.put_u32(port_attr::INDEX, self.index).put_str(port_attr::IFNAME, &self.ifname);
         for (id, value) in self.counters() {
             out.put_u64(id, value);
         }
@@ -428,10 +375,7 @@ impl Nested for PortStats {
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         let get = |id| attrs.get(id).and_then(|a| a.u64()).unwrap_or_default();
         Ok(PortStats {
-            index: attrs
-                .get(port_attr::INDEX)
-                .and_then(|a| a.u32())
-                .ok_or(missing("port.index"))?,
+            index: attrs.get(port_attr::INDEX).and_then(|a| a.u32()).ok_or(missing("port.index"))?,
             ifname: string(attrs.get(port_attr::IFNAME)).unwrap_or_default(),
             rx_packets: get(port_attr::RX_PACKETS),
             tx_packets: get(port_attr::TX_PACKETS),
@@ -456,8 +400,7 @@ pub struct StatsInfo {
 
 impl StatsInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::ID, self.dev_id)
-            .put_str(dev_attr::NAME, &self.dev_name);
+        out.put_u32(dev_attr::ID, self.dev_id).put_str(dev_attr::NAME, &self.dev_name);
         self.driver.encode(out);
         for port in &self.ports {
             port.encode(out);
@@ -471,12 +414,7 @@ impl StatsInfo {
             .map(|a| DriverStats::decode_fields(a.nested()))
             .transpose()?
             .ok_or(missing("stats"))?;
-        Ok(StatsInfo {
-            dev_id: ports.dev_id,
-            dev_name: ports.dev_name,
-            driver,
-            ports: ports.items,
-        })
+        Ok(StatsInfo { dev_id: ports.dev_id, dev_name: ports.dev_name, driver, ports: ports.items })
     }
 }
 
@@ -489,39 +427,20 @@ mod tests {
 
     /// Encodes, checks the bytes against the family policy, decodes.
     fn round_trip<T: Nested + Clone + PartialEq + std::fmt::Debug>(items: Vec<T>) {
-        let scoped = Scoped {
-            dev_id: 4,
-            dev_name: "hw0".to_string(),
-            items,
-        };
+        let scoped = Scoped { dev_id: 4, dev_name: "hw0".to_string(), items };
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
         scoped.encode(&mut b);
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
-        parse(&DEV_ATTRS, message.genl_attrs(0), Strictness::Strict)
-            .expect("valid by the family policy");
+        parse(&DEV_ATTRS, message.genl_attrs(0), Strictness::Strict).expect("valid by the family policy");
         assert_eq!(Scoped::<T>::decode(message.genl_attrs(0)).unwrap(), scoped);
     }
 
     #[test]
     fn hardware_objects_round_trip_and_pass_the_policy() {
         round_trip(vec![
-            RegInfo {
-                name: "ctrl".into(),
-                offset: 0,
-                width: 32,
-                access: Access::Rw,
-                reset: 1,
-                value: Some(5),
-            },
-            RegInfo {
-                name: "doorbell".into(),
-                offset: 8,
-                width: 16,
-                access: Access::Wo,
-                reset: 0,
-                value: None,
-            },
+            RegInfo { name: "ctrl".into(), offset: 0, width: 32, access: Access::Rw, reset: 1, value: Some(5) },
+            RegInfo { name: "doorbell".into(), offset: 8, width: 16, access: Access::Wo, reset: 0, value: None },
         ]);
         round_trip(vec![SensorInfo {
             name: "temp".into(),
@@ -569,18 +488,8 @@ mod tests {
         let stats = StatsInfo {
             dev_id: 1,
             dev_name: "s".into(),
-            driver: DriverStats {
-                commands: 9,
-                errors: 1,
-                faults_fired: 1,
-                notifications: 3,
-            },
-            ports: vec![PortStats {
-                index: 0,
-                ifname: "sp0".into(),
-                rx_packets: 1,
-                ..Default::default()
-            }],
+            driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: 3 },
+            ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
         stats.encode(&mut b);
