@@ -12,7 +12,7 @@ use simdev_protocol::{DEFAULT_PORT, PORT_ENV};
 #[derive(Debug, Parser)]
 #[command(name = "genl-client", version)]
 pub struct Cli {
-    /// Print JSON (one document per command).
+    /// Print JSON (one document per command; `monitor` prints JSON lines).
     #[arg(short = 'j', long = "json", global = true)]
     pub json: bool,
 
@@ -54,6 +54,39 @@ pub enum Object {
         #[command(subcommand)]
         command: DevCommand,
     },
+    /// Ports (netdevs) of devices.
+    Port {
+        #[command(subcommand)]
+        command: PortCommand,
+    },
+    /// Registers.
+    Reg {
+        #[command(subcommand)]
+        command: RegCommand,
+    },
+    /// Sensors.
+    Sensor {
+        #[command(subcommand)]
+        command: SensorCommand,
+    },
+    /// Firmware.
+    Fw {
+        #[command(subcommand)]
+        command: FwCommand,
+    },
+    /// Kernel port counters and driver counters.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+    /// Injected faults.
+    Fault {
+        #[command(subcommand)]
+        command: FaultCommand,
+    },
+    /// Print notifications of the given groups (config, events, fw; default all)
+    /// until interrupted. Lost notifications (ENOBUFS) are reported on stderr.
+    Monitor { groups: Vec<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +111,15 @@ pub enum DevCommand {
         /// Device name or id.
         dev: String,
     },
+    /// Hot-plug a device: `dev add NAME [key value]...` with the keys of a
+    /// TOML [[device]] table (id, ports, mtu, mac, up).
+    Add {
+        name: String,
+        #[arg(num_args = 0.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Unplug a device (its netdevs are removed).
+    Del { dev: String },
     /// Change a device: `dev set DEV [mtu N] [mac M] [up|down]`.
     Set {
         /// Device name or id.
@@ -86,16 +128,95 @@ pub enum DevCommand {
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Reset: registers to reset values, ports flap.
+    Reset { dev: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortCommand {
+    /// List ports (of one device, or all).
+    #[command(alias = "ls")]
+    List { dev: Option<String> },
+    /// Change a port: `port set DEV PORT [carrier on|off] [mtu N] [mac M] [up|down]`.
+    Set {
+        dev: String,
+        /// Port index (from 0).
+        #[arg(value_name = "PORT")]
+        index: u32,
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegCommand {
+    /// List a device's registers.
+    #[command(alias = "ls")]
+    List { dev: String },
+    /// Read a register.
+    Read { dev: String, reg: String },
+    /// Write a register (decimal or 0x-hex value).
+    Write { dev: String, reg: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SensorCommand {
+    /// List a device's sensors.
+    #[command(alias = "ls")]
+    List { dev: String },
+    /// Inject a reading.
+    Set {
+        dev: String,
+        sensor: String,
+        #[arg(allow_hyphen_values = true)]
+        value: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FwCommand {
+    /// Running version and flash state.
+    Show { dev: String },
+    /// Flash a version and follow its progress (a progress bar on a
+    /// terminal); fails if the flash fails.
+    Flash { dev: String, version: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    Show { dev: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// A device's faults.
+    #[command(alias = "ls")]
+    List { dev: String },
+    /// `fault set DEV COMMAND [errno E] [count N | probability P] [delay MS] [fail-at PCT]`,
+    /// or `fault set DEV link-flap interval MS down MS port N [count N]`.
+    Set {
+        dev: String,
+        command: String,
+        #[arg(num_args = 0.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Remove a device's faults (of one command, or all).
+    Clear { dev: String, command: Option<String> },
 }
 
 pub fn parse_port(text: &str) -> Result<u32, String> {
-    let value = match text.strip_prefix("0x") {
-        Some(hex) => u32::from_str_radix(hex, 16),
+    let value = parse_u64(text).map_err(|e| format!("`{text}` is not a port id: {e}"))?;
+    match u32::try_from(value) {
+        Ok(0) => Err("port 0 is the kernel's; use --kernel".into()),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!("`{text}` is too large for a port id")),
+    }
+}
+
+/// A number in decimal or `0x` hex.
+pub fn parse_u64(text: &str) -> Result<u64, std::num::ParseIntError> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
         None => text.parse(),
     }
-    .map_err(|e| format!("`{text}` is not a port id: {e}"))?;
-    if value == 0 {
-        return Err("port 0 is the kernel's; use --kernel".into());
-    }
-    Ok(value)
 }

@@ -251,11 +251,16 @@ fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> 
 impl Client {
     /// Sets the receive timeout (for tools and tests that must not hang).
     pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> Result<()> {
-        // SAFETY: the socket outlives this borrow.
-        let fd = unsafe { BorrowedFd::borrow_raw(self.socket.as_raw_fd()) };
-        let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
-        setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(|e| Error::io("setting the receive timeout", e))
+        set_recv_timeout(self.socket.as_raw_fd(), timeout)
     }
+}
+
+/// `SO_RCVTIMEO`; zero waits forever.
+fn set_recv_timeout(fd: std::os::fd::RawFd, timeout: std::time::Duration) -> Result<()> {
+    // SAFETY: the caller's socket outlives this borrow.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
+    setsockopt(&fd, sockopt::ReceiveTimeout, &tv).map_err(|e| Error::io("setting the receive timeout", e))
 }
 
 /// A socket subscribed to multicast groups, for notifications.
@@ -285,6 +290,11 @@ impl Subscription {
             }
         })?;
         Ok(Subscription { socket, target, buf: vec![0; RECV_BUF_LEN] })
+    }
+
+    /// Sets the receive timeout (`None`: wait forever); a timeout is [`Error::Timeout`].
+    pub fn set_timeout(&self, timeout: Option<std::time::Duration>) -> Result<()> {
+        set_recv_timeout(self.socket.as_raw_fd(), timeout.unwrap_or_default())
     }
 
     /// Waits for the next datagram of notifications, each with the group

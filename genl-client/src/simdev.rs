@@ -1,15 +1,28 @@
 //! Typed calls of the `simdev` family: resolve it once through the
-//! controller, then get, list and set devices.
+//! controller, then one method per command; [`Event`] decodes notifications.
 
-use crate::client::{Client, Target};
+use crate::client::{Client, Reply, Subscription, Target};
 use crate::error::{Error, Result};
 use simdev_protocol::ctrl::FamilyInfo;
-use simdev_protocol::simdev::{self, cmd, DevInfo, DevSelector, DevSet, DEV_ATTRS, FAMILY_VERSION};
+use simdev_protocol::simdev::{
+    self, cmd, dev_attr, DevInfo, DevSelector, DevSet, FaultInfo, FwInfo, FwStatus, Mac, Nested, PortInfo, RegInfo,
+    Scoped, SensorInfo, StatsInfo, DEV_ATTRS, FAMILY_VERSION,
+};
+use simdev_protocol::wire::MessageBuilder;
 
 /// A client bound to the resolved `simdev` family.
 pub struct SimdevClient {
     client: Client,
     family: FamilyInfo,
+}
+
+/// What `port-set` changes; absent fields stay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortSet {
+    pub carrier: Option<bool>,
+    pub mtu: Option<u32>,
+    pub mac: Option<Mac>,
+    pub up: Option<bool>,
 }
 
 impl SimdevClient {
@@ -29,25 +42,285 @@ impl SimdevClient {
         &mut self.client
     }
 
+    /// Starts a request of the family; `build` adds the attributes.
+    pub fn request(&mut self, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> MessageBuilder {
+        let mut request = self.client.new_request(self.family.id, command, FAMILY_VERSION, 0);
+        build(&mut request);
+        request
+    }
+
+    /// A do request; returns its replies (none for commands that only ACK).
+    pub fn execute(&mut self, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> Result<Vec<Reply>> {
+        let request = self.request(command, build);
+        self.client.execute(request, Some(&DEV_ATTRS))
+    }
+
+    /// A dump request; returns its parts.
+    pub fn dump(&mut self, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> Result<Vec<Reply>> {
+        let request = self.request(command, build);
+        Ok(self.client.dump(request, Some(&DEV_ATTRS))?.parts)
+    }
+
+    fn one<T>(replies: Vec<Reply>, decode: impl Fn(&Reply) -> Result<T>) -> Result<T> {
+        let reply = replies.first().ok_or_else(|| Error::Protocol("no reply".into()))?;
+        decode(reply)
+    }
+
     pub fn dev_get(&mut self, dev: &DevSelector) -> Result<DevInfo> {
-        let mut request = self.client.new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
-        dev.encode(&mut request);
-        let replies = self.client.execute(request, Some(&DEV_ATTRS))?;
-        let reply = replies.first().ok_or_else(|| Error::Protocol("dev-get without a reply".into()))?;
-        Ok(DevInfo::decode(reply.message().genl_attrs(0))?)
+        let replies = self.execute(cmd::DEV_GET, |m| dev.encode(m))?;
+        Self::one(replies, decode_dev)
     }
 
     pub fn dev_list(&mut self) -> Result<Vec<DevInfo>> {
-        let request = self.client.new_request(self.family.id, cmd::DEV_GET, FAMILY_VERSION, 0);
-        let dump = self.client.dump(request, Some(&DEV_ATTRS))?;
-        dump.parts.iter().map(|p| DevInfo::decode(p.message().genl_attrs(0)).map_err(Error::from)).collect()
+        self.dump(cmd::DEV_GET, |_| {})?.iter().map(decode_dev).collect()
     }
 
     /// Applies a change; returns once the simulator (and the kernel behind
     /// it) accepted it.
     pub fn dev_set(&mut self, set: &DevSet) -> Result<()> {
-        let mut request = self.client.new_request(self.family.id, cmd::DEV_SET, FAMILY_VERSION, 0);
-        set.encode(&mut request);
-        self.client.execute(request, Some(&DEV_ATTRS)).map(|_| ())
+        self.execute(cmd::DEV_SET, |m| set.encode(m)).map(drop)
+    }
+
+    /// Hot-plugs a device described by a TOML `[[device]]` table body.
+    pub fn dev_new(&mut self, config_toml: &str) -> Result<DevInfo> {
+        let replies = self.execute(cmd::DEV_NEW, |m| {
+            m.put_str(dev_attr::CONFIG, config_toml);
+        })?;
+        Self::one(replies, decode_dev)
+    }
+
+    pub fn dev_del(&mut self, dev: &DevSelector) -> Result<()> {
+        self.execute(cmd::DEV_DEL, |m| dev.encode(m)).map(drop)
+    }
+
+    pub fn dev_reset(&mut self, dev: &DevSelector) -> Result<()> {
+        self.execute(cmd::DEV_RESET, |m| dev.encode(m)).map(drop)
+    }
+
+    /// Ports of one device, or of all.
+    pub fn port_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<PortInfo>>> {
+        self.dump(cmd::PORT_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+    }
+
+    pub fn port_get(&mut self, dev: &DevSelector, port: u32) -> Result<PortInfo> {
+        let replies = self.execute(cmd::PORT_GET, |m| {
+            dev.encode(m);
+            m.put_u32(dev_attr::PORT_INDEX, port);
+        })?;
+        Self::one(replies, |r| first_item(decode_scoped(r)?))
+    }
+
+    pub fn port_set(&mut self, dev: &DevSelector, port: u32, set: &PortSet) -> Result<()> {
+        self.execute(cmd::PORT_SET, |m| {
+            dev.encode(m);
+            m.put_u32(dev_attr::PORT_INDEX, port);
+            if let Some(carrier) = set.carrier {
+                m.put_u8(dev_attr::CARRIER, carrier.into());
+            }
+            if let Some(mtu) = set.mtu {
+                m.put_u32(dev_attr::MTU, mtu);
+            }
+            if let Some(mac) = &set.mac {
+                m.put_bytes(dev_attr::MAC, mac);
+            }
+            if let Some(up) = set.up {
+                m.put_u8(dev_attr::UP, up.into());
+            }
+        })
+        .map(drop)
+    }
+
+    pub fn reg_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<RegInfo>>> {
+        self.dump(cmd::REG_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+    }
+
+    pub fn reg_read(&mut self, dev: &DevSelector, reg: &str) -> Result<RegInfo> {
+        let replies = self.execute(cmd::REG_GET, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::REG_NAME, reg);
+        })?;
+        Self::one(replies, |r| first_item(decode_scoped(r)?))
+    }
+
+    pub fn reg_write(&mut self, dev: &DevSelector, reg: &str, value: u64) -> Result<()> {
+        self.execute(cmd::REG_SET, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, value);
+        })
+        .map(drop)
+    }
+
+    pub fn sensor_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<SensorInfo>>> {
+        self.dump(cmd::SENSOR_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+    }
+
+    pub fn sensor_get(&mut self, dev: &DevSelector, sensor: &str) -> Result<SensorInfo> {
+        let replies = self.execute(cmd::SENSOR_GET, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::SENSOR_NAME, sensor);
+        })?;
+        Self::one(replies, |r| first_item(decode_scoped(r)?))
+    }
+
+    pub fn sensor_set(&mut self, dev: &DevSelector, sensor: &str, value: i64) -> Result<()> {
+        self.execute(cmd::SENSOR_SET, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::SENSOR_NAME, sensor).put_i64(dev_attr::SENSOR_VALUE, value);
+        })
+        .map(drop)
+    }
+
+    pub fn fw_show(&mut self, dev: &DevSelector) -> Result<Scoped<FwInfo>> {
+        let replies = self.execute(cmd::FW_GET, |m| dev.encode(m))?;
+        Self::one(replies, decode_scoped)
+    }
+
+    /// Starts a flash; it runs on in the simulator (see [`Event::FwStatus`]).
+    pub fn fw_flash(&mut self, dev: &DevSelector, version: &str) -> Result<()> {
+        self.execute(cmd::FW_FLASH, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::FW_VERSION, version);
+        })
+        .map(drop)
+    }
+
+    pub fn stats(&mut self, dev: &DevSelector) -> Result<StatsInfo> {
+        let replies = self.execute(cmd::STATS_GET, |m| dev.encode(m))?;
+        Self::one(replies, |r| Ok(StatsInfo::decode(r.message().genl_attrs(0))?))
+    }
+
+    pub fn fault_list(&mut self, dev: &DevSelector) -> Result<Scoped<FaultInfo>> {
+        let replies = self.execute(cmd::FAULT_GET, |m| dev.encode(m))?;
+        Self::one(replies, decode_scoped)
+    }
+
+    /// Injects a fault (`fired` is ignored).
+    pub fn fault_set(&mut self, dev: &DevSelector, fault: &FaultInfo) -> Result<()> {
+        self.execute(cmd::FAULT_SET, |m| {
+            dev.encode(m);
+            m.put_str(dev_attr::FAULT_CMD, &fault.command);
+            if fault.errno != 0 {
+                m.put_u32(dev_attr::FAULT_ERRNO, fault.errno);
+            }
+            let optional = [
+                (dev_attr::FAULT_COUNT, fault.count),
+                (dev_attr::FAULT_PROBABILITY, fault.probability),
+                (dev_attr::FAULT_INTERVAL_MS, fault.interval_ms),
+                (dev_attr::FAULT_DOWN_MS, fault.down_ms),
+                (dev_attr::PORT_INDEX, fault.port_index),
+            ];
+            for (attr, value) in optional {
+                if let Some(value) = value {
+                    m.put_u32(attr, value);
+                }
+            }
+            if fault.delay_ms != 0 {
+                m.put_u32(dev_attr::FAULT_DELAY_MS, fault.delay_ms);
+            }
+            if let Some(fail_at) = fault.fail_at {
+                m.put_u8(dev_attr::FAULT_FAIL_AT, fail_at);
+            }
+        })
+        .map(drop)
+    }
+
+    /// Removes a device's faults: those of `command`, or all.
+    pub fn fault_clear(&mut self, dev: &DevSelector, command: Option<&str>) -> Result<()> {
+        self.execute(cmd::FAULT_CLEAR, |m| {
+            dev.encode(m);
+            if let Some(command) = command {
+                m.put_str(dev_attr::FAULT_CMD, command);
+            }
+        })
+        .map(drop)
+    }
+
+    /// Subscribes to the named groups (all when empty), resolved through
+    /// the controller like any family's groups.
+    pub fn subscribe(&self, groups: &[&str]) -> Result<Subscription> {
+        let names: Vec<&str> = if groups.is_empty() {
+            self.family.mcast_groups.iter().map(|g| g.name.as_str()).collect()
+        } else {
+            groups.to_vec()
+        };
+        let ids = names
+            .iter()
+            .map(|name| {
+                self.family
+                    .group_id(name)
+                    .ok_or_else(|| Error::Usage(format!("simdev has no multicast group `{name}`")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Subscription::new(self.client.target(), &ids)
+    }
+
+    /// The name of group number `id`.
+    pub fn group_name(&self, id: u32) -> Option<&str> {
+        self.family.mcast_groups.iter().find(|g| g.id == id).map(|g| g.name.as_str())
+    }
+}
+
+fn encode_opt(dev: Option<&DevSelector>, m: &mut MessageBuilder) {
+    if let Some(dev) = dev {
+        dev.encode(m);
+    }
+}
+
+fn decode_dev(reply: &Reply) -> Result<DevInfo> {
+    Ok(DevInfo::decode(reply.message().genl_attrs(0))?)
+}
+
+fn decode_scoped<T: Nested>(reply: &Reply) -> Result<Scoped<T>> {
+    Ok(Scoped::decode(reply.message().genl_attrs(0))?)
+}
+
+fn first_item<T>(scoped: Scoped<T>) -> Result<T> {
+    scoped.items.into_iter().next().ok_or_else(|| Error::Protocol("reply without its object".into()))
+}
+
+/// A decoded simdev notification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    DevChange { dev: DevInfo },
+    DevAdd { dev: DevInfo },
+    DevDel { dev: DevInfo },
+    RegChange { regs: Scoped<RegInfo> },
+    SensorChange { sensors: Scoped<SensorInfo> },
+    SensorAlarm { sensors: Scoped<SensorInfo> },
+    FwStatus { status: Scoped<FwStatus> },
+    FaultFired { faults: Scoped<FaultInfo> },
+    FaultChange { faults: Scoped<FaultInfo> },
+}
+
+impl Event {
+    /// Decodes a notification; `None` for commands this client does not know.
+    pub fn decode(reply: &Reply) -> Result<Option<Event>> {
+        let message = reply.message();
+        let Some(genl) = message.genl_header() else { return Ok(None) };
+        let attrs = message.genl_attrs(0);
+        Ok(Some(match genl.cmd {
+            cmd::DEV_CHANGE_NTF => Event::DevChange { dev: DevInfo::decode(attrs)? },
+            cmd::DEV_ADD_NTF => Event::DevAdd { dev: DevInfo::decode(attrs)? },
+            cmd::DEV_DEL_NTF => Event::DevDel { dev: DevInfo::decode(attrs)? },
+            cmd::REG_CHANGE_NTF => Event::RegChange { regs: decode_scoped(reply)? },
+            cmd::SENSOR_CHANGE_NTF => Event::SensorChange { sensors: decode_scoped(reply)? },
+            cmd::SENSOR_ALARM_NTF => Event::SensorAlarm { sensors: decode_scoped(reply)? },
+            cmd::FW_FLASH_STATUS_NTF => Event::FwStatus { status: decode_scoped(reply)? },
+            cmd::FAULT_FIRED_NTF => Event::FaultFired { faults: decode_scoped(reply)? },
+            cmd::FAULT_CHANGE_NTF => Event::FaultChange { faults: decode_scoped(reply)? },
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The device the event is about.
+    pub fn dev_id(&self) -> u32 {
+        match self {
+            Event::DevChange { dev } | Event::DevAdd { dev } | Event::DevDel { dev } => dev.id,
+            Event::RegChange { regs } => regs.dev_id,
+            Event::SensorChange { sensors } | Event::SensorAlarm { sensors } => sensors.dev_id,
+            Event::FwStatus { status } => status.dev_id,
+            Event::FaultFired { faults } | Event::FaultChange { faults } => faults.dev_id,
+        }
     }
 }

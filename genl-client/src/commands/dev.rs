@@ -1,5 +1,6 @@
-//! `dev list|show|set`.
+//! `dev list|show|add|del|set|reset`.
 
+use super::args::Words;
 use super::Output;
 use crate::cli::DevCommand;
 use crate::client::Target;
@@ -12,29 +13,28 @@ pub fn run(target: Target, command: &DevCommand, output: Output) -> Result<()> {
     match command {
         DevCommand::List => {
             let devices = sim.dev_list()?;
-            if output.json {
-                output.print_json(&devices);
-            } else {
-                devices.iter().for_each(print_device);
-            }
+            output.show(&devices, || devices.iter().for_each(print_device));
         }
         DevCommand::Show { dev } => {
             let device = sim.dev_get(&DevSelector::parse(dev))?;
-            if output.json {
-                output.print_json(&device);
-            } else {
-                print_device(&device);
-            }
+            output.show(&device, || print_device(&device));
         }
+        DevCommand::Add { name, args } => {
+            let config = device_toml(name, args).map_err(Error::Usage)?;
+            let device = sim.dev_new(&config)?;
+            output.show(&device, || print_device(&device));
+        }
+        DevCommand::Del { dev } => sim.dev_del(&DevSelector::parse(dev))?,
         DevCommand::Set { dev, args } => {
             let set = parse_set(DevSelector::parse(dev), args).map_err(Error::Usage)?;
             sim.dev_set(&set)?;
         }
+        DevCommand::Reset { dev } => sim.dev_reset(&DevSelector::parse(dev))?,
     }
     Ok(())
 }
 
-fn print_device(dev: &DevInfo) {
+pub fn print_device(dev: &DevInfo) {
     println!("{}: id {} backend {}", dev.name, dev.id, dev.backend);
     for port in &dev.ports {
         println!(
@@ -52,23 +52,44 @@ fn print_device(dev: &DevInfo) {
     }
 }
 
+/// `dev add NAME key value...` as the TOML `[[device]]` table the
+/// simulator validates: numbers and booleans as they are, the rest quoted.
+pub fn device_toml(name: &str, args: &[String]) -> Result<String, String> {
+    if !args.len().is_multiple_of(2) {
+        return Err(format!("`{}` needs a value", args[args.len() - 1]));
+    }
+    let mut toml = format!("name = {}\n", toml_string(name));
+    for pair in args.chunks(2) {
+        let (key, value) = (&pair[0], &pair[1]);
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("`{key}` is not a device key"));
+        }
+        let literal = if value.parse::<i64>().is_ok() || value == "true" || value == "false" {
+            value.clone()
+        } else {
+            toml_string(value)
+        };
+        toml.push_str(&format!("{key} = {literal}\n"));
+    }
+    Ok(toml)
+}
+
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// Parses `[mtu N] [mac M] [up|down]` in any order, each at most once.
 pub fn parse_set(dev: DevSelector, args: &[String]) -> Result<DevSet, String> {
     let mut set = DevSet::new(dev);
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        let mut value = |what: &str| words.next().ok_or_else(|| format!("`{what}` needs a value"));
-        match word.as_str() {
-            "mtu" if set.mtu.is_none() => {
-                let text = value("mtu")?;
-                set.mtu = Some(text.parse().map_err(|_| format!("mtu `{text}` is not a number"))?);
-            }
-            "mac" | "address" if set.mac.is_none() => {
-                let text = value("mac")?;
+    let mut words = Words::new(args);
+    while let Some(word) = words.next_key()? {
+        match word {
+            "mtu" => set.mtu = Some(words.number("mtu")?),
+            "mac" | "address" => {
+                let text = words.value(word)?;
                 set.mac = Some(parse_mac(text).ok_or_else(|| format!("`{text}` is not a MAC address"))?);
             }
-            "up" | "down" if set.up.is_none() => set.up = Some(word == "up"),
-            "mtu" | "mac" | "address" | "up" | "down" => return Err(format!("`{word}` given twice")),
+            "up" | "down" => set.up = Some(word == "up"),
             other => return Err(format!("unknown argument `{other}` (expected mtu N, mac M, up, down)")),
         }
     }
@@ -95,8 +116,16 @@ mod tests {
     #[test]
     fn bad_set_arguments_are_named() {
         assert!(parse_set(DevSelector::Id(1), &words("mtu")).unwrap_err().contains("needs a value"));
-        assert!(parse_set(DevSelector::Id(1), &words("mtu x")).unwrap_err().contains("not a number"));
+        assert!(parse_set(DevSelector::Id(1), &words("mtu x")).unwrap_err().contains("not a valid number"));
         assert!(parse_set(DevSelector::Id(1), &words("up down")).unwrap_err().contains("twice"));
         assert!(parse_set(DevSelector::Id(1), &words("speed 10")).unwrap_err().contains("unknown argument"));
+    }
+
+    #[test]
+    fn dev_add_arguments_become_a_device_table() {
+        let toml = device_toml("lab9", &words("ports 2 mac 02:00:00:00:00:01 up false")).unwrap();
+        assert_eq!(toml, "name = \"lab9\"\nports = 2\nmac = \"02:00:00:00:00:01\"\nup = false\n");
+        assert!(device_toml("x", &words("ports")).is_err());
+        assert!(device_toml("x", &words("a=b 1")).is_err());
     }
 }

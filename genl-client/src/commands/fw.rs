@@ -1,0 +1,146 @@
+//! `fw show|flash`. A flash is followed through the simulator's `fw`
+//! notifications (subscribed before the flash starts, so none is missed):
+//! a progress bar on a terminal, plain lines otherwise, and a failing exit
+//! status when the flash fails. Users who may not join multicast groups
+//! (not root) get progress by polling `fw-get` instead.
+
+use super::Output;
+use crate::cli::FwCommand;
+use crate::client::Target;
+use crate::error::{Error, Result};
+use crate::simdev::{Event, SimdevClient};
+use simdev_protocol::errno::errno_name;
+use simdev_protocol::simdev::{DevSelector, FwStatus, GROUP_FW};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// How often `fw flash` polls when it cannot subscribe.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+pub fn run(target: Target, command: &FwCommand, output: Output) -> Result<()> {
+    let mut sim = SimdevClient::connect(target)?;
+    match command {
+        FwCommand::Show { dev } => {
+            let fw = sim.fw_show(&DevSelector::parse(dev))?;
+            let info = &fw.items[0];
+            output.show(info, || {
+                let state = match &info.pending_version {
+                    Some(pending) => format!(" flashing {pending}"),
+                    None => String::new(),
+                };
+                println!("{}: fw {} flash-duration {} ms{state}", fw.dev_name, info.version, info.flash_duration_ms);
+            });
+        }
+        FwCommand::Flash { dev, version } => flash(&mut sim, &DevSelector::parse(dev), version, output)?,
+    }
+    Ok(())
+}
+
+/// Shows progress on a terminal as a bar, otherwise as lines.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    output: Output,
+    device: String,
+}
+
+impl Progress {
+    fn new(device: &str, output: Output) -> Self {
+        let bar = (!output.json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(100);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos:>3}% {msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("fw flash {device}"));
+            bar
+        });
+        Progress { bar, output, device: device.to_string() }
+    }
+
+    fn report(&self, status: &FwStatus) {
+        match &self.bar {
+            Some(bar) => {
+                if let Some(percent) = (status.done * 100).checked_div(status.total) {
+                    bar.set_position(percent);
+                }
+                bar.set_message(status.message.clone());
+            }
+            None if self.output.json => self.output.print_json(status),
+            None => println!("fw flash {}: {} {}/{}", self.device, status.message, status.done, status.total),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: Output) -> Result<()> {
+    let device = sim.dev_get(dev)?;
+    let progress = Progress::new(&device.name, output);
+    let mut subscription = match sim.subscribe(&[GROUP_FW]) {
+        Ok(subscription) => Some(subscription),
+        Err(Error::SubscribePermission) => None,
+        Err(e) => return Err(e),
+    };
+    sim.fw_flash(dev, version)?;
+    let Some(subscription) = subscription.as_mut() else {
+        return poll_flash(sim, dev, version, &progress);
+    };
+    // A flash reports at least every duration / 10; allow generous slack.
+    let duration = sim.fw_show(dev)?.items[0].flash_duration_ms;
+    subscription.set_timeout(Some(Duration::from_millis(u64::from(duration) + 10_000)))?;
+    loop {
+        for (_, reply) in subscription.recv()? {
+            let Some(Event::FwStatus { status }) = Event::decode(&reply)? else { continue };
+            if status.dev_id != device.id {
+                continue;
+            }
+            let status = &status.items[0];
+            progress.report(status);
+            if status.finished {
+                progress.finish();
+                if status.error != 0 {
+                    let errno = status.error as i32;
+                    return Err(Error::Netlink {
+                        errno: nix::errno::Errno::from_raw(errno),
+                        message: Some(format!("flash of {version} failed: {} ({})", status.message, errno_name(errno))),
+                        attribute: None,
+                        missing: None,
+                    });
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Follows a flash by polling `fw-get` (for users who cannot subscribe).
+fn poll_flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, progress: &Progress) -> Result<()> {
+    loop {
+        let fw = sim.fw_show(dev)?.items.remove(0);
+        if !fw.flashing {
+            progress.finish();
+            if fw.version == version {
+                return Ok(());
+            }
+            return Err(Error::Protocol(format!(
+                "flash of {version} failed: the running version is still {}",
+                fw.version
+            )));
+        }
+        let status = FwStatus {
+            message: "Flashing".into(),
+            version: version.into(),
+            done: 0,
+            total: 0,
+            error: 0,
+            finished: false,
+        };
+        progress.report(&status);
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
