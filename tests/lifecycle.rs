@@ -5,9 +5,8 @@ use genl_client::error::Error;
 use genl_client::simdev::SimdevClient;
 use nix::errno::Errno;
 use simdev_protocol::simdev::{DevSelector, DevSet};
-use simdev_tests::{bin, is_root, Simulator, TempFile};
+use simdev_tests::{bin, eventually, is_root, Simulator, TempFile};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn driver_sim(args: &[&str]) -> std::process::Output {
     Command::new(bin("driver-sim")).args(args).output().expect("run driver-sim")
@@ -17,15 +16,6 @@ fn host_links() -> Vec<String> {
     let out = Command::new("ip").args(["-j", "link", "show"]).output().unwrap();
     let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     links.iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
-}
-
-/// Waits (bounded) for a condition that follows an asynchronous kernel event.
-fn eventually(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -68,7 +58,8 @@ fn check_config_validates_without_serving() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ok: 2 devices"), "the embedded default: {stdout}");
-    let out = driver_sim(&["--check-config", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml")]);
+    let default = simdev_tests::configs_dir().join("default.toml");
+    let out = driver_sim(&["--check-config", "--config", &default.display().to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 

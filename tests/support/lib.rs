@@ -36,6 +36,14 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The project's `configs/` directory (`SIMDEV_CONFIGS_DIR` overrides, for
+/// runs that cannot read the checkout).
+pub fn configs_dir() -> PathBuf {
+    std::env::var_os("SIMDEV_CONFIGS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/configs")))
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -136,6 +144,12 @@ impl Simulator {
         self.child.id() as i32
     }
 
+    /// A `simdev` client of this simulator (family resolved).
+    pub fn simdev(&self) -> genl_client::simdev::SimdevClient {
+        genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator { port: self.port })
+            .expect("resolve simdev")
+    }
+
     /// A raw client socket connected to this simulator.
     pub fn client(&self) -> Client {
         Client::simulator(self.port).expect("connect to simulator")
@@ -192,6 +206,23 @@ impl Drop for Simulator {
             self.stop();
         }
     }
+}
+
+/// Waits (bounded, 10 s) for a condition that follows an asynchronous
+/// event (a timer in the simulator, a signal). Not a timing assertion: it
+/// only fails if the event never happens.
+pub fn eventually(what: &str, condition: impl FnMut() -> bool) {
+    let mut condition = condition;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether the link's `ip -j` flags contain `flag`.
+pub fn has_flag(link: &serde_json::Value, flag: &str) -> bool {
+    link["flags"].as_array().is_some_and(|flags| flags.iter().any(|f| f == flag))
 }
 
 /// Sends `request` (raw bytes, sequence number `seq`), then a probe

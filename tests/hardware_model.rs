@@ -1,0 +1,393 @@
+//! The simulated hardware: traffic, carrier, registers, sensors, firmware
+//! flash, faults, hot-plug, statistics; each checked in the kernel where the
+//! kernel has a say, and through notifications where the process may join
+//! multicast groups (root).
+
+use genl_client::client::Subscription;
+use genl_client::error::Error;
+use genl_client::simdev::{Event, PortSet, SimdevClient};
+use nix::errno::Errno;
+use simdev_protocol::simdev::{DevSelector, FaultInfo, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
+use simdev_tests::{bin, eventually, has_flag, is_root, Simulator};
+use std::time::{Duration, Instant};
+
+const BOARD: &str = r#"
+[[device]]
+name = "hw0"
+ports = 2
+
+[device.firmware]
+version = "1.0.0"
+flash_duration_ms = 400
+
+[[device.register]]
+name = "ctrl"
+offset = 0
+reset = 0x1
+
+[[device.register]]
+name = "chip_id"
+offset = 4
+access = "ro"
+reset = 0xc0de
+
+[[device.register]]
+name = "doorbell"
+offset = 8
+width = 16
+access = "wo"
+
+[[device.register]]
+name = "irq"
+offset = 12
+width = 8
+access = "w1c"
+reset = 0x0f
+
+[[device.register]]
+name = "link"
+offset = 16
+width = 8
+access = "ro"
+reflects = "carrier"
+
+[[device.sensor]]
+name = "temp"
+kind = "temperature"
+unit = "mC"
+value = 40000
+min = -40000
+max = 125000
+alarm_high = 90000
+"#;
+
+fn hw0() -> DevSelector {
+    DevSelector::Name("hw0".into())
+}
+
+/// Subscribes when allowed; unprivileged users may not join NETLINK_USERSOCK
+/// groups, and must be told so clearly.
+fn subscribe(client: &SimdevClient, groups: &[&str]) -> Option<Subscription> {
+    match client.subscribe(groups) {
+        Ok(subscription) => {
+            subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();
+            Some(subscription)
+        }
+        Err(Error::SubscribePermission) if !is_root() => None,
+        Err(e) => panic!("subscribe: {e}"),
+    }
+}
+
+/// The next notification of device `dev` that `pick` accepts.
+fn next_event<T>(subscription: &mut Subscription, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    loop {
+        for (_, reply) in subscription.recv().expect("a notification in time") {
+            if let Some(found) = Event::decode(&reply).unwrap().and_then(&mut pick) {
+                return found;
+            }
+        }
+    }
+}
+
+#[test]
+fn frames_cross_from_a_port_to_its_cable_and_counters_grow() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let before = client.stats(&hw0()).unwrap().ports[0].tx_packets;
+    let probe = bin("frame-probe").display().to_string();
+    let out = sim.in_netns(&probe, &["hw0p0", "hw0p0-peer", "5"]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = sim.in_netns(&probe, &["hw0p1-peer", "hw0p1", "3"]);
+    assert!(out.status.success(), "the other way, on the other port");
+    let stats = client.stats(&hw0()).unwrap();
+    assert!(stats.ports[0].tx_packets >= before + 5, "port 0 sent them: {:?}", stats.ports[0]);
+    assert!(stats.ports[1].rx_packets >= 3, "port 1 received them: {:?}", stats.ports[1]);
+    // A port that is down carries nothing.
+    client.port_set(&hw0(), 0, &PortSet { up: Some(false), ..Default::default() }).unwrap();
+    assert!(!sim.in_netns(&probe, &["hw0p0-peer", "hw0p0", "1"]).status.success());
+}
+
+#[test]
+fn carrier_off_and_on_show_in_the_kernel_and_are_announced() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let mut events = subscribe(&client, &[GROUP_CONFIG]);
+    assert!(has_flag(&sim.kernel_link("hw0p1"), "LOWER_UP"));
+    assert_eq!(client.reg_read(&hw0(), "link").unwrap().value, Some(0b11), "link bits follow carrier");
+
+    client.port_set(&hw0(), 1, &PortSet { carrier: Some(false), ..Default::default() }).unwrap();
+    let link = sim.kernel_link("hw0p1");
+    assert!(has_flag(&link, "NO-CARRIER") && !has_flag(&link, "LOWER_UP"), "{link}");
+    assert_eq!(link["operstate"], "LOWERLAYERDOWN");
+    assert!(has_flag(&sim.kernel_link("hw0p0"), "LOWER_UP"), "the other port keeps its cable");
+    assert_eq!(client.reg_read(&hw0(), "link").unwrap().value, Some(0b01));
+    if let Some(events) = events.as_mut() {
+        let dev = next_event(events, |e| match e {
+            Event::DevChange { dev } => Some(dev),
+            _ => None,
+        });
+        assert!(!dev.ports[1].carrier && dev.ports[0].carrier);
+    }
+
+    client.port_set(&hw0(), 1, &PortSet { carrier: Some(true), ..Default::default() }).unwrap();
+    eventually("the kernel shows the carrier back", || has_flag(&sim.kernel_link("hw0p1"), "LOWER_UP"));
+    if let Some(events) = events.as_mut() {
+        let dev = next_event(events, |e| match e {
+            Event::DevChange { dev } => Some(dev),
+            _ => None,
+        });
+        assert!(dev.ports[1].carrier);
+    }
+}
+
+#[test]
+fn registers_follow_their_access_rules_and_reset() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let errno_of = |e: Error| e.errno().unwrap();
+    assert_eq!(client.reg_read(&hw0(), "ctrl").unwrap().value, Some(1), "reset value");
+    client.reg_write(&hw0(), "ctrl", 0xabcd).unwrap();
+    assert_eq!(client.reg_read(&hw0(), "ctrl").unwrap().value, Some(0xabcd));
+
+    let err = client.reg_write(&hw0(), "chip_id", 1).unwrap_err();
+    assert!(err.to_string().contains("register chip_id is read-only [attribute: reg-name]"), "{err}");
+    assert_eq!(errno_of(err), Errno::EACCES);
+    assert_eq!(client.reg_read(&hw0(), "chip_id").unwrap().value, Some(0xc0de));
+
+    client.reg_write(&hw0(), "doorbell", 0x55).unwrap();
+    assert_eq!(errno_of(client.reg_read(&hw0(), "doorbell").unwrap_err()), Errno::EACCES, "write-only");
+    assert_eq!(errno_of(client.reg_write(&hw0(), "doorbell", 0x1_0000).unwrap_err()), Errno::ERANGE, "16 bits");
+
+    client.reg_write(&hw0(), "irq", 0b0101).unwrap();
+    assert_eq!(client.reg_read(&hw0(), "irq").unwrap().value, Some(0b1010), "w1c clears the ones written");
+    assert_eq!(errno_of(client.reg_read(&hw0(), "nosuch").unwrap_err()), Errno::ENOENT);
+
+    let listed = client.reg_list(Some(&hw0())).unwrap();
+    let names: Vec<&str> = listed.iter().flat_map(|s| s.items.iter().map(|r| r.name.as_str())).collect();
+    assert_eq!(names, ["ctrl", "chip_id", "doorbell", "irq", "link"]);
+    assert!(listed.iter().flat_map(|s| &s.items).find(|r| r.name == "doorbell").unwrap().value.is_none());
+
+    client.dev_reset(&hw0()).unwrap();
+    assert_eq!(client.reg_read(&hw0(), "ctrl").unwrap().value, Some(1));
+    assert_eq!(client.reg_read(&hw0(), "irq").unwrap().value, Some(0x0f));
+    // The reset flaps the ports: carrier drops, then comes back.
+    eventually("the carrier is back after the reset flap", || has_flag(&sim.kernel_link("hw0p0"), "LOWER_UP"));
+}
+
+#[test]
+fn sensor_readings_are_injected_and_threshold_crossings_announced() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let mut events = subscribe(&client, &[GROUP_EVENTS]);
+    client.sensor_set(&hw0(), "temp", 95000).unwrap();
+    let temp = client.sensor_get(&hw0(), "temp").unwrap();
+    assert_eq!((temp.value, temp.alarm), (95000, true));
+    if let Some(events) = events.as_mut() {
+        let alarm = next_event(events, |e| match e {
+            Event::SensorAlarm { sensors } => Some(sensors.items[0].clone()),
+            _ => None,
+        });
+        assert!(alarm.alarm && alarm.value == 95000);
+    }
+    client.sensor_set(&hw0(), "temp", 50000).unwrap();
+    if let Some(events) = events.as_mut() {
+        let cleared = next_event(events, |e| match e {
+            Event::SensorAlarm { sensors } => Some(sensors.items[0].clone()),
+            _ => None,
+        });
+        assert!(!cleared.alarm, "crossing back clears the alarm");
+    }
+    let err = client.sensor_set(&hw0(), "temp", 200000).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::ERANGE));
+    assert!(err.to_string().contains("[attribute: sensor-value]"), "{err}");
+    assert_eq!(client.sensor_get(&hw0(), "temp").unwrap().value, 50000);
+}
+
+#[test]
+fn a_flash_reports_ordered_progress_and_other_commands_are_served_meanwhile() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let mut events = subscribe(&client, &[GROUP_FW]);
+    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    // The flash runs on; the simulator answers others meanwhile.
+    let fw = client.fw_show(&hw0()).unwrap().items.remove(0);
+    assert!(fw.flashing && fw.version == "1.0.0" && fw.pending_version.as_deref() == Some("2.0.0"), "{fw:?}");
+    assert_eq!(client.dev_get(&hw0()).unwrap().name, "hw0");
+    assert_eq!(client.fw_flash(&hw0(), "3.0.0").unwrap_err().errno(), Some(Errno::EBUSY));
+    if let Some(events) = events.as_mut() {
+        let mut statuses = Vec::new();
+        while statuses.last().is_none_or(|s: &simdev_protocol::simdev::FwStatus| !s.finished) {
+            statuses.push(next_event(events, |e| match e {
+                Event::FwStatus { status } => Some(status.items[0].clone()),
+                _ => None,
+            }));
+        }
+        assert_eq!(statuses[0].message, "Preparing to flash");
+        assert!(statuses.windows(2).all(|w| w[0].done <= w[1].done), "progress only grows");
+        let last = statuses.last().unwrap();
+        assert_eq!((last.message.as_str(), last.error, last.done, last.total), ("Flashing done", 0, 100, 100));
+    }
+    eventually("the flash finishes", || !client.fw_show(&hw0()).unwrap().items[0].flashing);
+    assert_eq!(client.fw_show(&hw0()).unwrap().items[0].version, "2.0.0");
+}
+
+#[test]
+fn a_flash_with_an_injected_failure_keeps_the_old_version() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let fault = FaultInfo { command: "fw-flash".into(), fail_at: Some(50), count: Some(1), ..Default::default() };
+    client.fault_set(&hw0(), &fault).unwrap();
+    let mut events = subscribe(&client, &[GROUP_FW]);
+    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    if let Some(events) = events.as_mut() {
+        let last = next_event(events, |e| match e {
+            Event::FwStatus { status } if status.items[0].finished => Some(status.items[0].clone()),
+            _ => None,
+        });
+        assert_eq!((last.error, last.done), (Errno::EIO as u32, 50));
+    }
+    eventually("the flash ends", || !client.fw_show(&hw0()).unwrap().items[0].flashing);
+    assert_eq!(client.fw_show(&hw0()).unwrap().items[0].version, "1.0.0");
+    // The fault was for one flash: the next one succeeds.
+    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    eventually("the second flash ends", || !client.fw_show(&hw0()).unwrap().items[0].flashing);
+    assert_eq!(client.fw_show(&hw0()).unwrap().items[0].version, "2.0.0");
+
+    // The CLI exits non-zero when its flash fails.
+    let fault = FaultInfo { command: "fw-flash".into(), fail_at: Some(30), ..Default::default() };
+    client.fault_set(&hw0(), &fault).unwrap();
+    let out = sim.cli(&["fw", "flash", "hw0", "4.0.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flash of 4.0.0 failed"));
+}
+
+#[test]
+fn a_counted_fault_fails_exactly_that_many_commands() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let fault =
+        FaultInfo { command: "reg-set".into(), errno: Errno::EBUSY as u32, count: Some(2), ..Default::default() };
+    client.fault_set(&hw0(), &fault).unwrap();
+    assert!(client.reg_read(&hw0(), "ctrl").is_ok(), "other commands are unaffected");
+    for _ in 0..2 {
+        let err = client.reg_write(&hw0(), "ctrl", 7).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::EBUSY));
+        assert!(err.to_string().contains("injected fault"), "{err}");
+    }
+    assert_eq!(client.reg_read(&hw0(), "ctrl").unwrap().value, Some(1), "failed writes changed nothing");
+    client.reg_write(&hw0(), "ctrl", 7).unwrap();
+    assert_eq!(client.reg_read(&hw0(), "ctrl").unwrap().value, Some(7));
+    let faults = client.fault_list(&hw0()).unwrap().items;
+    assert_eq!((faults[0].fired, faults[0].count), (2, Some(0)));
+    let stats = client.stats(&hw0()).unwrap().driver;
+    assert_eq!((stats.faults_fired, stats.errors), (2, 2));
+    client.fault_clear(&hw0(), None).unwrap();
+    assert!(client.fault_list(&hw0()).unwrap().items.is_empty());
+}
+
+#[test]
+fn a_latency_fault_delays_only_its_command() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let delay = Duration::from_millis(300);
+    let fault = FaultInfo { command: "dev-get".into(), delay_ms: 300, ..Default::default() };
+    client.fault_set(&hw0(), &fault).unwrap();
+    // Send dev-get then fw-get without waiting: the fw-get answer overtakes.
+    let slow = client.request(simdev_protocol::simdev::cmd::DEV_GET, |m| hw0().encode(m)).finish();
+    let fast = client.request(simdev_protocol::simdev::cmd::FW_GET, |m| hw0().encode(m)).finish();
+    let (slow_seq, fast_seq) = (seq_of(&slow), seq_of(&fast));
+    let raw = client.client();
+    let started = Instant::now();
+    raw.send_raw(&slow).unwrap();
+    raw.send_raw(&fast).unwrap();
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        for reply in raw.recv_raw().unwrap() {
+            order.push((reply.message().header.seq, started.elapsed()));
+        }
+    }
+    assert_eq!(order[0].0, fast_seq, "the undelayed command is answered first");
+    assert_eq!(order[1].0, slow_seq);
+    assert!(order[1].1 >= delay, "the delayed answer waited at least the fault's delay: {:?}", order[1].1);
+}
+
+fn seq_of(message: &[u8]) -> u32 {
+    u32::from_ne_bytes(message[8..12].try_into().unwrap())
+}
+
+#[test]
+fn hot_plug_adds_and_removes_real_netdevs() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let dev = client.dev_new("name = \"hp0\"\nports = 3\nmtu = 1400\n").unwrap();
+    assert_eq!((dev.id, dev.ports.len()), (2, 3));
+    let names = sim.kernel_link_names();
+    for port in ["hp0p0", "hp0p1", "hp0p2", "hp0p2-peer"] {
+        assert!(names.contains(&port.to_string()), "{port} in {names:?}");
+    }
+    assert_eq!(sim.kernel_link("hp0p1")["mtu"], 1400);
+    let err = client.dev_new("name = \"hp0\"\n").unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::EEXIST));
+    let err = client.dev_new("name = \"hp1\"\nportz = 2\n").unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::EINVAL));
+    assert!(err.to_string().contains("dev-new config:2:1: unknown field `portz`"), "{err}");
+
+    client.dev_del(&DevSelector::Name("hp0".into())).unwrap();
+    assert!(sim.kernel_link_names().iter().all(|n| !n.starts_with("hp0")), "netdevs removed");
+    assert_eq!(client.dev_list().unwrap().len(), 1);
+    assert_eq!(client.dev_get(&DevSelector::Name("hp0".into())).unwrap_err().errno(), Some(Errno::ENODEV));
+}
+
+#[test]
+fn dumps_during_hot_plug_are_consistent() {
+    let sim = Simulator::start(BOARD);
+    let port = sim.port;
+    let plugger = std::thread::spawn(move || {
+        let mut client = SimdevClient::connect(genl_client::client::Target::Simulator { port }).unwrap();
+        for _ in 0..10 {
+            client.dev_new("name = \"churn\"\nports = 4\n").unwrap();
+            client.dev_del(&DevSelector::Name("churn".into())).unwrap();
+        }
+    });
+    let mut client = sim.simdev();
+    while !plugger.is_finished() {
+        let devices = client.dev_list().unwrap();
+        assert!(devices.len() == 1 || devices.len() == 2, "{} devices", devices.len());
+        for dev in &devices {
+            let expected = if dev.name == "churn" { 4 } else { 2 };
+            assert_eq!(dev.ports.len(), expected, "a device is listed whole or not at all");
+        }
+    }
+    plugger.join().unwrap();
+}
+
+#[test]
+fn example_configs_check_start_and_serve() {
+    let dir = simdev_tests::configs_dir();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let check = std::process::Command::new(bin("driver-sim"))
+            .arg("--check-config")
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&check.stderr));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sim = Simulator::start(&text);
+        let devices = sim.simdev().dev_list().unwrap();
+        let configured = text.matches("[[device]]").count();
+        assert_eq!(devices.len(), configured, "{}", path.display());
+        for dev in &devices {
+            for port in &dev.ports {
+                assert!(has_flag(&sim.kernel_link(&port.ifname), "UP"), "{}: {}", path.display(), port.ifname);
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "default plus three examples");
+}
