@@ -391,3 +391,76 @@ fn example_configs_check_start_and_serve() {
     }
     assert!(checked >= 4, "default plus three examples");
 }
+
+#[test]
+fn a_subscriber_that_falls_behind_learns_it_lost_notifications() {
+    let sim = Simulator::start(BOARD);
+    let mut client = sim.simdev();
+    let Some(mut events) = subscribe(&client, &[GROUP_EVENTS]) else {
+        eprintln!("skipped: joining multicast groups needs root (checked above: the refusal is explicit)");
+        return;
+    };
+    events.set_recv_buffer(1).unwrap(); // the kernel's minimum
+    for value in 0..200 {
+        client.sensor_set(&hw0(), "temp", value).unwrap();
+    }
+    let mut lost = false;
+    for _ in 0..200 {
+        match events.recv() {
+            Err(Error::EventsLost) => {
+                lost = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(lost, "an overflowed subscriber gets EventsLost (ENOBUFS)");
+    // and it keeps receiving afterwards
+    client.sensor_set(&hw0(), "temp", 1234).unwrap();
+    let last = next_event(&mut events, |e| match e {
+        Event::SensorChange { sensors } if sensors.items[0].value == 1234 => Some(()),
+        _ => None,
+    });
+    assert_eq!(last, ());
+}
+
+#[test]
+fn the_monitor_prints_json_lines() {
+    if !is_root() {
+        eprintln!("skipped: joining multicast groups needs root");
+        return;
+    }
+    let sim = Simulator::start(BOARD);
+    let mut monitor = std::process::Command::new(bin("genl-client"))
+        .args(["--port", &sim.port.to_string(), "-j", "monitor", "config"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client = sim.simdev();
+    let stdout = monitor.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The monitor subscribes some time after it starts: repeat the change
+    // until it reports one (bounded).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut value = 0;
+    let line = loop {
+        assert!(Instant::now() < deadline, "the monitor printed nothing");
+        value += 1;
+        client.reg_write(&hw0(), "ctrl", value).unwrap();
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            break line;
+        }
+    };
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["group"], "config");
+    assert_eq!(event["event"]["event"], "reg-change");
+    assert_eq!(event["event"]["regs"]["items"][0]["name"], "ctrl");
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+}

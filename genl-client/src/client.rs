@@ -292,6 +292,12 @@ impl Subscription {
         Ok(Subscription { socket, target, buf: vec![0; RECV_BUF_LEN] })
     }
 
+    /// Sets the receive buffer size (the kernel doubles it and enforces a
+    /// minimum); small buffers lose notifications sooner.
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
+        self.socket.set_recv_buffer_size(bytes).map_err(|e| Error::io("setting the receive buffer", e))
+    }
+
     /// Sets the receive timeout (`None`: wait forever); a timeout is [`Error::Timeout`].
     pub fn set_timeout(&self, timeout: Option<std::time::Duration>) -> Result<()> {
         set_recv_timeout(self.socket.as_raw_fd(), timeout.unwrap_or_default())
