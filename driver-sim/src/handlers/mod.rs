@@ -109,6 +109,25 @@ pub fn dump_targets(sim: &Simulator, request: &Request<'_>) -> Result<Vec<u32>, 
     Ok(sim.devices.ids())
 }
 
+/// A dump of one message per object, each scoped to its device (as
+/// devlink dumps ports and regions): `objects` lists a device's objects.
+pub fn dump_objects<T: simdev_protocol::simdev::Nested>(
+    sim: &mut Simulator,
+    request: &Request<'_>,
+    command: u8,
+    mut objects: impl FnMut(&mut Simulator, u32) -> Result<Vec<T>, HandlerError>,
+) -> Result<Vec<Vec<u8>>, HandlerError> {
+    let mut parts = Vec::new();
+    for id in dump_targets(sim, request)? {
+        for object in objects(sim, id)? {
+            let mut part = request.dump_part(command);
+            sim.devices.get(id).expect("a dumped device").scoped(vec![object]).encode(&mut part);
+            parts.push(part.finish());
+        }
+    }
+    Ok(parts)
+}
+
 /// A required attribute, or `EINVAL` with `MISS_TYPE` naming it.
 pub fn required<'a>(request: &Request<'a>, attr_type: u16) -> Result<Attr<'a>, HandlerError> {
     request.attrs.get(attr_type).ok_or_else(|| {

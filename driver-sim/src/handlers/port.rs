@@ -3,7 +3,7 @@
 //! `LOWER_UP` on the port.
 
 use super::dev::change_error;
-use super::{dump_targets, kernel_error, required, target_device};
+use super::{dump_objects, kernel_error, required, target_device};
 use crate::device::PortSettings;
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
@@ -22,36 +22,20 @@ fn port_index(sim: &Simulator, request: &Request<'_>, dev: u32) -> Result<u32, H
     Ok(index)
 }
 
-fn port_message(
-    sim: &mut Simulator,
-    request: &Request<'_>,
-    dev: u32,
-    index: u32,
-    dump: bool,
-) -> Result<Vec<u8>, HandlerError> {
-    let info = sim.devices.info(dev).map_err(|e| kernel_error(sim, dev, e))?;
-    let device = sim.devices.get(dev).expect("known");
-    let port = info.ports.into_iter().find(|p| p.index == index).expect("known port");
-    let mut message = if dump { request.dump_part(cmd::PORT_GET) } else { request.reply(cmd::PORT_GET) };
-    device.scoped(vec![port]).encode(&mut message);
-    Ok(message.finish())
-}
-
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
     let index = port_index(sim, request, id)?;
-    port_message(sim, request, id, index, false).map(Some)
+    let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
+    let port = info.ports.into_iter().find(|p| p.index == index).expect("a known port");
+    let mut reply = request.reply(cmd::PORT_GET);
+    sim.devices.get(id).expect("selected").scoped(vec![port]).encode(&mut reply);
+    Ok(Some(reply.finish()))
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    let mut parts = Vec::new();
-    for id in dump_targets(sim, request)? {
-        let ports = sim.devices.get(id).map_or(0, |d| d.ports.len() as u32);
-        for index in 0..ports {
-            parts.push(port_message(sim, request, id, index, true)?);
-        }
-    }
-    Ok(parts)
+    dump_objects(sim, request, cmd::PORT_GET, |sim, id| {
+        Ok(sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?.ports)
+    })
 }
 
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

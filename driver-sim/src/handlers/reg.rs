@@ -1,6 +1,6 @@
 //! `reg-get`, `reg-set`: the register file, with its access rules.
 
-use super::{dump_targets, kernel_error, required, target_device};
+use super::{dump_objects, kernel_error, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::model::registers::AccessError;
 use crate::simulator::Simulator;
@@ -34,21 +34,9 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    let mut parts = Vec::new();
-    for id in dump_targets(sim, request)? {
-        let registers = sim.devices.registers(id).map_err(|e| kernel_error(sim, id, e))?;
-        for reg in registers.items {
-            let mut part = request.dump_part(cmd::REG_GET);
-            simdev_protocol::simdev::Scoped {
-                dev_id: registers.dev_id,
-                dev_name: registers.dev_name.clone(),
-                items: vec![reg],
-            }
-            .encode(&mut part);
-            parts.push(part.finish());
-        }
-    }
-    Ok(parts)
+    dump_objects(sim, request, cmd::REG_GET, |sim, id| {
+        Ok(sim.devices.registers(id).map_err(|e| kernel_error(sim, id, e))?.items)
+    })
 }
 
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

@@ -1,7 +1,7 @@
 //! `sensor-get`, `sensor-set`: readings, injected at runtime; crossing an
 //! alarm threshold (either way) is announced on the `events` group.
 
-use super::{dump_targets, required, target_device};
+use super::{dump_objects, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
@@ -23,21 +23,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    let mut parts = Vec::new();
-    for id in dump_targets(sim, request)? {
-        let sensors = sim.devices.sensors(id);
-        for sensor in sensors.items {
-            let mut part = request.dump_part(cmd::SENSOR_GET);
-            simdev_protocol::simdev::Scoped {
-                dev_id: sensors.dev_id,
-                dev_name: sensors.dev_name.clone(),
-                items: vec![sensor],
-            }
-            .encode(&mut part);
-            parts.push(part.finish());
-        }
-    }
-    Ok(parts)
+    dump_objects(sim, request, cmd::SENSOR_GET, |sim, id| Ok(sim.devices.sensors(id).items))
 }
 
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

@@ -6,7 +6,7 @@ use crate::cli::DevCommand;
 use crate::client::Target;
 use crate::error::{Error, Result};
 use crate::simdev::SimdevClient;
-use simdev_protocol::simdev::{format_mac, parse_mac, DevInfo, DevSelector, DevSet};
+use simdev_protocol::simdev::{format_mac, parse_mac, DevInfo, DevSelector, DevSet, PortInfo};
 
 pub fn run(target: Target, command: &DevCommand, output: Output) -> Result<()> {
     let mut sim = SimdevClient::connect(target)?;
@@ -37,19 +37,22 @@ pub fn run(target: Target, command: &DevCommand, output: Output) -> Result<()> {
 pub fn print_device(dev: &DevInfo) {
     println!("{}: id {} backend {}", dev.name, dev.id, dev.backend);
     for port in &dev.ports {
-        println!(
-            "    port {} {}: ifindex {} mac {} mtu {} {} state {} carrier {} cable {}",
-            port.index,
-            port.ifname,
-            port.ifindex,
-            format_mac(&port.mac),
-            port.mtu,
-            if port.up { "up" } else { "down" },
-            port.oper_state.name(),
-            if port.carrier { "on" } else { "off" },
-            port.peer_ifname
-        );
+        println!("    port {} {}: {}", port.index, port.ifname, describe_port(port));
     }
+}
+
+/// A port's state in `ip link` words.
+pub fn describe_port(port: &PortInfo) -> String {
+    format!(
+        "ifindex {} mac {} mtu {} {} state {} carrier {} cable {}",
+        port.ifindex,
+        format_mac(&port.mac),
+        port.mtu,
+        if port.up { "up" } else { "down" },
+        port.oper_state.name(),
+        if port.carrier { "on" } else { "off" },
+        port.peer_ifname
+    )
 }
 
 /// `dev add NAME key value...` as the TOML `[[device]]` table the

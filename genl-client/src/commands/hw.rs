@@ -1,12 +1,13 @@
 //! `port`, `reg`, `sensor`, `stats`: the device's hardware objects.
 
 use super::args::Words;
+use super::dev::describe_port;
 use super::Output;
 use crate::cli::{parse_u64, PortCommand, RegCommand, SensorCommand, StatsCommand};
 use crate::client::Target;
 use crate::error::{Error, Result};
 use crate::simdev::{PortSet, SimdevClient};
-use simdev_protocol::simdev::{format_mac, parse_mac, DevSelector, RegInfo, SensorInfo};
+use simdev_protocol::simdev::{parse_mac, DevSelector, RegInfo, SensorInfo};
 
 pub fn port(target: Target, command: &PortCommand, output: Output) -> Result<()> {
     let mut sim = SimdevClient::connect(target)?;
@@ -17,18 +18,7 @@ pub fn port(target: Target, command: &PortCommand, output: Output) -> Result<()>
             output.show(&ports, || {
                 for scoped in &ports {
                     for p in &scoped.items {
-                        println!(
-                            "{}/{}: {} ifindex {} mac {} mtu {} {} state {} carrier {}",
-                            scoped.dev_name,
-                            p.index,
-                            p.ifname,
-                            p.ifindex,
-                            format_mac(&p.mac),
-                            p.mtu,
-                            if p.up { "up" } else { "down" },
-                            p.oper_state.name(),
-                            if p.carrier { "on" } else { "off" }
-                        );
+                        println!("{}/{}: {} {}", scoped.dev_name, p.index, p.ifname, describe_port(p));
                     }
                 }
             });
