@@ -43,3 +43,26 @@ fn errors_go_to_stderr_with_a_failing_status() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no simulator answers at netlink port 12345"));
 }
+
+#[test]
+fn ctrl_policy_is_identical_to_iproute2_genl_for_every_family_with_policies() {
+    let list = Command::new("genl").args(["ctrl", "list"]).output().unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Name: ").map(str::to_string))
+        .collect();
+    let mut compared = 0;
+    for family in &names {
+        let theirs = Command::new("genl").args(["ctrl", "policy", "name", family]).output().unwrap();
+        let ours = genl_client(&["--kernel", "ctrl", "policy", family]);
+        if !ours.status.success() {
+            // Families without policies: ENODATA, as genl reports too.
+            assert!(String::from_utf8_lossy(&ours.stderr).contains("ENODATA"), "{family}");
+            assert!(String::from_utf8_lossy(&theirs.stderr).contains("No data available"), "{family}");
+            continue;
+        }
+        assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout), "{family}");
+        compared += 1;
+    }
+    assert!(compared >= 3, "nlctrl, netdev, ethtool at least");
+}

@@ -265,7 +265,24 @@ fn controller_lists_the_same_way_through_the_client() {
         (simulated_ctrl.id, simulated_ctrl.version, simulated_ctrl.hdrsize, simulated_ctrl.maxattr),
         (kernel_ctrl.id, kernel_ctrl.version, kernel_ctrl.hdrsize, kernel_ctrl.maxattr)
     );
-    assert_eq!(simulated_ctrl.ops[0], kernel_ctrl.ops[0], "GETFAMILY with the kernel's flags");
+    assert_eq!(simulated_ctrl.ops, kernel_ctrl.ops, "GETFAMILY and GETPOLICY with the kernel's flags");
     let names: Vec<String> = simulated.list_families().unwrap().into_iter().map(|f| f.name).collect();
     assert_eq!(names, vec!["nlctrl", "simdev"]);
+}
+
+#[test]
+fn ctrl_policy_of_nlctrl_prints_the_same_for_kernel_and_simulator() {
+    let sim = Simulator::start("[[device]]\nname = \"c0\"\n");
+    let kernel = std::process::Command::new(simdev_tests::bin("genl-client"))
+        .args(["--kernel", "ctrl", "policy", "nlctrl"])
+        .output()
+        .unwrap();
+    let simulated = sim.cli(&["ctrl", "policy", "nlctrl"]);
+    assert!(kernel.status.success() && simulated.status.success());
+    assert_eq!(String::from_utf8_lossy(&simulated.stdout), String::from_utf8_lossy(&kernel.stdout));
+    let simdev = sim.cli(&["ctrl", "policy", "simdev", "op", "1"]);
+    let text = String::from_utf8_lossy(&simdev.stdout);
+    assert!(text.contains("op 1 policies: do=0 dump=0"), "{text}");
+    assert!(text.contains("policy[0]:attr[4]: type=NESTED policy:1 maxattr:17"), "dev.port nests the port set: {text}");
+    assert!(text.contains("policy[0]:attr[6]: type=BINARY min len:6 max len:6"), "{text}");
 }

@@ -41,6 +41,11 @@ impl Families {
         }
     }
 
+    /// Every family with its id, in id order.
+    pub fn specs(&self) -> [(&'static FamilySpec, u16); 2] {
+        [(&CTRL_FAMILY, GENL_ID_CTRL), (&simdev::FAMILY, self.simdev_id)]
+    }
+
     /// Every family as `GETFAMILY` describes it, in id order.
     pub fn infos(&self) -> Vec<FamilyInfo> {
         vec![

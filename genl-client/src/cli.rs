@@ -99,6 +99,13 @@ pub enum CtrlCommand {
         /// Family name, or id (decimal or 0x-hex).
         family: String,
     },
+    /// A family's attribute policies (like `genl ctrl policy`): `ctrl policy NAME|ID [op CMD]`.
+    Policy {
+        family: String,
+        /// `op CMD`: only that command's policies.
+        #[arg(num_args = 0..=2)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ use nix::sys::socket::{connect, setsockopt, sockopt, NetlinkAddr};
 use simdev_protocol::ctrl::{self, FamilyInfo, FamilySelector, GENL_ID_CTRL};
 use simdev_protocol::extack::{decode_status, Status};
 use simdev_protocol::policy::AttrSet;
+use simdev_protocol::policy_dump::PolicyPart;
 use simdev_protocol::wire::{
     split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP,
     NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
@@ -191,7 +192,7 @@ impl Client {
     pub fn get_family(&mut self, selector: &FamilySelector) -> Result<FamilyInfo> {
         let mut request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
         selector.encode(&mut request);
-        let replies = self.execute(request, Some(&ctrl::CTRL_POLICY)).map_err(|e| match e.errno() {
+        let replies = self.execute(request, Some(&ctrl::CTRL_GETFAMILY_POLICY)).map_err(|e| match e.errno() {
             Some(Errno::ENOENT) => Error::FamilyNotFound(selector.to_string()),
             _ => e,
         })?;
@@ -204,10 +205,32 @@ impl Client {
         self.get_family(&FamilySelector::Name(name.to_string()))
     }
 
+    /// `CTRL_CMD_GETPOLICY`: the family's policies (of one command), with
+    /// the family id each part names.
+    pub fn get_policy(&mut self, selector: &FamilySelector, op: Option<u32>) -> Result<Vec<(u16, PolicyPart)>> {
+        let mut request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETPOLICY, ctrl::CTRL_VERSION, 0);
+        selector.encode(&mut request);
+        if let Some(op) = op {
+            request.put_u32(ctrl::attr::OP, op);
+        }
+        let dump = self.dump(request, Some(&ctrl::CTRL_GETPOLICY_POLICY)).map_err(|e| match e.errno() {
+            Some(Errno::ENOENT) if op.is_none() => Error::FamilyNotFound(selector.to_string()),
+            _ => e,
+        })?;
+        dump.parts
+            .iter()
+            .map(|p| {
+                let attrs = p.message().genl_attrs(0);
+                let id = attrs.get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16()).unwrap_or_default();
+                Ok((id, PolicyPart::decode(attrs)?))
+            })
+            .collect()
+    }
+
     /// Every family the controller knows, in its order.
     pub fn list_families(&mut self) -> Result<Vec<FamilyInfo>> {
         let request = self.new_request(GENL_ID_CTRL, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION, 0);
-        let dump = self.dump(request, Some(&ctrl::CTRL_POLICY))?;
+        let dump = self.dump(request, Some(&ctrl::CTRL_GETFAMILY_POLICY))?;
         dump.parts.iter().map(|p| FamilyInfo::decode(p.message().genl_attrs(0)).map_err(Error::from)).collect()
     }
 }

@@ -44,32 +44,46 @@ pub mod attr {
     pub const OP_FLAGS: u16 = 2;
     pub const MCAST_GRP_NAME: u16 = 1;
     pub const MCAST_GRP_ID: u16 = 2;
+    pub const POLICY_DO: u16 = 1;
+    pub const POLICY_DUMP: u16 = 2;
 }
 
-/// The controller's request policy (`ctrl_policy_family`).
-pub static CTRL_POLICY: AttrSet = AttrSet {
-    name: "ctrl-attrs",
+const FAMILY_ID_ATTR: AttrSpec = AttrSpec {
+    id: attr::FAMILY_ID,
+    name: "family-id",
+    ty: AttrType::U16,
+    check: Check::None,
+    doc: "numeric family id",
+};
+const FAMILY_NAME_ATTR: AttrSpec = AttrSpec {
+    id: attr::FAMILY_NAME,
+    name: "family-name",
+    ty: AttrType::NulString,
+    check: Check::MaxLen(GENL_NAME_MAX as u16),
+    doc: "family name",
+};
+
+/// `GETFAMILY`'s request policy (`ctrl_policy_family`).
+pub static CTRL_GETFAMILY_POLICY: AttrSet =
+    AttrSet { name: "ctrl-getfamily", attrs: &[FAMILY_ID_ATTR, FAMILY_NAME_ATTR] };
+
+/// `GETPOLICY`'s request policy (`ctrl_policy_policy`).
+pub static CTRL_GETPOLICY_POLICY: AttrSet = AttrSet {
+    name: "ctrl-getpolicy",
     attrs: &[
+        FAMILY_ID_ATTR,
+        FAMILY_NAME_ATTR,
         AttrSpec {
-            id: attr::FAMILY_ID,
-            name: "family-id",
-            ty: AttrType::U16,
+            id: attr::OP,
+            name: "op",
+            ty: AttrType::U32,
             check: Check::None,
-            doc: "numeric family id",
+            doc: "only this command's policies",
         },
-        AttrSpec {
-            id: attr::FAMILY_NAME,
-            name: "family-name",
-            ty: AttrType::NulString,
-            check: Check::MaxLen(GENL_NAME_MAX as u16),
-            doc: "family name",
-        },
-        AttrSpec { id: attr::OP, name: "op", ty: AttrType::U32, check: Check::None, doc: "command, for GETPOLICY" },
     ],
 };
 
-/// What the simulator's controller implements. The kernel's nlctrl also
-/// has GETPOLICY; the simulator does not (yet), so it does not claim it.
+/// The controller as the simulator emulates it: what the kernel's `nlctrl` has.
 pub static CTRL_FAMILY: FamilySpec = FamilySpec {
     name: "nlctrl",
     version: CTRL_VERSION,
@@ -78,15 +92,26 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
     resv_start_op: cmd::GETPOLICY + 1,
     // The kernel's nlctrl uses per-op policies and reports maxattr 0.
     policy: None,
-    commands: &[crate::family::CommandSpec {
-        id: cmd::GETFAMILY,
-        name: "getfamily",
-        has_do: true,
-        has_dump: true,
-        admin: false,
-        policy: Some(&CTRL_POLICY),
-        doc: "get family information by id or name, or dump all families",
-    }],
+    commands: &[
+        crate::family::CommandSpec {
+            id: cmd::GETFAMILY,
+            name: "getfamily",
+            has_do: true,
+            has_dump: true,
+            admin: false,
+            policy: Some(&CTRL_GETFAMILY_POLICY),
+            doc: "get family information by id or name, or dump all families",
+        },
+        crate::family::CommandSpec {
+            id: cmd::GETPOLICY,
+            name: "getpolicy",
+            has_do: false,
+            has_dump: true,
+            admin: false,
+            policy: Some(&CTRL_GETPOLICY_POLICY),
+            doc: "dump a family's attribute policies (of one command)",
+        },
+    ],
     mcast_groups: &["notify"],
 };
 

@@ -15,6 +15,7 @@ pub mod errno;
 pub mod extack;
 pub mod family;
 pub mod policy;
+pub mod policy_dump;
 pub mod simdev;
 pub mod wire;
 

@@ -1,10 +1,12 @@
-//! The emulated controller's `CTRL_CMD_GETFAMILY`: by id, by name, or as a
-//! dump, answered like the kernel's `ctrl_getfamily`/`ctrl_dumpfamily`.
+//! The emulated controller: `CTRL_CMD_GETFAMILY` (by id, by name, or as a
+//! dump) and `CTRL_CMD_GETPOLICY`, answered like the kernel's
+//! `ctrl_getfamily`, `ctrl_dumpfamily` and `ctrl_dumppolicy`.
 
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::ctrl::{attr, cmd, FamilyInfo};
 use simdev_protocol::policy::errno;
+use simdev_protocol::policy_dump::{policy_dump, PolicyDumpError};
 
 fn encode(request: &Request<'_>, info: &FamilyInfo, dump: bool) -> Vec<u8> {
     let mut message = if dump { request.dump_part(cmd::NEWFAMILY) } else { request.reply(cmd::NEWFAMILY) };
@@ -33,4 +35,42 @@ pub fn get_family(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<V
 /// Like the kernel, the dump ignores any attributes and lists every family.
 pub fn dump_families(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
     Ok(sim.families.infos().iter().map(|info| encode(request, info, true)).collect())
+}
+
+/// `CTRL_CMD_GETPOLICY` (dump only): the family by id or name (neither is
+/// `EINVAL`, unknown `ENOENT`), optionally one command (unknown: `ENOENT`
+/// pointing at the attribute).
+pub fn dump_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+    let bare = |errno| HandlerError { errno, ext: Default::default() };
+    let specs = sim.families.specs();
+    let found = if let Some(id) = request.attrs.get(attr::FAMILY_ID) {
+        let id = u16::from_ne_bytes([id.payload[0], id.payload[1]]);
+        specs.iter().find(|(_, fid)| *fid == id)
+    } else if let Some(name) = request.attrs.get(attr::FAMILY_NAME) {
+        let name = name.string().unwrap_or_default();
+        specs.iter().find(|(spec, _)| spec.name == name)
+    } else {
+        return Err(bare(errno::EINVAL));
+    };
+    let &(spec, family_id) = found.ok_or(bare(errno::ENOENT))?;
+    let op_attr = request.attrs.get(attr::OP);
+    let op = op_attr.map(|a| u32::from_ne_bytes(a.payload[..4].try_into().unwrap()));
+    let parts = policy_dump(spec, op).map_err(|e| match (e, op_attr) {
+        (PolicyDumpError::UnknownOp, Some(op)) => {
+            let mut error = bare(errno::ENOENT);
+            error.ext.offset = Some(op.offset);
+            error
+        }
+        (PolicyDumpError::UnknownOp, None) => bare(errno::ENOENT),
+        (PolicyDumpError::NoPolicy, _) => bare(errno::ENODATA),
+    })?;
+    Ok(parts
+        .iter()
+        .map(|part| {
+            let mut message = request.dump_part(cmd::GETPOLICY);
+            message.put_u16(attr::FAMILY_ID, family_id);
+            part.encode(&mut message);
+            message.finish()
+        })
+        .collect())
 }

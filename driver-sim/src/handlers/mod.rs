@@ -28,6 +28,7 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
     if std::ptr::eq(family, &nlctrl::CTRL_FAMILY) {
         return match command {
             nlctrl::cmd::GETFAMILY => both(ctrl::get_family, ctrl::dump_families),
+            nlctrl::cmd::GETPOLICY => Some(Handlers { do_: None, dump: Some(ctrl::dump_policy) }),
             _ => None,
         };
     }

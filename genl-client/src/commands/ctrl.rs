@@ -4,9 +4,11 @@
 use super::Output;
 use crate::cli::CtrlCommand;
 use crate::client::{Client, Target};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use simdev_protocol::ctrl::{FamilyInfo, FamilySelector};
 use simdev_protocol::family::{GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL};
+use simdev_protocol::policy::policy_attr;
+use simdev_protocol::policy_dump::PolicyPart;
 use std::fmt::Write;
 
 pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> {
@@ -14,11 +16,27 @@ pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> 
     let families = match command {
         CtrlCommand::List => client.list_families()?,
         CtrlCommand::Get { family } => vec![client.get_family(&FamilySelector::parse(family))?],
+        CtrlCommand::Policy { family, args } => {
+            let op = match args.as_slice() {
+                [] => None,
+                [word, value] if word == "op" => {
+                    Some(value.parse().map_err(|_| Error::Usage(format!("op `{value}` is not a command number")))?)
+                }
+                _ => return Err(Error::Usage("expected `op CMD`".into())),
+            };
+            let parts = client.get_policy(&FamilySelector::parse(family), op)?;
+            let json: Vec<_> =
+                parts.iter().map(|(id, part)| serde_json::json!({"family_id": id, "part": part})).collect();
+            output.show(&json, || {
+                print!("{}", parts.iter().map(|(id, p)| format_policy_part(*id, p)).collect::<String>())
+            });
+            return Ok(());
+        }
     };
     if output.json {
         match command {
             CtrlCommand::List => output.print_json(&families),
-            CtrlCommand::Get { .. } => output.print_json(&families[0]),
+            _ => output.print_json(&families[0]),
         }
     } else {
         print!("{}", families.iter().map(format_family).collect::<String>());
@@ -77,4 +95,62 @@ fn format_op_flags(flags: u32) -> String {
     }
     out.push('\n');
     out
+}
+
+/// One policy dump message as `genl ctrl policy` prints it.
+pub fn format_policy_part(family_id: u16, part: &PolicyPart) -> String {
+    match part {
+        PolicyPart::Op { cmd, do_policy, dump_policy } => {
+            let mut line = format!("\tID: {family_id:#x}  op {cmd} policies:");
+            if let Some(index) = do_policy {
+                line.push_str(&format!(" do={index}"));
+            }
+            if let Some(index) = dump_policy {
+                line.push_str(&format!(" dump={index}"));
+            }
+            line + "\n"
+        }
+        PolicyPart::Attr { policy, attr, properties } => {
+            let get = |kind| properties.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v);
+            let type_name = match get(policy_attr::TYPE) {
+                Some(1) => "FLAG",
+                Some(2) => "U8",
+                Some(3) => "U16",
+                Some(4) => "U32",
+                Some(5) => "U64",
+                Some(6) => "S8",
+                Some(7) => "S16",
+                Some(8) => "S32",
+                Some(9) => "S64",
+                Some(10) => "BINARY",
+                Some(11) => "STRING",
+                Some(12) => "NUL_STRING",
+                Some(13) => "NESTED",
+                Some(14) => "NESTED_ARRAY",
+                Some(15) => "BITFIELD32",
+                _ => "unknown",
+            };
+            let mut line = format!("\tID: {family_id:#x}  policy[{policy}]:attr[{attr}]: type={type_name}");
+            if let (Some(min), Some(max)) = (get(policy_attr::MIN_VALUE_U), get(policy_attr::MAX_VALUE_U)) {
+                line.push_str(&format!(" range:[{min},{max}]"));
+            }
+            if let (Some(min), Some(max)) = (get(policy_attr::MIN_VALUE_S), get(policy_attr::MAX_VALUE_S)) {
+                line.push_str(&format!(" range:[{},{}]", min as i64, max as i64));
+            }
+            if let Some(min) = get(policy_attr::MIN_LENGTH) {
+                line.push_str(&format!(" min len:{min}"));
+            }
+            if let Some(max) = get(policy_attr::MAX_LENGTH) {
+                line.push_str(&format!(" max len:{max}"));
+            }
+            if let (Some(index), Some(max)) = (get(policy_attr::POLICY_IDX), get(policy_attr::POLICY_MAXTYPE)) {
+                line.push_str(&format!(" policy:{index} maxattr:{max}"));
+            }
+            if let Some(mask) = get(policy_attr::BITFIELD32_MASK) {
+                line.push_str(&format!(" mask:{mask:#x}"));
+            }
+            // Like iproute2, the text leaves out NL_POLICY_TYPE_ATTR_MASK (JSON has it).
+            line + "\n"
+        }
+    }
 }
