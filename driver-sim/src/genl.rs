@@ -202,15 +202,28 @@ fn run_request(
         e
     };
 
-    if is_dump {
-        let parts = (handlers.dump.unwrap())(sim, &request).map_err(with_warning)?;
-        pack_dump(parts, &header, answers);
-        return Ok(ExtAck::default());
+    let batch = batch_of(&request);
+    if let Some(batch) = batch {
+        sim.failed_batches.check(sender, batch)?;
     }
-    if let Some(reply) = (handlers.do_.unwrap())(sim, &request).map_err(with_warning)? {
-        answers.push(reply);
+    let result = if is_dump {
+        (handlers.dump.unwrap())(sim, &request).map(|parts| pack_dump(parts, &header, answers))
+    } else {
+        (handlers.do_.unwrap())(sim, &request).map(|reply| answers.extend(reply))
+    };
+    if let (Err(_), Some(batch)) = (&result, batch) {
+        sim.failed_batches.record_failure(sender, batch);
     }
-    Ok(warning.map(ExtAck::message).unwrap_or_default())
+    result.map_err(with_warning)?;
+    Ok(if is_dump { ExtAck::default() } else { warning.map(ExtAck::message).unwrap_or_default() })
+}
+
+/// The simdev `batch` attribute of a request, if any.
+fn batch_of(request: &Request<'_>) -> Option<u32> {
+    if !std::ptr::eq(request.family, &simdev_protocol::simdev::FAMILY) {
+        return None;
+    }
+    request.attrs.get(simdev_protocol::simdev::dev_attr::BATCH).and_then(|a| a.u32())
 }
 
 static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet { name: "none", attrs: &[] };

@@ -8,6 +8,7 @@
 //! per object), [`simulator`] (the state handlers work on).
 
 pub mod backend;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod device;

@@ -63,6 +63,7 @@ impl Families {
 
 pub struct Simulator {
     pub families: Families,
+    pub failed_batches: crate::batch::FailedBatches,
     pub devices: Devices,
     pub timers: Timers,
     admin_uids: Vec<u32>,
@@ -77,6 +78,7 @@ impl Simulator {
     pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>) -> Self {
         let mut sim = Simulator {
             families,
+            failed_batches: Default::default(),
             devices,
             timers: Timers::default(),
             admin_uids,

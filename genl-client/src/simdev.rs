@@ -17,12 +17,167 @@ pub struct SimdevClient {
 }
 
 /// What `port-set` changes; absent fields stay.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PortSet {
     pub carrier: Option<bool>,
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
     pub up: Option<bool>,
+}
+
+/// One simdev request, as data: what it asks and how it is encoded. The
+/// typed methods of [`SimdevClient`], the CLI and batch mode all go through
+/// it, so each command's wire format is written once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    DevGet(DevSelector),
+    DevList,
+    DevSet(DevSet),
+    DevNew(String),
+    DevDel(DevSelector),
+    DevReset(DevSelector),
+    PortGet(DevSelector, u32),
+    PortList(Option<DevSelector>),
+    PortSet(DevSelector, u32, PortSet),
+    RegRead(DevSelector, String),
+    RegList(Option<DevSelector>),
+    RegWrite(DevSelector, String, u64),
+    SensorGet(DevSelector, String),
+    SensorList(Option<DevSelector>),
+    SensorSet(DevSelector, String, i64),
+    FwShow(DevSelector),
+    FwFlash(DevSelector, String),
+    Stats(DevSelector),
+    FaultList(DevSelector),
+    FaultSet(DevSelector, FaultInfo),
+    FaultClear(DevSelector, Option<String>),
+}
+
+impl Call {
+    /// The simdev command number.
+    pub fn command(&self) -> u8 {
+        match self {
+            Call::DevGet(_) | Call::DevList => cmd::DEV_GET,
+            Call::DevSet(_) => cmd::DEV_SET,
+            Call::DevNew(_) => cmd::DEV_NEW,
+            Call::DevDel(_) => cmd::DEV_DEL,
+            Call::DevReset(_) => cmd::DEV_RESET,
+            Call::PortGet(..) | Call::PortList(_) => cmd::PORT_GET,
+            Call::PortSet(..) => cmd::PORT_SET,
+            Call::RegRead(..) | Call::RegList(_) => cmd::REG_GET,
+            Call::RegWrite(..) => cmd::REG_SET,
+            Call::SensorGet(..) | Call::SensorList(_) => cmd::SENSOR_GET,
+            Call::SensorSet(..) => cmd::SENSOR_SET,
+            Call::FwShow(_) => cmd::FW_GET,
+            Call::FwFlash(..) => cmd::FW_FLASH,
+            Call::Stats(_) => cmd::STATS_GET,
+            Call::FaultList(_) => cmd::FAULT_GET,
+            Call::FaultSet(..) => cmd::FAULT_SET,
+            Call::FaultClear(..) => cmd::FAULT_CLEAR,
+        }
+    }
+
+    /// Whether it is sent as a dump.
+    pub fn is_dump(&self) -> bool {
+        matches!(self, Call::DevList | Call::PortList(_) | Call::RegList(_) | Call::SensorList(_))
+    }
+
+    /// Writes the request's attributes.
+    pub fn encode(&self, m: &mut MessageBuilder) {
+        match self {
+            Call::DevList => {}
+            Call::DevGet(dev)
+            | Call::DevDel(dev)
+            | Call::DevReset(dev)
+            | Call::FwShow(dev)
+            | Call::Stats(dev)
+            | Call::FaultList(dev) => dev.encode(m),
+            Call::DevSet(set) => set.encode(m),
+            Call::DevNew(config) => {
+                m.put_str(dev_attr::CONFIG, config);
+            }
+            Call::PortList(dev) | Call::RegList(dev) | Call::SensorList(dev) => {
+                if let Some(dev) = dev {
+                    dev.encode(m);
+                }
+            }
+            Call::PortGet(dev, port) => {
+                dev.encode(m);
+                m.put_u32(dev_attr::PORT_INDEX, *port);
+            }
+            Call::PortSet(dev, port, set) => {
+                dev.encode(m);
+                m.put_u32(dev_attr::PORT_INDEX, *port);
+                if let Some(carrier) = set.carrier {
+                    m.put_u8(dev_attr::CARRIER, carrier.into());
+                }
+                if let Some(mtu) = set.mtu {
+                    m.put_u32(dev_attr::MTU, mtu);
+                }
+                if let Some(mac) = &set.mac {
+                    m.put_bytes(dev_attr::MAC, mac);
+                }
+                if let Some(up) = set.up {
+                    m.put_u8(dev_attr::UP, up.into());
+                }
+            }
+            Call::RegRead(dev, reg) => {
+                dev.encode(m);
+                m.put_str(dev_attr::REG_NAME, reg);
+            }
+            Call::RegWrite(dev, reg, value) => {
+                dev.encode(m);
+                m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, *value);
+            }
+            Call::SensorGet(dev, sensor) => {
+                dev.encode(m);
+                m.put_str(dev_attr::SENSOR_NAME, sensor);
+            }
+            Call::SensorSet(dev, sensor, value) => {
+                dev.encode(m);
+                m.put_str(dev_attr::SENSOR_NAME, sensor).put_i64(dev_attr::SENSOR_VALUE, *value);
+            }
+            Call::FwFlash(dev, version) => {
+                dev.encode(m);
+                m.put_str(dev_attr::FW_VERSION, version);
+            }
+            Call::FaultSet(dev, fault) => {
+                dev.encode(m);
+                encode_fault(fault, m);
+            }
+            Call::FaultClear(dev, command) => {
+                dev.encode(m);
+                if let Some(command) = command {
+                    m.put_str(dev_attr::FAULT_CMD, command);
+                }
+            }
+        }
+    }
+}
+
+fn encode_fault(fault: &FaultInfo, m: &mut MessageBuilder) {
+    m.put_str(dev_attr::FAULT_CMD, &fault.command);
+    if fault.errno != 0 {
+        m.put_u32(dev_attr::FAULT_ERRNO, fault.errno);
+    }
+    let optional = [
+        (dev_attr::FAULT_COUNT, fault.count),
+        (dev_attr::FAULT_PROBABILITY, fault.probability),
+        (dev_attr::FAULT_INTERVAL_MS, fault.interval_ms),
+        (dev_attr::FAULT_DOWN_MS, fault.down_ms),
+        (dev_attr::PORT_INDEX, fault.port_index),
+    ];
+    for (attr, value) in optional {
+        if let Some(value) = value {
+            m.put_u32(attr, value);
+        }
+    }
+    if fault.delay_ms != 0 {
+        m.put_u32(dev_attr::FAULT_DELAY_MS, fault.delay_ms);
+    }
+    if let Some(fail_at) = fault.fail_at {
+        m.put_u8(dev_attr::FAULT_FAIL_AT, fail_at);
+    }
 }
 
 impl SimdevClient {
@@ -49,190 +204,123 @@ impl SimdevClient {
         request
     }
 
-    /// A do request; returns its replies (none for commands that only ACK).
-    pub fn execute(&mut self, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> Result<Vec<Reply>> {
-        let request = self.request(command, build);
-        self.client.execute(request, Some(&DEV_ATTRS))
+    /// The request for `call`, flagged as a dump when it is one.
+    pub fn call_request(&mut self, call: &Call) -> MessageBuilder {
+        let flags = if call.is_dump() { simdev_protocol::wire::NLM_F_DUMP } else { 0 };
+        let mut request = self.client.new_request(self.family.id, call.command(), FAMILY_VERSION, flags);
+        call.encode(&mut request);
+        request
     }
 
-    /// A dump request; returns its parts.
-    pub fn dump(&mut self, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> Result<Vec<Reply>> {
-        let request = self.request(command, build);
-        Ok(self.client.dump(request, Some(&DEV_ATTRS))?.parts)
+    /// Runs `call` and returns its replies (the parts, for dumps).
+    pub fn call(&mut self, call: &Call) -> Result<Vec<Reply>> {
+        let request = self.call_request(call);
+        if call.is_dump() {
+            Ok(self.client.dump(request, Some(&DEV_ATTRS))?.parts)
+        } else {
+            self.client.execute(request, Some(&DEV_ATTRS))
+        }
     }
 
-    fn one<T>(replies: Vec<Reply>, decode: impl Fn(&Reply) -> Result<T>) -> Result<T> {
+    fn one<T>(&mut self, call: Call, decode: impl Fn(&Reply) -> Result<T>) -> Result<T> {
+        let replies = self.call(&call)?;
         let reply = replies.first().ok_or_else(|| Error::Protocol("no reply".into()))?;
         decode(reply)
     }
 
+    fn each<T>(&mut self, call: Call, decode: impl Fn(&Reply) -> Result<T>) -> Result<Vec<T>> {
+        self.call(&call)?.iter().map(decode).collect()
+    }
+
     pub fn dev_get(&mut self, dev: &DevSelector) -> Result<DevInfo> {
-        let replies = self.execute(cmd::DEV_GET, |m| dev.encode(m))?;
-        Self::one(replies, decode_dev)
+        self.one(Call::DevGet(dev.clone()), decode_dev)
     }
 
     pub fn dev_list(&mut self) -> Result<Vec<DevInfo>> {
-        self.dump(cmd::DEV_GET, |_| {})?.iter().map(decode_dev).collect()
+        self.each(Call::DevList, decode_dev)
     }
 
     /// Applies a change; returns once the simulator (and the kernel behind
     /// it) accepted it.
     pub fn dev_set(&mut self, set: &DevSet) -> Result<()> {
-        self.execute(cmd::DEV_SET, |m| set.encode(m)).map(drop)
+        self.call(&Call::DevSet(set.clone())).map(drop)
     }
 
     /// Hot-plugs a device described by a TOML `[[device]]` table body.
     pub fn dev_new(&mut self, config_toml: &str) -> Result<DevInfo> {
-        let replies = self.execute(cmd::DEV_NEW, |m| {
-            m.put_str(dev_attr::CONFIG, config_toml);
-        })?;
-        Self::one(replies, decode_dev)
+        self.one(Call::DevNew(config_toml.to_string()), decode_dev)
     }
 
     pub fn dev_del(&mut self, dev: &DevSelector) -> Result<()> {
-        self.execute(cmd::DEV_DEL, |m| dev.encode(m)).map(drop)
+        self.call(&Call::DevDel(dev.clone())).map(drop)
     }
 
     pub fn dev_reset(&mut self, dev: &DevSelector) -> Result<()> {
-        self.execute(cmd::DEV_RESET, |m| dev.encode(m)).map(drop)
+        self.call(&Call::DevReset(dev.clone())).map(drop)
     }
 
     /// Ports of one device, or of all.
     pub fn port_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<PortInfo>>> {
-        self.dump(cmd::PORT_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+        self.each(Call::PortList(dev.cloned()), decode_scoped)
     }
 
     pub fn port_get(&mut self, dev: &DevSelector, port: u32) -> Result<PortInfo> {
-        let replies = self.execute(cmd::PORT_GET, |m| {
-            dev.encode(m);
-            m.put_u32(dev_attr::PORT_INDEX, port);
-        })?;
-        Self::one(replies, |r| first_item(decode_scoped(r)?))
+        self.one(Call::PortGet(dev.clone(), port), |r| first_item(decode_scoped(r)?))
     }
 
     pub fn port_set(&mut self, dev: &DevSelector, port: u32, set: &PortSet) -> Result<()> {
-        self.execute(cmd::PORT_SET, |m| {
-            dev.encode(m);
-            m.put_u32(dev_attr::PORT_INDEX, port);
-            if let Some(carrier) = set.carrier {
-                m.put_u8(dev_attr::CARRIER, carrier.into());
-            }
-            if let Some(mtu) = set.mtu {
-                m.put_u32(dev_attr::MTU, mtu);
-            }
-            if let Some(mac) = &set.mac {
-                m.put_bytes(dev_attr::MAC, mac);
-            }
-            if let Some(up) = set.up {
-                m.put_u8(dev_attr::UP, up.into());
-            }
-        })
-        .map(drop)
+        self.call(&Call::PortSet(dev.clone(), port, *set)).map(drop)
     }
 
     pub fn reg_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<RegInfo>>> {
-        self.dump(cmd::REG_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+        self.each(Call::RegList(dev.cloned()), decode_scoped)
     }
 
     pub fn reg_read(&mut self, dev: &DevSelector, reg: &str) -> Result<RegInfo> {
-        let replies = self.execute(cmd::REG_GET, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::REG_NAME, reg);
-        })?;
-        Self::one(replies, |r| first_item(decode_scoped(r)?))
+        self.one(Call::RegRead(dev.clone(), reg.to_string()), |r| first_item(decode_scoped(r)?))
     }
 
     pub fn reg_write(&mut self, dev: &DevSelector, reg: &str, value: u64) -> Result<()> {
-        self.execute(cmd::REG_SET, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, value);
-        })
-        .map(drop)
+        self.call(&Call::RegWrite(dev.clone(), reg.to_string(), value)).map(drop)
     }
 
     pub fn sensor_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<SensorInfo>>> {
-        self.dump(cmd::SENSOR_GET, |m| encode_opt(dev, m))?.iter().map(decode_scoped).collect()
+        self.each(Call::SensorList(dev.cloned()), decode_scoped)
     }
 
     pub fn sensor_get(&mut self, dev: &DevSelector, sensor: &str) -> Result<SensorInfo> {
-        let replies = self.execute(cmd::SENSOR_GET, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::SENSOR_NAME, sensor);
-        })?;
-        Self::one(replies, |r| first_item(decode_scoped(r)?))
+        self.one(Call::SensorGet(dev.clone(), sensor.to_string()), |r| first_item(decode_scoped(r)?))
     }
 
     pub fn sensor_set(&mut self, dev: &DevSelector, sensor: &str, value: i64) -> Result<()> {
-        self.execute(cmd::SENSOR_SET, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::SENSOR_NAME, sensor).put_i64(dev_attr::SENSOR_VALUE, value);
-        })
-        .map(drop)
+        self.call(&Call::SensorSet(dev.clone(), sensor.to_string(), value)).map(drop)
     }
 
     pub fn fw_show(&mut self, dev: &DevSelector) -> Result<Scoped<FwInfo>> {
-        let replies = self.execute(cmd::FW_GET, |m| dev.encode(m))?;
-        Self::one(replies, decode_scoped)
+        self.one(Call::FwShow(dev.clone()), decode_scoped)
     }
 
     /// Starts a flash; it runs on in the simulator (see [`Event::FwStatus`]).
     pub fn fw_flash(&mut self, dev: &DevSelector, version: &str) -> Result<()> {
-        self.execute(cmd::FW_FLASH, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::FW_VERSION, version);
-        })
-        .map(drop)
+        self.call(&Call::FwFlash(dev.clone(), version.to_string())).map(drop)
     }
 
     pub fn stats(&mut self, dev: &DevSelector) -> Result<StatsInfo> {
-        let replies = self.execute(cmd::STATS_GET, |m| dev.encode(m))?;
-        Self::one(replies, |r| Ok(StatsInfo::decode(r.message().genl_attrs(0))?))
+        self.one(Call::Stats(dev.clone()), |r| Ok(StatsInfo::decode(r.message().genl_attrs(0))?))
     }
 
     pub fn fault_list(&mut self, dev: &DevSelector) -> Result<Scoped<FaultInfo>> {
-        let replies = self.execute(cmd::FAULT_GET, |m| dev.encode(m))?;
-        Self::one(replies, decode_scoped)
+        self.one(Call::FaultList(dev.clone()), decode_scoped)
     }
 
     /// Injects a fault (`fired` is ignored).
     pub fn fault_set(&mut self, dev: &DevSelector, fault: &FaultInfo) -> Result<()> {
-        self.execute(cmd::FAULT_SET, |m| {
-            dev.encode(m);
-            m.put_str(dev_attr::FAULT_CMD, &fault.command);
-            if fault.errno != 0 {
-                m.put_u32(dev_attr::FAULT_ERRNO, fault.errno);
-            }
-            let optional = [
-                (dev_attr::FAULT_COUNT, fault.count),
-                (dev_attr::FAULT_PROBABILITY, fault.probability),
-                (dev_attr::FAULT_INTERVAL_MS, fault.interval_ms),
-                (dev_attr::FAULT_DOWN_MS, fault.down_ms),
-                (dev_attr::PORT_INDEX, fault.port_index),
-            ];
-            for (attr, value) in optional {
-                if let Some(value) = value {
-                    m.put_u32(attr, value);
-                }
-            }
-            if fault.delay_ms != 0 {
-                m.put_u32(dev_attr::FAULT_DELAY_MS, fault.delay_ms);
-            }
-            if let Some(fail_at) = fault.fail_at {
-                m.put_u8(dev_attr::FAULT_FAIL_AT, fail_at);
-            }
-        })
-        .map(drop)
+        self.call(&Call::FaultSet(dev.clone(), fault.clone())).map(drop)
     }
 
     /// Removes a device's faults: those of `command`, or all.
     pub fn fault_clear(&mut self, dev: &DevSelector, command: Option<&str>) -> Result<()> {
-        self.execute(cmd::FAULT_CLEAR, |m| {
-            dev.encode(m);
-            if let Some(command) = command {
-                m.put_str(dev_attr::FAULT_CMD, command);
-            }
-        })
-        .map(drop)
+        self.call(&Call::FaultClear(dev.clone(), command.map(str::to_string))).map(drop)
     }
 
     /// Subscribes to the named groups (all when empty), resolved through
@@ -260,17 +348,11 @@ impl SimdevClient {
     }
 }
 
-fn encode_opt(dev: Option<&DevSelector>, m: &mut MessageBuilder) {
-    if let Some(dev) = dev {
-        dev.encode(m);
-    }
-}
-
-fn decode_dev(reply: &Reply) -> Result<DevInfo> {
+pub fn decode_dev(reply: &Reply) -> Result<DevInfo> {
     Ok(DevInfo::decode(reply.message().genl_attrs(0))?)
 }
 
-fn decode_scoped<T: Nested>(reply: &Reply) -> Result<Scoped<T>> {
+pub fn decode_scoped<T: Nested>(reply: &Reply) -> Result<Scoped<T>> {
     Ok(Scoped::decode(reply.message().genl_attrs(0))?)
 }
 

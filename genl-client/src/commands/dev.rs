@@ -1,38 +1,7 @@
-//! `dev list|show|add|del|set|reset`.
+//! `dev`: printing devices, and the arguments of `dev add` and `dev set`.
 
 use super::args::Words;
-use super::Output;
-use crate::cli::DevCommand;
-use crate::client::Target;
-use crate::error::{Error, Result};
-use crate::simdev::SimdevClient;
 use simdev_protocol::simdev::{format_mac, parse_mac, DevInfo, DevSelector, DevSet, PortInfo};
-
-pub fn run(target: Target, command: &DevCommand, output: Output) -> Result<()> {
-    let mut sim = SimdevClient::connect(target)?;
-    match command {
-        DevCommand::List => {
-            let devices = sim.dev_list()?;
-            output.show(&devices, || devices.iter().for_each(print_device));
-        }
-        DevCommand::Show { dev } => {
-            let device = sim.dev_get(&DevSelector::parse(dev))?;
-            output.show(&device, || print_device(&device));
-        }
-        DevCommand::Add { name, args } => {
-            let config = device_toml(name, args).map_err(Error::Usage)?;
-            let device = sim.dev_new(&config)?;
-            output.show(&device, || print_device(&device));
-        }
-        DevCommand::Del { dev } => sim.dev_del(&DevSelector::parse(dev))?,
-        DevCommand::Set { dev, args } => {
-            let set = parse_set(DevSelector::parse(dev), args).map_err(Error::Usage)?;
-            sim.dev_set(&set)?;
-        }
-        DevCommand::Reset { dev } => sim.dev_reset(&DevSelector::parse(dev))?,
-    }
-    Ok(())
-}
 
 pub fn print_device(dev: &DevInfo) {
     println!("{}: id {} backend {}", dev.name, dev.id, dev.backend);

@@ -1,31 +1,8 @@
-//! `fault list|set|clear`.
+//! `fault`: describing faults, and the arguments of `fault set`.
 
 use super::args::Words;
-use super::Output;
-use crate::cli::FaultCommand;
-use crate::client::Target;
-use crate::error::{Error, Result};
-use crate::simdev::SimdevClient;
 use simdev_protocol::errno::{errno_name, parse_errno};
-use simdev_protocol::simdev::{DevSelector, FaultInfo, PROBABILITY_ONE};
-
-pub fn run(target: Target, command: &FaultCommand, output: Output) -> Result<()> {
-    let mut sim = SimdevClient::connect(target)?;
-    match command {
-        FaultCommand::List { dev } => {
-            let faults = sim.fault_list(&DevSelector::parse(dev))?;
-            output.show(&faults.items, || {
-                faults.items.iter().for_each(|f| println!("{}: {}", faults.dev_name, describe(f)))
-            });
-        }
-        FaultCommand::Set { dev, command, args } => {
-            let fault = parse_fault(command, args).map_err(Error::Usage)?;
-            sim.fault_set(&DevSelector::parse(dev), &fault)?;
-        }
-        FaultCommand::Clear { dev, command } => sim.fault_clear(&DevSelector::parse(dev), command.as_deref())?,
-    }
-    Ok(())
-}
+use simdev_protocol::simdev::{FaultInfo, PROBABILITY_ONE};
 
 /// One line per fault, in the words `fault set` takes.
 pub fn describe(f: &FaultInfo) -> String {

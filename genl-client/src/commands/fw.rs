@@ -5,8 +5,6 @@
 //! (not root) get progress by polling `fw-get` instead.
 
 use super::Output;
-use crate::cli::FwCommand;
-use crate::client::Target;
 use crate::error::{Error, Result};
 use crate::simdev::{Event, SimdevClient};
 use simdev_protocol::errno::errno_name;
@@ -16,25 +14,6 @@ use std::time::Duration;
 
 /// How often `fw flash` polls when it cannot subscribe.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
-
-pub fn run(target: Target, command: &FwCommand, output: Output) -> Result<()> {
-    let mut sim = SimdevClient::connect(target)?;
-    match command {
-        FwCommand::Show { dev } => {
-            let fw = sim.fw_show(&DevSelector::parse(dev))?;
-            let info = &fw.items[0];
-            output.show(info, || {
-                let state = match &info.pending_version {
-                    Some(pending) => format!(" flashing {pending}"),
-                    None => String::new(),
-                };
-                println!("{}: fw {} flash-duration {} ms{state}", fw.dev_name, info.version, info.flash_duration_ms);
-            });
-        }
-        FwCommand::Flash { dev, version } => flash(&mut sim, &DevSelector::parse(dev), version, output)?,
-    }
-    Ok(())
-}
 
 /// Shows progress on a terminal as a bar, otherwise as lines.
 struct Progress {
@@ -78,7 +57,7 @@ impl Progress {
     }
 }
 
-fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: Output) -> Result<()> {
+pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: Output) -> Result<()> {
     let device = sim.dev_get(dev)?;
     let progress = Progress::new(&device.name, output);
     let mut subscription = match sim.subscribe(&[GROUP_FW]) {

@@ -8,9 +8,12 @@ pub mod fault;
 pub mod fw;
 pub mod hw;
 pub mod monitor;
+pub mod plan;
+pub mod render;
 
-use crate::cli::{Cli, Object};
+use crate::cli::Cli;
 use crate::error::Result;
+use crate::simdev::SimdevClient;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
@@ -39,15 +42,14 @@ impl Output {
 pub fn run(cli: &Cli) -> Result<()> {
     let output = Output { json: cli.json, pretty: cli.pretty };
     let target = cli.target();
-    match &cli.object {
-        Object::Ctrl { command } => ctrl::run(target, command, output),
-        Object::Dev { command } => dev::run(target, command, output),
-        Object::Port { command } => hw::port(target, command, output),
-        Object::Reg { command } => hw::reg(target, command, output),
-        Object::Sensor { command } => hw::sensor(target, command, output),
-        Object::Stats { command } => hw::stats(target, command, output),
-        Object::Fw { command } => fw::run(target, command, output),
-        Object::Fault { command } => fault::run(target, command, output),
-        Object::Monitor { groups } => monitor::run(target, groups, output),
+    match plan::plan(&cli.object)? {
+        plan::Action::Call(call) => {
+            let mut sim = SimdevClient::connect(target)?;
+            let replies = sim.call(&call)?;
+            render::render(&call, &replies, output)
+        }
+        plan::Action::Ctrl(command) => ctrl::run(target, command, output),
+        plan::Action::FwFlash(dev, version) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &version, output),
+        plan::Action::Monitor(groups) => monitor::run(target, groups, output),
     }
 }

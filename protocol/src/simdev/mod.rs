@@ -22,7 +22,10 @@
 //! fault-set   do, admin: dev fault-cmd fault-errno [count|probability] [delay] ...
 //! fault-clear do, admin: dev [fault-cmd]
 //! ```
-//! "dev" above means `dev-id` or `dev-name`. Replies use the request's
+//! "dev" above means `dev-id` or `dev-name`. Any request may carry `batch`
+//! (a client-chosen id): once a request of that batch from that socket has
+//! failed, later requests of the batch are not run but answered `ECANCELED`,
+//! so a pipelining client gets stop-at-first-failure without waiting. Replies use the request's
 //! command number; notifications use the `*-ntf` numbers (64 and up) and
 //! carry the same attributes as the matching get reply, with seq 0.
 
@@ -113,6 +116,7 @@ pub mod dev_attr {
     pub const FAULT_FAIL_AT: u16 = 27;
     pub const FAULT_INTERVAL_MS: u16 = 28;
     pub const FAULT_DOWN_MS: u16 = 29;
+    pub const BATCH: u16 = 30;
 }
 
 pub mod port_attr {
@@ -413,6 +417,13 @@ pub static DEV_ATTRS: AttrSet = AttrSet {
             Check::Range { min: 1, max: 3_600_000 },
             "link-flap: carrier-off time",
         ),
+        attr(
+            dev_attr::BATCH,
+            "batch",
+            AttrType::U32,
+            Check::Range { min: 1, max: u32::MAX as u64 },
+            "batch id: once a request of this batch from this socket failed, later ones are skipped (ECANCELED)",
+        ),
     ],
 };
 
@@ -454,7 +465,7 @@ mod tests {
 
     #[test]
     fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), dev_attr::FAULT_DOWN_MS as u32);
+        assert_eq!(FAMILY.max_attr(), dev_attr::BATCH as u32);
         assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
         assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
         assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
