@@ -28,6 +28,27 @@ pub struct Cli {
     #[arg(long, env = PORT_ENV, value_parser = parse_port, global = true)]
     pub port: Option<u32>,
 
+    /// Run the commands of FILE (`-` for stdin), one per line, pipelined.
+    /// Stops at the first failure: nothing after it is applied.
+    #[arg(short = 'b', long = "batch", value_name = "FILE")]
+    pub batch: Option<String>,
+
+    /// With -b: run every line, whatever fails.
+    #[arg(long, requires = "batch")]
+    pub force: bool,
+
+    /// With -b: how many requests may be in flight at once.
+    #[arg(long, value_name = "N", default_value_t = crate::pipeline::DEFAULT_WINDOW, requires = "batch")]
+    pub window: usize,
+
+    #[command(subcommand)]
+    pub object: Option<Object>,
+}
+
+/// One line of a batch file: the CLI grammar without the program name.
+#[derive(Debug, Parser)]
+#[command(name = "batch line", no_binary_name = true)]
+pub struct BatchCommand {
     #[command(subcommand)]
     pub object: Object,
 }
@@ -225,5 +246,17 @@ pub fn parse_u64(text: &str) -> Result<u64, std::num::ParseIntError> {
     match text.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => text.parse(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definitions_are_consistent() {
+        Cli::command().debug_assert();
+        BatchCommand::command().debug_assert();
     }
 }

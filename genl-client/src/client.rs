@@ -236,7 +236,7 @@ impl Client {
 }
 
 /// Turns a status into an [`Error`], naming attributes from `policy`.
-fn status_error(status: &Status, request: &[u8], policy: Option<&'static AttrSet>) -> Error {
+pub(crate) fn status_error(status: &Status, request: &[u8], policy: Option<&'static AttrSet>) -> Error {
     let errno = Errno::from_raw(-status.error);
     let attrs_start = NLMSG_HDRLEN + simdev_protocol::wire::GENL_HDRLEN;
     let attribute = status.offset.map(|offset| {

@@ -35,6 +35,9 @@ pub enum Error {
     /// A subscriber fell behind and the kernel dropped notifications (ENOBUFS).
     #[error("notifications were lost: the receive buffer overflowed (ENOBUFS)")]
     EventsLost,
+    /// Lines of a batch failed (each was reported as it failed).
+    #[error("{0} batch line(s) failed")]
+    BatchFailed(usize),
     /// Nothing arrived within the receive timeout.
     #[error("timed out waiting for the simulator")]
     Timeout,

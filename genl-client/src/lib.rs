@@ -2,7 +2,10 @@
 //!
 //! - [`client::Client`]: a socket to the kernel or to a simulator; requests,
 //!   dumps, family resolution, decoded errors.
-//! - [`simdev::SimdevClient`]: typed `simdev` calls.
+//! - [`simdev::SimdevClient`]: typed `simdev` calls; [`simdev::Call`]: one
+//!   request as data.
+//! - [`pipeline`]: many requests in flight, answers matched in order.
+//! - [`batch`]: batch files (`-b`), parsed as iproute2 parses them.
 //! - [`cli`], [`commands`]: the `genl-client` command line.
 //!
 //! ```no_run
@@ -15,8 +18,10 @@
 //! # Ok::<(), genl_client::error::Error>(())
 //! ```
 
+pub mod batch;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod error;
+pub mod pipeline;
 pub mod simdev;

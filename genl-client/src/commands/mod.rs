@@ -2,6 +2,7 @@
 //! follows the iproute2 tool of the same object; `-j` prints JSON.
 
 pub mod args;
+pub mod batch;
 pub mod ctrl;
 pub mod dev;
 pub mod fault;
@@ -42,7 +43,22 @@ impl Output {
 pub fn run(cli: &Cli) -> Result<()> {
     let output = Output { json: cli.json, pretty: cli.pretty };
     let target = cli.target();
-    match plan::plan(&cli.object)? {
+    if cli.object.is_some() && cli.batch.is_some() {
+        return Err(crate::error::Error::Usage("give either a command or -b FILE, not both".into()));
+    }
+    let Some(object) = &cli.object else {
+        let Some(file) = &cli.batch else {
+            return Err(crate::error::Error::Usage("give a command (OBJECT COMMAND) or -b FILE".into()));
+        };
+        let options = batch::Options { force: cli.force, window: cli.window, output };
+        return batch::run_file(target, file, options);
+    };
+    run_object(target, object, output)
+}
+
+/// Runs one command.
+pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, output: Output) -> Result<()> {
+    match plan::plan(object)? {
         plan::Action::Call(call) => {
             let mut sim = SimdevClient::connect(target)?;
             let replies = sim.call(&call)?;

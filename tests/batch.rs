@@ -1,0 +1,181 @@
+//! Batch mode (`genl-client -b`): pipelined, in order, stopping at the
+//! first failure with nothing after it applied (or running everything with
+//! `--force`), errors as `FILE:LINE: command: ERRNO: message`.
+
+use simdev_tests::{Simulator, TempFile};
+use std::process::{Command, Output, Stdio};
+
+const BOARD: &str = r#"
+[[device]]
+name = "b0"
+ports = 2
+
+[[device.register]]
+name = "ctrl"
+offset = 0
+
+[[device.register]]
+name = "id"
+offset = 4
+access = "ro"
+reset = 7
+"#;
+
+fn batch(sim: &Simulator, script: &str, args: &[&str]) -> (Output, String) {
+    let file = TempFile::with_contents("batch", script);
+    let path = file.0.display().to_string();
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .args(["--port", &sim.port.to_string(), "-b", &path])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out, path)
+}
+
+fn ctrl(sim: &Simulator) -> u64 {
+    sim.simdev().reg_read(&simdev_protocol::simdev::DevSelector::Name("b0".into()), "ctrl").unwrap().value.unwrap()
+}
+
+/// Writes 1..=n to ctrl, with a failing line after `fail_after` writes.
+fn script(n: u64, fail_after: u64) -> String {
+    let mut text = String::from("# a long script\n");
+    for value in 1..=n {
+        text.push_str(&format!("reg write b0 ctrl {value}\n"));
+        if value == fail_after {
+            text.push_str("reg write b0 id 1   # read-only: fails\n");
+        }
+    }
+    text
+}
+
+#[test]
+fn the_first_failure_stops_the_batch_and_nothing_after_it_is_applied() {
+    let sim = Simulator::start(BOARD);
+    let (out, path) = batch(&sim, &script(500, 100), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "{path}:102: reg write b0 id 1: EACCES: register id is read-only [attribute: reg-name]"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(ctrl(&sim), 100, "the writes after the failure, even those in flight, were not applied");
+    let stats = sim.simdev().stats(&simdev_protocol::simdev::DevSelector::Name("b0".into())).unwrap();
+    assert_eq!(stats.driver.errors, 1, "the skipped lines never reached the device");
+}
+
+#[test]
+fn force_runs_every_line_and_reports_each_failure() {
+    let sim = Simulator::start(BOARD);
+    let text = format!("{}reg write b0 id 2\n", script(50, 10));
+    let (out, path) = batch(&sim, &text, &["--force"]);
+    assert_eq!(out.status.code(), Some(1), "a failure makes the exit status non-zero");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{path}:12: reg write b0 id 1: EACCES")), "{stderr}");
+    assert!(stderr.contains(&format!("{path}:53: reg write b0 id 2: EACCES")), "{stderr}");
+    assert_eq!(ctrl(&sim), 50);
+}
+
+#[test]
+fn json_gives_one_result_per_line() {
+    let sim = Simulator::start(BOARD);
+    let text = "reg write b0 ctrl 5\nreg read b0 ctrl\nreg write b0 \\\n  id 3\nreg write b0 ctrl 6\n";
+    let (out, _) = batch(&sim, text, &["-j"]);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["ok"], true);
+    assert_eq!(lines[1]["reply"]["value"], 5);
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(
+        (lines[2]["ok"].as_bool(), lines[2]["errno"].as_str(), lines[2]["line"].as_u64()),
+        (Some(false), Some("EACCES"), Some(3))
+    );
+    assert_eq!(lines[2]["command"], "reg write b0    id 3");
+    // The write after the failure was in flight: reported as skipped, not run.
+    assert_eq!((lines[3]["skipped"].as_bool(), lines[3]["line"].as_u64()), (Some(true), Some(5)));
+    assert_eq!(ctrl(&sim), 5);
+}
+
+#[test]
+fn pipelined_results_equal_sequential_ones() {
+    let mut text = String::new();
+    for value in 0..200 {
+        text.push_str(&format!("reg write b0 ctrl {value}\nreg read b0 ctrl\n"));
+        if value % 50 == 0 {
+            text.push_str("dev list\nport list b0\nfault list b0\n");
+        }
+    }
+    let run = |window: &str| {
+        let sim = Simulator::start(BOARD);
+        let (out, _) = batch(&sim, &text, &["-j", "--window", window]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut results = String::from_utf8(out.stdout).unwrap();
+        // ifindexes and MACs differ between simulators; the rest must not.
+        results = results
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                strip(&mut v);
+                v.to_string() + "\n"
+            })
+            .collect();
+        (results, ctrl(&sim))
+    };
+    let (sequential, last_seq) = run("1");
+    let (pipelined, last_pipe) = run("64");
+    assert_eq!(last_seq, 199);
+    assert_eq!(last_pipe, 199);
+    assert_eq!(pipelined, sequential);
+    assert_eq!(pipelined.lines().count(), 400 + 4 * 3);
+}
+
+fn strip(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.remove("ifindex");
+            map.remove("mac");
+            map.values_mut().for_each(strip);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_malformed_line_stops_the_batch_before_anything_runs() {
+    let sim = Simulator::start(BOARD);
+    let (out, path) = batch(&sim, "reg write b0 ctrl 9\nreg frob b0\n", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with(&format!("{path}:2: reg frob b0: EINVAL: unrecognized subcommand 'frob'")), "{stderr}");
+    assert_eq!(ctrl(&sim), 0, "line 1 did not run either");
+    let (out, path) = batch(&sim, "dev list\nreg write 'b0 ctrl 1\n", &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{path}:2: unterminated")));
+}
+
+#[test]
+fn stdin_batches_mix_controller_commands_and_dumps() {
+    let sim = Simulator::start(BOARD);
+    let mut child = Command::new(simdev_tests::bin("genl-client"))
+        .args(["--port", &sim.port.to_string(), "-b", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"reg write b0 ctrl 3\nctrl get simdev\ndev list\nreg read b0 ctrl\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let name = text.find("Name: simdev").unwrap();
+    let dev = text.find("b0: id 1 backend veth").unwrap();
+    let reg = text.find("b0 ctrl: offset 0x0 width 32 access rw reset 0x0 value 0x3").unwrap();
+    assert!(name < dev && dev < reg, "output in line order: {text}");
+}
