@@ -109,7 +109,7 @@ impl Runner {
     }
 
     /// Sends a run of simdev requests through the pipeline.
-    fn pipeline<'l>(&mut self, sim: &mut Option<SimdevClient>, calls: Vec<(&'l BatchLine, Call)>) -> Result<()> {
+    fn pipeline(&mut self, sim: &mut Option<SimdevClient>, calls: Vec<(&BatchLine, Call)>) -> Result<()> {
         if calls.is_empty() || self.stopped {
             return Ok(());
         }
