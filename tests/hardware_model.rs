@@ -467,3 +467,26 @@ fn the_monitor_prints_json_lines() {
     monitor.kill().unwrap();
     monitor.wait().unwrap();
 }
+
+#[test]
+fn model_devices_keep_state_without_netdevs_and_scale_by_count() {
+    let sim = Simulator::start("[[device]]\nname = \"m\"\nbackend = \"model\"\ncount = 50\nports = 2\n");
+    let mut client = sim.simdev();
+    let devices = client.dev_list().unwrap();
+    assert_eq!(devices.len(), 50);
+    assert_eq!((devices[49].name.as_str(), devices[49].backend.as_str()), ("m49", "model"));
+    assert!(sim.kernel_link_names().iter().all(|n| !n.starts_with('m')), "no netdevs for model devices");
+    let m7 = DevSelector::Name("m7".into());
+    client
+        .dev_set(&simdev_protocol::simdev::DevSet {
+            mtu: Some(4000),
+            ..simdev_protocol::simdev::DevSet::new(m7.clone())
+        })
+        .unwrap();
+    client.port_set(&m7, 1, &PortSet { carrier: Some(false), ..Default::default() }).unwrap();
+    let dev = client.dev_get(&m7).unwrap();
+    assert!(dev.ports.iter().all(|p| p.mtu == 4000));
+    assert_eq!(dev.ports[1].oper_state, simdev_protocol::simdev::OperState::LOWERLAYERDOWN);
+    let bad_mac = PortSet { mac: Some([1, 0, 0, 0, 0, 1]), ..Default::default() };
+    assert_eq!(client.port_set(&m7, 0, &bad_mac).unwrap_err().errno(), Some(Errno::EADDRNOTAVAIL), "the kernel's rule");
+}

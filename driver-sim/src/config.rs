@@ -116,17 +116,11 @@ pub enum BackendKind {
     /// Each port a veth pair: the port end and the cable end.
     #[default]
     Veth,
+    /// State only, no kernel netdev: for unprivileged scale runs.
+    Model,
 }
 
-impl BackendKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Veth => "veth",
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceConfig {
     /// Device name; ports are named NAMEp0, NAMEp1, ... and their cable
@@ -136,6 +130,10 @@ pub struct DeviceConfig {
     pub id: Option<Spanned<u32>>,
     #[serde(default)]
     pub backend: BackendKind,
+    /// How many such devices: more than 1 appends the index to the name
+    /// (and to the id, counting up) — for scale runs.
+    #[serde(default = "one")]
+    pub count: Spanned<u32>,
     /// Number of ports (1..=64).
     #[serde(default = "one")]
     pub ports: Spanned<u32>,
@@ -281,6 +279,9 @@ impl DeviceConfig {
             ConfigError { file: source.to_string(), line, column, message }
         };
         let device: DeviceConfig = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        if *device.count.get_ref() != 1 {
+            return Err(locate(Some(device.count.span()), "count: one device at a time here".into()));
+        }
         device.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(device)
     }
@@ -503,7 +504,8 @@ impl Config {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
             ConfigError { file: file.to_string(), line, column, message }
         };
-        let config: Config = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        config.devices = expand_counts(config.devices).map_err(|(span, message)| locate(Some(span), message))?;
         config.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(config)
     }
@@ -608,6 +610,32 @@ impl FaultConfig {
         crate::model::faults::check_fault(&self.to_info(), ports)
             .map_err(|why| (self.command.span(), format!("device.fault `{}`: {why}", self.command.get_ref())))
     }
+}
+
+/// Most devices one `[[device]]` may stand for.
+pub const COUNT_MAX: u32 = 1_000_000;
+
+/// Replaces each device with `count` > 1 by its copies `NAME0`, `NAME1`, ...
+fn expand_counts(devices: Vec<DeviceConfig>) -> Result<Vec<DeviceConfig>, (Range<usize>, String)> {
+    let mut expanded = Vec::with_capacity(devices.len());
+    for device in devices {
+        let count = *device.count.get_ref();
+        if !(1..=COUNT_MAX).contains(&count) {
+            return Err((device.count.span(), format!("device.count: {count} is outside 1..={COUNT_MAX}")));
+        }
+        if count == 1 {
+            expanded.push(device);
+            continue;
+        }
+        for i in 0..count {
+            let mut copy = device.clone();
+            copy.name = Spanned::new(device.name.span(), format!("{}{i}", device.name.get_ref()));
+            copy.id = device.id.as_ref().map(|id| Spanned::new(id.span(), id.get_ref() + i));
+            copy.count = Spanned::new(device.count.span(), 1);
+            expanded.push(copy);
+        }
+    }
+    Ok(expanded)
 }
 
 /// 1-based line and column of a byte offset.

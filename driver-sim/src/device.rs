@@ -4,7 +4,7 @@
 //! is never cached here; it is read back through the backend.
 
 use crate::backend::{Backend, BackendError};
-use crate::config::DeviceConfig;
+use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
 use crate::model::firmware::Firmware;
 use crate::model::registers::RegisterFile;
@@ -13,6 +13,7 @@ use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
     dev_attr, port_mac, DevInfo, DevSelector, DriverStats, Mac, PortStats, RegInfo, Scoped, SensorInfo,
 };
+use std::collections::{BTreeMap, HashMap};
 
 /// One port: a netdev and its cable end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub struct Port {
 pub struct Device {
     pub id: u32,
     pub name: String,
+    pub backend: BackendKind,
     pub ports: Vec<Port>,
     pub registers: RegisterFile,
     pub sensors: Vec<Sensor>,
@@ -88,25 +90,45 @@ pub struct PortSettings {
     pub up: Option<bool>,
 }
 
-/// All devices and the hardware behind them.
+/// All devices and the hardware behind them: devices by id (dumps list
+/// them in id order), a name index, and one backend per kind.
 pub struct Devices {
-    devices: Vec<Device>,
-    backend: Box<dyn Backend>,
+    devices: BTreeMap<u32, Device>,
+    by_name: HashMap<String, u32>,
+    backends: Backends,
     seed: u64,
 }
 
+/// One backend of each kind; a device uses the one its config names.
+pub struct Backends {
+    pub veth: Box<dyn Backend>,
+    pub model: Box<dyn Backend>,
+}
+
+impl Backends {
+    fn get(&mut self, kind: BackendKind) -> &mut dyn Backend {
+        match kind {
+            BackendKind::Veth => self.veth.as_mut(),
+            BackendKind::Model => self.model.as_mut(),
+        }
+    }
+}
+
 impl Devices {
-    pub fn new(backend: Box<dyn Backend>, seed: u64) -> Self {
-        Devices { devices: Vec::new(), backend, seed }
+    pub fn new(backends: Backends, seed: u64) -> Self {
+        Devices { devices: BTreeMap::new(), by_name: HashMap::new(), backends, seed }
     }
 
     /// Creates one device; on failure nothing of it is left.
     pub fn create(&mut self, id: u32, config: &DeviceConfig) -> Result<&Device, BackendError> {
-        let ports = self.backend.create_ports(config)?;
+        let ports = self.backends.get(config.backend).create_ports(config)?;
         let port_count = ports.len();
-        self.devices.push(Device {
+        let name = config.name.get_ref().clone();
+        self.by_name.insert(name.clone(), id);
+        let device = Device {
             id,
-            name: config.name.get_ref().clone(),
+            name,
+            backend: config.backend,
             ports,
             registers: RegisterFile::from_config(&config.registers),
             sensors: config.sensors.iter().map(Sensor::from_config).collect(),
@@ -118,8 +140,8 @@ impl Devices {
             stats: DriverStats::default(),
             carrier_generation: vec![0; port_count],
             flap_generation: 0,
-        });
-        Ok(self.devices.last().unwrap())
+        };
+        Ok(self.devices.entry(id).or_insert(device))
     }
 
     /// Creates the configured devices; on failure removes what was created.
@@ -135,26 +157,29 @@ impl Devices {
 
     /// Unplugs a device: removes its netdevs and forgets it.
     pub fn remove(&mut self, id: u32) -> Result<Device, BackendError> {
-        let index = self.devices.iter().position(|d| d.id == id).expect("removing a known device");
-        self.backend.remove_ports(&self.devices[index].ports)?;
-        Ok(self.devices.remove(index))
+        let device = self.devices.get(&id).expect("removing a known device");
+        self.backends.get(device.backend).remove_ports(&device.ports)?;
+        let device = self.devices.remove(&id).expect("known");
+        self.by_name.remove(&device.name);
+        Ok(device)
     }
 
     /// Removes every device's netdevs (teardown).
     pub fn remove_all(&mut self) {
-        for device in std::mem::take(&mut self.devices) {
-            if let Err(e) = self.backend.remove_ports(&device.ports) {
+        self.by_name.clear();
+        for device in std::mem::take(&mut self.devices).into_values() {
+            if let Err(e) = self.backends.get(device.backend).remove_ports(&device.ports) {
                 log::warn!("tearing down {}: {e}", device.name);
             }
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Device> {
-        self.devices.iter()
+        self.devices.values()
     }
 
     pub fn ids(&self) -> Vec<u32> {
-        self.devices.iter().map(|d| d.id).collect()
+        self.devices.keys().copied().collect()
     }
 
     pub fn len(&self) -> usize {
@@ -167,32 +192,32 @@ impl Devices {
 
     /// The lowest id no device has.
     pub fn free_id(&self) -> u32 {
-        (1..).find(|id| self.get(*id).is_none()).unwrap()
+        (1..).find(|id| !self.devices.contains_key(id)).unwrap()
     }
 
     pub fn find(&self, selector: &DevSelector) -> Option<&Device> {
-        self.devices.iter().find(|d| match selector {
-            DevSelector::Id(id) => d.id == *id,
-            DevSelector::Name(name) => &d.name == name,
-        })
+        match selector {
+            DevSelector::Id(id) => self.devices.get(id),
+            DevSelector::Name(name) => self.by_name.get(name).and_then(|id| self.devices.get(id)),
+        }
     }
 
     pub fn get(&self, id: u32) -> Option<&Device> {
-        self.devices.iter().find(|d| d.id == id)
+        self.devices.get(&id)
     }
 
     pub fn get_mut(&mut self, id: u32) -> Option<&mut Device> {
-        self.devices.iter_mut().find(|d| d.id == id)
+        self.devices.get_mut(&id)
     }
 
     fn device(&self, id: u32) -> &Device {
         self.get(id).expect("a known device")
     }
 
-    /// A device and the backend, borrowed apart.
+    /// A device and its backend, borrowed apart.
     fn with_backend(&mut self, id: u32) -> (&Device, &mut dyn Backend) {
-        let device = self.devices.iter().find(|d| d.id == id).expect("a known device");
-        (device, self.backend.as_mut())
+        let device = self.devices.get(&id).expect("a known device");
+        (device, self.backends.get(device.backend))
     }
 
     /// The device as the kernel sees its ports now.
@@ -233,10 +258,10 @@ impl Devices {
 
     /// Plugs or unplugs a port's cable (flaps, reset); bumps its generation.
     pub fn set_carrier(&mut self, id: u32, port: u32, on: bool) -> Result<u64, KernelError> {
-        let device = self.devices.iter_mut().find(|d| d.id == id).expect("a known device");
+        let device = self.devices.get_mut(&id).expect("a known device");
         let index = port as usize;
         device.carrier_generation[index] += 1;
-        self.backend.set_carrier(&device.ports[index], on)?;
+        self.backends.get(device.backend).set_carrier(&device.ports[index], on)?;
         Ok(device.carrier_generation[index])
     }
 
@@ -244,50 +269,53 @@ impl Devices {
     /// MAC, then admin state, port by port. All or nothing:
     /// if the kernel refuses a change, the changes already made are undone.
     pub fn apply(&mut self, id: u32, port: Option<u32>, settings: &PortSettings) -> Result<(), ChangeError> {
+        let device = self.device(id);
+        let kind = device.backend;
         let ports: Vec<Port> =
-            self.device(id).ports.iter().filter(|p| port.is_none_or(|wanted| p.index == wanted)).cloned().collect();
+            device.ports.iter().filter(|p| port.is_none_or(|wanted| p.index == wanted)).cloned().collect();
+        let backend = self.backends.get(kind);
         let mut done: Vec<(Port, PortChange)> = Vec::new();
-        let result = self.apply_each(&ports, port.is_none(), settings, &mut done);
+        let result = apply_each(backend, &ports, port.is_none(), settings, &mut done);
         if result.is_err() {
             for (port, previous) in done.into_iter().rev() {
-                if let Err(e) = self.change(&port, &previous) {
+                if let Err(e) = change(backend, &port, &previous) {
                     log::warn!("undoing a change on {}: {e}", port.ifname);
                 }
             }
         }
         result
     }
+}
 
-    /// Applies the changes, recording in `done` how to undo each one.
-    fn apply_each(
-        &mut self,
-        ports: &[Port],
-        mac_is_base: bool,
-        settings: &PortSettings,
-        done: &mut Vec<(Port, PortChange)>,
-    ) -> Result<(), ChangeError> {
-        for port in ports {
-            let fail = |attr, error| ChangeError { attr, port: port.ifname.clone(), error };
-            let before = self.backend.port_info(port).map_err(|e| fail(dev_attr::ID, e))?;
-            let mac = settings.mac.map(|m| if mac_is_base { port_mac(&m, port.index) } else { m });
-            let changes = [
-                settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
-                mac.map(|v| (PortChange::Mac(v), PortChange::Mac(before.mac))),
-                settings.up.map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
-            ];
-            for (change, previous) in changes.into_iter().flatten() {
-                self.change(port, &change).map_err(|e| fail(change.attr(), e))?;
-                done.push((port.clone(), previous));
-            }
+/// Applies the changes, recording in `done` how to undo each one.
+fn apply_each(
+    backend: &mut dyn Backend,
+    ports: &[Port],
+    mac_is_base: bool,
+    settings: &PortSettings,
+    done: &mut Vec<(Port, PortChange)>,
+) -> Result<(), ChangeError> {
+    for port in ports {
+        let fail = |attr, error| ChangeError { attr, port: port.ifname.clone(), error };
+        let before = backend.port_info(port).map_err(|e| fail(dev_attr::ID, e))?;
+        let mac = settings.mac.map(|m| if mac_is_base { port_mac(&m, port.index) } else { m });
+        let changes = [
+            settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
+            mac.map(|v| (PortChange::Mac(v), PortChange::Mac(before.mac))),
+            settings.up.map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
+        ];
+        for (what, previous) in changes.into_iter().flatten() {
+            change(backend, port, &what).map_err(|e| fail(what.attr(), e))?;
+            done.push((port.clone(), previous));
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    fn change(&mut self, port: &Port, change: &PortChange) -> Result<(), KernelError> {
-        match change {
-            PortChange::Mtu(mtu) => self.backend.set_mtu(port, *mtu),
-            PortChange::Mac(mac) => self.backend.set_mac(port, mac),
-            PortChange::Up(up) => self.backend.set_up(port, *up),
-        }
+fn change(backend: &mut dyn Backend, port: &Port, change: &PortChange) -> Result<(), KernelError> {
+    match change {
+        PortChange::Mtu(mtu) => backend.set_mtu(port, *mtu),
+        PortChange::Mac(mac) => backend.set_mac(port, mac),
+        PortChange::Up(up) => backend.set_up(port, *up),
     }
 }

@@ -56,8 +56,11 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Netns::Host => netns::HardwareNamespace::host()?,
     };
     let rtnl_fd = namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?;
-    let backend = backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd));
-    let mut devices = device::Devices::new(Box::new(backend), config.simulator.seed);
+    let backends = device::Backends {
+        veth: Box::new(backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd))),
+        model: Box::new(backend::model::ModelBackend::default()),
+    };
+    let mut devices = device::Devices::new(backends, config.simulator.seed);
 
     let family_id = match config.simulator.family_id {
         FamilyIdChoice::Auto => GENL_START_ALLOC,

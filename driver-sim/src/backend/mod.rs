@@ -3,6 +3,7 @@
 //! applies changes to them through the kernel; it never keeps its own idea
 //! of a netdev's state: [`Backend::port_info`] always asks the kernel.
 
+pub mod model;
 pub mod veth;
 
 use crate::config::DeviceConfig;

@@ -1,0 +1,124 @@
+//! Model hardware: ports are state in memory, with no kernel netdev. For
+//! unprivileged scale runs (thousands of devices); never the default. Port
+//! state follows the same rules the kernel applies to a veth pair: the
+//! operational state is UP only when the port is up and its cable plugged.
+
+use super::{Backend, BackendError};
+use crate::config::DeviceConfig;
+use crate::device::Port;
+use crate::rtnl::KernelError;
+use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
+use std::collections::HashMap;
+
+/// Default MTU of a model port (Ethernet's).
+const DEFAULT_MTU: u32 = 1500;
+
+#[derive(Debug, Clone, Copy)]
+struct PortState {
+    mtu: u32,
+    mac: Mac,
+    up: bool,
+    carrier: bool,
+}
+
+/// Ports by their (synthetic) ifindex.
+#[derive(Debug, Default)]
+pub struct ModelBackend {
+    ports: HashMap<u32, PortState>,
+    next_ifindex: u32,
+}
+
+impl ModelBackend {
+    fn state(&mut self, port: &Port) -> Result<&mut PortState, KernelError> {
+        self.ports.get_mut(&port.ifindex).ok_or(KernelError { errno: libc::ENODEV, message: None })
+    }
+}
+
+impl Backend for ModelBackend {
+    fn name(&self) -> &'static str {
+        "model"
+    }
+
+    fn create_ports(&mut self, config: &DeviceConfig) -> Result<Vec<Port>, BackendError> {
+        let base = config.base_mac().unwrap_or([0x02, 0, 0, 0, 0, 0]);
+        let ports = (0..*config.ports.get_ref())
+            .map(|index| {
+                self.next_ifindex += 1;
+                let ifindex = self.next_ifindex;
+                self.ports.insert(
+                    ifindex,
+                    PortState {
+                        mtu: config.mtu.as_ref().map_or(DEFAULT_MTU, |m| *m.get_ref()),
+                        mac: port_mac(&base, ifindex),
+                        up: config.up,
+                        carrier: true,
+                    },
+                );
+                Port {
+                    index,
+                    ifname: config.port_ifname(index),
+                    ifindex,
+                    peer_ifname: config.peer_ifname(index),
+                    peer_ifindex: 0,
+                }
+            })
+            .collect();
+        Ok(ports)
+    }
+
+    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {
+        for port in ports {
+            self.ports.remove(&port.ifindex);
+        }
+        Ok(())
+    }
+
+    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
+        let state = *self.state(port)?;
+        let oper_state = match (state.up, state.carrier) {
+            (false, _) => OperState::DOWN,
+            (true, false) => OperState::LOWERLAYERDOWN,
+            (true, true) => OperState::UP,
+        };
+        Ok(PortInfo {
+            index: port.index,
+            ifindex: port.ifindex,
+            ifname: port.ifname.clone(),
+            peer_ifname: port.peer_ifname.clone(),
+            mac: state.mac,
+            mtu: state.mtu,
+            up: state.up,
+            oper_state,
+            carrier: state.up && state.carrier,
+        })
+    }
+
+    fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
+        self.state(port)?.mtu = mtu;
+        Ok(())
+    }
+
+    fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
+        if mac[0] & 1 != 0 || *mac == [0; 6] {
+            // What the kernel's eth_prepare_mac_addr_change refuses.
+            return Err(KernelError { errno: libc::EADDRNOTAVAIL, message: None });
+        }
+        self.state(port)?.mac = *mac;
+        Ok(())
+    }
+
+    fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
+        self.state(port)?.up = up;
+        Ok(())
+    }
+
+    fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
+        self.state(port)?.carrier = on;
+        Ok(())
+    }
+
+    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+        self.state(port)?;
+        Ok(PortStats { index: port.index, ifname: port.ifname.clone(), ..Default::default() })
+    }
+}
