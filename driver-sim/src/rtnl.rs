@@ -8,7 +8,7 @@ use nix::sys::socket::{recv, send, MsgFlags};
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::simdev::Mac;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST, RECV_BUF_LEN,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -49,6 +49,14 @@ impl KernelError {
     }
 }
 
+/// How a new port starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewPort {
+    pub mtu: Option<u32>,
+    pub mac: Option<Mac>,
+    pub up: bool,
+}
+
 /// A link as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkState {
@@ -87,27 +95,97 @@ impl Rtnl {
         Rtnl { fd, seq: 0, buf: vec![0; RECV_BUF_LEN] }
     }
 
-    /// Creates a veth pair and returns the ifindexes of (name, peer).
-    pub fn create_veth(&mut self, name: &str, peer: &str) -> Result<(u32, u32), KernelError> {
-        let mut msg = self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
-        msg.nest_start_noflag(IFLA_LINKINFO).put_str(IFLA_INFO_KIND, "veth");
-        msg.nest_start_noflag(IFLA_INFO_DATA).nest_start_noflag(VETH_INFO_PEER);
-        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, peer);
-        msg.nest_end().nest_end().nest_end();
-        self.transact(msg.finish(), |_| ())?;
-        Ok((self.link_by_name(name)?.ifindex, self.link_by_name(peer)?.ifindex))
+    /// Creates veth pairs, already configured: each port end with its
+    /// MTU and MAC, its cable end with the same MTU; then brings up every
+    /// cable end and the ports that start up (a veth cannot be opened
+    /// before its peer exists, so not in the creating request). Requests go
+    /// several to a datagram; the first refusal is returned with the index
+    /// of the pair it concerns. Ifindexes come from [`Rtnl::links`].
+    pub fn create_veths(&mut self, pairs: &[(String, String, NewPort)]) -> Result<(), (usize, KernelError)> {
+        let mut creates = Vec::new();
+        for (name, peer, port) in pairs {
+            let mut msg = self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+            msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
+            if let Some(mtu) = port.mtu {
+                msg.put_u32(IFLA_MTU, mtu);
+            }
+            if let Some(mac) = &port.mac {
+                msg.put_bytes(IFLA_ADDRESS, mac);
+            }
+            msg.nest_start_noflag(IFLA_LINKINFO).put_str(IFLA_INFO_KIND, "veth");
+            msg.nest_start_noflag(IFLA_INFO_DATA).nest_start_noflag(VETH_INFO_PEER);
+            msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, peer);
+            if let Some(mtu) = port.mtu {
+                msg.put_u32(IFLA_MTU, mtu);
+            }
+            msg.nest_end().nest_end().nest_end();
+            creates.push(msg.finish());
+        }
+        self.transact_many(creates)?;
+        let mut ups = Vec::new();
+        let mut owners = Vec::new();
+        for (index, (name, peer, port)) in pairs.iter().enumerate() {
+            let wanted: &[&String] = if port.up { &[peer, name] } else { &[peer] };
+            for ifname in wanted {
+                let mut msg = self.request(RTM_NEWLINK, 0);
+                msg.put_raw(&ifinfomsg(0, IFF_UP, IFF_UP)).put_str(IFLA_IFNAME, ifname);
+                ups.push(msg.finish());
+                owners.push(index);
+            }
+        }
+        self.transact_many(ups).map_err(|(i, e)| (owners[i], e))
+    }
+
+    /// Sends requests many to a datagram (the kernel runs them in order)
+    /// and waits for every answer; returns the first refusal and its index.
+    fn transact_many(&mut self, requests: Vec<Vec<u8>>) -> Result<(), (usize, KernelError)> {
+        // Bounded so the ACKs of one datagram fit the receive buffer.
+        const PER_DATAGRAM: usize = 64;
+        let mut first_error = None;
+        for (chunk_index, chunk) in requests.chunks(PER_DATAGRAM).enumerate() {
+            let seqs: Vec<u32> = chunk.iter().map(|r| u32::from_ne_bytes(r[8..12].try_into().unwrap())).collect();
+            let datagram = chunk.concat();
+            let fail = |e| (chunk_index * PER_DATAGRAM, KernelError::io(e));
+            send(self.fd.as_raw_fd(), &datagram, MsgFlags::empty()).map_err(fail)?;
+            let mut pending = seqs.len();
+            while pending > 0 {
+                let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()).map_err(fail)?;
+                for message in split_messages(&self.buf[..len]) {
+                    let Some(position) = seqs.iter().position(|&s| s == message.header.seq) else { continue };
+                    if message.header.ty != NLMSG_ERROR {
+                        continue;
+                    }
+                    pending -= 1;
+                    let status = decode_status(&message);
+                    if let Some(status) = status.filter(|s| s.error != 0) {
+                        let error = KernelError { errno: -status.error, message: status.message };
+                        first_error.get_or_insert((chunk_index * PER_DATAGRAM + position, error));
+                    }
+                }
+            }
+            if first_error.is_some() {
+                break;
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Every link of the namespace (one dump).
+    pub fn links(&mut self) -> Result<Vec<LinkState>, KernelError> {
+        let mut msg = self.request(RTM_GETLINK, NLM_F_DUMP);
+        msg.put_raw(&ifinfomsg(0, 0, 0));
+        let mut links = Vec::new();
+        self.transact(msg.finish(), |m| {
+            if m.header.ty == RTM_NEWLINK {
+                links.extend(parse_link(m));
+            }
+        })?;
+        Ok(links)
     }
 
     pub fn link(&mut self, ifindex: u32) -> Result<LinkState, KernelError> {
         let mut msg = self.request(RTM_GETLINK, 0);
         msg.put_raw(&ifinfomsg(ifindex, 0, 0));
-        self.get_link(msg)
-    }
-
-    pub fn link_by_name(&mut self, name: &str) -> Result<LinkState, KernelError> {
-        let mut msg = self.request(RTM_GETLINK, 0);
-        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
         self.get_link(msg)
     }
 

@@ -3,7 +3,7 @@
 //! requests (with the sender's credentials), answers them through
 //! [`crate::genl`], and sends notifications to multicast groups.
 
-use crate::genl::{handle_datagram, Outbox, Sender};
+use crate::genl::{handle_datagram, Outbox, Sender, DUMP_DATAGRAM_MAX};
 use crate::simulator::Simulator;
 use crate::timers::TimerEvent;
 use neli::consts::socket::NlFamily;
@@ -108,80 +108,166 @@ impl Server {
         self.send(0, sim, &mut outbox);
     }
 
-    /// Answers every datagram waiting on the socket.
+    /// Answers the datagrams waiting on the socket: up to
+    /// [`DRAIN_BATCH`] are read and answered, then the answers go out packed
+    /// (several messages to a datagram, per client, in order), and again
+    /// until the socket is empty. Packing saves a send and a wake-up per
+    /// answer when clients pipeline.
     fn drain(&mut self, sim: &mut Simulator) -> std::io::Result<()> {
         let mut outbox = Outbox::default();
+        let mut packed = Packer::default();
         loop {
-            let fd = self.socket.as_raw_fd();
-            let mut iov = [IoSliceMut::new(&mut self.buf)];
-            let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-            let received = recvmsg::<NetlinkAddr>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT);
-            let msg = match received {
-                Ok(msg) => msg,
-                Err(Errno::EAGAIN) => return Ok(()),
-                Err(Errno::EINTR) => continue,
-                Err(Errno::ENOBUFS) => {
-                    log::warn!("receive buffer overrun: multicast input was lost");
-                    continue;
+            let mut read = 0;
+            let mut empty = false;
+            while read < DRAIN_BATCH {
+                match self.receive(sim, &mut outbox)? {
+                    Received::Nothing => {
+                        empty = true;
+                        break;
+                    }
+                    Received::Skipped => {}
+                    Received::From(port) => {
+                        read += 1;
+                        for (delay, datagrams) in outbox.deferred.drain(..) {
+                            sim.timers.schedule(delay, TimerEvent::Send { port, datagrams });
+                        }
+                        for answer in outbox.unicast.drain(..) {
+                            packed.push(port, answer);
+                        }
+                        if read == 1 {
+                            // A lone request (a client waiting for it) is
+                            // answered at once; the ones queued behind it
+                            // (a pipelining client) are packed.
+                            self.flush(&mut packed, &mut outbox);
+                        }
+                    }
                 }
-                Err(e) => return Err(e.into()),
-            };
-            let len = msg.bytes;
-            let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
-            let port = msg.address.map_or(0, |a| a.pid());
-            let uid = msg.cmsgs().ok().and_then(|mut c| {
-                c.find_map(|c| match c {
-                    ControlMessageOwned::ScmCredentials(creds) => Some(creds.uid()),
-                    _ => None,
-                })
-            });
-            if port == 0 {
-                continue; // only the kernel sends from port 0, and not requests
             }
-            let sender = Sender { port, uid };
-            if truncated {
-                if let Some(header) = NlHeader::parse(&self.buf[..len]) {
-                    let ext = ExtAck::message("request larger than the simulator's receive buffer");
-                    outbox.unicast.push(build_error(&header, -libc::EMSGSIZE, &ext));
-                }
-            } else {
-                handle_datagram(sim, &self.buf[..len], sender, &mut outbox);
+            self.flush(&mut packed, &mut outbox);
+            if empty {
+                return Ok(());
             }
-            self.send(sender.port, sim, &mut outbox);
         }
     }
 
-    /// Sends an outbox: answers to `port`, held-back answers to the timer
-    /// queue, notifications to their groups.
+    fn flush(&self, packed: &mut Packer, outbox: &mut Outbox) {
+        for (port, datagram) in packed.take() {
+            self.send_to(port, &datagram);
+        }
+        self.send_notifications(outbox);
+    }
+
+    /// Reads and answers one datagram into `outbox`.
+    fn receive(&mut self, sim: &mut Simulator, outbox: &mut Outbox) -> std::io::Result<Received> {
+        let fd = self.socket.as_raw_fd();
+        let mut iov = [IoSliceMut::new(&mut self.buf)];
+        let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+        let msg = match recvmsg::<NetlinkAddr>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT) {
+            Ok(msg) => msg,
+            Err(Errno::EAGAIN) => return Ok(Received::Nothing),
+            Err(Errno::EINTR) => return Ok(Received::Skipped),
+            Err(Errno::ENOBUFS) => {
+                log::warn!("receive buffer overrun: multicast input was lost");
+                return Ok(Received::Skipped);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let len = msg.bytes;
+        let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
+        let port = msg.address.map_or(0, |a| a.pid());
+        let uid = msg.cmsgs().ok().and_then(|mut c| {
+            c.find_map(|c| match c {
+                ControlMessageOwned::ScmCredentials(creds) => Some(creds.uid()),
+                _ => None,
+            })
+        });
+        if port == 0 {
+            return Ok(Received::Skipped); // only the kernel sends from port 0, and not requests
+        }
+        if truncated {
+            if let Some(header) = NlHeader::parse(&self.buf[..len]) {
+                let ext = ExtAck::message("request larger than the simulator's receive buffer");
+                outbox.unicast.push(build_error(&header, -libc::EMSGSIZE, &ext));
+            }
+        } else {
+            handle_datagram(sim, &self.buf[..len], Sender { port, uid }, outbox);
+        }
+        Ok(Received::From(port))
+    }
+
+    /// Sends answers to `port`: held-back ones to the timer queue first.
     fn send(&self, port: u32, sim: &mut Simulator, outbox: &mut Outbox) {
         for (delay, datagrams) in outbox.deferred.drain(..) {
             sim.timers.schedule(delay, TimerEvent::Send { port, datagrams });
         }
-        let fd = self.socket.as_raw_fd();
         for datagram in outbox.unicast.drain(..) {
-            match sendto(fd, &datagram, &NetlinkAddr::new(port, 0), MsgFlags::empty()) {
-                Ok(_) => {}
-                Err(Errno::ECONNREFUSED) => {
-                    log::debug!("client port {port} is gone; dropping its answers");
-                    break;
-                }
-                Err(Errno::EAGAIN) => {
-                    log::warn!("client port {port} does not read its socket; dropping its answers");
-                    break;
-                }
-                Err(e) => log::warn!("sending to port {port}: {e}"),
+            if !self.send_to(port, &datagram) {
+                break;
             }
         }
-        outbox.unicast.clear();
+        self.send_notifications(outbox);
+    }
+
+    /// One datagram to a client; false if the client cannot take more.
+    fn send_to(&self, port: u32, datagram: &[u8]) -> bool {
+        match sendto(self.socket.as_raw_fd(), datagram, &NetlinkAddr::new(port, 0), MsgFlags::empty()) {
+            Ok(_) => true,
+            Err(Errno::ECONNREFUSED) => {
+                log::debug!("client port {port} is gone; dropping its answers");
+                false
+            }
+            Err(Errno::EAGAIN) => {
+                log::warn!("client port {port} does not read its socket; dropping its answers");
+                false
+            }
+            Err(e) => {
+                log::warn!("sending to port {port}: {e}");
+                true
+            }
+        }
+    }
+
+    fn send_notifications(&self, outbox: &mut Outbox) {
         for (group, message) in outbox.multicast.drain(..) {
             let destination = NetlinkAddr::new(0, 1 << (group - 1));
-            match sendto(fd, &message, &destination, MsgFlags::empty()) {
+            match sendto(self.socket.as_raw_fd(), &message, &destination, MsgFlags::empty()) {
                 // Delivered to the group; ECONNREFUSED is for the absent
                 // unicast part (no kernel socket on NETLINK_USERSOCK).
                 Ok(_) | Err(Errno::ECONNREFUSED) => {}
                 Err(e) => log::warn!("notifying group {group}: {e}"),
             }
         }
+    }
+}
+
+/// Datagrams read before the answers are sent.
+const DRAIN_BATCH: usize = 64;
+
+enum Received {
+    Nothing,
+    Skipped,
+    From(u32),
+}
+
+/// Answers per client, packed into datagrams of at most
+/// [`DUMP_DATAGRAM_MAX`] bytes (what clients are expected to read whole),
+/// in the order they were produced.
+#[derive(Default)]
+struct Packer {
+    datagrams: Vec<(u32, Vec<u8>)>,
+}
+
+impl Packer {
+    fn push(&mut self, port: u32, answer: Vec<u8>) {
+        let last = self.datagrams.iter_mut().rev().find(|(p, _)| *p == port);
+        match last {
+            Some((_, datagram)) if datagram.len() + answer.len() <= DUMP_DATAGRAM_MAX => datagram.extend(answer),
+            _ => self.datagrams.push((port, answer)),
+        }
+    }
+
+    fn take(&mut self) -> Vec<(u32, Vec<u8>)> {
+        std::mem::take(&mut self.datagrams)
     }
 }
 

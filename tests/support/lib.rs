@@ -23,8 +23,15 @@ pub fn bin(name: &str) -> PathBuf {
     let dir = match std::env::var_os("SIMDEV_BIN_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => {
+            // Test executables live in target/PROFILE/deps, binaries (the
+            // benchmark among them) in target/PROFILE.
             let exe = std::env::current_exe().expect("test executable path");
-            exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
+            let dir = exe.parent().expect("executable directory");
+            if dir.join(name).exists() {
+                dir.to_path_buf()
+            } else {
+                dir.parent().expect("target dir").to_path_buf()
+            }
         }
     };
     let path = dir.join(name);

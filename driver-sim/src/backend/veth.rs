@@ -7,7 +7,7 @@
 use super::{Backend, BackendError};
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::rtnl::{KernelError, Rtnl};
+use crate::rtnl::{KernelError, NewPort, Rtnl};
 use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
 
 pub struct VethBackend {
@@ -19,36 +19,55 @@ impl VethBackend {
         VethBackend { rtnl }
     }
 
-    fn create_port(&mut self, config: &DeviceConfig, index: u32) -> Result<Port, BackendError> {
-        let ifname = config.port_ifname(index);
-        let peer_ifname = config.peer_ifname(index);
-        let (ifindex, peer_ifindex) = self
-            .rtnl
-            .create_veth(&ifname, &peer_ifname)
-            .map_err(|source| BackendError { action: format!("creating veth pair {ifname}/{peer_ifname}"), source })?;
-        let port = Port { index, ifname, ifindex, peer_ifname, peer_ifindex };
-        self.configure_new_port(config, &port).inspect_err(|_| {
-            let _ = self.rtnl.delete_link(port.ifindex);
-        })?;
-        Ok(port)
-    }
-
-    fn configure_new_port(&mut self, config: &DeviceConfig, port: &Port) -> Result<(), BackendError> {
-        let fail = |what: &str| {
-            let action = format!("{what} on {}", port.ifname);
-            move |source| BackendError { action, source }
-        };
-        if let Some(mtu) = &config.mtu {
-            self.set_mtu(port, *mtu.get_ref()).map_err(fail("setting mtu"))?;
+    /// Creates every port, then learns their ifindexes from one dump;
+    /// leaves the ports that exist in `ports`, also on failure.
+    fn create_all(&mut self, config: &DeviceConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
+        let pairs: Vec<(String, String, NewPort)> = (0..*config.ports.get_ref())
+            .map(|index| {
+                let new_port = NewPort {
+                    mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
+                    mac: config.base_mac().map(|base| port_mac(&base, index)),
+                    up: config.up,
+                };
+                (config.port_ifname(index), config.peer_ifname(index), new_port)
+            })
+            .collect();
+        let names: Vec<(u32, String, String)> =
+            pairs.iter().enumerate().map(|(i, (name, peer, _))| (i as u32, name.clone(), peer.clone())).collect();
+        let created = self.rtnl.create_veths(&pairs);
+        self.adopt(&names, ports);
+        if let Err((index, source)) = created {
+            let (_, name, peer) = &names[index];
+            return Err(BackendError { action: format!("creating veth pair {name}/{peer}"), source });
         }
-        if let Some(base) = config.base_mac() {
-            self.set_mac(port, &port_mac(&base, port.index)).map_err(fail("setting mac"))?;
-        }
-        self.rtnl.set_up(port.peer_ifindex, true).map_err(fail("bringing up the cable end"))?;
-        if config.up {
-            self.set_up(port, true).map_err(fail("bringing up"))?;
+        if ports.len() != names.len() {
+            let source = KernelError { errno: libc::ENODEV, message: Some("a new port vanished".into()) };
+            return Err(BackendError { action: format!("looking up the ports of {}", config.name.get_ref()), source });
         }
         Ok(())
+    }
+
+    /// Turns created (index, name, peer) triples into ports, with ifindexes.
+    fn adopt(&mut self, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
+        let links = match self.rtnl.links() {
+            Ok(links) => links,
+            Err(e) => {
+                log::warn!("listing links: {e}");
+                return;
+            }
+        };
+        let ifindex = |name: &str| links.iter().find(|l| l.ifname == name).map(|l| l.ifindex);
+        for (index, ifname, peer_ifname) in names {
+            if let (Some(port), Some(peer)) = (ifindex(ifname), ifindex(peer_ifname)) {
+                ports.push(Port {
+                    index: *index,
+                    ifname: ifname.clone(),
+                    ifindex: port,
+                    peer_ifname: peer_ifname.clone(),
+                    peer_ifindex: peer,
+                });
+            }
+        }
     }
 }
 
@@ -59,16 +78,13 @@ impl Backend for VethBackend {
 
     fn create_ports(&mut self, config: &DeviceConfig) -> Result<Vec<Port>, BackendError> {
         let mut ports = Vec::new();
-        for index in 0..*config.ports.get_ref() {
-            match self.create_port(config, index) {
-                Ok(port) => ports.push(port),
-                Err(e) => {
-                    let _ = self.remove_ports(&ports);
-                    return Err(e);
-                }
+        match self.create_all(config, &mut ports) {
+            Ok(()) => Ok(ports),
+            Err(e) => {
+                let _ = self.remove_ports(&ports);
+                Err(e)
             }
         }
-        Ok(ports)
     }
 
     fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {

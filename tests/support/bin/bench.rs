@@ -1,0 +1,294 @@
+//! `simdev-bench [--smoke]`: measures simdev against the kernel and against
+//! the physical floor of a user-space netlink server on this machine, all in
+//! one run, prints a table with the goals, and writes
+//! `target/simdev-bench.json`. Build it with the simulator in release mode:
+//! `cargo build --release && target/release/simdev-bench`.
+//! `--smoke` runs tiny sizes (to keep the benchmark working, not to measure).
+
+use genl_client::client::Client;
+use genl_client::pipeline::{Flow, Pipelined};
+use genl_client::simdev::Call;
+use neli::consts::socket::{Msg, NlFamily};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use simdev_protocol::ctrl::FamilySelector;
+use simdev_protocol::simdev::{DevSelector, DEV_ATTRS};
+use simdev_protocol::wire::{MessageBuilder, NLM_F_REQUEST};
+use simdev_tests::{is_root, Simulator, TempFile};
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Instant;
+
+struct Sizes {
+    rtt_rounds: u32,
+    pipelined_ops: u32,
+    dump_small: u32,
+    dump_large: u32,
+    veth_ports: u32,
+    rss_devices: u32,
+}
+
+const FULL: Sizes = Sizes {
+    rtt_rounds: 5000,
+    pipelined_ops: 100_000,
+    dump_small: 10_000,
+    dump_large: 100_000,
+    veth_ports: 500,
+    rss_devices: 10_000,
+};
+const SMOKE: Sizes =
+    Sizes { rtt_rounds: 50, pipelined_ops: 1000, dump_small: 100, dump_large: 1000, veth_ports: 10, rss_devices: 100 };
+
+/// Pipelining window used for the throughput figures.
+const WINDOW: usize = 64;
+
+fn main() {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    // Every process of the run (this one, the simulators it starts, the
+    // echo peer) shares one CPU: a round trip then costs a context switch,
+    // not a cross-CPU wake-up whose cost swings with the scheduler's
+    // placement, so the figures and their ratios are repeatable.
+    pin_to_one_cpu();
+    let sizes = if smoke { SMOKE } else { FULL };
+    let mut results: BTreeMap<&str, f64> = BTreeMap::new();
+
+    let mut kernel = Client::kernel().expect("kernel genetlink");
+    results
+        .insert("kernel_ctrl_rtt_us", best_of_three(false, || getfamily_rtt(&mut kernel, "nlctrl", sizes.rtt_rounds)));
+    results.insert("floor_rtt_us", best_of_three(false, || floor(sizes.rtt_rounds, sizes.pipelined_ops).0));
+    results.insert("floor_pipelined_ops_s", best_of_three(true, || floor(sizes.rtt_rounds, sizes.pipelined_ops).1));
+
+    let sim = Simulator::start(
+        "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n",
+    );
+    let mut client = sim.client();
+    results.insert(
+        "sim_getfamily_rtt_us",
+        best_of_three(false, || getfamily_rtt(&mut client, "simdev", sizes.rtt_rounds)),
+    );
+    results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
+    results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
+    drop(sim);
+
+    results.insert(if smoke { "dump_small_s" } else { "dump_10k_s" }, dump_seconds(sizes.dump_small));
+    results.insert(if smoke { "dump_large_s" } else { "dump_100k_s" }, dump_seconds(sizes.dump_large));
+    results.insert("rss_10k_mib", rss_mib(sizes.rss_devices));
+    results.insert("veth_500_create_s", best_of_three(false, || veth_creation(sizes.veth_ports)));
+    results.insert("ip_batch_500_create_s", best_of_three(false, || ip_batch_creation(sizes.veth_ports)));
+
+    report(&results, smoke);
+}
+
+fn pin_to_one_cpu() {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(0).expect("cpu 0");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("sched_setaffinity");
+}
+
+/// The best of three runs of a measurement (lowest time or highest rate),
+/// to keep one-off interference out of the figures.
+fn best_of_three(higher_is_better: bool, mut measure: impl FnMut() -> f64) -> f64 {
+    let runs = [measure(), measure(), measure()];
+    let pick = if higher_is_better { f64::max } else { f64::min };
+    runs.into_iter().reduce(pick).unwrap()
+}
+
+fn per_op_us(started: Instant, rounds: u32) -> f64 {
+    started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+}
+
+/// Sequential `CTRL_CMD_GETFAMILY` round trips (reply and ACK).
+fn getfamily_rtt(client: &mut Client, family: &str, rounds: u32) -> f64 {
+    let selector = FamilySelector::Name(family.to_string());
+    client.get_family(&selector).expect("warm-up");
+    let started = Instant::now();
+    for _ in 0..rounds {
+        client.get_family(&selector).expect("getfamily");
+    }
+    per_op_us(started, rounds)
+}
+
+fn dev_get_rtt(sim: &Simulator, rounds: u32) -> f64 {
+    let mut client = sim.simdev();
+    let dev = DevSelector::Name("bench".into());
+    client.dev_get(&dev).expect("warm-up");
+    let started = Instant::now();
+    for _ in 0..rounds {
+        client.dev_get(&dev).expect("dev-get");
+    }
+    per_op_us(started, rounds)
+}
+
+/// Acknowledged register writes through the pipeline (the batch path).
+fn pipelined_writes(sim: &Simulator, ops: u32) -> f64 {
+    let mut client = sim.simdev();
+    let dev = DevSelector::Name("bench".into());
+    let requests: Vec<Pipelined> = (0..ops)
+        .map(|i| {
+            let call = Call::RegWrite(dev.clone(), "scratch".into(), u64::from(i));
+            Pipelined { request: client.call_request(&call), dump: false }
+        })
+        .collect();
+    let started = Instant::now();
+    let mut failures = 0;
+    client
+        .client()
+        .pipeline(requests, WINDOW, Some(&DEV_ATTRS), |_, outcome| {
+            failures += usize::from(outcome.is_err());
+            Flow::Continue
+        })
+        .expect("pipeline");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(failures, 0, "every write acknowledged");
+    assert_eq!(client.reg_read(&dev, "scratch").unwrap().value, Some(u64::from(ops - 1)), "all applied, in order");
+    f64::from(ops) / seconds
+}
+
+/// The floor: an echo peer on NETLINK_USERSOCK that does nothing but send
+/// each datagram back. Returns (sequential round trip µs, pipelined ops/s).
+fn floor(rounds: u32, ops: u32) -> (f64, f64) {
+    let echo = NlSocket::connect(NlFamily::Usersock, None, Groups::empty()).expect("echo socket");
+    let echo_port = echo.pid().unwrap();
+    let total = rounds + ops + 1;
+    let server = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..total {
+            let (len, from) = nix::sys::socket::recvfrom::<nix::sys::socket::NetlinkAddr>(
+                std::os::fd::AsRawFd::as_raw_fd(&echo),
+                &mut buf,
+            )
+            .expect("echo recv");
+            let to = from.expect("a sender");
+            nix::sys::socket::sendto(
+                std::os::fd::AsRawFd::as_raw_fd(&echo),
+                &buf[..len],
+                &to,
+                nix::sys::socket::MsgFlags::empty(),
+            )
+            .expect("echo send");
+        }
+    });
+    let client = NlSocket::connect(NlFamily::Usersock, None, Groups::empty()).unwrap();
+    let mut message = MessageBuilder::genl(0x13, NLM_F_REQUEST, 1, 0, 1, 1);
+    message.put_u32(1, 1);
+    let request = message.finish();
+    let to = nix::sys::socket::NetlinkAddr::new(echo_port, 0);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
+    let send = || nix::sys::socket::sendto(fd, &request, &to, nix::sys::socket::MsgFlags::empty()).expect("send");
+    let mut buf = vec![0u8; 65536];
+    send();
+    client.recv(&mut buf, Msg::empty()).unwrap();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        send();
+        client.recv(&mut buf, Msg::empty()).unwrap();
+    }
+    let rtt = per_op_us(started, rounds);
+    let started = Instant::now();
+    let (mut sent, mut received) = (0, 0);
+    while received < ops {
+        while sent < ops && sent - received < WINDOW as u32 {
+            send();
+            sent += 1;
+        }
+        client.recv(&mut buf, Msg::empty()).unwrap();
+        received += 1;
+    }
+    let ops_s = f64::from(ops) / started.elapsed().as_secs_f64();
+    server.join().unwrap();
+    (rtt, ops_s)
+}
+
+fn model_config(devices: u32) -> String {
+    format!("[[device]]\nname = \"m\"\nbackend = \"model\"\ncount = {devices}\n")
+}
+
+/// Seconds to dump and decode `devices` model devices (best of three).
+fn dump_seconds(devices: u32) -> f64 {
+    let sim = Simulator::start(&model_config(devices));
+    let mut client = sim.simdev();
+    best_of_three(false, || {
+        let started = Instant::now();
+        let listed = client.dev_list().expect("dump");
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(listed.len(), devices as usize);
+        seconds
+    })
+}
+
+/// Peak resident memory of a simulator holding `devices` model devices,
+/// after it dumped them all once.
+fn rss_mib(devices: u32) -> f64 {
+    let sim = Simulator::start(&model_config(devices));
+    sim.simdev().dev_list().expect("dump");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sim.pid())).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib / 1024.0
+}
+
+/// Seconds to start a simulator with `ports` veth ports, in a fresh
+/// private namespace, until it is ready.
+fn veth_creation(ports: u32) -> f64 {
+    let per_device = 50.min(ports);
+    let mut config = String::new();
+    for d in 0..ports / per_device {
+        config.push_str(&format!("[[device]]\nname = \"v{d}\"\nports = {per_device}\n"));
+    }
+    let started = Instant::now();
+    let sim = Simulator::start(&config);
+    let seconds = started.elapsed().as_secs_f64();
+    drop(sim);
+    seconds
+}
+
+/// Seconds for `ip -batch` to create `ports` veth pairs in a fresh namespace.
+fn ip_batch_creation(ports: u32) -> f64 {
+    let script: String = (0..ports).map(|i| format!("link add b{i} type veth peer name b{i}-peer\n")).collect();
+    let file = TempFile::with_contents("ip-batch", &script);
+    let unshare_flags = if is_root() { "-n" } else { "-Urn" };
+    let started = Instant::now();
+    let status =
+        Command::new("unshare").args([unshare_flags, "ip", "-batch"]).arg(&file.0).status().expect("unshare ip");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "ip -batch failed");
+    seconds
+}
+
+fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
+    println!("{:<26} {:>14}", "measure", "value");
+    for (name, value) in results {
+        println!("{name:<26} {value:>14.3}");
+    }
+    if !smoke {
+        let get = |k: &str| results[k];
+        let goals = [
+            ("sim_getfamily_rtt_us / floor_rtt_us", get("sim_getfamily_rtt_us") / get("floor_rtt_us"), "<= 1.3"),
+            (
+                "sim_pipelined_ops_s / kernel seq rate",
+                get("sim_pipelined_ops_s") / (1e6 / get("kernel_ctrl_rtt_us")),
+                ">= 1.0",
+            ),
+            ("dump_100k_s", get("dump_100k_s"), "<= 0.3"),
+            ("dump_100k_s / dump_10k_s", get("dump_100k_s") / get("dump_10k_s"), "<= 12"),
+            ("veth_500 / ip_batch_500", get("veth_500_create_s") / get("ip_batch_500_create_s"), "<= 1.5"),
+            ("rss_10k_mib", get("rss_10k_mib"), "<= 64"),
+        ];
+        println!("\n{:<40} {:>10}  goal", "ratio", "value");
+        for (name, value, goal) in goals {
+            let (op, limit) = goal.split_at(2);
+            let limit: f64 = limit.trim().parse().unwrap();
+            let met = if op == "<=" { value <= limit } else { value >= limit };
+            println!("{name:<40} {value:>10.3}  {goal} {}", if met { "met" } else { "MISSED" });
+        }
+    }
+    let json: serde_json::Map<String, serde_json::Value> =
+        results.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+    let target = std::env::current_exe().unwrap().parent().and_then(|p| p.parent()).unwrap().to_path_buf();
+    let path = target.join("simdev-bench.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").expect("write results");
+    println!("\nwritten: {}", path.display());
+}
