@@ -23,8 +23,6 @@ pub mod timers;
 
 use anyhow::Context;
 use config::{Config, FamilyIdChoice, Netns, DEFAULT_CONFIG_NAME};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
 use std::io::Write;
 
@@ -40,13 +38,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    // Signals are read from a signalfd by the event loop; block them first
-    // so one arriving during startup is handled (as teardown) once serving.
-    let mut signals = SigSet::empty();
-    signals.add(Signal::SIGINT);
-    signals.add(Signal::SIGTERM);
-    signals.thread_block().context("blocking signals")?;
-    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+    // A signal during startup is remembered and handled (as teardown) as
+    // soon as the simulator serves.
+    server::install_signal_handlers().context("installing signal handlers")?;
 
     let port = cli.port.or(config.simulator.port).unwrap_or(simdev_protocol::DEFAULT_PORT);
     let mut server = server::Server::bind(port)?;
@@ -90,7 +84,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     writeln!(stdout, "{ready}").and_then(|_| stdout.flush()).context("writing the ready line")?;
     drop(stdout);
 
-    let outcome = server.serve(&mut sim, &signal_fd);
+    let outcome = server.serve(&mut sim);
     sim.devices.remove_all();
     drop(namespace);
     match outcome {

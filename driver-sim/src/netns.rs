@@ -114,6 +114,13 @@ impl Drop for HardwareNamespace {
 /// The holder's life: new namespaces, an rtnetlink socket sent to the
 /// parent, then wait until the parent is gone.
 fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), String> {
+    // Ctrl-C reaches the whole process group: the simulator tears down and
+    // then ends the holder, which must not leave on its own before.
+    // SAFETY: setting dispositions in a single-threaded child.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
     // SAFETY: plain prctl; the child must not outlive the simulator.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
         return Err(format!("prctl: {}", std::io::Error::last_os_error()));

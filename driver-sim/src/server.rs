@@ -10,19 +10,14 @@ use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
-use nix::sys::signalfd::SignalFd;
-use nix::sys::socket::{recvmsg, sendto, setsockopt, sockopt, ControlMessageOwned, MsgFlags, NetlinkAddr};
+use nix::sys::socket::{sendto, setsockopt, sockopt, MsgFlags, NetlinkAddr};
 use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::wire::NlHeader;
-use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Largest request datagram the simulator reads whole; bigger ones are
-/// answered with `EMSGSIZE`.
-const REQUEST_BUF_LEN: usize = 256 * 1024;
 /// How long a send may wait for a client that does not read its socket
 /// before its answer is dropped (the kernel's controller would wait too,
 /// but a simulator serving others cannot wait forever).
@@ -39,7 +34,6 @@ pub enum BindError {
 pub struct Server {
     socket: NlSocket,
     port: u32,
-    buf: Vec<u8>,
 }
 
 impl Server {
@@ -57,41 +51,82 @@ impl Server {
             .map_err(|e| BindError::Socket(e.into()))?;
         // Room for bursts of pipelined requests.
         let _ = socket.set_recv_buffer_size(4 * 1024 * 1024);
-        Ok(Server { socket, port, buf: vec![0; REQUEST_BUF_LEN] })
+        Ok(Server { socket, port })
     }
 
     pub fn port(&self) -> u32 {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM arrives on `signals`; returns it.
-    /// Between requests, runs the timer queue's due events.
-    pub fn serve(&mut self, sim: &mut Simulator, signals: &SignalFd) -> std::io::Result<Signal> {
+    /// Serves until SIGINT or SIGTERM (see [`install_signal_handlers`]);
+    /// returns the signal. Between requests, runs the timer queue's due
+    /// events.
+    ///
+    /// The loop blocks in `recvmmsg` itself (no `poll`): a request costs
+    /// the simulator one receive and one send, like the leanest echo peer,
+    /// and a pipelining client's queued requests come in with one call. A
+    /// receive timeout wakes it for the next timer; signals interrupt the
+    /// receive (handlers without `SA_RESTART`), and the timeout is capped at
+    /// [`MAX_BLOCK`] so a signal landing just before the call is seen soon.
+    pub fn serve(&mut self, sim: &mut Simulator) -> std::io::Result<Signal> {
+        let mut slots = RecvSlots::new();
+        let mut current_timeout = None;
         loop {
+            if let Some(signal) = stop_signal() {
+                return Ok(signal);
+            }
             self.run_timers(sim);
-            let timeout = match sim.timers.next_deadline() {
-                None => PollTimeout::NONE,
-                Some(deadline) => {
-                    // Round up so the loop never spins on a sub-millisecond remainder.
-                    let wait = deadline.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000);
-                    PollTimeout::try_from(wait.min(60_000) as u32).unwrap_or(PollTimeout::MAX)
-                }
-            };
-            let mut fds =
-                [PollFd::new(self.as_fd(), PollFlags::POLLIN), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Err(Errno::EINTR) => continue,
+            let wait = sim
+                .timers
+                .next_deadline()
+                .map_or(MAX_BLOCK, |d| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))
+                .min(MAX_BLOCK);
+            // Whole milliseconds, so an unchanged deadline costs no syscall.
+            let wait = Duration::from_millis(wait.as_millis().max(1) as u64);
+            if current_timeout != Some(wait) {
+                let tv = nix::sys::time::TimeVal::new(wait.as_secs() as i64, wait.subsec_micros().into());
+                setsockopt(&self.as_fd(), sockopt::ReceiveTimeout, &tv)?;
+                current_timeout = Some(wait);
+            }
+            match slots.receive(self.socket.as_raw_fd()) {
+                Ok(count) => self.answer(sim, &mut slots, count),
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
+                Err(Errno::ENOBUFS) => log::warn!("receive buffer overrun: multicast input was lost"),
                 Err(e) => return Err(e.into()),
-                Ok(_) => {}
             }
-            let signal_ready = fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
-            if signal_ready {
-                if let Ok(Some(info)) = signals.read_signal() {
-                    return Ok(Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGTERM));
-                }
-            }
-            self.drain(sim)?;
         }
+    }
+
+    /// Answers the `count` datagrams just received, then sends the answers
+    /// packed (several messages to a datagram, per client, in order).
+    fn answer(&mut self, sim: &mut Simulator, slots: &mut RecvSlots, count: usize) {
+        let mut outbox = Outbox::default();
+        let mut packed = Packer::default();
+        for index in 0..count {
+            let datagram = slots.datagram(index);
+            if datagram.port == 0 {
+                continue; // only the kernel sends from port 0, and not requests
+            }
+            let sender = Sender { port: datagram.port, uid: datagram.uid };
+            if datagram.truncated {
+                if let Some(header) = NlHeader::parse(datagram.bytes) {
+                    let ext = ExtAck::message("request larger than the simulator's receive buffer");
+                    outbox.unicast.push(build_error(&header, -libc::EMSGSIZE, &ext));
+                }
+            } else {
+                handle_datagram(sim, datagram.bytes, sender, &mut outbox);
+            }
+            for (delay, datagrams) in outbox.deferred.drain(..) {
+                sim.timers.schedule(delay, TimerEvent::Send { port: sender.port, datagrams });
+            }
+            for answer in outbox.unicast.drain(..) {
+                packed.push(sender.port, answer);
+            }
+        }
+        for (port, datagram) in packed.take() {
+            self.send_to(port, &datagram);
+        }
+        self.send_notifications(&mut outbox);
     }
 
     /// Runs every due timer event and sends what they produced.
@@ -106,93 +141,6 @@ impl Server {
         }
         outbox.multicast = sim.take_notifications();
         self.send(0, sim, &mut outbox);
-    }
-
-    /// Answers the datagrams waiting on the socket: up to
-    /// [`DRAIN_BATCH`] are read and answered, then the answers go out packed
-    /// (several messages to a datagram, per client, in order), and again
-    /// until the socket is empty. Packing saves a send and a wake-up per
-    /// answer when clients pipeline.
-    fn drain(&mut self, sim: &mut Simulator) -> std::io::Result<()> {
-        let mut outbox = Outbox::default();
-        let mut packed = Packer::default();
-        loop {
-            let mut read = 0;
-            let mut empty = false;
-            while read < DRAIN_BATCH {
-                match self.receive(sim, &mut outbox)? {
-                    Received::Nothing => {
-                        empty = true;
-                        break;
-                    }
-                    Received::Skipped => {}
-                    Received::From(port) => {
-                        read += 1;
-                        for (delay, datagrams) in outbox.deferred.drain(..) {
-                            sim.timers.schedule(delay, TimerEvent::Send { port, datagrams });
-                        }
-                        for answer in outbox.unicast.drain(..) {
-                            packed.push(port, answer);
-                        }
-                        if read == 1 {
-                            // A lone request (a client waiting for it) is
-                            // answered at once; the ones queued behind it
-                            // (a pipelining client) are packed.
-                            self.flush(&mut packed, &mut outbox);
-                        }
-                    }
-                }
-            }
-            self.flush(&mut packed, &mut outbox);
-            if empty {
-                return Ok(());
-            }
-        }
-    }
-
-    fn flush(&self, packed: &mut Packer, outbox: &mut Outbox) {
-        for (port, datagram) in packed.take() {
-            self.send_to(port, &datagram);
-        }
-        self.send_notifications(outbox);
-    }
-
-    /// Reads and answers one datagram into `outbox`.
-    fn receive(&mut self, sim: &mut Simulator, outbox: &mut Outbox) -> std::io::Result<Received> {
-        let fd = self.socket.as_raw_fd();
-        let mut iov = [IoSliceMut::new(&mut self.buf)];
-        let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-        let msg = match recvmsg::<NetlinkAddr>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT) {
-            Ok(msg) => msg,
-            Err(Errno::EAGAIN) => return Ok(Received::Nothing),
-            Err(Errno::EINTR) => return Ok(Received::Skipped),
-            Err(Errno::ENOBUFS) => {
-                log::warn!("receive buffer overrun: multicast input was lost");
-                return Ok(Received::Skipped);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let len = msg.bytes;
-        let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
-        let port = msg.address.map_or(0, |a| a.pid());
-        let uid = msg.cmsgs().ok().and_then(|mut c| {
-            c.find_map(|c| match c {
-                ControlMessageOwned::ScmCredentials(creds) => Some(creds.uid()),
-                _ => None,
-            })
-        });
-        if port == 0 {
-            return Ok(Received::Skipped); // only the kernel sends from port 0, and not requests
-        }
-        if truncated {
-            if let Some(header) = NlHeader::parse(&self.buf[..len]) {
-                let ext = ExtAck::message("request larger than the simulator's receive buffer");
-                outbox.unicast.push(build_error(&header, -libc::EMSGSIZE, &ext));
-            }
-        } else {
-            handle_datagram(sim, &self.buf[..len], Sender { port, uid }, outbox);
-        }
-        Ok(Received::From(port))
     }
 
     /// Sends answers to `port`: held-back ones to the timer queue first.
@@ -240,13 +188,130 @@ impl Server {
     }
 }
 
-/// Datagrams read before the answers are sent.
-const DRAIN_BATCH: usize = 64;
+/// Longest the loop blocks without looking at signals and timers.
+pub const MAX_BLOCK: Duration = Duration::from_millis(250);
 
-enum Received {
-    Nothing,
-    Skipped,
-    From(u32),
+/// Datagrams one `recvmmsg` may return.
+const SLOTS: usize = 32;
+/// Largest request datagram read whole; bigger ones are answered `EMSGSIZE`.
+pub const REQUEST_MAX: usize = 64 * 1024;
+
+/// One received datagram.
+struct Datagram<'a> {
+    bytes: &'a [u8],
+    port: u32,
+    uid: Option<u32>,
+    truncated: bool,
+}
+
+/// Buffers for `recvmmsg`: datagrams, sender addresses, credentials.
+struct RecvSlots {
+    buffers: Vec<Vec<u8>>,
+    addrs: Vec<libc::sockaddr_nl>,
+    controls: Vec<[u64; 8]>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    /// Slots the kernel wrote into last time (the others are still pristine).
+    used: usize,
+}
+
+impl RecvSlots {
+    fn new() -> Self {
+        // SAFETY: plain C structs, all-zero is a valid value.
+        let zero_addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        let mut slots = RecvSlots {
+            buffers: vec![vec![0u8; REQUEST_MAX]; SLOTS],
+            addrs: vec![zero_addr; SLOTS],
+            controls: vec![[0u64; 8]; SLOTS],
+            iovecs: Vec::with_capacity(SLOTS),
+            // SAFETY: as above.
+            headers: vec![unsafe { std::mem::zeroed() }; SLOTS],
+            used: SLOTS,
+        };
+        for buffer in &mut slots.buffers {
+            slots.iovecs.push(libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() });
+        }
+        slots
+    }
+
+    /// Blocks until at least one datagram arrives (or the receive timeout),
+    /// then takes every queued one up to [`SLOTS`]; returns how many.
+    fn receive(&mut self, fd: std::os::fd::RawFd) -> Result<usize, Errno> {
+        // Re-arm only the headers the kernel changed; the buffers (and the
+        // iovecs pointing at them) never move.
+        for i in 0..self.used {
+            let header = &mut self.headers[i].msg_hdr;
+            header.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_nl).cast();
+            header.msg_namelen = std::mem::size_of::<libc::sockaddr_nl>() as u32;
+            header.msg_iov = &mut self.iovecs[i];
+            header.msg_iovlen = 1;
+            header.msg_control = self.controls[i].as_mut_ptr().cast();
+            header.msg_controllen = std::mem::size_of::<[u64; 8]>();
+            header.msg_flags = 0;
+            self.headers[i].msg_len = 0;
+        }
+        // SAFETY: every header points at live buffers owned by `self`.
+        let count = unsafe {
+            libc::recvmmsg(fd, self.headers.as_mut_ptr(), SLOTS as u32, libc::MSG_WAITFORONE, std::ptr::null_mut())
+        };
+        let count = Errno::result(count)? as usize;
+        self.used = count;
+        Ok(count)
+    }
+
+    fn datagram(&self, index: usize) -> Datagram<'_> {
+        let header = &self.headers[index];
+        let len = (header.msg_len as usize).min(REQUEST_MAX);
+        Datagram {
+            bytes: &self.buffers[index][..len],
+            port: self.addrs[index].nl_pid,
+            uid: credentials_uid(&header.msg_hdr),
+            truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+        }
+    }
+}
+
+/// The uid of an `SCM_CREDENTIALS` control message, if there is one.
+fn credentials_uid(header: &libc::msghdr) -> Option<u32> {
+    // SAFETY: walks the control buffer the kernel filled, with the libc
+    // macros, within msg_controllen.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(header);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_CREDENTIALS {
+                let creds = libc::CMSG_DATA(cmsg) as *const libc::ucred;
+                return Some(std::ptr::read_unaligned(creds).uid);
+            }
+            cmsg = libc::CMSG_NXTHDR(header, cmsg);
+        }
+    }
+    None
+}
+
+/// The signal that asked the simulator to stop (0: none yet).
+static STOP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(signal: libc::c_int) {
+    STOP.store(signal, Ordering::Relaxed);
+}
+
+/// SIGINT and SIGTERM make [`Server::serve`] return (and the simulator tear
+/// down). Installed without `SA_RESTART`, so they interrupt its receive.
+pub fn install_signal_handlers() -> nix::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let action = SigAction::new(SigHandler::Handler(on_stop_signal), SaFlags::empty(), SigSet::empty());
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe { sigaction(signal, &action) }?;
+    }
+    Ok(())
+}
+
+fn stop_signal() -> Option<Signal> {
+    match STOP.load(Ordering::Relaxed) {
+        0 => None,
+        signal => Some(Signal::try_from(signal).unwrap_or(Signal::SIGTERM)),
+    }
 }
 
 /// Answers per client, packed into datagrams of at most

@@ -21,6 +21,9 @@ pub struct Families {
     pub simdev_groups: Vec<u32>,
     /// The emulated controller's `notify` group number.
     pub ctrl_groups: Vec<u32>,
+    /// Each family's `GETFAMILY` answer attributes, encoded once: they do
+    /// not change while the simulator runs.
+    encoded: Vec<(FamilyInfo, Vec<u8>)>,
 }
 
 impl Families {
@@ -30,7 +33,23 @@ impl Families {
         let ctrl_groups: Vec<u32> = (1..=CTRL_FAMILY.mcast_groups.len() as u32).collect();
         let first = ctrl_groups.len() as u32 + 1;
         let simdev_groups = (first..first + simdev::FAMILY.mcast_groups.len() as u32).collect();
-        Families { simdev_id, simdev_groups, ctrl_groups }
+        let mut families = Families { simdev_id, simdev_groups, ctrl_groups, encoded: Vec::new() };
+        families.encoded = families
+            .infos()
+            .into_iter()
+            .map(|info| {
+                let mut attrs = MessageBuilder::new(0, 0, 0, 0);
+                info.encode(&mut attrs);
+                let bytes = attrs.finish()[simdev_protocol::wire::NLMSG_HDRLEN..].to_vec();
+                (info, bytes)
+            })
+            .collect();
+        families
+    }
+
+    /// Every family with its encoded `GETFAMILY` attributes, in id order.
+    pub fn encoded(&self) -> &[(FamilyInfo, Vec<u8>)] {
+        &self.encoded
     }
 
     pub fn spec_by_id(&self, id: u16) -> Option<&'static FamilySpec> {

@@ -4,37 +4,38 @@
 
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
-use simdev_protocol::ctrl::{attr, cmd, FamilyInfo};
+use simdev_protocol::ctrl::{attr, cmd};
 use simdev_protocol::policy::errno;
 use simdev_protocol::policy_dump::{policy_dump, PolicyDumpError};
 
-fn encode(request: &Request<'_>, info: &FamilyInfo, dump: bool) -> Vec<u8> {
+/// A `NEWFAMILY` answer from the family's attributes, encoded once.
+fn encode(request: &Request<'_>, attrs: &[u8], dump: bool) -> Vec<u8> {
     let mut message = if dump { request.dump_part(cmd::NEWFAMILY) } else { request.reply(cmd::NEWFAMILY) };
-    info.encode(&mut message);
+    message.put_raw(attrs);
     message.finish()
 }
 
 /// The kernel looks the id up first, then the name; neither is `EINVAL`,
 /// no match `ENOENT` (no extack message in either case).
 pub fn get_family(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
-    let infos = sim.families.infos();
+    let families = sim.families.encoded();
     let found = if let Some(id) = request.attrs.get(attr::FAMILY_ID) {
         // Liberal parsing: a longer integer is read by its first bytes.
         let id = u16::from_ne_bytes([id.payload[0], id.payload[1]]);
-        infos.iter().find(|f| f.id == id)
+        families.iter().find(|(f, _)| f.id == id)
     } else if let Some(name) = request.attrs.get(attr::FAMILY_NAME) {
         let name = name.string().unwrap_or_default();
-        infos.iter().find(|f| f.name == name)
+        families.iter().find(|(f, _)| f.name == name)
     } else {
         return Err(HandlerError { errno: errno::EINVAL, ext: Default::default() });
     };
-    let info = found.ok_or(HandlerError { errno: errno::ENOENT, ext: Default::default() })?;
-    Ok(Some(encode(request, info, false)))
+    let (_, attrs) = found.ok_or(HandlerError { errno: errno::ENOENT, ext: Default::default() })?;
+    Ok(Some(encode(request, attrs, false)))
 }
 
 /// Like the kernel, the dump ignores any attributes and lists every family.
 pub fn dump_families(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(sim.families.infos().iter().map(|info| encode(request, info, true)).collect())
+    Ok(sim.families.encoded().iter().map(|(_, attrs)| encode(request, attrs, true)).collect())
 }
 
 /// `CTRL_CMD_GETPOLICY` (dump only): the family by id or name (neither is

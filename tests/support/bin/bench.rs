@@ -1,4 +1,4 @@
-//! `simdev-bench [--smoke]`: measures simdev against the kernel and against
+//! `simdev-bench [--smoke] [--output FILE]`: measures simdev against the kernel and against
 //! the physical floor of a user-space netlink server on this machine, all in
 //! one run, prints a table with the goals, and writes
 //! `target/simdev-bench.json`. Build it with the simulator in release mode:
@@ -43,6 +43,9 @@ const SMOKE: Sizes =
 const WINDOW: usize = 64;
 
 fn main() {
+    if std::env::args().any(|a| a == "--echo") {
+        echo_peer();
+    }
     let smoke = std::env::args().any(|a| a == "--smoke");
     // Every process of the run (this one, the simulators it starts, the
     // echo peer) shares one CPU: a round trip then costs a context switch,
@@ -67,6 +70,7 @@ fn main() {
         best_of_three(false, || getfamily_rtt(&mut client, "simdev", sizes.rtt_rounds)),
     );
     results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
+    results.insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
     drop(sim);
 
@@ -108,6 +112,23 @@ fn getfamily_rtt(client: &mut Client, family: &str, rounds: u32) -> f64 {
     per_op_us(started, rounds)
 }
 
+/// GETFAMILY round trips with prebuilt bytes and no decoding, as the floor
+/// is measured: the simulator's own cost, without the client library's.
+fn raw_getfamily_rtt(sim: &Simulator, rounds: u32) -> f64 {
+    let mut client = sim.client();
+    let mut request = client.new_request(simdev_protocol::ctrl::GENL_ID_CTRL, 3, 2, simdev_protocol::wire::NLM_F_ACK);
+    request.put_str(simdev_protocol::ctrl::attr::FAMILY_NAME, "simdev");
+    let bytes = request.finish();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        client.send_raw(&bytes).unwrap();
+        // Reply and ACK arrive packed in one datagram.
+        let replies = client.recv_raw().unwrap();
+        assert_eq!(replies.len(), 2);
+    }
+    per_op_us(started, rounds)
+}
+
 fn dev_get_rtt(sim: &Simulator, rounds: u32) -> f64 {
     let mut client = sim.simdev();
     let dev = DevSelector::Name("bench".into());
@@ -144,30 +165,32 @@ fn pipelined_writes(sim: &Simulator, ops: u32) -> f64 {
     f64::from(ops) / seconds
 }
 
-/// The floor: an echo peer on NETLINK_USERSOCK that does nothing but send
-/// each datagram back. Returns (sequential round trip µs, pipelined ops/s).
-fn floor(rounds: u32, ops: u32) -> (f64, f64) {
+/// The echo peer: `simdev-bench --echo` binds a NETLINK_USERSOCK port,
+/// prints it, and sends every datagram back to its sender, forever.
+fn echo_peer() -> ! {
     let echo = NlSocket::connect(NlFamily::Usersock, None, Groups::empty()).expect("echo socket");
-    let echo_port = echo.pid().unwrap();
-    let total = rounds + ops + 1;
-    let server = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        for _ in 0..total {
-            let (len, from) = nix::sys::socket::recvfrom::<nix::sys::socket::NetlinkAddr>(
-                std::os::fd::AsRawFd::as_raw_fd(&echo),
-                &mut buf,
-            )
-            .expect("echo recv");
-            let to = from.expect("a sender");
-            nix::sys::socket::sendto(
-                std::os::fd::AsRawFd::as_raw_fd(&echo),
-                &buf[..len],
-                &to,
-                nix::sys::socket::MsgFlags::empty(),
-            )
-            .expect("echo send");
-        }
-    });
+    println!("{}", echo.pid().unwrap());
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&echo);
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (len, from) = nix::sys::socket::recvfrom::<nix::sys::socket::NetlinkAddr>(fd, &mut buf).expect("recv");
+        let to = from.expect("a sender");
+        let _ = nix::sys::socket::sendto(fd, &buf[..len], &to, nix::sys::socket::MsgFlags::empty());
+    }
+}
+
+/// The floor: an echo peer process on NETLINK_USERSOCK that does nothing
+/// but send each datagram back (what any user-space netlink server must at
+/// least do). Returns (sequential round trip µs, pipelined ops/s).
+fn floor(rounds: u32, ops: u32) -> (f64, f64) {
+    let mut peer = Command::new(std::env::current_exe().unwrap())
+        .arg("--echo")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("echo peer");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(peer.stdout.take().unwrap()), &mut line).unwrap();
+    let echo_port: u32 = line.trim().parse().expect("the echo peer's port");
     let client = NlSocket::connect(NlFamily::Usersock, None, Groups::empty()).unwrap();
     let mut message = MessageBuilder::genl(0x13, NLM_F_REQUEST, 1, 0, 1, 1);
     message.put_u32(1, 1);
@@ -195,7 +218,8 @@ fn floor(rounds: u32, ops: u32) -> (f64, f64) {
         received += 1;
     }
     let ops_s = f64::from(ops) / started.elapsed().as_secs_f64();
-    server.join().unwrap();
+    let _ = peer.kill();
+    let _ = peer.wait();
     (rtt, ops_s)
 }
 
@@ -287,8 +311,13 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
     }
     let json: serde_json::Map<String, serde_json::Value> =
         results.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
-    let target = std::env::current_exe().unwrap().parent().and_then(|p| p.parent()).unwrap().to_path_buf();
-    let path = target.join("simdev-bench.json");
+    let path = match std::env::args().skip_while(|a| a != "--output").nth(1) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            let target = std::env::current_exe().unwrap().parent().and_then(|p| p.parent()).unwrap().to_path_buf();
+            target.join("simdev-bench.json")
+        }
+    };
     std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").expect("write results");
     println!("\nwritten: {}", path.display());
 }
