@@ -9,18 +9,18 @@
 //! in the simulator's name.
 
 use crate::error::{Error, Result};
+use crate::pipeline::{Flow, Pipelined};
 use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
 use nix::errno::Errno;
 use nix::sys::socket::{connect, setsockopt, sockopt, NetlinkAddr};
 use simdev_protocol::ctrl::{self, FamilyInfo, FamilySelector, GENL_ID_CTRL};
-use simdev_protocol::extack::{decode_status, Status};
+use simdev_protocol::extack::Status;
 use simdev_protocol::policy::AttrSet;
 use simdev_protocol::policy_dump::PolicyPart;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP,
-    NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
+    split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
 };
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -135,57 +135,24 @@ impl Client {
     /// one, none for commands that only ACK). `policy` names attributes in
     /// errors.
     pub fn execute(&mut self, request: MessageBuilder, policy: Option<&'static AttrSet>) -> Result<Vec<Reply>> {
-        let mut bytes = request.finish();
-        let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_ACK;
-        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
-        let seq = self.seq;
-        self.send_raw(&bytes)?;
-        let mut replies = Vec::new();
-        loop {
-            for reply in self.recv_raw()? {
-                let message = reply.message();
-                if message.header.seq != seq {
-                    continue;
-                }
-                if message.header.ty == NLMSG_ERROR {
-                    let status = decode_status(&message).ok_or_else(|| Error::Protocol("short NLMSG_ERROR".into()))?;
-                    if status.error == 0 {
-                        return Ok(replies);
-                    }
-                    return Err(status_error(&status, &bytes, policy));
-                }
-                replies.push(reply);
-            }
-        }
+        self.one(request, false, policy)
     }
 
     /// Sends a dump request and collects every part until `NLMSG_DONE`.
     pub fn dump(&mut self, request: MessageBuilder, policy: Option<&'static AttrSet>) -> Result<Dump> {
-        let mut bytes = request.finish();
-        let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | NLM_F_DUMP;
-        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
-        let seq = self.seq;
-        self.send_raw(&bytes)?;
-        let mut dump = Dump::default();
-        loop {
-            for reply in self.recv_raw()? {
-                let message = reply.message();
-                if message.header.seq != seq {
-                    continue;
-                }
-                dump.interrupted |= message.header.flags & NLM_F_DUMP_INTR != 0;
-                match message.header.ty {
-                    NLMSG_DONE | NLMSG_ERROR => {
-                        let status = decode_status(&message).ok_or_else(|| Error::Protocol("short status".into()))?;
-                        if status.error == 0 {
-                            return Ok(dump);
-                        }
-                        return Err(status_error(&status, &bytes, policy));
-                    }
-                    _ => dump.parts.push(reply),
-                }
-            }
-        }
+        let parts = self.one(request, true, policy)?;
+        let interrupted = parts.iter().any(|p| p.message().header.flags & NLM_F_DUMP_INTR != 0);
+        Ok(Dump { parts, interrupted })
+    }
+
+    /// One request: a pipeline of one.
+    fn one(&mut self, request: MessageBuilder, dump: bool, policy: Option<&'static AttrSet>) -> Result<Vec<Reply>> {
+        let mut result = None;
+        self.pipeline([Pipelined { request, dump }], 1, policy, |_, outcome| {
+            result = Some(outcome);
+            Flow::Continue
+        })?;
+        result.expect("the pipeline completes its request")
     }
 
     /// `CTRL_CMD_GETFAMILY` for one family.
