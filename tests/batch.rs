@@ -112,7 +112,7 @@ fn pipelined_results_equal_sequential_ones() {
         let (out, _) = batch(&sim, &text, &["-j", "--window", window]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mut results = String::from_utf8(out.stdout).unwrap();
-        // ifindexes and MACs differ between simulators; the rest must not.
+        // ifindexes, MACs and namespaces differ between simulators; the rest must not.
         results = results
             .lines()
             .map(|l| {
@@ -136,6 +136,7 @@ fn strip(value: &mut serde_json::Value) {
         serde_json::Value::Object(map) => {
             map.remove("ifindex");
             map.remove("mac");
+            map.remove("netns");
             map.values_mut().for_each(strip);
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(strip),

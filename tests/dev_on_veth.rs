@@ -74,6 +74,7 @@ fn lists_devices_as_the_kernel_sees_them() {
     assert_eq!(devices[0].ports[1].mac, [0x02, 0xaa, 0, 0, 0, 0x11], "port 1 gets base + 1");
     assert_eq!(devices[1].ports[0].mtu, 2000, "configured MTU applied");
     assert_eq!(devices[0].ports[0].oper_state, OperState::UP);
+    assert_eq!(devices[0].netns.as_deref(), Some(sim.netns.as_str()), "dev-get says where the netdevs live");
     let by_name = client.dev_get(&DevSelector::Name("lab1".into())).unwrap();
     let by_id = client.dev_get(&DevSelector::Id(7)).unwrap();
     assert_eq!(by_name, by_id);

@@ -93,6 +93,8 @@ pub struct PortSettings {
 /// All devices and the hardware behind them: devices by id (dumps list
 /// them in id order), a name index, and one backend per kind.
 pub struct Devices {
+    /// Where netdev-backed devices live (`/proc/PID/ns/net`).
+    pub netns_path: Option<String>,
     devices: BTreeMap<u32, Device>,
     by_name: HashMap<String, u32>,
     backends: Backends,
@@ -116,7 +118,7 @@ impl Backends {
 
 impl Devices {
     pub fn new(backends: Backends, seed: u64) -> Self {
-        Devices { devices: BTreeMap::new(), by_name: HashMap::new(), backends, seed }
+        Devices { netns_path: None, devices: BTreeMap::new(), by_name: HashMap::new(), backends, seed }
     }
 
     /// Creates one device; on failure nothing of it is left.
@@ -222,9 +224,14 @@ impl Devices {
 
     /// The device as the kernel sees its ports now.
     pub fn info(&mut self, id: u32) -> Result<DevInfo, KernelError> {
+        // Only netdev-backed devices live in a namespace.
+        let netns = match self.device(id).backend {
+            BackendKind::Model => None,
+            BackendKind::Veth => self.netns_path.clone(),
+        };
         let (device, backend) = self.with_backend(id);
         let ports = device.ports.iter().map(|port| backend.port_info(port)).collect::<Result<_, _>>()?;
-        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), ports })
+        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), netns, ports })
     }
 
     /// Bit N set when port N has carrier (the kernel's `LOWER_UP`).

@@ -55,6 +55,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         model: Box::new(backend::model::ModelBackend::default()),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);
+    devices.netns_path = Some(namespace.netns_path.clone());
 
     let family_id = match config.simulator.family_id {
         FamilyIdChoice::Auto => GENL_START_ALLOC,

@@ -4,7 +4,8 @@ use super::args::Words;
 use simdev_protocol::simdev::{format_mac, parse_mac, DevInfo, DevSelector, DevSet, PortInfo};
 
 pub fn print_device(dev: &DevInfo) {
-    println!("{}: id {} backend {}", dev.name, dev.id, dev.backend);
+    let netns = dev.netns.as_ref().map(|n| format!(" netns {n}")).unwrap_or_default();
+    println!("{}: id {} backend {}{netns}", dev.name, dev.id, dev.backend);
     for port in &dev.ports {
         println!("    port {} {}: {}", port.index, port.ifname, describe_port(port));
     }

@@ -110,6 +110,10 @@ pub struct DevInfo {
     pub id: u32,
     pub name: String,
     pub backend: String,
+    /// Where the device's netdevs live (`/proc/PID/ns/net`, for `nsenter`);
+    /// none for model devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
     pub ports: Vec<PortInfo>,
 }
 
@@ -126,6 +130,9 @@ impl DevInfo {
         out.put_u32(dev_attr::ID, self.id)
             .put_str(dev_attr::NAME, &self.name)
             .put_str(dev_attr::BACKEND, &self.backend);
+        if let Some(netns) = &self.netns {
+            out.put_str(dev_attr::NETNS, netns);
+        }
         for port in &self.ports {
             port.encode(out);
         }
@@ -141,7 +148,8 @@ impl DevInfo {
             .filter(|a| a.kind() == dev_attr::PORT)
             .map(|a| PortInfo::decode_fields(a.nested()))
             .collect::<Result<_, _>>()?;
-        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), ports })
+        let netns = attrs.get(dev_attr::NETNS).and_then(|a| a.string()).map(str::to_string);
+        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), netns, ports })
     }
 }
 
@@ -223,6 +231,7 @@ mod tests {
             id: 3,
             name: "sim0".into(),
             backend: "veth".into(),
+            netns: Some("/proc/1/ns/net".into()),
             ports: vec![PortInfo {
                 index: 0,
                 ifindex: 7,

@@ -117,6 +117,7 @@ pub mod dev_attr {
     pub const FAULT_INTERVAL_MS: u16 = 28;
     pub const FAULT_DOWN_MS: u16 = 29;
     pub const BATCH: u16 = 30;
+    pub const NETNS: u16 = 31;
 }
 
 pub mod port_attr {
@@ -424,6 +425,7 @@ pub static DEV_ATTRS: AttrSet = AttrSet {
             Check::Range { min: 1, max: u32::MAX as u64 },
             "batch id: once a request of this batch from this socket failed, later ones are skipped (ECANCELED)",
         ),
+        attr(dev_attr::NETNS, "netns", AttrType::String, Check::None, "where the device's netdevs live (for nsenter)"),
     ],
 };
 
@@ -465,7 +467,7 @@ mod tests {
 
     #[test]
     fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), dev_attr::BATCH as u32);
+        assert_eq!(FAMILY.max_attr(), dev_attr::NETNS as u32);
         assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
         assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
         assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
