@@ -188,6 +188,31 @@ fn getfamily_answers_match_the_kernel() {
             bytes
         }),
         (
+            "getpolicy of nlctrl",
+            request(REQ_ACK | NLM_F_DUMP, cmd::GETPOLICY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl");
+            }),
+        ),
+        (
+            "getpolicy by id of one op",
+            request(REQ_ACK | NLM_F_DUMP, cmd::GETPOLICY, |m| {
+                m.put_u16(attr::FAMILY_ID, GENL_ID_CTRL).put_u32(attr::OP, 3);
+            }),
+        ),
+        (
+            "getpolicy of an unknown op",
+            request(REQ_ACK | NLM_F_DUMP, cmd::GETPOLICY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nlctrl").put_u32(attr::OP, 99);
+            }),
+        ),
+        (
+            "getpolicy of an unknown family",
+            request(REQ_ACK | NLM_F_DUMP, cmd::GETPOLICY, |m| {
+                m.put_str(attr::FAMILY_NAME, "nosuchfamily");
+            }),
+        ),
+        ("getpolicy without a family", request(REQ_ACK | NLM_F_DUMP, cmd::GETPOLICY, |_| {})),
+        (
             "dump with an invalid name",
             request(REQ_ACK | NLM_F_DUMP, cmd::GETFAMILY, |m| {
                 m.put_bytes(attr::FAMILY_NAME, b"no-nul");
