@@ -105,9 +105,32 @@ pub enum Object {
         #[command(subcommand)]
         command: FaultCommand,
     },
+    /// The kernel's devlink instances (with --kernel; like the `devlink` tool).
+    Devlink {
+        #[command(subcommand)]
+        command: DevlinkCommand,
+    },
     /// Print notifications of the given groups (config, events, fw; default all)
     /// until interrupted. Lost notifications (ENOBUFS) are reported on stderr.
     Monitor { groups: Vec<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevlinkCommand {
+    /// `devlink dev show|info`.
+    Dev {
+        #[command(subcommand)]
+        command: DevlinkDevCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevlinkDevCommand {
+    /// List instances (`BUS/DEVICE`), or show one.
+    #[command(alias = "list", alias = "ls")]
+    Show { handle: Option<String> },
+    /// Driver and firmware versions of every instance, or of one.
+    Info { handle: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,9 +228,16 @@ pub enum SensorCommand {
 pub enum FwCommand {
     /// Running version and flash state.
     Show { dev: String },
-    /// Flash a version and follow its progress (a progress bar on a
-    /// terminal); fails if the flash fails.
-    Flash { dev: String, version: String },
+    /// Flash a version (`fw flash DEV VERSION`; simulated firmware) or a
+    /// firmware file (`fw flash DEV file NAME`; netdevsim, through devlink:
+    /// NAME is relative to the kernel's firmware path, e.g. /lib/firmware)
+    /// and follow its progress (a progress bar on a terminal); fails if the
+    /// flash fails.
+    Flash {
+        dev: String,
+        #[arg(num_args = 1..=2, value_names = ["VERSION | file NAME"], required = true)]
+        image: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //!   dumps, family resolution, decoded errors.
 //! - [`simdev::SimdevClient`]: typed `simdev` calls; [`simdev::Call`]: one
 //!   request as data.
+//! - [`devlink`]: the kernel's devlink family (instances, info, reload, flash).
 //! - [`pipeline`]: many requests in flight, answers matched in order.
 //! - [`batch`]: batch files (`-b`), parsed as iproute2 parses them.
 //! - [`cli`], [`commands`]: the `genl-client` command line.
@@ -22,6 +23,7 @@ pub mod batch;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod devlink;
 pub mod error;
 pub mod pipeline;
 pub mod simdev;

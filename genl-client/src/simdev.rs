@@ -25,6 +25,25 @@ pub struct PortSet {
     pub up: Option<bool>,
 }
 
+/// What `fw-flash` installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FwImage {
+    /// A version of simulated firmware (veth and model devices).
+    Version(String),
+    /// A firmware file, relative to the kernel's firmware path (netdevsim:
+    /// flashed through devlink, which loads it).
+    File(String),
+}
+
+impl std::fmt::Display for FwImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FwImage::Version(version) => f.write_str(version),
+            FwImage::File(file) => write!(f, "file {file}"),
+        }
+    }
+}
+
 /// One simdev request, as data: what it asks and how it is encoded. The
 /// typed methods of [`SimdevClient`], the CLI and batch mode all go through
 /// it, so each command's wire format is written once.
@@ -46,7 +65,7 @@ pub enum Call {
     SensorList(Option<DevSelector>),
     SensorSet(DevSelector, String, i64),
     FwShow(DevSelector),
-    FwFlash(DevSelector, String),
+    FwFlash(DevSelector, FwImage),
     Stats(DevSelector),
     FaultList(DevSelector),
     FaultSet(DevSelector, FaultInfo),
@@ -137,9 +156,12 @@ impl Call {
                 dev.encode(m);
                 m.put_str(dev_attr::SENSOR_NAME, sensor).put_i64(dev_attr::SENSOR_VALUE, *value);
             }
-            Call::FwFlash(dev, version) => {
+            Call::FwFlash(dev, image) => {
                 dev.encode(m);
-                m.put_str(dev_attr::FW_VERSION, version);
+                match image {
+                    FwImage::Version(version) => m.put_str(dev_attr::FW_VERSION, version),
+                    FwImage::File(file) => m.put_str(dev_attr::FW_FILE, file),
+                };
             }
             Call::FaultSet(dev, fault) => {
                 dev.encode(m);
@@ -301,8 +323,8 @@ impl SimdevClient {
     }
 
     /// Starts a flash; it runs on in the simulator (see [`Event::FwStatus`]).
-    pub fn fw_flash(&mut self, dev: &DevSelector, version: &str) -> Result<()> {
-        self.call(&Call::FwFlash(dev.clone(), version.to_string())).map(drop)
+    pub fn fw_flash(&mut self, dev: &DevSelector, image: &FwImage) -> Result<()> {
+        self.call(&Call::FwFlash(dev.clone(), image.clone())).map(drop)
     }
 
     pub fn stats(&mut self, dev: &DevSelector) -> Result<StatsInfo> {

@@ -177,8 +177,10 @@ impl Runner {
         let output = self.options.output;
         let result = match action {
             Action::Ctrl(command) => super::ctrl::run(self.target, command, output),
-            Action::FwFlash(dev, version) => SimdevClient::connect(self.target)
-                .and_then(|mut sim| super::fw::flash(&mut sim, &dev, &version, output)),
+            Action::Devlink(command) => super::devlink::run(self.target, command, output),
+            Action::FwFlash(dev, image) => {
+                SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
+            }
             Action::Monitor(groups) => super::monitor::run(self.target, groups, output),
             Action::Call(_) => unreachable!("calls are pipelined"),
         };

@@ -5,7 +5,8 @@ use simdev_protocol::simdev::{format_mac, parse_mac, DevInfo, DevSelector, DevSe
 
 pub fn print_device(dev: &DevInfo) {
     let netns = dev.netns.as_ref().map(|n| format!(" netns {n}")).unwrap_or_default();
-    println!("{}: id {} backend {}{netns}", dev.name, dev.id, dev.backend);
+    let devlink = dev.devlink.as_ref().map(|d| format!(" devlink {d}")).unwrap_or_default();
+    println!("{}: id {} backend {}{netns}{devlink}", dev.name, dev.id, dev.backend);
     for port in &dev.ports {
         println!("    port {} {}: {}", port.index, port.ifname, describe_port(port));
     }

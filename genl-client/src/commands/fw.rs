@@ -6,7 +6,7 @@
 
 use super::Output;
 use crate::error::{Error, Result};
-use crate::simdev::{Event, SimdevClient};
+use crate::simdev::{Event, FwImage, SimdevClient};
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::simdev::{DevSelector, FwStatus, GROUP_FW};
 use std::io::IsTerminal;
@@ -57,7 +57,7 @@ impl Progress {
     }
 }
 
-pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: Output) -> Result<()> {
+pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, output: Output) -> Result<()> {
     let device = sim.dev_get(dev)?;
     let progress = Progress::new(&device.name, output);
     let mut subscription = match sim.subscribe(&[GROUP_FW]) {
@@ -65,12 +65,13 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: O
         Err(Error::SubscribePermission) => None,
         Err(e) => return Err(e),
     };
-    sim.fw_flash(dev, version)?;
+    sim.fw_flash(dev, image)?;
     let Some(subscription) = subscription.as_mut() else {
-        return poll_flash(sim, dev, version, &progress);
+        return poll_flash(sim, dev, image, &progress);
     };
-    // A flash reports at least every duration / 10; allow generous slack.
-    let duration = sim.fw_show(dev)?.items[0].flash_duration_ms;
+    // A simulated flash reports at least every duration / 10; a kernel
+    // driver's (netdevsim) has no stated duration. Allow generous slack.
+    let duration = sim.fw_show(dev)?.items[0].flash_duration_ms.unwrap_or(60_000);
     subscription.set_timeout(Some(Duration::from_millis(u64::from(duration) + 10_000)))?;
     loop {
         for (_, reply) in subscription.recv()? {
@@ -86,7 +87,7 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: O
                     let errno = status.error as i32;
                     return Err(Error::Netlink {
                         errno: nix::errno::Errno::from_raw(errno),
-                        message: Some(format!("flash of {version} failed: {} ({})", status.message, errno_name(errno))),
+                        message: Some(format!("flash of {image} failed: {} ({})", status.message, errno_name(errno))),
                         attribute: None,
                         missing: None,
                     });
@@ -98,22 +99,27 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, output: O
 }
 
 /// Follows a flash by polling `fw-get` (for users who cannot subscribe).
-fn poll_flash(sim: &mut SimdevClient, dev: &DevSelector, version: &str, progress: &Progress) -> Result<()> {
+fn poll_flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, progress: &Progress) -> Result<()> {
     loop {
         let fw = sim.fw_show(dev)?.items.remove(0);
         if !fw.flashing {
             progress.finish();
-            if fw.version == version {
-                return Ok(());
-            }
-            return Err(Error::Protocol(format!(
-                "flash of {version} failed: the running version is still {}",
-                fw.version
-            )));
+            return match image {
+                FwImage::Version(version) if fw.version != *version => Err(Error::Protocol(format!(
+                    "flash of {version} failed: the running version is still {}",
+                    fw.version
+                ))),
+                // A file's outcome is only in the notifications: say so rather than guess.
+                FwImage::File(file) => Err(Error::Usage(format!(
+                    "the flash of {file} ended; its outcome is reported only on the fw group, \
+                     which needs CAP_NET_ADMIN to join (run genl-client monitor fw as root)"
+                ))),
+                FwImage::Version(_) => Ok(()),
+            };
         }
         let status = FwStatus {
             message: "Flashing".into(),
-            version: version.into(),
+            version: image.to_string(),
             done: 0,
             total: 0,
             error: 0,

@@ -5,6 +5,7 @@ pub mod args;
 pub mod batch;
 pub mod ctrl;
 pub mod dev;
+pub mod devlink;
 pub mod fault;
 pub mod fw;
 pub mod hw;
@@ -65,7 +66,8 @@ pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, ou
             render::render(&call, &replies, output)
         }
         plan::Action::Ctrl(command) => ctrl::run(target, command, output),
-        plan::Action::FwFlash(dev, version) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &version, output),
+        plan::Action::Devlink(command) => devlink::run(target, command, output),
+        plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups) => monitor::run(target, groups, output),
     }
 }

@@ -6,17 +6,18 @@ use super::dev::{device_toml, parse_set};
 use super::fault::parse_fault;
 use super::hw::parse_port_set;
 use crate::cli::{
-    parse_u64, CtrlCommand, DevCommand, FaultCommand, FwCommand, Object, PortCommand, RegCommand, SensorCommand,
-    StatsCommand,
+    parse_u64, CtrlCommand, DevCommand, DevlinkCommand, FaultCommand, FwCommand, Object, PortCommand, RegCommand,
+    SensorCommand, StatsCommand,
 };
 use crate::error::{Error, Result};
-use crate::simdev::Call;
+use crate::simdev::{Call, FwImage};
 use simdev_protocol::simdev::DevSelector;
 
 pub enum Action<'a> {
     Call(Call),
     Ctrl(&'a CtrlCommand),
-    FwFlash(DevSelector, String),
+    Devlink(&'a DevlinkCommand),
+    FwFlash(DevSelector, FwImage),
     Monitor(&'a [String]),
 }
 
@@ -25,9 +26,15 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
     let usage = Error::Usage;
     Ok(Action::Call(match object {
         Object::Ctrl { command } => return Ok(Action::Ctrl(command)),
+        Object::Devlink { command } => return Ok(Action::Devlink(command)),
         Object::Monitor { groups } => return Ok(Action::Monitor(groups)),
-        Object::Fw { command: FwCommand::Flash { dev: d, version } } => {
-            return Ok(Action::FwFlash(dev(d), version.clone()));
+        Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
+            let image = match image.as_slice() {
+                [version] => FwImage::Version(version.clone()),
+                [keyword, file] if keyword == "file" => FwImage::File(file.clone()),
+                _ => return Err(usage("fw flash DEV VERSION, or fw flash DEV file NAME".into())),
+            };
+            return Ok(Action::FwFlash(dev(d), image));
         }
         Object::Fw { command: FwCommand::Show { dev: d } } => Call::FwShow(dev(d)),
         Object::Dev { command } => match command {

@@ -84,7 +84,8 @@ pub fn render(call: &Call, replies: &[Reply], output: Output) -> Result<()> {
             let scoped: Scoped<FwInfo> = decode_scoped(&replies[0])?;
             let info = &scoped.items[0];
             let state = info.pending_version.as_ref().map(|p| format!(" flashing {p}")).unwrap_or_default();
-            println!("{}: fw {} flash-duration {} ms{state}", scoped.dev_name, info.version, info.flash_duration_ms);
+            let duration = info.flash_duration_ms.map(|ms| format!(" flash-duration {ms} ms")).unwrap_or_default();
+            println!("{}: fw {}{duration}{state}", scoped.dev_name, info.version);
         }
         Call::FaultList(_) => {
             let scoped: Scoped<FaultInfo> = decode_scoped(&replies[0])?;

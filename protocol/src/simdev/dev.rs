@@ -114,6 +114,9 @@ pub struct DevInfo {
     /// none for model devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<String>,
+    /// The kernel devlink instance behind the device (`netdevsim/netdevsimN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devlink: Option<String>,
     pub ports: Vec<PortInfo>,
 }
 
@@ -133,6 +136,9 @@ impl DevInfo {
         if let Some(netns) = &self.netns {
             out.put_str(dev_attr::NETNS, netns);
         }
+        if let Some(devlink) = &self.devlink {
+            out.put_str(dev_attr::DEVLINK, devlink);
+        }
         for port in &self.ports {
             port.encode(out);
         }
@@ -149,7 +155,8 @@ impl DevInfo {
             .map(|a| PortInfo::decode_fields(a.nested()))
             .collect::<Result<_, _>>()?;
         let netns = attrs.get(dev_attr::NETNS).and_then(|a| a.string()).map(str::to_string);
-        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), netns, ports })
+        let devlink = attrs.get(dev_attr::DEVLINK).and_then(|a| a.string()).map(str::to_string);
+        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), netns, devlink, ports })
     }
 }
 
@@ -232,6 +239,7 @@ mod tests {
             name: "sim0".into(),
             backend: "veth".into(),
             netns: Some("/proc/1/ns/net".into()),
+            devlink: Some("netdevsim/netdevsim1".into()),
             ports: vec![PortInfo {
                 index: 0,
                 ifindex: 7,

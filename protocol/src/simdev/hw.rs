@@ -180,7 +180,9 @@ impl Nested for SensorInfo {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FwInfo {
     pub version: String,
-    pub flash_duration_ms: u32,
+    /// How long a flash takes, when the device says (simulated firmware).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flash_duration_ms: Option<u32>,
     pub flashing: bool,
     pub pending_version: Option<String>,
 }
@@ -189,9 +191,11 @@ impl Nested for FwInfo {
     const ATTR: u16 = dev_attr::FW;
 
     fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(fw_attr::VERSION, &self.version)
-            .put_u32(fw_attr::FLASH_DURATION_MS, self.flash_duration_ms)
-            .put_u8(fw_attr::FLASHING, self.flashing.into());
+        out.put_str(fw_attr::VERSION, &self.version);
+        if let Some(duration) = self.flash_duration_ms {
+            out.put_u32(fw_attr::FLASH_DURATION_MS, duration);
+        }
+        out.put_u8(fw_attr::FLASHING, self.flashing.into());
         if let Some(pending) = &self.pending_version {
             out.put_str(fw_attr::PENDING_VERSION, pending);
         }
@@ -200,7 +204,7 @@ impl Nested for FwInfo {
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         Ok(FwInfo {
             version: string(attrs.get(fw_attr::VERSION)).ok_or(missing("fw.version"))?,
-            flash_duration_ms: attrs.get(fw_attr::FLASH_DURATION_MS).and_then(|a| a.u32()).unwrap_or_default(),
+            flash_duration_ms: attrs.get(fw_attr::FLASH_DURATION_MS).and_then(|a| a.u32()),
             flashing: attrs.get(fw_attr::FLASHING).and_then(|a| a.u8()).unwrap_or_default() != 0,
             pending_version: string(attrs.get(fw_attr::PENDING_VERSION)),
         })
@@ -455,7 +459,7 @@ mod tests {
         }]);
         round_trip(vec![FwInfo {
             version: "1.2.3".into(),
-            flash_duration_ms: 500,
+            flash_duration_ms: Some(500),
             flashing: true,
             pending_version: Some("2.0".into()),
         }]);

@@ -16,7 +16,7 @@
 //! sensor-get  do dev sensor-name              dump [dev]
 //! sensor-set  do, admin: dev sensor-name sensor-value
 //! fw-get      do dev -> dev+fw                dump [dev]
-//! fw-flash    do, admin: dev fw-version (returns at once; progress on `fw`)
+//! fw-flash    do, admin: dev fw-version | fw-file (netdevsim) (returns at once; progress on `fw`)
 //! stats-get   do dev -> dev+stats+port(counters)  dump [dev]
 //! fault-get   do dev -> dev+fault...           dump [dev]
 //! fault-set   do, admin: dev fault-cmd fault-errno [count|probability] [delay] ...
@@ -118,6 +118,8 @@ pub mod dev_attr {
     pub const FAULT_DOWN_MS: u16 = 29;
     pub const BATCH: u16 = 30;
     pub const NETNS: u16 = 31;
+    pub const DEVLINK: u16 = 32;
+    pub const FW_FILE: u16 = 33;
 }
 
 pub mod port_attr {
@@ -205,6 +207,9 @@ pub const DEV_NAME_MAX: usize = 15;
 pub const OBJECT_NAME_MAX: usize = 31;
 /// Longest firmware version string.
 pub const FW_VERSION_MAX: usize = 63;
+/// Longest firmware file name (the kernel's `PATH_MAX` is far more; devlink
+/// takes any, but names past this are not firmware names).
+pub const FW_FILE_MAX: usize = 255;
 /// The MTU range simdev accepts; the kernel may refuse more (veth: 68..65535).
 pub const MTU_MIN: u32 = 68;
 pub const MTU_MAX: u32 = 65535;
@@ -426,6 +431,20 @@ pub static DEV_ATTRS: AttrSet = AttrSet {
             "batch id: once a request of this batch from this socket failed, later ones are skipped (ECANCELED)",
         ),
         attr(dev_attr::NETNS, "netns", AttrType::String, Check::None, "where the device's netdevs live (for nsenter)"),
+        attr(
+            dev_attr::DEVLINK,
+            "devlink",
+            AttrType::String,
+            Check::None,
+            "the kernel devlink instance behind the device, as BUS/DEVICE (netdevsim)",
+        ),
+        attr(
+            dev_attr::FW_FILE,
+            "fw-file",
+            AttrType::NulString,
+            Check::MaxLen(FW_FILE_MAX as u16),
+            "firmware file to flash, relative to the kernel's firmware path (netdevsim, as devlink takes it)",
+        ),
     ],
 };
 
@@ -452,7 +471,13 @@ pub static FAMILY: FamilySpec = FamilySpec {
         command(cmd::SENSOR_GET, "sensor-get", true, false, "read one sensor, or dump sensors"),
         command(cmd::SENSOR_SET, "sensor-set", false, true, "inject a sensor reading"),
         command(cmd::FW_GET, "fw-get", true, false, "firmware version and flash state"),
-        command(cmd::FW_FLASH, "fw-flash", false, true, "start flashing a version; progress on the fw group"),
+        command(
+            cmd::FW_FLASH,
+            "fw-flash",
+            false,
+            true,
+            "start flashing a version (netdevsim: a file); progress on the fw group",
+        ),
         command(cmd::STATS_GET, "stats-get", true, false, "kernel port counters and driver counters"),
         command(cmd::FAULT_GET, "fault-get", true, false, "list a device's injected faults"),
         command(cmd::FAULT_SET, "fault-set", false, true, "inject a fault"),
@@ -467,7 +492,7 @@ mod tests {
 
     #[test]
     fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), dev_attr::NETNS as u32);
+        assert_eq!(FAMILY.max_attr(), dev_attr::FW_FILE as u32);
         assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
         assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
         assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
