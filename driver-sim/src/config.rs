@@ -118,6 +118,10 @@ pub enum BackendKind {
     Veth,
     /// State only, no kernel netdev: for unprivileged scale runs.
     Model,
+    /// A real netdevsim device (needs root and a kernel with netdevsim):
+    /// its ports linked to a second netdevsim device's as cable ends,
+    /// firmware and reset through devlink.
+    Netdevsim,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,7 +356,7 @@ impl DeviceConfig {
             ));
         }
         for fault in &self.faults {
-            fault.validate(ports)?;
+            fault.validate(ports, self.backend)?;
         }
         Ok(())
     }
@@ -593,7 +597,7 @@ impl FaultConfig {
         }
     }
 
-    fn validate(&self, ports: u32) -> Result<(), (Range<usize>, String)> {
+    fn validate(&self, ports: u32, backend: BackendKind) -> Result<(), (Range<usize>, String)> {
         if let Some(errno) = &self.errno {
             if self.errno_value().is_none() {
                 return Err((
@@ -607,8 +611,8 @@ impl FaultConfig {
                 return Err((p.span(), format!("device.fault.probability: {} is outside (0, 1]", p.get_ref())));
             }
         }
-        crate::model::faults::check_fault(&self.to_info(), ports)
-            .map_err(|why| (self.command.span(), format!("device.fault `{}`: {why}", self.command.get_ref())))
+        crate::model::faults::check_fault(&self.to_info(), ports, backend)
+            .map_err(|why| (self.command.span(), format!("device.fault `{}`: {}", self.command.get_ref(), why.message)))
     }
 }
 

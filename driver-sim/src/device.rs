@@ -3,7 +3,8 @@
 //! perform on them. State the kernel owns (MTU, MAC, link state, counters)
 //! is never cached here; it is read back through the backend.
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::netdevsim::{client_error, NetdevsimBackend, NsimDevice};
+use crate::backend::{Backend, BackendError, Hardware};
 use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
 use crate::model::firmware::Firmware;
@@ -11,7 +12,7 @@ use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, Mac, PortStats, RegInfo, Scoped, SensorInfo,
+    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FwInfo, Mac, PortStats, RegInfo, Scoped, SensorInfo,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -31,6 +32,10 @@ pub struct Device {
     pub name: String,
     pub backend: BackendKind,
     pub ports: Vec<Port>,
+    /// The kernel device behind the ports (netdevsim backend).
+    pub netdevsim: Option<NsimDevice>,
+    /// A flash the kernel driver is running (netdevsim): the file.
+    pub kernel_flash: Option<String>,
     pub registers: RegisterFile,
     pub sensors: Vec<Sensor>,
     pub firmware: Firmware,
@@ -50,6 +55,11 @@ impl Device {
 
     pub fn scoped<T>(&self, items: Vec<T>) -> Scoped<T> {
         Scoped { dev_id: self.id, dev_name: self.name.clone(), items }
+    }
+
+    /// What the backend made for this device.
+    pub fn hardware(&self) -> Hardware {
+        Hardware { ports: self.ports.clone(), netdevsim: self.netdevsim.clone() }
     }
 }
 
@@ -105,6 +115,8 @@ pub struct Devices {
 pub struct Backends {
     pub veth: Box<dyn Backend>,
     pub model: Box<dyn Backend>,
+    /// Concrete: devices on it also have firmware and reset through devlink.
+    pub netdevsim: NetdevsimBackend,
 }
 
 impl Backends {
@@ -112,6 +124,7 @@ impl Backends {
         match kind {
             BackendKind::Veth => self.veth.as_mut(),
             BackendKind::Model => self.model.as_mut(),
+            BackendKind::Netdevsim => &mut self.netdevsim,
         }
     }
 }
@@ -123,7 +136,7 @@ impl Devices {
 
     /// Creates one device; on failure nothing of it is left.
     pub fn create(&mut self, id: u32, config: &DeviceConfig) -> Result<&Device, BackendError> {
-        let ports = self.backends.get(config.backend).create_ports(config)?;
+        let Hardware { ports, netdevsim } = self.backends.get(config.backend).create(config)?;
         let port_count = ports.len();
         let name = config.name.get_ref().clone();
         self.by_name.insert(name.clone(), id);
@@ -132,6 +145,8 @@ impl Devices {
             name,
             backend: config.backend,
             ports,
+            netdevsim,
+            kernel_flash: None,
             registers: RegisterFile::from_config(&config.registers),
             sensors: config.sensors.iter().map(Sensor::from_config).collect(),
             firmware: Firmware::new(
@@ -160,7 +175,7 @@ impl Devices {
     /// Unplugs a device: removes its netdevs and forgets it.
     pub fn remove(&mut self, id: u32) -> Result<Device, BackendError> {
         let device = self.devices.get(&id).expect("removing a known device");
-        self.backends.get(device.backend).remove_ports(&device.ports)?;
+        self.backends.get(device.backend).remove(&device.hardware())?;
         let device = self.devices.remove(&id).expect("known");
         self.by_name.remove(&device.name);
         Ok(device)
@@ -170,8 +185,8 @@ impl Devices {
     pub fn remove_all(&mut self) {
         self.by_name.clear();
         for device in std::mem::take(&mut self.devices).into_values() {
-            if let Err(e) = self.backends.get(device.backend).remove_ports(&device.ports) {
-                log::warn!("tearing down {}: {e}", device.name);
+            if let Err(e) = self.backends.get(device.backend).remove(&device.hardware()) {
+                log::warn!("tearing down {}: {}", device.name, e.message());
             }
         }
     }
@@ -227,11 +242,44 @@ impl Devices {
         // Only netdev-backed devices live in a namespace.
         let netns = match self.device(id).backend {
             BackendKind::Model => None,
-            BackendKind::Veth => self.netns_path.clone(),
+            BackendKind::Veth | BackendKind::Netdevsim => self.netns_path.clone(),
         };
         let (device, backend) = self.with_backend(id);
         let ports = device.ports.iter().map(|port| backend.port_info(port)).collect::<Result<_, _>>()?;
-        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), netns, ports })
+        let devlink = device.netdevsim.as_ref().map(|d| d.devlink().to_string());
+        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), netns, devlink, ports })
+    }
+
+    /// The firmware as the device reports it: simulated firmware's state,
+    /// or for netdevsim the running version devlink reports.
+    pub fn fw_info(&mut self, id: u32) -> Result<FwInfo, KernelError> {
+        let device = self.device(id);
+        let Some(nsim) = device.netdevsim.clone() else {
+            return Ok(device.firmware.info());
+        };
+        let pending = device.kernel_flash.clone();
+        let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(client_error)?;
+        let version = info.running.first().map(|(_, value)| value.clone()).unwrap_or_default();
+        Ok(FwInfo { version, flash_duration_ms: None, flashing: pending.is_some(), pending_version: pending })
+    }
+
+    /// `devlink dev reload` of a netdevsim device: the driver re-creates
+    /// its ports, which are then named, cabled and set up as at creation.
+    pub fn reload(&mut self, id: u32) -> Result<(), KernelError> {
+        let device = self.devices.get(&id).expect("a known device");
+        let nsim = device.netdevsim.clone().expect("a netdevsim device");
+        self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(client_error)?;
+        let ports = self.backends.netdevsim.adopt(&nsim).map_err(|e| e.source)?;
+        let device = self.devices.get_mut(&id).expect("a known device");
+        for generation in &mut device.carrier_generation {
+            *generation += 1;
+        }
+        device.ports = ports;
+        Ok(())
+    }
+
+    pub fn netdevsim(&mut self) -> &mut NetdevsimBackend {
+        &mut self.backends.netdevsim
     }
 
     /// Bit N set when port N has carrier (the kernel's `LOWER_UP`).

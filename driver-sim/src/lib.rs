@@ -8,6 +8,7 @@
 //! per object), [`simulator`] (the state handlers work on).
 
 pub mod backend;
+pub mod background;
 pub mod batch;
 pub mod cli;
 pub mod config;
@@ -53,6 +54,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let backends = device::Backends {
         veth: Box::new(backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd))),
         model: Box::new(backend::model::ModelBackend::default()),
+        netdevsim: backend::netdevsim::NetdevsimBackend::new(
+            rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
+            namespace.netns_path.clone(),
+        ),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);
     devices.netns_path = Some(namespace.netns_path.clone());
@@ -71,6 +76,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     devices.create_all(config.into_devices()).context("creating devices")?;
     let families = simulator::Families::new(family_id);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids);
+    sim.background.set_waker(server.port()).context("opening the background workers' wake-up socket")?;
 
     let mut ready = format!(
         "ready family={} id={family_id:#x} port={} netns={}",

@@ -178,3 +178,21 @@ pub fn open_rtnl() -> std::io::Result<OwnedFd> {
     // SAFETY: into_raw_fd hands over ownership.
     Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })
 }
+
+/// Runs `work` on a short-lived thread that has entered the network
+/// namespace at `netns_path`: what it creates there (netdevsim devices,
+/// sockets) belongs to that namespace, while the simulator's own thread
+/// stays where its clients are. Entering a namespace needs
+/// `CAP_SYS_ADMIN` over it, so this is for a simulator running as root.
+pub fn in_namespace<T: Send + 'static>(
+    netns_path: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    let netns = std::fs::File::open(netns_path)?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+        Ok(work())
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("a thread working in the hardware namespace panicked"))?
+}

@@ -22,6 +22,8 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_STATS64: u16 = 23;
+const IFLA_PHYS_PORT_NAME: u16 = 38;
+const IFLA_PARENT_DEV_NAME: u16 = 56;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
@@ -70,6 +72,10 @@ pub struct LinkState {
     /// The first eight counters of `struct rtnl_link_stats64`: rx/tx
     /// packets, rx/tx bytes, rx/tx errors, rx/tx dropped.
     pub stats: [u64; 8],
+    /// The device the netdev belongs to (`netdevsim3`), for bus devices.
+    pub parent_dev: Option<String>,
+    /// The port's name on its device (`p0`), when the driver gives one.
+    pub phys_port_name: Option<String>,
 }
 
 /// `struct ifinfomsg` for link `ifindex`, changing the flags in `change`.
@@ -207,6 +213,13 @@ impl Rtnl {
         self.transact(msg.finish(), |_| ())
     }
 
+    /// Renames a link (the kernel allows it only while the link is down).
+    pub fn rename(&mut self, ifindex: u32, name: &str) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_NEWLINK, 0);
+        msg.put_raw(&ifinfomsg(ifindex, 0, 0)).put_str(IFLA_IFNAME, name);
+        self.transact(msg.finish(), |_| ())
+    }
+
     pub fn delete_link(&mut self, ifindex: u32) -> Result<(), KernelError> {
         let mut msg = self.request(RTM_DELLINK, 0);
         msg.put_raw(&ifinfomsg(ifindex, 0, 0));
@@ -275,6 +288,8 @@ fn parse_link(message: &Message<'_>) -> Option<LinkState> {
         lower_up: flags & IFF_LOWER_UP != 0,
         oper_state: attrs.get(IFLA_OPERSTATE).and_then(|a| a.u8()).unwrap_or(0),
         stats: attrs.get(IFLA_STATS64).map(|a| read_stats64(a.payload)).unwrap_or_default(),
+        parent_dev: attrs.get(IFLA_PARENT_DEV_NAME).and_then(|a| a.string()).map(str::to_string),
+        phys_port_name: attrs.get(IFLA_PHYS_PORT_NAME).and_then(|a| a.string()).map(str::to_string),
     })
 }
 

@@ -139,6 +139,7 @@ impl Server {
                 self.send(port, sim, &mut outbox);
             }
         }
+        sim.poll_background();
         outbox.multicast = sim.take_notifications();
         self.send(0, sim, &mut outbox);
     }

@@ -82,6 +82,8 @@ impl Families {
 
 pub struct Simulator {
     pub families: Families,
+    /// Workers for what blocks in the kernel (netdevsim flashes).
+    pub background: crate::background::Background,
     pub failed_batches: crate::batch::FailedBatches,
     pub devices: Devices,
     pub timers: Timers,
@@ -97,6 +99,7 @@ impl Simulator {
     pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>) -> Self {
         let mut sim = Simulator {
             families,
+            background: Default::default(),
             failed_batches: Default::default(),
             devices,
             timers: Timers::default(),
@@ -202,6 +205,24 @@ impl Simulator {
     /// Announces a flash status (`fw-flash-status-ntf` on `fw`).
     pub fn notify_flash(&mut self, dev: u32, status: FwStatus) {
         self.notify_object(dev, cmd::FW_FLASH_STATUS_NTF, GROUP_FW, status);
+    }
+
+    /// Turns what background workers reported into notifications.
+    pub fn poll_background(&mut self) {
+        for event in self.background.drain() {
+            match event {
+                crate::background::Event::Flash { dev, status } => {
+                    let finished = status.finished;
+                    self.notify_flash(dev, status);
+                    if finished {
+                        if let Some(device) = self.devices.get_mut(dev) {
+                            device.kernel_flash = None;
+                        }
+                        self.notify_dev_change(dev);
+                    }
+                }
+            }
+        }
     }
 
     /// Runs one due timer event; returns answers to send `(port, datagrams)`.

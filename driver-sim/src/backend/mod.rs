@@ -2,8 +2,13 @@
 //! [`Backend`] trait. A backend creates and removes a device's netdevs and
 //! applies changes to them through the kernel; it never keeps its own idea
 //! of a netdev's state: [`Backend::port_info`] always asks the kernel.
+//!
+//! veth and netdevsim ports are both "cabled": each port has a peer netdev
+//! (the cable's far end) and [`cabled`] holds what they share.
 
+pub mod cabled;
 pub mod model;
+pub mod netdevsim;
 pub mod veth;
 
 use crate::config::DeviceConfig;
@@ -11,13 +16,29 @@ use crate::device::Port;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{Mac, PortInfo, PortStats};
 
-/// A backend operation failed; `action` says what was being done.
+/// A backend operation failed; `action` says what was being done. (The
+/// kernel's error is the `source`, so error chains print it once.)
 #[derive(Debug, thiserror::Error)]
-#[error("{action}: {source}")]
+#[error("{action}")]
 pub struct BackendError {
     pub action: String,
     #[source]
     pub source: KernelError,
+}
+
+impl BackendError {
+    /// What was being done and what the kernel said, in one line.
+    pub fn message(&self) -> String {
+        format!("{}: {}", self.action, self.source)
+    }
+}
+
+/// What a backend made for one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hardware {
+    pub ports: Vec<Port>,
+    /// The kernel device behind the ports, for netdevsim.
+    pub netdevsim: Option<netdevsim::NsimDevice>,
 }
 
 pub trait Backend {
@@ -25,10 +46,10 @@ pub trait Backend {
     fn name(&self) -> &'static str;
 
     /// Creates the device's ports. On failure nothing is left behind.
-    fn create_ports(&mut self, config: &DeviceConfig) -> Result<Vec<Port>, BackendError>;
+    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError>;
 
-    /// Removes the device's ports.
-    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError>;
+    /// Removes what [`Backend::create`] made.
+    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError>;
 
     /// The port as the kernel sees it now.
     fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError>;

@@ -3,7 +3,7 @@
 //! state follows the same rules the kernel applies to a veth pair: the
 //! operational state is UP only when the port is up and its cable plugged.
 
-use super::{Backend, BackendError};
+use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::KernelError;
@@ -39,7 +39,7 @@ impl Backend for ModelBackend {
         "model"
     }
 
-    fn create_ports(&mut self, config: &DeviceConfig) -> Result<Vec<Port>, BackendError> {
+    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
         let base = config.base_mac().unwrap_or([0x02, 0, 0, 0, 0, 0]);
         let ports = (0..*config.ports.get_ref())
             .map(|index| {
@@ -63,11 +63,11 @@ impl Backend for ModelBackend {
                 }
             })
             .collect();
-        Ok(ports)
+        Ok(Hardware { ports, netdevsim: None })
     }
 
-    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {
-        for port in ports {
+    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
+        for port in &hardware.ports {
             self.ports.remove(&port.ifindex);
         }
         Ok(())

@@ -1,14 +1,14 @@
 //! veth hardware: each port is a veth pair. The port end (`NAMEpN`) is the
 //! device's netdev; the peer end (`NAMEpN-peer`) is the cable, kept up so
 //! that the port has carrier whenever it is up itself. Real traffic passes
-//! between the two ends. The cable's MTU follows the port's, so frames the
-//! port may send are not dropped on the far side.
+//! between the two ends (see [`super::cabled`]).
 
-use super::{Backend, BackendError};
+use super::cabled::cabled_port_ops;
+use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::{KernelError, NewPort, Rtnl};
-use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
+use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
 
 pub struct VethBackend {
     rtnl: Rtnl,
@@ -47,6 +47,18 @@ impl VethBackend {
         Ok(())
     }
 
+    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {
+        let mut first_error = None;
+        for port in ports {
+            // Deleting one end of a veth pair deletes both.
+            if let Err(source) = self.rtnl.delete_link(port.ifindex) {
+                log::warn!("removing {}: {source}", port.ifname);
+                first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Turns created (index, name, peer) triples into ports, with ifindexes.
     fn adopt(&mut self, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
         let links = match self.rtnl.links() {
@@ -76,10 +88,10 @@ impl Backend for VethBackend {
         "veth"
     }
 
-    fn create_ports(&mut self, config: &DeviceConfig) -> Result<Vec<Port>, BackendError> {
+    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
         let mut ports = Vec::new();
         match self.create_all(config, &mut ports) {
-            Ok(()) => Ok(ports),
+            Ok(()) => Ok(Hardware { ports, netdevsim: None }),
             Err(e) => {
                 let _ = self.remove_ports(&ports);
                 Err(e)
@@ -87,68 +99,9 @@ impl Backend for VethBackend {
         }
     }
 
-    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {
-        let mut first_error = None;
-        for port in ports {
-            // Deleting one end of a veth pair deletes both.
-            if let Err(source) = self.rtnl.delete_link(port.ifindex) {
-                log::warn!("removing {}: {source}", port.ifname);
-                first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
+        self.remove_ports(&hardware.ports)
     }
 
-    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
-        let link = self.rtnl.link(port.ifindex)?;
-        Ok(PortInfo {
-            index: port.index,
-            ifindex: link.ifindex,
-            ifname: link.ifname,
-            peer_ifname: port.peer_ifname.clone(),
-            mac: link.mac,
-            mtu: link.mtu,
-            up: link.up,
-            oper_state: OperState(link.oper_state),
-            carrier: link.lower_up,
-        })
-    }
-
-    fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
-        let old_peer_mtu = self.rtnl.link(port.peer_ifindex)?.mtu;
-        self.rtnl.set_mtu(port.peer_ifindex, mtu)?;
-        self.rtnl.set_mtu(port.ifindex, mtu).inspect_err(|_| {
-            let _ = self.rtnl.set_mtu(port.peer_ifindex, old_peer_mtu);
-        })
-    }
-
-    fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
-        self.rtnl.set_mac(port.ifindex, mac)
-    }
-
-    fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
-        self.rtnl.set_up(port.ifindex, up)
-    }
-
-    /// The cable is the peer end: down is unplugged (the port loses carrier).
-    fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
-        self.rtnl.set_up(port.peer_ifindex, on)
-    }
-
-    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
-        let link = self.rtnl.link(port.ifindex)?;
-        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
-        Ok(PortStats {
-            index: port.index,
-            ifname: link.ifname,
-            rx_packets,
-            tx_packets,
-            rx_bytes,
-            tx_bytes,
-            rx_errors,
-            tx_errors,
-            rx_dropped,
-            tx_dropped,
-        })
-    }
+    cabled_port_ops!();
 }

@@ -79,7 +79,7 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         Some(id) => *id.get_ref(),
         None => sim.devices.free_id(),
     };
-    sim.devices.create(id, &config).map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    sim.devices.create(id, &config).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
     sim.set_current_device(id);
     sim.start_flaps(id);
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
@@ -89,8 +89,18 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
+/// A kernel flash holds the device's devlink instance: removing or
+/// reloading it would wait for the flash, stalling the simulator.
+fn refuse_during_kernel_flash(sim: &Simulator, id: u32) -> Result<(), HandlerError> {
+    match &sim.devices.get(id).expect("selected").kernel_flash {
+        Some(file) => Err(HandlerError::new(errno::EBUSY, format!("a flash of {file} is in progress"))),
+        None => Ok(()),
+    }
+}
+
 pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
+    refuse_during_kernel_flash(sim, id)?;
     // Describe it while its netdevs still exist: the notification says what went.
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
     if let Some(status) = sim.devices.get_mut(id).and_then(|d| d.firmware.abort("device removed")) {
@@ -99,14 +109,23 @@ pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let mut ntf = sim.notification(cmd::DEV_DEL_NTF);
     info.encode(&mut ntf);
     sim.notify(id, GROUP_CONFIG, ntf.finish());
-    sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.to_string()))?;
+    sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
     Ok(None)
 }
 
 /// Registers back to their reset values, a running flash aborted, every
-/// port's carrier dropped and restored after [`RESET_FLAP`].
+/// port's carrier dropped and restored after [`RESET_FLAP`]. A netdevsim
+/// device is reloaded through devlink instead: the driver re-creates its
+/// ports (new netdevs, in their initial state).
 pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
+    if sim.devices.get(id).expect("selected").netdevsim.is_some() {
+        refuse_during_kernel_flash(sim, id)?;
+        sim.devices.get_mut(id).expect("selected").registers.reset();
+        sim.devices.reload(id).map_err(|e| kernel_error(sim, id, e))?;
+        sim.notify_dev_change(id);
+        return Ok(None);
+    }
     let device = sim.devices.get_mut(id).expect("selected");
     device.registers.reset();
     let ports = device.ports.len() as u32;

@@ -5,7 +5,6 @@ use super::{dump_targets, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::model::faults::check_fault;
 use crate::simulator::Simulator;
-use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, FaultInfo, GROUP_CONFIG};
 
 fn faults_message(sim: &Simulator, request: &Request<'_>, dev: u32, command: u8, dump: bool) -> Vec<u8> {
@@ -52,8 +51,9 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         port_index: u32_of(dev_attr::PORT_INDEX),
         fired: 0,
     };
-    let ports = sim.devices.get(id).expect("selected").ports.len() as u32;
-    check_fault(&fault, ports).map_err(|why| HandlerError::at(errno::EINVAL, why, &command_attr))?;
+    let device = sim.devices.get(id).expect("selected");
+    check_fault(&fault, device.ports.len() as u32, device.backend)
+        .map_err(|refusal| HandlerError::at(refusal.errno, refusal.message, &command_attr))?;
     sim.devices.get_mut(id).expect("selected").faults.set(fault);
     sim.start_flaps(id);
     notify_faults(sim, id);

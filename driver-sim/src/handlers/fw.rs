@@ -1,32 +1,44 @@
 //! `fw-get`, `fw-flash`. A flash is asynchronous, like devlink's: the
 //! request is acknowledged at once, then the `fw` group carries progress
-//! and the final result, driven by the timer queue; other requests are
-//! served meanwhile.
+//! and the final result, and other requests are served meanwhile.
+//! Simulated firmware (veth, model) flashes a version, driven by the timer
+//! queue; a netdevsim device flashes a file through the kernel's devlink,
+//! on a background worker that relays the driver's own statuses.
 
-use super::{dump_targets, required, target_device};
+use super::{dump_targets, kernel_error, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use crate::timers::TimerEvent;
+use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, GROUP_EVENTS};
 
-fn fw_message(sim: &Simulator, request: &Request<'_>, dev: u32, dump: bool) -> Vec<u8> {
+fn fw_message(sim: &mut Simulator, request: &Request<'_>, dev: u32, dump: bool) -> Result<Vec<u8>, HandlerError> {
+    let info = sim.devices.fw_info(dev).map_err(|e| kernel_error(sim, dev, e))?;
     let device = sim.devices.get(dev).expect("known");
     let mut message = if dump { request.dump_part(cmd::FW_GET) } else { request.reply(cmd::FW_GET) };
-    device.scoped(vec![device.firmware.info()]).encode(&mut message);
-    message.finish()
+    device.scoped(vec![info]).encode(&mut message);
+    Ok(message.finish())
 }
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    Ok(Some(fw_message(sim, request, id, false)))
+    Ok(Some(fw_message(sim, request, id, false)?))
 }
 
 pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(dump_targets(sim, request)?.into_iter().map(|id| fw_message(sim, request, id, true)).collect())
+    dump_targets(sim, request)?.into_iter().map(|id| fw_message(sim, request, id, true)).collect()
 }
 
 pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
+    if sim.devices.get(id).expect("selected").netdevsim.is_some() {
+        return flash_kernel(sim, request, id);
+    }
+    if let Some(file) = request.attrs.get(dev_attr::FW_FILE) {
+        let backend = sim.devices.get(id).expect("selected").backend;
+        let message = format!("{backend:?} devices run simulated firmware: flash a fw-version, not a file");
+        return Err(HandlerError::at(errno::EOPNOTSUPP, message.to_lowercase(), &file));
+    }
     let attr = required(request, dev_attr::FW_VERSION)?;
     let version = attr.string().unwrap_or_default();
     let device = sim.devices.get_mut(id).expect("selected");
@@ -47,5 +59,26 @@ pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
     }
     sim.notify_flash(id, status);
     sim.timers.schedule(interval, TimerEvent::FlashStep { dev: id, generation });
+    Ok(None)
+}
+
+/// A netdevsim device: `devlink dev flash` with the file, on a worker.
+fn flash_kernel(sim: &mut Simulator, request: &Request<'_>, id: u32) -> Result<Option<Vec<u8>>, HandlerError> {
+    if let Some(version) = request.attrs.get(dev_attr::FW_VERSION) {
+        let message = "netdevsim firmware reports its own version: flash a fw-file (devlink loads it)";
+        return Err(HandlerError::at(errno::EOPNOTSUPP, message, &version));
+    }
+    let file = required(request, dev_attr::FW_FILE)?.string().unwrap_or_default().to_string();
+    let device = sim.devices.get_mut(id).expect("selected");
+    if let Some(running) = &device.kernel_flash {
+        return Err(HandlerError::new(errno::EBUSY, format!("a flash of {running} is in progress")));
+    }
+    let handle = device.netdevsim.as_ref().expect("a netdevsim device").devlink();
+    device.kernel_flash = Some(file.clone());
+    let netns = sim.devices.netdevsim().netns_path().to_string();
+    if let Err(e) = sim.background.flash(&netns, id, handle, file) {
+        sim.devices.get_mut(id).expect("selected").kernel_flash = None;
+        return Err(HandlerError::new(e.raw_os_error().unwrap_or(errno::EIO), format!("starting the flash: {e}")));
+    }
     Ok(None)
 }

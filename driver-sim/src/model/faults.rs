@@ -3,52 +3,75 @@
 //! an added latency, a flash failure point, or a periodic link flap.
 //! Every firing is counted in the fault itself.
 
-use crate::config::FaultConfig;
+use crate::config::{BackendKind, FaultConfig};
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{FaultInfo, LINK_FLAP, PROBABILITY_ONE};
 use std::time::Duration;
 
-/// Checks a fault's fields against each other and the device (`ports`);
-/// the one set of rules for faults from TOML and from `fault-set`.
-pub fn check_fault(f: &FaultInfo, ports: u32) -> Result<(), String> {
+/// Why a fault cannot be set: invalid (`EINVAL`), or beyond what the
+/// device's hardware can do (`EOPNOTSUPP`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRefusal {
+    pub errno: i32,
+    pub message: String,
+}
+
+impl FaultRefusal {
+    fn invalid(message: impl Into<String>) -> Self {
+        FaultRefusal { errno: errno::EINVAL, message: message.into() }
+    }
+
+    fn unsupported(message: impl Into<String>) -> Self {
+        FaultRefusal { errno: errno::EOPNOTSUPP, message: message.into() }
+    }
+}
+
+/// Checks a fault's fields against each other and the device (`ports`,
+/// `backend`); the one set of rules for faults from TOML and from `fault-set`.
+pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind) -> Result<(), FaultRefusal> {
     let is_flap = f.command == LINK_FLAP;
     if !is_flap && simdev_protocol::simdev::FAMILY.command_by_name(&f.command).is_none() {
-        return Err(format!("`{}` is not a simdev command nor `{LINK_FLAP}`", f.command));
+        return Err(FaultRefusal::invalid(format!("`{}` is not a simdev command nor `{LINK_FLAP}`", f.command)));
     }
     if f.count.is_some() && f.probability.is_some() {
-        return Err("give a count or a probability, not both".into());
+        return Err(FaultRefusal::invalid("give a count or a probability, not both"));
     }
     if f.count == Some(0) {
-        return Err("count must be at least 1".into());
+        return Err(FaultRefusal::invalid("count must be at least 1"));
     }
     if f.probability.is_some_and(|p| p == 0 || p > PROBABILITY_ONE) {
-        return Err("probability must be above 0 and at most 1".into());
+        return Err(FaultRefusal::invalid("probability must be above 0 and at most 1"));
     }
     if f.delay_ms > simdev_protocol::simdev::DELAY_MAX_MS {
-        return Err(format!("delay is at most {} ms", simdev_protocol::simdev::DELAY_MAX_MS));
+        return Err(FaultRefusal::invalid(format!("delay is at most {} ms", simdev_protocol::simdev::DELAY_MAX_MS)));
     }
     if let Some(fail_at) = f.fail_at {
         if f.command != "fw-flash" || fail_at > 100 {
-            return Err("fail-at is a percent (0..=100) for fw-flash".into());
+            return Err(FaultRefusal::invalid("fail-at is a percent (0..=100) for fw-flash"));
+        }
+        if backend == BackendKind::Netdevsim {
+            return Err(FaultRefusal::unsupported(
+                "netdevsim flashes in the kernel and has no knob to fail a flash part way",
+            ));
         }
     }
     if is_flap {
         let (Some(interval), Some(down), Some(port)) = (f.interval_ms, f.down_ms, f.port_index) else {
-            return Err("link-flap needs an interval, a down time and a port".into());
+            return Err(FaultRefusal::invalid("link-flap needs an interval, a down time and a port"));
         };
         if interval < 10 {
-            return Err("the flap interval is at least 10 ms".into());
+            return Err(FaultRefusal::invalid("the flap interval is at least 10 ms"));
         }
         if down == 0 || down >= interval {
-            return Err("the down time must be above 0 and below the interval".into());
+            return Err(FaultRefusal::invalid("the down time must be above 0 and below the interval"));
         }
         if port >= ports {
-            return Err(format!("port {port} does not exist (the device has {ports})"));
+            return Err(FaultRefusal::invalid(format!("port {port} does not exist (the device has {ports})")));
         }
     } else if f.interval_ms.is_some() || f.down_ms.is_some() || f.port_index.is_some() {
-        return Err("interval, down time and port are for link-flap".into());
+        return Err(FaultRefusal::invalid("interval, down time and port are for link-flap"));
     } else if f.errno == 0 && f.delay_ms == 0 && f.fail_at.is_none() {
-        return Err("give an errno, a delay or (fw-flash) a fail-at".into());
+        return Err(FaultRefusal::invalid("give an errno, a delay or (fw-flash) a fail-at"));
     }
     Ok(())
 }

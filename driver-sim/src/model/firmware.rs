@@ -36,7 +36,7 @@ impl Firmware {
     pub fn info(&self) -> FwInfo {
         FwInfo {
             version: self.version.clone(),
-            flash_duration_ms: self.flash_duration_ms,
+            flash_duration_ms: Some(self.flash_duration_ms),
             flashing: self.flash.is_some(),
             pending_version: self.flash.as_ref().map(|f| f.version.clone()),
         }

@@ -1,0 +1,274 @@
+//! netdevsim hardware: the kernel's own simulated device
+//! (`drivers/net/netdevsim`). A simdev device is one netdevsim device
+//! (`/sys/bus/netdevsim/new_device`, created from inside the hardware
+//! namespace, so its netdevs and its devlink instance live there) and its
+//! cable is a second netdevsim device with as many ports, each port linked
+//! to its cable end through `/sys/bus/netdevsim/link_device`: a linked pair
+//! passes traffic and has carrier while both ends are up, like a veth pair
+//! (see [`super::cabled`]). Ports are renamed `NAMEpN` / `NAMEpN-peer`.
+//!
+//! The netdevs are found by rtnetlink (`IFLA_PARENT_DEV_NAME`,
+//! `IFLA_PHYS_PORT_NAME`), not under the device's sysfs directory: sysfs
+//! shows only the netdevs of the namespace it was mounted in, and the
+//! simulator's is not the hardware's.
+//!
+//! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
+
+use super::cabled::cabled_port_ops;
+use super::{Backend, BackendError, Hardware};
+use crate::config::DeviceConfig;
+use crate::device::Port;
+use crate::netns::in_namespace;
+use crate::rtnl::{KernelError, LinkState, Rtnl};
+use genl_client::client::Client;
+use genl_client::devlink::{Devlink, Handle};
+use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
+use std::collections::BTreeSet;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+pub const BUS: &str = "/sys/bus/netdevsim";
+/// netdevsim's devlink bus name.
+pub const DEVLINK_BUS: &str = "netdevsim";
+
+/// The two netdevsim devices behind one simdev device, and how its ports
+/// start (a devlink reload re-creates them in that state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsimDevice {
+    pub id: u32,
+    pub cable_id: u32,
+    pub initial: InitialPorts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialPorts {
+    pub names: Vec<(String, String)>,
+    pub mtu: Option<u32>,
+    pub base_mac: Option<Mac>,
+    pub up: bool,
+}
+
+impl NsimDevice {
+    pub fn devlink(&self) -> Handle {
+        Handle::new(DEVLINK_BUS, &format!("netdevsim{}", self.id))
+    }
+}
+
+pub struct NetdevsimBackend {
+    rtnl: Rtnl,
+    netns_path: String,
+    devlink: Option<Devlink>,
+}
+
+fn io_error(action: &str, e: std::io::Error) -> BackendError {
+    let source = KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None };
+    BackendError { action: action.to_string(), source }
+}
+
+/// Refuses clearly where there is no netdevsim.
+fn check_available() -> Result<(), KernelError> {
+    if Path::new(BUS).exists() {
+        return Ok(());
+    }
+    Err(KernelError {
+        errno: libc::EOPNOTSUPP,
+        message: Some(format!(
+            "netdevsim is not available: {BUS} is missing (load it with `modprobe netdevsim`; \
+             tests/vm/run-in-vm boots a kernel that has it)"
+        )),
+    })
+}
+
+/// Ids of the netdevsim devices that exist now (anyone's).
+fn used_ids() -> BTreeSet<u32> {
+    let Ok(entries) = std::fs::read_dir(format!("{BUS}/devices")) else {
+        return BTreeSet::new();
+    };
+    entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("netdevsim")?.parse().ok()).collect()
+}
+
+/// Writes one line to a netdevsim bus file and turns the kernel's refusal
+/// into an error (sysfs writes fail with the errno the driver returned).
+fn write_bus(file: &str, line: String) -> std::io::Result<()> {
+    std::fs::write(format!("{BUS}/{file}"), line)
+}
+
+fn fail(action: &str) -> impl Fn(KernelError) -> BackendError + '_ {
+    move |source| BackendError { action: action.to_string(), source }
+}
+
+impl NetdevsimBackend {
+    pub fn new(rtnl: Rtnl, netns_path: String) -> Self {
+        NetdevsimBackend { rtnl, netns_path, devlink: None }
+    }
+
+    /// A devlink client in the hardware namespace (opened on first use).
+    pub fn devlink(&mut self) -> Result<&mut Devlink, KernelError> {
+        if self.devlink.is_none() {
+            let opened = in_namespace(&self.netns_path, || Client::kernel().and_then(Devlink::new))
+                .map_err(|e| KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None })?
+                .map_err(client_error)?;
+            self.devlink = Some(opened);
+        }
+        Ok(self.devlink.as_mut().expect("just opened"))
+    }
+
+    pub fn netns_path(&self) -> &str {
+        &self.netns_path
+    }
+
+    /// Creates a netdevsim device with `ports` ports in the hardware
+    /// namespace, at the lowest free id (another user may take an id
+    /// between the look and the write: the kernel then says ENOSPC and the
+    /// next id is tried).
+    fn new_device(&self, ports: u32) -> Result<u32, BackendError> {
+        let mut taken = used_ids();
+        for _ in 0..64 {
+            let id = (1..).find(|id| !taken.contains(id)).expect("a free id");
+            let line = format!("{id} {ports}");
+            let written =
+                in_namespace(&self.netns_path, move || write_bus("new_device", line)).and_then(|result| result);
+            match written {
+                Ok(()) => return Ok(id),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EEXIST)) => {
+                    taken.insert(id);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EPERM) => {
+                    let source = KernelError {
+                        errno: libc::EPERM,
+                        message: Some(format!("writing {BUS}/new_device needs root")),
+                    };
+                    return Err(BackendError { action: "creating a netdevsim device".into(), source });
+                }
+                Err(e) => return Err(io_error("creating a netdevsim device", e)),
+            }
+        }
+        Err(BackendError {
+            action: "creating a netdevsim device".into(),
+            source: KernelError { errno: libc::ENOSPC, message: Some("no free netdevsim id".into()) },
+        })
+    }
+
+    fn del_device(id: u32) -> Result<(), BackendError> {
+        write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))
+    }
+
+    /// The netdevs of netdevsim device `id`, in port order (netdevsim
+    /// names its ports `p1`, `p2`, ... by devlink port number).
+    fn netdevs(&mut self, id: u32, ports: u32) -> Result<Vec<LinkState>, KernelError> {
+        let parent = format!("netdevsim{id}");
+        let mut found: Vec<(u32, LinkState)> = self
+            .rtnl
+            .links()?
+            .into_iter()
+            .filter(|link| link.parent_dev.as_deref() == Some(parent.as_str()))
+            .filter_map(|link| {
+                let number = link.phys_port_name.as_deref()?.strip_prefix('p')?.parse().ok()?;
+                Some((number, link))
+            })
+            .collect();
+        if found.len() != ports as usize {
+            let message = format!("{parent} has {} ports in this namespace, not {ports}", found.len());
+            return Err(KernelError { errno: libc::ENODEV, message: Some(message) });
+        }
+        found.sort_by_key(|(number, _)| *number);
+        Ok(found.into_iter().map(|(_, link)| link).collect())
+    }
+
+    /// Finds the device's and the cable's netdevs, names them, links each
+    /// port to its cable end, and brings them to their initial state.
+    pub fn adopt(&mut self, device: &NsimDevice) -> Result<Vec<Port>, BackendError> {
+        let count = device.initial.names.len() as u32;
+        let own = self.netdevs(device.id, count).map_err(fail("finding the netdevsim ports"))?;
+        let cable = self.netdevs(device.cable_id, count).map_err(fail("finding the cable's netdevsim ports"))?;
+        let netns = std::fs::File::open(&self.netns_path).map_err(|e| io_error("opening the hardware namespace", e))?;
+        let fd = netns.as_raw_fd();
+        let mut ports = Vec::new();
+        for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&device.initial.names).enumerate()
+        {
+            let action = format!("setting up {name}");
+            self.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
+            self.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
+            write_bus("link_device", format!("{fd}:{} {fd}:{}", port.ifindex, peer.ifindex))
+                .map_err(|e| io_error(&format!("linking {name} to {peer_name}"), e))?;
+            let port = Port {
+                index: index as u32,
+                ifname: name.clone(),
+                ifindex: port.ifindex,
+                peer_ifname: peer_name.clone(),
+                peer_ifindex: peer.ifindex,
+            };
+            if let Some(mtu) = device.initial.mtu {
+                super::cabled::set_mtu(&mut self.rtnl, &port, mtu).map_err(fail(&action))?;
+            }
+            if let Some(base) = &device.initial.base_mac {
+                self.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
+            }
+            self.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
+            if device.initial.up {
+                self.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
+            }
+            ports.push(port);
+        }
+        Ok(ports)
+    }
+
+    fn create_device(&mut self, config: &DeviceConfig, created: &mut Vec<u32>) -> Result<Hardware, BackendError> {
+        let count = *config.ports.get_ref();
+        let id = self.new_device(count)?;
+        created.push(id);
+        let cable_id = self.new_device(count)?;
+        created.push(cable_id);
+        let device = NsimDevice {
+            id,
+            cable_id,
+            initial: InitialPorts {
+                names: (0..count).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect(),
+                mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
+                base_mac: config.base_mac(),
+                up: config.up,
+            },
+        };
+        let ports = self.adopt(&device)?;
+        Ok(Hardware { ports, netdevsim: Some(device) })
+    }
+}
+
+/// A devlink client error as the kernel's errno and message.
+pub fn client_error(e: genl_client::error::Error) -> KernelError {
+    match &e {
+        genl_client::error::Error::Netlink { errno, message, .. } => {
+            KernelError { errno: *errno as i32, message: message.clone() }
+        }
+        other => KernelError { errno: other.errno().map_or(libc::EIO, |e| e as i32), message: Some(other.to_string()) },
+    }
+}
+
+impl Backend for NetdevsimBackend {
+    fn name(&self) -> &'static str {
+        "netdevsim"
+    }
+
+    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+        check_available().map_err(|source| BackendError { action: "creating a netdevsim device".into(), source })?;
+        let mut created = Vec::new();
+        self.create_device(config, &mut created).inspect_err(|_| {
+            for id in created {
+                if let Err(e) = Self::del_device(id) {
+                    log::warn!("{}", e.message());
+                }
+            }
+        })
+    }
+
+    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
+        let Some(device) = &hardware.netdevsim else {
+            return Ok(());
+        };
+        let first = Self::del_device(device.id);
+        let second = Self::del_device(device.cable_id);
+        first.and(second)
+    }
+
+    cabled_port_ops!();
+}
