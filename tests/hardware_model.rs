@@ -5,7 +5,7 @@
 
 use genl_client::client::Subscription;
 use genl_client::error::Error;
-use genl_client::simdev::{Event, PortSet, SimdevClient};
+use genl_client::simdev::{Event, FwImage, PortSet, SimdevClient};
 use nix::errno::Errno;
 use simdev_protocol::simdev::{DevSelector, FaultInfo, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 use simdev_tests::{bin, eventually, has_flag, is_root, Simulator};
@@ -208,12 +208,12 @@ fn a_flash_reports_ordered_progress_and_other_commands_are_served_meanwhile() {
     let sim = Simulator::start(BOARD);
     let mut client = sim.simdev();
     let mut events = subscribe(&client, &[GROUP_FW]);
-    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    client.fw_flash(&hw0(), &FwImage::Version("2.0.0".into())).unwrap();
     // The flash runs on; the simulator answers others meanwhile.
     let fw = client.fw_show(&hw0()).unwrap().items.remove(0);
     assert!(fw.flashing && fw.version == "1.0.0" && fw.pending_version.as_deref() == Some("2.0.0"), "{fw:?}");
     assert_eq!(client.dev_get(&hw0()).unwrap().name, "hw0");
-    assert_eq!(client.fw_flash(&hw0(), "3.0.0").unwrap_err().errno(), Some(Errno::EBUSY));
+    assert_eq!(client.fw_flash(&hw0(), &FwImage::Version("3.0.0".into())).unwrap_err().errno(), Some(Errno::EBUSY));
     if let Some(events) = events.as_mut() {
         let mut statuses = Vec::new();
         while statuses.last().is_none_or(|s: &simdev_protocol::simdev::FwStatus| !s.finished) {
@@ -238,7 +238,7 @@ fn a_flash_with_an_injected_failure_keeps_the_old_version() {
     let fault = FaultInfo { command: "fw-flash".into(), fail_at: Some(50), count: Some(1), ..Default::default() };
     client.fault_set(&hw0(), &fault).unwrap();
     let mut events = subscribe(&client, &[GROUP_FW]);
-    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    client.fw_flash(&hw0(), &FwImage::Version("2.0.0".into())).unwrap();
     if let Some(events) = events.as_mut() {
         let last = next_event(events, |e| match e {
             Event::FwStatus { status } if status.items[0].finished => Some(status.items[0].clone()),
@@ -249,7 +249,7 @@ fn a_flash_with_an_injected_failure_keeps_the_old_version() {
     eventually("the flash ends", || !client.fw_show(&hw0()).unwrap().items[0].flashing);
     assert_eq!(client.fw_show(&hw0()).unwrap().items[0].version, "1.0.0");
     // The fault was for one flash: the next one succeeds.
-    client.fw_flash(&hw0(), "2.0.0").unwrap();
+    client.fw_flash(&hw0(), &FwImage::Version("2.0.0".into())).unwrap();
     eventually("the second flash ends", || !client.fw_show(&hw0()).unwrap().items[0].flashing);
     assert_eq!(client.fw_show(&hw0()).unwrap().items[0].version, "2.0.0");
 

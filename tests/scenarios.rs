@@ -1,0 +1,271 @@
+//! The integration scenarios, written once and run against a backend named
+//! by `SIMDEV_SCENARIO_BACKEND`: `veth` (the default; on this machine) or
+//! `netdevsim` (a real netdevsim; `tests/vm/run-netdevsim-tests` runs them
+//! in a VM whose kernel has it). Each checks the kernel's state (`ip -j`
+//! inside the simulator's namespace, sysfs, devlink), not the simulator's
+//! word. Where the backends differ (what a flash takes), the difference is
+//! stated in [`Backend`].
+
+use genl_client::error::Error;
+use genl_client::simdev::{FwImage, PortSet, SimdevClient};
+use nix::errno::Errno;
+use simdev_protocol::simdev::{format_mac, DevSelector, DevSet, FaultInfo};
+use simdev_tests::{eventually, has_flag, is_root, Simulator};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Veth,
+    Netdevsim,
+}
+
+impl Backend {
+    fn under_test() -> Backend {
+        match std::env::var("SIMDEV_SCENARIO_BACKEND").as_deref() {
+            Ok("netdevsim") => {
+                assert!(is_root(), "the netdevsim scenarios need root");
+                assert!(Path::new("/sys/bus/netdevsim").exists(), "this kernel has no netdevsim");
+                Backend::Netdevsim
+            }
+            Ok("veth") | Err(_) => Backend::Veth,
+            Ok(other) => panic!("SIMDEV_SCENARIO_BACKEND={other}: expected veth or netdevsim"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Veth => "veth",
+            Backend::Netdevsim => "netdevsim",
+        }
+    }
+
+    /// A config with one device `name` of `ports` ports on this backend.
+    fn config(self, name: &str, ports: u32) -> String {
+        format!("[[device]]\n{}", self.device_table(name, ports))
+    }
+
+    fn device_table(self, name: &str, ports: u32) -> String {
+        format!(
+            "name = \"{name}\"\nbackend = \"{}\"\nports = {ports}\nmtu = 1400\nmac = \"02:5c:00:00:00:10\"\n",
+            self.name()
+        )
+    }
+
+    /// What a flash installs: simulated firmware takes a version; netdevsim
+    /// takes a file that the kernel loads (`request_firmware`).
+    fn flash_image(self) -> FwImage {
+        match self {
+            Backend::Veth => FwImage::Version("9.9.9".into()),
+            Backend::Netdevsim => {
+                std::fs::create_dir_all("/lib/firmware").expect("create /lib/firmware");
+                std::fs::write("/lib/firmware/simdev-scenario.bin", b"simdev test image").expect("write firmware");
+                FwImage::File("simdev-scenario.bin".into())
+            }
+        }
+    }
+}
+
+fn dev(name: &str) -> DevSelector {
+    DevSelector::Name(name.into())
+}
+
+fn start(name: &str, ports: u32) -> (Backend, Simulator, SimdevClient) {
+    let backend = Backend::under_test();
+    let sim = Simulator::start(&backend.config(name, ports));
+    let client = sim.simdev();
+    (backend, sim, client)
+}
+
+/// The kernel's word on a netdevsim device: does `/sys/bus/netdevsim/devices/netdevsimN` exist?
+fn nsim_exists(devlink: &str) -> bool {
+    let dev = devlink.strip_prefix("netdevsim/").expect("a netdevsim handle");
+    Path::new("/sys/bus/netdevsim/devices").join(dev).exists()
+}
+
+#[test]
+fn resolves_lists_and_shows_kernel_netdevs() {
+    let (backend, sim, mut client) = start("sc0", 2);
+    assert_eq!(client.family().name, "simdev");
+    let devices = client.dev_list().unwrap();
+    assert_eq!(devices.len(), 1);
+    let device = &devices[0];
+    assert_eq!((device.name.as_str(), device.backend.as_str()), ("sc0", backend.name()));
+    assert_eq!(device.ports.len(), 2);
+    for port in &device.ports {
+        let link = sim.kernel_link(&port.ifname);
+        assert_eq!(link["ifindex"], port.ifindex, "{}: the kernel's ifindex", port.ifname);
+        assert_eq!(link["mtu"], 1400);
+        assert_eq!(link["address"], format_mac(&port.mac));
+        assert!(sim.kernel_link_names().contains(&port.peer_ifname), "the cable end exists");
+    }
+    match backend {
+        Backend::Veth => assert_eq!(device.devlink, None),
+        Backend::Netdevsim => {
+            let handle = device.devlink.as_deref().expect("a devlink handle");
+            assert!(nsim_exists(handle), "{handle} exists in sysfs");
+            let link = sim.kernel_link("sc0p0");
+            assert_eq!(link["parentbus"], "netdevsim");
+            assert_eq!(link["parentdev"], handle.strip_prefix("netdevsim/").unwrap());
+            // The kernel's devlink, asked inside the namespace, knows the instance.
+            let out = sim.in_netns(
+                simdev_tests::bin("genl-client").to_str().unwrap(),
+                &["--kernel", "-j", "devlink", "dev", "show"],
+            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(shown["dev"].get(handle).is_some(), "devlink dev show lists {handle}: {shown}");
+        }
+    }
+}
+
+#[test]
+fn mtu_mac_and_admin_state_reach_the_kernel() {
+    let (_, sim, mut client) = start("sc1", 2);
+    let set =
+        DevSet { mtu: Some(1280), mac: Some([0x02, 0x5c, 0, 0, 0, 0x40]), up: Some(true), ..DevSet::new(dev("sc1")) };
+    client.dev_set(&set).unwrap();
+    for (index, ifname) in ["sc1p0", "sc1p1"].iter().enumerate() {
+        let link = sim.kernel_link(ifname);
+        assert_eq!(link["mtu"], 1280);
+        assert_eq!(link["address"], format!("02:5c:00:00:00:{:02x}", 0x40 + index));
+        assert!(has_flag(&link, "UP"));
+        assert_eq!(sim.kernel_link(&format!("{ifname}-peer"))["mtu"], 1280, "the cable follows the MTU");
+    }
+    client.dev_set(&DevSet { up: Some(false), ..DevSet::new(dev("sc1")) }).unwrap();
+    assert!(!has_flag(&sim.kernel_link("sc1p0"), "UP"));
+    // What the kernel refuses (a multicast MAC) is refused with its errno,
+    // and what was already changed is undone.
+    let refused = DevSet { mtu: Some(1300), mac: Some([0x01, 0, 0, 0, 0, 1]), ..DevSet::new(dev("sc1")) };
+    let err = client.dev_set(&refused).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::EADDRNOTAVAIL), "{err}");
+    assert_eq!(sim.kernel_link("sc1p0")["mtu"], 1280);
+}
+
+#[test]
+fn unplugging_the_cable_drops_the_kernel_carrier() {
+    let (_, sim, mut client) = start("sc2", 1);
+    client.dev_set(&DevSet { up: Some(true), ..DevSet::new(dev("sc2")) }).unwrap();
+    eventually("the port has carrier", || has_flag(&sim.kernel_link("sc2p0"), "LOWER_UP"));
+    client.port_set(&dev("sc2"), 0, &PortSet { carrier: Some(false), ..Default::default() }).unwrap();
+    eventually("the port loses carrier", || !has_flag(&sim.kernel_link("sc2p0"), "LOWER_UP"));
+    assert!(!has_flag(&sim.kernel_link("sc2p0-peer"), "UP"), "the cable end is down");
+    client.port_set(&dev("sc2"), 0, &PortSet { carrier: Some(true), ..Default::default() }).unwrap();
+    eventually("the carrier is back", || has_flag(&sim.kernel_link("sc2p0"), "LOWER_UP"));
+}
+
+#[test]
+fn a_flash_reports_progress_and_ends() {
+    let (backend, sim, mut client) = start("sc3", 1);
+    let image = backend.flash_image();
+    let mut args = vec!["fw", "flash", "sc3"];
+    let file;
+    match &image {
+        FwImage::Version(version) => args.push(version),
+        FwImage::File(name) => {
+            file = name.clone();
+            args.extend(["file", file.as_str()]);
+        }
+    }
+    let out = sim.cli(&args);
+    assert!(out.status.success(), "fw flash: {}", String::from_utf8_lossy(&out.stderr));
+    let lines = String::from_utf8_lossy(&out.stdout);
+    if is_root() {
+        // Followed through notifications: several statuses, the last says done.
+        assert!(lines.lines().count() >= 3, "progress lines: {lines}");
+        assert!(lines.lines().last().unwrap().contains("done"), "{lines}");
+    }
+    let fw = client.fw_show(&dev("sc3")).unwrap().items.remove(0);
+    assert!(!fw.flashing);
+    match backend {
+        Backend::Veth => assert_eq!(fw.version, "9.9.9"),
+        Backend::Netdevsim => {
+            // netdevsim's running version, as the kernel's devlink reports it.
+            let handle = client.dev_get(&dev("sc3")).unwrap().devlink.unwrap();
+            let out = sim.in_netns(
+                simdev_tests::bin("genl-client").to_str().unwrap(),
+                &["--kernel", "-j", "devlink", "dev", "info", &handle],
+            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(info["info"][&handle]["driver"], "netdevsim");
+            assert_eq!(info["info"][&handle]["versions"]["running"]["fw.mgmt"], fw.version.as_str());
+            // A file the kernel cannot load fails the flash with its errno.
+            client.fw_flash(&dev("sc3"), &FwImage::File("no-such-image.bin".into())).unwrap();
+            eventually("the failed flash ends", || !client.fw_show(&dev("sc3")).unwrap().items[0].flashing);
+        }
+    }
+    // The other kind of image is refused as unsupported, naming the attribute.
+    let other = match backend {
+        Backend::Veth => FwImage::File("x.bin".into()),
+        Backend::Netdevsim => FwImage::Version("1.2.3".into()),
+    };
+    match client.fw_flash(&dev("sc3"), &other).unwrap_err() {
+        Error::Netlink { errno, attribute, .. } => {
+            assert_eq!(errno, Errno::EOPNOTSUPP);
+            assert!(attribute.is_some(), "the error points at the attribute");
+        }
+        e => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn injected_faults_fail_commands_and_unsupported_ones_are_refused() {
+    let (backend, sim, mut client) = start("sc4", 1);
+    let fault = FaultInfo { command: "dev-set".into(), errno: Errno::EIO as u32, count: Some(1), ..Default::default() };
+    client.fault_set(&dev("sc4"), &fault).unwrap();
+    let set = DevSet { mtu: Some(1300), ..DevSet::new(dev("sc4")) };
+    assert_eq!(client.dev_set(&set).unwrap_err().errno(), Some(Errno::EIO));
+    assert_eq!(sim.kernel_link("sc4p0")["mtu"], 1400, "a failed command changed nothing");
+    client.dev_set(&set).unwrap();
+    assert_eq!(sim.kernel_link("sc4p0")["mtu"], 1300, "the fault fired once");
+    let part_way = FaultInfo { command: "fw-flash".into(), fail_at: Some(50), ..Default::default() };
+    let outcome = client.fault_set(&dev("sc4"), &part_way);
+    match backend {
+        Backend::Veth => outcome.unwrap(),
+        Backend::Netdevsim => assert_eq!(outcome.unwrap_err().errno(), Some(Errno::EOPNOTSUPP)),
+    }
+}
+
+#[test]
+fn reset_restores_the_ports() {
+    let (_, sim, mut client) = start("sc5", 1);
+    client.dev_set(&DevSet { mtu: Some(1300), up: Some(true), ..DevSet::new(dev("sc5")) }).unwrap();
+    client.dev_reset(&dev("sc5")).unwrap();
+    // veth: the carrier flaps and returns; netdevsim: devlink reload
+    // re-creates the netdev, which comes back named and cabled.
+    eventually("the port is back with carrier", || {
+        let device = client.dev_get(&dev("sc5")).unwrap();
+        device.ports[0].carrier || !device.ports[0].up
+    });
+    let device = client.dev_get(&dev("sc5")).unwrap();
+    let link = sim.kernel_link("sc5p0");
+    assert_eq!(link["ifindex"], device.ports[0].ifindex, "the simulator follows the kernel's netdev");
+    assert!(sim.kernel_link_names().contains(&"sc5p0-peer".to_string()));
+}
+
+#[test]
+fn hot_plug_adds_and_removes_kernel_devices() {
+    let (backend, sim, mut client) = start("sc6", 1);
+    let added = client.dev_new(&format!("{}\n", backend.device_table("sc7", 2))).unwrap();
+    assert_eq!(added.backend, backend.name());
+    assert!(sim.kernel_link_names().iter().any(|n| n == "sc7p1"), "the new ports exist in the kernel");
+    if let Some(handle) = &added.devlink {
+        assert!(nsim_exists(handle));
+    }
+    client.dev_del(&dev("sc7")).unwrap();
+    assert!(!sim.kernel_link_names().iter().any(|n| n.starts_with("sc7")), "no port of sc7 is left");
+    if let Some(handle) = &added.devlink {
+        assert!(!nsim_exists(handle), "{handle} was removed");
+    }
+}
+
+#[test]
+fn teardown_removes_everything_the_simulator_created() {
+    let (_, mut sim, mut client) = start("sc9", 2);
+    let devlink = client.dev_get(&dev("sc9")).unwrap().devlink;
+    assert!(sim.stop().success());
+    assert!(!Path::new(&sim.netns).exists(), "the namespace holder is gone");
+    if let Some(handle) = devlink {
+        assert!(!nsim_exists(&handle), "{handle} was removed at teardown");
+    }
+}
