@@ -114,6 +114,11 @@ fn resolves_lists_and_shows_kernel_netdevs() {
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert!(shown["dev"].get(handle).is_some(), "devlink dev show lists {handle}: {shown}");
+            let out = std::process::Command::new(simdev_tests::bin("genl-client"))
+                .args(["--kernel", "ctrl", "list"])
+                .output()
+                .unwrap();
+            assert!(String::from_utf8_lossy(&out.stdout).contains("Name: devlink"), "the kernel has devlink");
         }
     }
 }

@@ -121,8 +121,8 @@ pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
     let id = target_device(sim, request)?;
     if sim.devices.get(id).expect("selected").netdevsim.is_some() {
         refuse_during_kernel_flash(sim, id)?;
-        sim.devices.get_mut(id).expect("selected").registers.reset();
         sim.devices.reload(id).map_err(|e| kernel_error(sim, id, e))?;
+        sim.devices.get_mut(id).expect("selected").registers.reset();
         sim.notify_dev_change(id);
         return Ok(None);
     }
