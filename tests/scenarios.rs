@@ -181,6 +181,12 @@ fn a_flash_reports_progress_and_ends() {
     }
     let fw = client.fw_show(&dev("sc3")).unwrap().items.remove(0);
     assert!(!fw.flashing);
+    // A flash runs in the background: the simulator answers meanwhile, and
+    // refuses a second flash.
+    client.fw_flash(&dev("sc3"), &image).unwrap();
+    assert!(client.fw_show(&dev("sc3")).unwrap().items[0].flashing, "fw-get answers during the flash");
+    assert_eq!(client.fw_flash(&dev("sc3"), &image).unwrap_err().errno(), Some(Errno::EBUSY));
+    eventually("the flash ends", || !client.fw_show(&dev("sc3")).unwrap().items[0].flashing);
     match backend {
         Backend::Veth => assert_eq!(fw.version, "9.9.9"),
         Backend::Netdevsim => {
@@ -272,5 +278,18 @@ fn teardown_removes_everything_the_simulator_created() {
     assert!(!Path::new(&sim.netns).exists(), "the namespace holder is gone");
     if let Some(handle) = devlink {
         assert!(!nsim_exists(&handle), "{handle} was removed at teardown");
+    }
+}
+
+#[test]
+fn a_killed_simulator_leaves_nothing_behind() {
+    let (_, mut sim, mut client) = start("sc10", 2);
+    let devlink = client.dev_get(&dev("sc10")).unwrap().devlink;
+    sim.child.kill().expect("SIGKILL the simulator");
+    sim.child.wait().expect("reap it");
+    // The namespace holder cleans up and exits once the simulator is gone.
+    eventually("the namespace is gone", || !Path::new(&sim.netns).exists());
+    if let Some(handle) = devlink {
+        assert!(!nsim_exists(&handle), "{handle} was removed after kill -9");
     }
 }

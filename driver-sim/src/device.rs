@@ -36,6 +36,9 @@ pub struct Device {
     pub netdevsim: Option<NsimDevice>,
     /// A flash the kernel driver is running (netdevsim): the file.
     pub kernel_flash: Option<String>,
+    /// The running version devlink last reported (netdevsim): what
+    /// `fw-get` says while a flash holds the devlink instance.
+    pub kernel_fw_version: Option<String>,
     pub registers: RegisterFile,
     pub sensors: Vec<Sensor>,
     pub firmware: Firmware,
@@ -147,6 +150,7 @@ impl Devices {
             ports,
             netdevsim,
             kernel_flash: None,
+            kernel_fw_version: None,
             registers: RegisterFile::from_config(&config.registers),
             sensors: config.sensors.iter().map(Sensor::from_config).collect(),
             firmware: Firmware::new(
@@ -251,15 +255,25 @@ impl Devices {
     }
 
     /// The firmware as the device reports it: simulated firmware's state,
-    /// or for netdevsim the running version devlink reports.
+    /// or for netdevsim the running version devlink reports. While a flash
+    /// runs, the kernel holds the devlink instance (a request would wait
+    /// for the flash, stalling the simulator), so the version read last is
+    /// reported.
     pub fn fw_info(&mut self, id: u32) -> Result<FwInfo, KernelError> {
         let device = self.device(id);
         let Some(nsim) = device.netdevsim.clone() else {
             return Ok(device.firmware.info());
         };
         let pending = device.kernel_flash.clone();
-        let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(client_error)?;
-        let version = info.running.first().map(|(_, value)| value.clone()).unwrap_or_default();
+        let version = match (&pending, &device.kernel_fw_version) {
+            (Some(_), Some(version)) => version.clone(),
+            _ => {
+                let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(client_error)?;
+                let version = info.running.first().map(|(_, value)| value.clone()).unwrap_or_default();
+                self.devices.get_mut(&id).expect("a known device").kernel_fw_version = Some(version.clone());
+                version
+            }
+        };
         Ok(FwInfo { version, flash_duration_ms: None, flashing: pending.is_some(), pending_version: pending })
     }
 

@@ -57,6 +57,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         netdevsim: backend::netdevsim::NetdevsimBackend::new(
             rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
             namespace.netns_path.clone(),
+            namespace.undertaker().context("duplicating the namespace holder's channel")?,
         ),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);
@@ -93,6 +94,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
 
     let outcome = server.serve(&mut sim);
     sim.devices.remove_all();
+    // The simulator holds the holder's channel too (the undertaker): it
+    // goes first, so the holder sees the channel close.
+    drop(sim);
     drop(namespace);
     match outcome {
         Ok(signal) => {

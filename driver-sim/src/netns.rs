@@ -8,8 +8,13 @@
 //! leaves the caller's namespaces, so its Generic Netlink socket stays where
 //! clients are, and the uids it reads from `SCM_CREDENTIALS` are the
 //! callers' real uids (a process inside a user namespace would see them
-//! remapped). The child dies with the simulator (`PR_SET_PDEATHSIG`), and
-//! with it the namespace and every netdev in it, even after `kill -9`.
+//! remapped). The child exits when the simulator does, however it ends:
+//! the kernel closes the simulator's end of their socketpair, and the child
+//! sees end-of-file. With it go the namespace and every virtual netdev in
+//! it, even after `kill -9`. netdevsim devices do not die with a namespace
+//! (their netdevs move to the initial one), so the simulator tells the
+//! child which ones it created ([`Undertaker`]) and the child deletes what
+//! is left of them before it exits.
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::socket::{
@@ -32,7 +37,30 @@ pub struct HardwareNamespace {
     pub userns_path: Option<String>,
     holder: Option<Pid>,
     /// Our end of the holder's socketpair: the holder exits when it closes.
-    _holder_channel: Option<OwnedFd>,
+    holder_channel: Option<OwnedFd>,
+}
+
+/// Keeps the namespace holder informed of the netdevsim devices the
+/// simulator created, so that it deletes them if the simulator dies first.
+#[derive(Debug)]
+pub struct Undertaker {
+    channel: OwnedFd,
+}
+
+impl Undertaker {
+    pub fn created(&self, id: u32) {
+        self.send(&format!("+{id}"));
+    }
+
+    pub fn removed(&self, id: u32) {
+        self.send(&format!("-{id}"));
+    }
+
+    fn send(&self, message: &str) {
+        if let Err(e) = nix::sys::socket::send(self.channel.as_raw_fd(), message.as_bytes(), MsgFlags::empty()) {
+            log::warn!("telling the namespace holder `{message}`: {e}");
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +81,13 @@ impl HardwareNamespace {
             netns_path: format!("/proc/{}/ns/net", std::process::id()),
             userns_path: None,
             holder: None,
-            _holder_channel: None,
+            holder_channel: None,
         })
+    }
+
+    /// An [`Undertaker`] for this namespace's holder (none for the host's).
+    pub fn undertaker(&self) -> std::io::Result<Option<Undertaker>> {
+        self.holder_channel.as_ref().map(|c| Ok(Undertaker { channel: c.try_clone()? })).transpose()
     }
 
     /// A fresh namespace held by a child process. Must be called while the
@@ -95,7 +128,7 @@ impl HardwareNamespace {
                     netns_path: format!("/proc/{child}/ns/net"),
                     userns_path: (!as_root).then(|| format!("/proc/{child}/ns/user")),
                     holder: Some(child),
-                    _holder_channel: Some(ours),
+                    holder_channel: Some(ours),
                 })
             }
         }
@@ -103,9 +136,11 @@ impl HardwareNamespace {
 }
 
 impl Drop for HardwareNamespace {
+    /// Closes the channel (undertakers hold duplicates: drop them first)
+    /// and waits for the holder to clean up and exit.
     fn drop(&mut self) {
+        self.holder_channel.take();
         if let Some(child) = self.holder.take() {
-            let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(child, None);
         }
     }
@@ -120,10 +155,6 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
-    }
-    // SAFETY: plain prctl; the child must not outlive the simulator.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-        return Err(format!("prctl: {}", std::io::Error::last_os_error()));
     }
     if getppid() != parent {
         return Err("simulator exited during startup".into());
@@ -144,9 +175,31 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
     sendmsg::<()>(channel, &[IoSlice::new(b"ok")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .map_err(|e| format!("sending the rtnetlink socket: {e}"))?;
     drop(rtnl);
-    // Block until the simulator closes its end (or dies).
-    let mut byte = [0u8; 1];
-    let _ = nix::unistd::read(unsafe { std::os::fd::BorrowedFd::borrow_raw(channel) }, &mut byte);
+    // Until the simulator closes its end (or dies): note the netdevsim
+    // devices it creates and removes; then delete those still there.
+    let mut netdevsim_ids = std::collections::BTreeSet::new();
+    let mut message = [0u8; 32];
+    loop {
+        match nix::sys::socket::recv(channel, &mut message, MsgFlags::empty()) {
+            Ok(0) => break,
+            Ok(len) => {
+                let text = String::from_utf8_lossy(&message[..len]);
+                let (sign, id) = text.split_at(1);
+                if let Ok(id) = id.parse::<u32>() {
+                    if sign == "+" {
+                        netdevsim_ids.insert(id);
+                    } else {
+                        netdevsim_ids.remove(&id);
+                    }
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    for id in netdevsim_ids {
+        let _ = std::fs::write(format!("{}/del_device", crate::backend::netdevsim::BUS), id.to_string());
+    }
     Ok(())
 }
 

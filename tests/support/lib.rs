@@ -215,12 +215,12 @@ impl Drop for Simulator {
     }
 }
 
-/// Waits (bounded, 10 s) for a condition that follows an asynchronous
+/// Waits (bounded, 30 s) for a condition that follows an asynchronous
 /// event (a timer in the simulator, a signal). Not a timing assertion: it
 /// only fails if the event never happens.
 pub fn eventually(what: &str, condition: impl FnMut() -> bool) {
     let mut condition = condition;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !condition() {
         assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(10));

@@ -18,7 +18,7 @@ use super::cabled::cabled_port_ops;
 use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::netns::in_namespace;
+use crate::netns::{in_namespace, Undertaker};
 use crate::rtnl::{KernelError, LinkState, Rtnl};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
@@ -58,6 +58,8 @@ pub struct NetdevsimBackend {
     rtnl: Rtnl,
     netns_path: String,
     devlink: Option<Devlink>,
+    /// Deletes our devices if the simulator dies without doing it.
+    undertaker: Option<Undertaker>,
 }
 
 fn io_error(action: &str, e: std::io::Error) -> BackendError {
@@ -98,8 +100,8 @@ fn fail(action: &str) -> impl Fn(KernelError) -> BackendError + '_ {
 }
 
 impl NetdevsimBackend {
-    pub fn new(rtnl: Rtnl, netns_path: String) -> Self {
-        NetdevsimBackend { rtnl, netns_path, devlink: None }
+    pub fn new(rtnl: Rtnl, netns_path: String, undertaker: Option<Undertaker>) -> Self {
+        NetdevsimBackend { rtnl, netns_path, devlink: None, undertaker }
     }
 
     /// A devlink client in the hardware namespace (opened on first use).
@@ -129,7 +131,12 @@ impl NetdevsimBackend {
             let written =
                 in_namespace(&self.netns_path, move || write_bus("new_device", line)).and_then(|result| result);
             match written {
-                Ok(()) => return Ok(id),
+                Ok(()) => {
+                    if let Some(undertaker) = &self.undertaker {
+                        undertaker.created(id);
+                    }
+                    return Ok(id);
+                }
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EEXIST)) => {
                     taken.insert(id);
                 }
@@ -149,8 +156,12 @@ impl NetdevsimBackend {
         })
     }
 
-    fn del_device(id: u32) -> Result<(), BackendError> {
-        write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))
+    fn del_device(&self, id: u32) -> Result<(), BackendError> {
+        write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))?;
+        if let Some(undertaker) = &self.undertaker {
+            undertaker.removed(id);
+        }
+        Ok(())
     }
 
     /// The netdevs of netdevsim device `id`, in port order (netdevsim
@@ -254,7 +265,7 @@ impl Backend for NetdevsimBackend {
         let mut created = Vec::new();
         self.create_device(config, &mut created).inspect_err(|_| {
             for id in created {
-                if let Err(e) = Self::del_device(id) {
+                if let Err(e) = self.del_device(id) {
                     log::warn!("{}", e.message());
                 }
             }
@@ -265,8 +276,8 @@ impl Backend for NetdevsimBackend {
         let Some(device) = &hardware.netdevsim else {
             return Ok(());
         };
-        let first = Self::del_device(device.id);
-        let second = Self::del_device(device.cable_id);
+        let first = self.del_device(device.id);
+        let second = self.del_device(device.cable_id);
         first.and(second)
     }
 

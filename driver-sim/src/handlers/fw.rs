@@ -69,6 +69,8 @@ fn flash_kernel(sim: &mut Simulator, request: &Request<'_>, id: u32) -> Result<O
         return Err(HandlerError::at(errno::EOPNOTSUPP, message, &version));
     }
     let file = required(request, dev_attr::FW_FILE)?.string().unwrap_or_default().to_string();
+    // Read the running version while devlink still answers (see `fw_info`).
+    sim.devices.fw_info(id).map_err(|e| kernel_error(sim, id, e))?;
     let device = sim.devices.get_mut(id).expect("selected");
     if let Some(running) = &device.kernel_flash {
         return Err(HandlerError::new(errno::EBUSY, format!("a flash of {running} is in progress")));
