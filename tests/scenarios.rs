@@ -293,3 +293,45 @@ fn a_killed_simulator_leaves_nothing_behind() {
         assert!(!nsim_exists(&handle), "{handle} was removed after kill -9");
     }
 }
+
+/// `genl-client --kernel ARGS...` inside the simulator's namespace.
+fn kernel_cli(sim: &Simulator, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--kernel"];
+    all.extend_from_slice(args);
+    sim.in_netns(simdev_tests::bin("genl-client").to_str().unwrap(), &all)
+}
+
+#[test]
+fn ring_sizes_go_through_the_kernels_ethtool() {
+    let (backend, sim, mut client) = start("sc11", 1);
+    let rings = client.port_get(&dev("sc11"), 0).unwrap().rings;
+    let set = PortSet { rx_ring: Some(1024), tx_ring: Some(512), ..Default::default() };
+    let outcome = client.port_set(&dev("sc11"), 0, &set);
+    let kernel = kernel_cli(&sim, &["-j", "ethtool", "rings", "show", "sc11p0"]);
+    match backend {
+        Backend::Veth => {
+            assert_eq!(rings, None, "veth reports no rings");
+            assert_eq!(outcome.unwrap_err().errno(), Some(Errno::EOPNOTSUPP));
+            assert!(!kernel.status.success(), "the kernel's ethtool agrees: veth has no rings");
+            assert!(String::from_utf8_lossy(&kernel.stderr).contains("EOPNOTSUPP"));
+        }
+        Backend::Netdevsim => {
+            outcome.unwrap();
+            assert!(kernel.status.success(), "{}", String::from_utf8_lossy(&kernel.stderr));
+            let shown: serde_json::Value = serde_json::from_slice(&kernel.stdout).unwrap();
+            assert_eq!((shown[0]["rx"].as_u64(), shown[0]["tx"].as_u64()), (Some(1024), Some(512)));
+            let rings = client.port_get(&dev("sc11"), 0).unwrap().rings.expect("netdevsim has rings");
+            assert_eq!((rings.rx, rings.tx), (1024, 512));
+            // Beyond the driver's maximum: the kernel's refusal, pointing at the attribute.
+            let too_big = PortSet { rx_ring: Some(rings.rx_max + 1), ..Default::default() };
+            match client.port_set(&dev("sc11"), 0, &too_big).unwrap_err() {
+                Error::Netlink { errno, attribute, .. } => {
+                    assert_eq!(errno, Errno::EINVAL);
+                    assert_eq!(attribute.as_deref(), Some("rx-ring"));
+                }
+                e => panic!("unexpected {e}"),
+            }
+            assert_eq!(client.port_get(&dev("sc11"), 0).unwrap().rings.unwrap().rx, 1024, "unchanged");
+        }
+    }
+}

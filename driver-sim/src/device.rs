@@ -3,7 +3,7 @@
 //! perform on them. State the kernel owns (MTU, MAC, link state, counters)
 //! is never cached here; it is read back through the backend.
 
-use crate::backend::netdevsim::{client_error, NetdevsimBackend, NsimDevice};
+use crate::backend::netdevsim::{NetdevsimBackend, NsimDevice};
 use crate::backend::{Backend, BackendError, Hardware};
 use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
@@ -81,6 +81,8 @@ pub enum PortChange {
     Mtu(u32),
     Mac(Mac),
     Up(bool),
+    /// RX and TX ring sizes (absent: unchanged).
+    Rings(Option<u32>, Option<u32>),
 }
 
 impl PortChange {
@@ -90,6 +92,8 @@ impl PortChange {
             PortChange::Mtu(_) => dev_attr::MTU,
             PortChange::Mac(_) => dev_attr::MAC,
             PortChange::Up(_) => dev_attr::UP,
+            PortChange::Rings(Some(_), _) => dev_attr::RX_RING,
+            PortChange::Rings(None, _) => dev_attr::TX_RING,
         }
     }
 }
@@ -101,6 +105,9 @@ pub struct PortSettings {
     /// For `dev-set`, a base: port N gets base + N.
     pub mac: Option<Mac>,
     pub up: Option<bool>,
+    /// Ring sizes (`port-set` only).
+    pub rx_ring: Option<u32>,
+    pub tx_ring: Option<u32>,
 }
 
 /// All devices and the hardware behind them: devices by id (dumps list
@@ -268,7 +275,7 @@ impl Devices {
         let version = match (&pending, &device.kernel_fw_version) {
             (Some(_), Some(version)) => version.clone(),
             _ => {
-                let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(client_error)?;
+                let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(KernelError::from)?;
                 let version = info.running.first().map(|(_, value)| value.clone()).unwrap_or_default();
                 self.devices.get_mut(&id).expect("a known device").kernel_fw_version = Some(version.clone());
                 version
@@ -282,7 +289,7 @@ impl Devices {
     pub fn reload(&mut self, id: u32) -> Result<(), KernelError> {
         let device = self.devices.get(&id).expect("a known device");
         let nsim = device.netdevsim.clone().expect("a netdevsim device");
-        self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(client_error)?;
+        self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(KernelError::from)?;
         let ports = self.backends.netdevsim.adopt(&nsim).map_err(|e| e.source)?;
         let device = self.devices.get_mut(&id).expect("a known device");
         for generation in &mut device.carrier_generation {
@@ -335,7 +342,7 @@ impl Devices {
     }
 
     /// Applies `settings` to the given ports (all when `None`): MTU, then
-    /// MAC, then admin state, port by port. All or nothing:
+    /// MAC, then admin state, then rings, port by port. All or nothing:
     /// if the kernel refuses a change, the changes already made are undone.
     pub fn apply(&mut self, id: u32, port: Option<u32>, settings: &PortSettings) -> Result<(), ChangeError> {
         let device = self.device(id);
@@ -372,6 +379,12 @@ fn apply_each(
             settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),
             mac.map(|v| (PortChange::Mac(v), PortChange::Mac(before.mac))),
             settings.up.map(|v| (PortChange::Up(v), PortChange::Up(before.up))),
+            (settings.rx_ring.is_some() || settings.tx_ring.is_some()).then(|| {
+                let undo = before.rings.map_or(PortChange::Rings(None, None), |r| {
+                    PortChange::Rings(settings.rx_ring.map(|_| r.rx), settings.tx_ring.map(|_| r.tx))
+                });
+                (PortChange::Rings(settings.rx_ring, settings.tx_ring), undo)
+            }),
         ];
         for (what, previous) in changes.into_iter().flatten() {
             change(backend, port, &what).map_err(|e| fail(what.attr(), e))?;
@@ -386,5 +399,7 @@ fn change(backend: &mut dyn Backend, port: &Port, change: &PortChange) -> Result
         PortChange::Mtu(mtu) => backend.set_mtu(port, *mtu),
         PortChange::Mac(mac) => backend.set_mac(port, mac),
         PortChange::Up(up) => backend.set_up(port, *up),
+        PortChange::Rings(None, None) => Ok(()),
+        PortChange::Rings(rx, tx) => backend.set_rings(port, *rx, *tx),
     }
 }

@@ -52,10 +52,16 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     };
     let rtnl_fd = namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?;
     let backends = device::Backends {
-        veth: Box::new(backend::veth::VethBackend::new(rtnl::Rtnl::new(rtnl_fd))),
+        veth: Box::new(backend::veth::VethBackend::new(backend::cabled::Cabled::new(
+            rtnl::Rtnl::new(rtnl_fd),
+            namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
+        ))),
         model: Box::new(backend::model::ModelBackend::default()),
         netdevsim: backend::netdevsim::NetdevsimBackend::new(
-            rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
+            backend::cabled::Cabled::new(
+                rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
+                namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
+            ),
             namespace.netns_path.clone(),
             namespace.undertaker().context("duplicating the namespace holder's channel")?,
         ),

@@ -30,6 +30,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub struct HardwareNamespace {
     /// `NETLINK_ROUTE` socket bound in the hardware's namespace.
     pub rtnl: OwnedFd,
+    /// `NETLINK_GENERIC` socket in the hardware's namespace (the kernel's
+    /// ethtool family answers about that namespace's netdevs).
+    pub genl: OwnedFd,
     /// What to hand to `nsenter --net=`.
     pub netns_path: String,
     /// For `nsenter --user=` when the namespace is owned by a private user
@@ -78,6 +81,7 @@ impl HardwareNamespace {
     pub fn host() -> Result<Self, NetnsError> {
         Ok(HardwareNamespace {
             rtnl: open_rtnl().map_err(NetnsError::Rtnl)?,
+            genl: open_genl().map_err(NetnsError::Rtnl)?,
             netns_path: format!("/proc/{}/ns/net", std::process::id()),
             userns_path: None,
             holder: None,
@@ -120,11 +124,12 @@ impl HardwareNamespace {
             }
             ForkResult::Parent { child } => {
                 drop(theirs);
-                let rtnl = receive_fd(ours.as_raw_fd()).inspect_err(|_| {
+                let [rtnl, genl] = receive_fds(ours.as_raw_fd()).inspect_err(|_| {
                     let _ = waitpid(child, None);
                 })?;
                 Ok(HardwareNamespace {
                     rtnl,
+                    genl,
                     netns_path: format!("/proc/{child}/ns/net"),
                     userns_path: (!as_root).then(|| format!("/proc/{child}/ns/user")),
                     holder: Some(child),
@@ -171,10 +176,11 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
         write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     }
     let rtnl = open_rtnl().map_err(|e| format!("rtnetlink socket: {e}"))?;
-    let fds = [rtnl.as_raw_fd()];
+    let genl = open_genl().map_err(|e| format!("generic netlink socket: {e}"))?;
+    let fds = [rtnl.as_raw_fd(), genl.as_raw_fd()];
     sendmsg::<()>(channel, &[IoSlice::new(b"ok")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| format!("sending the rtnetlink socket: {e}"))?;
-    drop(rtnl);
+        .map_err(|e| format!("sending the netlink sockets: {e}"))?;
+    drop((rtnl, genl));
     // Until the simulator closes its end (or dies): note the netdevsim
     // devices it creates and removes; then delete those still there.
     let mut netdevsim_ids = std::collections::BTreeSet::new();
@@ -203,24 +209,39 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
     Ok(())
 }
 
-/// Receives the rtnetlink socket, or the holder's error message.
-fn receive_fd(channel: RawFd) -> Result<OwnedFd, NetnsError> {
+/// Receives the rtnetlink and generic netlink sockets, or the holder's
+/// error message.
+fn receive_fds(channel: RawFd) -> Result<[OwnedFd; 2], NetnsError> {
     let mut data = [0u8; 512];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut space = nix::cmsg_space!([RawFd; 2]);
     let msg = recvmsg::<()>(channel, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
         .map_err(|e| NetnsError::Holder(e.to_string()))?;
-    let received = msg.cmsgs().map_err(|e| NetnsError::Holder(e.to_string()))?.find_map(|c| match c {
-        ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-        _ => None,
-    });
+    let received: Vec<RawFd> = msg
+        .cmsgs()
+        .map_err(|e| NetnsError::Holder(e.to_string()))?
+        .flat_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds,
+            _ => Vec::new(),
+        })
+        .collect();
     let len = msg.bytes;
-    match received {
-        // SAFETY: the fd was just received and is owned by nobody else.
-        Some(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
-        None if len == 0 => Err(NetnsError::Holder("the namespace holder exited".into())),
-        None => Err(NetnsError::Unshare(String::from_utf8_lossy(&data[..len]).into_owned())),
+    // SAFETY: the fds were just received and are owned by nobody else.
+    let owned: Vec<OwnedFd> = received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
+    match <[OwnedFd; 2]>::try_from(owned) {
+        Ok(fds) => Ok(fds),
+        Err(_) if len == 0 => Err(NetnsError::Holder("the namespace holder exited".into())),
+        Err(fds) if fds.is_empty() => Err(NetnsError::Unshare(String::from_utf8_lossy(&data[..len]).into_owned())),
+        Err(_) => Err(NetnsError::Holder("the holder sent an unexpected number of sockets".into())),
     }
+}
+
+/// A `NETLINK_GENERIC` socket in the current netns.
+pub fn open_genl() -> std::io::Result<OwnedFd> {
+    let socket =
+        neli::socket::NlSocket::connect(neli::consts::socket::NlFamily::Generic, None, neli::utils::Groups::empty())?;
+    // SAFETY: into_raw_fd hands over ownership.
+    Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })
 }
 
 /// A `NETLINK_ROUTE` socket with extended ACKs enabled, in the current netns.

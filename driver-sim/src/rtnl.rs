@@ -51,6 +51,21 @@ impl KernelError {
     }
 }
 
+/// What the kernel's other families (devlink, ethtool) answered, through
+/// genl-client: its errno and extended-ACK message.
+impl From<genl_client::error::Error> for KernelError {
+    fn from(e: genl_client::error::Error) -> Self {
+        match &e {
+            genl_client::error::Error::Netlink { errno, message, .. } => {
+                KernelError { errno: *errno as i32, message: message.clone() }
+            }
+            other => {
+                KernelError { errno: other.errno().map_or(libc::EIO, |e| e as i32), message: Some(other.to_string()) }
+            }
+        }
+    }
+}
+
 /// How a new port starts.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NewPort {

@@ -105,6 +105,11 @@ pub enum Object {
         #[command(subcommand)]
         command: FaultCommand,
     },
+    /// Ring sizes of the kernel's netdevs (with --kernel; like `ethtool -g/-G`).
+    Ethtool {
+        #[command(subcommand)]
+        command: EthtoolCommand,
+    },
     /// The kernel's devlink instances (with --kernel; like the `devlink` tool).
     Devlink {
         #[command(subcommand)]
@@ -113,6 +118,28 @@ pub enum Object {
     /// Print notifications of the given groups (config, events, fw; default all)
     /// until interrupted. Lost notifications (ENOBUFS) are reported on stderr.
     Monitor { groups: Vec<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EthtoolCommand {
+    /// `rings show IFNAME` (`ethtool -g`), `rings set IFNAME [rx N] [tx N]` (`ethtool -G`).
+    Rings {
+        #[command(subcommand)]
+        command: RingsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RingsCommand {
+    Show {
+        ifname: String,
+    },
+    Set {
+        ifname: String,
+        /// `rx N`, `tx N`.
+        #[arg(num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,7 +22,7 @@ use simdev_protocol::policy_dump::PolicyPart;
 use simdev_protocol::wire::{
     split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
 };
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
 
 /// Who answers: the kernel's genetlink, or a simulator at a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +80,21 @@ impl Client {
         }
     }
 
+    /// A client of the kernel's Generic Netlink on a `NETLINK_GENERIC`
+    /// socket opened elsewhere (in another network namespace, say).
+    pub fn kernel_on(socket: std::os::fd::OwnedFd) -> Result<Self> {
+        // SAFETY: the fd is owned and handed over.
+        let socket = unsafe { <NlSocket as std::os::fd::FromRawFd>::from_raw_fd(socket.into_raw_fd()) };
+        Self::configure(socket, Target::Kernel)
+    }
+
     fn open(family: NlFamily, target: Target) -> Result<Self> {
         let socket =
             NlSocket::connect(family, None, Groups::empty()).map_err(|e| Error::io("opening a netlink socket", e))?;
+        Self::configure(socket, target)
+    }
+
+    fn configure(socket: NlSocket, target: Target) -> Result<Self> {
         // Ask the kernel for extended ACKs and capped errors: the simulator
         // always answers that way, so both targets look the same.
         socket.enable_ext_ack(true).map_err(|e| Error::io("enabling extended ACKs", e))?;

@@ -5,6 +5,7 @@
 //! - [`simdev::SimdevClient`]: typed `simdev` calls; [`simdev::Call`]: one
 //!   request as data.
 //! - [`devlink`]: the kernel's devlink family (instances, info, reload, flash).
+//! - [`ethtool`]: the kernel's ethtool family (ring sizes).
 //! - [`pipeline`]: many requests in flight, answers matched in order.
 //! - [`batch`]: batch files (`-b`), parsed as iproute2 parses them.
 //! - [`cli`], [`commands`]: the `genl-client` command line.
@@ -25,5 +26,6 @@ pub mod client;
 pub mod commands;
 pub mod devlink;
 pub mod error;
+pub mod ethtool;
 pub mod pipeline;
 pub mod simdev;

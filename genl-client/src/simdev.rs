@@ -23,6 +23,8 @@ pub struct PortSet {
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
     pub up: Option<bool>,
+    pub rx_ring: Option<u32>,
+    pub tx_ring: Option<u32>,
 }
 
 /// What `fw-flash` installs.
@@ -138,6 +140,12 @@ impl Call {
                 }
                 if let Some(up) = set.up {
                     m.put_u8(dev_attr::UP, up.into());
+                }
+                if let Some(rx) = set.rx_ring {
+                    m.put_u32(dev_attr::RX_RING, rx);
+                }
+                if let Some(tx) = set.tx_ring {
+                    m.put_u32(dev_attr::TX_RING, tx);
                 }
             }
             Call::RegRead(dev, reg) => {

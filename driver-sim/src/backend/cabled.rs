@@ -1,93 +1,156 @@
 //! Ports that are real netdevs with a peer netdev as their cable's far end
 //! (veth pairs; linked netdevsim ports): state read from and changed
-//! through rtnetlink. The cable's MTU follows the port's, so frames the
-//! port may send are not dropped on the far side; unplugging the cable is
-//! taking the peer down, which the kernel shows as the port losing carrier.
+//! through rtnetlink, ring sizes through the kernel's ethtool family. The
+//! cable's MTU follows the port's, so frames the port may send are not
+//! dropped on the far side; unplugging the cable is taking the peer down,
+//! which the kernel shows as the port losing carrier.
 
 use crate::device::Port;
 use crate::rtnl::{KernelError, Rtnl};
-use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats};
+use genl_client::client::Client;
+use genl_client::ethtool::{Ethtool, Netdev};
+use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats, Rings};
+use std::os::fd::OwnedFd;
 
-pub fn port_info(rtnl: &mut Rtnl, port: &Port) -> Result<PortInfo, KernelError> {
-    let link = rtnl.link(port.ifindex)?;
-    Ok(PortInfo {
-        index: port.index,
-        ifindex: link.ifindex,
-        ifname: link.ifname,
-        peer_ifname: port.peer_ifname.clone(),
-        mac: link.mac,
-        mtu: link.mtu,
-        up: link.up,
-        oper_state: OperState(link.oper_state),
-        carrier: link.lower_up,
-    })
+/// The kernel's netdevs of one namespace, as ports with cables.
+pub struct Cabled {
+    pub rtnl: Rtnl,
+    /// A `NETLINK_GENERIC` socket in the namespace, until ethtool is resolved on it.
+    genl: Option<OwnedFd>,
+    ethtool: Option<Ethtool>,
+    /// Whether this backend's driver has rings: learned from the kernel's
+    /// first answer (a driver's ethtool operations do not change), so a
+    /// driver without them costs no request per port afterwards.
+    has_rings: Option<bool>,
 }
 
-/// Sets the cable's MTU, then the port's; undoes the first if the second fails.
-pub fn set_mtu(rtnl: &mut Rtnl, port: &Port, mtu: u32) -> Result<(), KernelError> {
-    let old_peer_mtu = rtnl.link(port.peer_ifindex)?.mtu;
-    rtnl.set_mtu(port.peer_ifindex, mtu)?;
-    rtnl.set_mtu(port.ifindex, mtu).inspect_err(|_| {
-        let _ = rtnl.set_mtu(port.peer_ifindex, old_peer_mtu);
-    })
+impl Cabled {
+    pub fn new(rtnl: Rtnl, genl: OwnedFd) -> Self {
+        Cabled { rtnl, genl: Some(genl), ethtool: None, has_rings: None }
+    }
+
+    fn ethtool(&mut self) -> Result<&mut Ethtool, KernelError> {
+        if self.ethtool.is_none() {
+            let socket = self.genl.take().ok_or(KernelError {
+                errno: libc::EIO,
+                message: Some("the ethtool family could not be resolved".into()),
+            })?;
+            self.ethtool = Some(Client::kernel_on(socket).and_then(Ethtool::new).map_err(KernelError::from)?);
+        }
+        Ok(self.ethtool.as_mut().expect("just opened"))
+    }
+
+    /// The port's rings, or `None` when its driver has none.
+    fn rings(&mut self, port: &Port) -> Result<Option<Rings>, KernelError> {
+        if self.has_rings == Some(false) {
+            return Ok(None);
+        }
+        match self.ethtool()?.rings(&Netdev::Index(port.ifindex)) {
+            Ok(rings) => {
+                self.has_rings = Some(true);
+                Ok(Some(rings))
+            }
+            Err(e) if e.errno() == Some(nix::errno::Errno::EOPNOTSUPP) => {
+                self.has_rings = Some(false);
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
+        let link = self.rtnl.link(port.ifindex)?;
+        Ok(PortInfo {
+            index: port.index,
+            ifindex: link.ifindex,
+            ifname: link.ifname,
+            peer_ifname: port.peer_ifname.clone(),
+            mac: link.mac,
+            mtu: link.mtu,
+            up: link.up,
+            oper_state: OperState(link.oper_state),
+            carrier: link.lower_up,
+            rings: self.rings(port)?,
+        })
+    }
+
+    /// Sets the cable's MTU, then the port's; undoes the first if the second fails.
+    pub fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
+        let rtnl = &mut self.rtnl;
+        let old_peer_mtu = rtnl.link(port.peer_ifindex)?.mtu;
+        rtnl.set_mtu(port.peer_ifindex, mtu)?;
+        rtnl.set_mtu(port.ifindex, mtu).inspect_err(|_| {
+            let _ = rtnl.set_mtu(port.peer_ifindex, old_peer_mtu);
+        })
+    }
+
+    pub fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
+        self.rtnl.set_mac(port.ifindex, mac)
+    }
+
+    pub fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
+        self.rtnl.set_up(port.ifindex, up)
+    }
+
+    /// The cable is the peer end: down is unplugged (the port loses carrier).
+    pub fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
+        self.rtnl.set_up(port.peer_ifindex, on)
+    }
+
+    /// `ethtool -G`: the kernel says whether the driver has rings and
+    /// whether the sizes fit.
+    pub fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError> {
+        self.ethtool()?.set_rings(&Netdev::Index(port.ifindex), rx, tx).map_err(KernelError::from)
+    }
+
+    pub fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+        let link = self.rtnl.link(port.ifindex)?;
+        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
+        Ok(PortStats {
+            index: port.index,
+            ifname: link.ifname,
+            rx_packets,
+            tx_packets,
+            rx_bytes,
+            tx_bytes,
+            rx_errors,
+            tx_errors,
+            rx_dropped,
+            tx_dropped,
+        })
+    }
 }
 
-pub fn set_mac(rtnl: &mut Rtnl, port: &Port, mac: &Mac) -> Result<(), KernelError> {
-    rtnl.set_mac(port.ifindex, mac)
-}
-
-pub fn set_up(rtnl: &mut Rtnl, port: &Port, up: bool) -> Result<(), KernelError> {
-    rtnl.set_up(port.ifindex, up)
-}
-
-/// The cable is the peer end: down is unplugged (the port loses carrier).
-pub fn set_carrier(rtnl: &mut Rtnl, port: &Port, on: bool) -> Result<(), KernelError> {
-    rtnl.set_up(port.peer_ifindex, on)
-}
-
-pub fn port_stats(rtnl: &mut Rtnl, port: &Port) -> Result<PortStats, KernelError> {
-    let link = rtnl.link(port.ifindex)?;
-    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
-    Ok(PortStats {
-        index: port.index,
-        ifname: link.ifname,
-        rx_packets,
-        tx_packets,
-        rx_bytes,
-        tx_bytes,
-        rx_errors,
-        tx_errors,
-        rx_dropped,
-        tx_dropped,
-    })
-}
-
-/// Implements the port operations of [`super::Backend`] with [`self`]'s
-/// functions on the backend's `rtnl` field.
+/// Implements the port operations of [`super::Backend`] with [`Cabled`]'s,
+/// on the backend's `netdevs` field.
 macro_rules! cabled_port_ops {
     () => {
         fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
-            super::cabled::port_info(&mut self.rtnl, port)
+            self.netdevs.port_info(port)
         }
 
         fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
-            super::cabled::set_mtu(&mut self.rtnl, port, mtu)
+            self.netdevs.set_mtu(port, mtu)
         }
 
         fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
-            super::cabled::set_mac(&mut self.rtnl, port, mac)
+            self.netdevs.set_mac(port, mac)
         }
 
         fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
-            super::cabled::set_up(&mut self.rtnl, port, up)
+            self.netdevs.set_up(port, up)
         }
 
         fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
-            super::cabled::set_carrier(&mut self.rtnl, port, on)
+            self.netdevs.set_carrier(port, on)
+        }
+
+        fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError> {
+            self.netdevs.set_rings(port, rx, tx)
         }
 
         fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
-            super::cabled::port_stats(&mut self.rtnl, port)
+            self.netdevs.port_stats(port)
         }
     };
 }

@@ -59,6 +59,8 @@ pub trait Backend {
     fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError>;
     /// Plugs (true) or unplugs (false) the port's cable.
     fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError>;
+    /// Sets ring sizes (`ethtool -G`); the driver may have none (`EOPNOTSUPP`).
+    fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError>;
     /// The kernel's counters of the port.
     fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError>;
 }

@@ -90,7 +90,12 @@ impl Backend for ModelBackend {
             up: state.up,
             oper_state,
             carrier: state.up && state.carrier,
+            rings: None,
         })
+    }
+
+    fn set_rings(&mut self, _port: &Port, _rx: Option<u32>, _tx: Option<u32>) -> Result<(), KernelError> {
+        Err(KernelError { errno: libc::EOPNOTSUPP, message: Some("model ports have no rings".into()) })
     }
 
     fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {

@@ -14,12 +14,12 @@
 //!
 //! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
 
-use super::cabled::cabled_port_ops;
+use super::cabled::{cabled_port_ops, Cabled};
 use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::netns::{in_namespace, Undertaker};
-use crate::rtnl::{KernelError, LinkState, Rtnl};
+use crate::rtnl::{KernelError, LinkState};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
 use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
@@ -55,7 +55,7 @@ impl NsimDevice {
 }
 
 pub struct NetdevsimBackend {
-    rtnl: Rtnl,
+    netdevs: Cabled,
     netns_path: String,
     devlink: Option<Devlink>,
     /// Deletes our devices if the simulator dies without doing it.
@@ -100,8 +100,8 @@ fn fail(action: &str) -> impl Fn(KernelError) -> BackendError + '_ {
 }
 
 impl NetdevsimBackend {
-    pub fn new(rtnl: Rtnl, netns_path: String, undertaker: Option<Undertaker>) -> Self {
-        NetdevsimBackend { rtnl, netns_path, devlink: None, undertaker }
+    pub fn new(netdevs: Cabled, netns_path: String, undertaker: Option<Undertaker>) -> Self {
+        NetdevsimBackend { netdevs, netns_path, devlink: None, undertaker }
     }
 
     /// A devlink client in the hardware namespace (opened on first use).
@@ -109,7 +109,7 @@ impl NetdevsimBackend {
         if self.devlink.is_none() {
             let opened = in_namespace(&self.netns_path, || Client::kernel().and_then(Devlink::new))
                 .map_err(|e| KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None })?
-                .map_err(client_error)?;
+                .map_err(KernelError::from)?;
             self.devlink = Some(opened);
         }
         Ok(self.devlink.as_mut().expect("just opened"))
@@ -169,6 +169,7 @@ impl NetdevsimBackend {
     fn netdevs(&mut self, id: u32, ports: u32) -> Result<Vec<LinkState>, KernelError> {
         let parent = format!("netdevsim{id}");
         let mut found: Vec<(u32, LinkState)> = self
+            .netdevs
             .rtnl
             .links()?
             .into_iter()
@@ -198,8 +199,8 @@ impl NetdevsimBackend {
         for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&device.initial.names).enumerate()
         {
             let action = format!("setting up {name}");
-            self.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
-            self.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
+            self.netdevs.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
+            self.netdevs.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
             write_bus("link_device", format!("{fd}:{} {fd}:{}", port.ifindex, peer.ifindex))
                 .map_err(|e| io_error(&format!("linking {name} to {peer_name}"), e))?;
             let port = Port {
@@ -210,14 +211,14 @@ impl NetdevsimBackend {
                 peer_ifindex: peer.ifindex,
             };
             if let Some(mtu) = device.initial.mtu {
-                super::cabled::set_mtu(&mut self.rtnl, &port, mtu).map_err(fail(&action))?;
+                self.netdevs.set_mtu(&port, mtu).map_err(fail(&action))?;
             }
             if let Some(base) = &device.initial.base_mac {
-                self.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
+                self.netdevs.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
             }
-            self.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
+            self.netdevs.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
             if device.initial.up {
-                self.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
+                self.netdevs.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
             }
             ports.push(port);
         }
@@ -242,16 +243,6 @@ impl NetdevsimBackend {
         };
         let ports = self.adopt(&device)?;
         Ok(Hardware { ports, netdevsim: Some(device) })
-    }
-}
-
-/// A devlink client error as the kernel's errno and message.
-pub fn client_error(e: genl_client::error::Error) -> KernelError {
-    match &e {
-        genl_client::error::Error::Netlink { errno, message, .. } => {
-            KernelError { errno: *errno as i32, message: message.clone() }
-        }
-        other => KernelError { errno: other.errno().map_or(libc::EIO, |e| e as i32), message: Some(other.to_string()) },
     }
 }
 

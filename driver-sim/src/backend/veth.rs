@@ -3,20 +3,20 @@
 //! that the port has carrier whenever it is up itself. Real traffic passes
 //! between the two ends (see [`super::cabled`]).
 
-use super::cabled::cabled_port_ops;
+use super::cabled::{cabled_port_ops, Cabled};
 use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::rtnl::{KernelError, NewPort, Rtnl};
+use crate::rtnl::{KernelError, NewPort};
 use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
 
 pub struct VethBackend {
-    rtnl: Rtnl,
+    netdevs: Cabled,
 }
 
 impl VethBackend {
-    pub fn new(rtnl: Rtnl) -> Self {
-        VethBackend { rtnl }
+    pub fn new(netdevs: Cabled) -> Self {
+        VethBackend { netdevs }
     }
 
     /// Creates every port, then learns their ifindexes from one dump;
@@ -34,7 +34,7 @@ impl VethBackend {
             .collect();
         let names: Vec<(u32, String, String)> =
             pairs.iter().enumerate().map(|(i, (name, peer, _))| (i as u32, name.clone(), peer.clone())).collect();
-        let created = self.rtnl.create_veths(&pairs);
+        let created = self.netdevs.rtnl.create_veths(&pairs);
         self.adopt(&names, ports);
         if let Err((index, source)) = created {
             let (_, name, peer) = &names[index];
@@ -51,7 +51,7 @@ impl VethBackend {
         let mut first_error = None;
         for port in ports {
             // Deleting one end of a veth pair deletes both.
-            if let Err(source) = self.rtnl.delete_link(port.ifindex) {
+            if let Err(source) = self.netdevs.rtnl.delete_link(port.ifindex) {
                 log::warn!("removing {}: {source}", port.ifname);
                 first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
             }
@@ -61,7 +61,7 @@ impl VethBackend {
 
     /// Turns created (index, name, peer) triples into ports, with ifindexes.
     fn adopt(&mut self, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
-        let links = match self.rtnl.links() {
+        let links = match self.netdevs.rtnl.links() {
             Ok(links) => links,
             Err(e) => {
                 log::warn!("listing links: {e}");

@@ -52,6 +52,7 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
         mac: attrs.get(dev_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()),
         up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
+        ..Default::default()
     };
     if settings.mtu.is_none() && settings.mac.is_none() && settings.up.is_none() {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! `port-get`, `port-set`: one port of a device. Carrier off/on unplugs
 //! and plugs the port's cable; the kernel then shows `NO-CARRIER` or
-//! `LOWER_UP` on the port.
+//! `LOWER_UP` on the port. Ring sizes go to the kernel's ethtool (a driver
+//! without rings, such as veth, refuses with `EOPNOTSUPP`).
 
 use super::dev::change_error;
 use super::{dump_objects, kernel_error, required, target_device};
@@ -46,6 +47,8 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         mtu: attrs.get(dev_attr::MTU).and_then(|a| a.u32()),
         mac: attrs.get(dev_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()),
         up: attrs.get(dev_attr::UP).and_then(|a| a.u8()).map(|v| v != 0),
+        rx_ring: attrs.get(dev_attr::RX_RING).and_then(|a| a.u32()),
+        tx_ring: attrs.get(dev_attr::TX_RING).and_then(|a| a.u32()),
     };
     sim.devices.apply(id, Some(index), &settings).map_err(|e| change_error(request, e))?;
     if let Some(carrier) = attrs.get(dev_attr::CARRIER).and_then(|a| a.u8()) {

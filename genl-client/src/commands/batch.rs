@@ -178,6 +178,7 @@ impl Runner {
         let result = match action {
             Action::Ctrl(command) => super::ctrl::run(self.target, command, output),
             Action::Devlink(command) => super::devlink::run(self.target, command, output),
+            Action::Ethtool(command) => super::ethtool::run(self.target, command, output),
             Action::FwFlash(dev, image) => {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }

@@ -14,8 +14,10 @@ pub fn print_device(dev: &DevInfo) {
 
 /// A port's state in `ip link` words.
 pub fn describe_port(port: &PortInfo) -> String {
+    let rings =
+        port.rings.map(|r| format!(" rings rx {}/{} tx {}/{}", r.rx, r.rx_max, r.tx, r.tx_max)).unwrap_or_default();
     format!(
-        "ifindex {} mac {} mtu {} {} state {} carrier {} cable {}",
+        "ifindex {} mac {} mtu {} {} state {} carrier {} cable {}{rings}",
         port.ifindex,
         format_mac(&port.mac),
         port.mtu,

@@ -10,7 +10,7 @@ pub fn print_port(dev: &str, p: &PortInfo) {
     println!("{dev}/{}: {} {}", p.index, p.ifname, describe_port(p));
 }
 
-/// `[carrier on|off] [mtu N] [mac M] [up|down]`.
+/// `[carrier on|off] [mtu N] [mac M] [up|down] [rx-ring N] [tx-ring N]`.
 pub fn parse_port_set(args: &[String]) -> Result<PortSet, String> {
     let mut set = PortSet::default();
     let mut words = Words::new(args);
@@ -23,8 +23,12 @@ pub fn parse_port_set(args: &[String]) -> Result<PortSet, String> {
                 set.mac = Some(parse_mac(text).ok_or_else(|| format!("`{text}` is not a MAC address"))?);
             }
             "up" | "down" => set.up = Some(word == "up"),
+            "rx-ring" => set.rx_ring = Some(words.number("rx-ring")?),
+            "tx-ring" => set.tx_ring = Some(words.number("tx-ring")?),
             other => {
-                return Err(format!("unknown argument `{other}` (expected carrier on|off, mtu N, mac M, up, down)"))
+                return Err(format!(
+                    "unknown argument `{other}` (expected carrier on|off, mtu N, mac M, up, down, rx-ring N, tx-ring N)"
+                ))
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod ctrl;
 pub mod dev;
 pub mod devlink;
+pub mod ethtool;
 pub mod fault;
 pub mod fw;
 pub mod hw;
@@ -67,6 +68,7 @@ pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, ou
         }
         plan::Action::Ctrl(command) => ctrl::run(target, command, output),
         plan::Action::Devlink(command) => devlink::run(target, command, output),
+        plan::Action::Ethtool(command) => ethtool::run(target, command, output),
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups) => monitor::run(target, groups, output),
     }

@@ -6,8 +6,8 @@ use super::dev::{device_toml, parse_set};
 use super::fault::parse_fault;
 use super::hw::parse_port_set;
 use crate::cli::{
-    parse_u64, CtrlCommand, DevCommand, DevlinkCommand, FaultCommand, FwCommand, Object, PortCommand, RegCommand,
-    SensorCommand, StatsCommand,
+    parse_u64, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand, FwCommand, Object, PortCommand,
+    RegCommand, SensorCommand, StatsCommand,
 };
 use crate::error::{Error, Result};
 use crate::simdev::{Call, FwImage};
@@ -17,6 +17,7 @@ pub enum Action<'a> {
     Call(Call),
     Ctrl(&'a CtrlCommand),
     Devlink(&'a DevlinkCommand),
+    Ethtool(&'a EthtoolCommand),
     FwFlash(DevSelector, FwImage),
     Monitor(&'a [String]),
 }
@@ -27,6 +28,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
     Ok(Action::Call(match object {
         Object::Ctrl { command } => return Ok(Action::Ctrl(command)),
         Object::Devlink { command } => return Ok(Action::Devlink(command)),
+        Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
         Object::Monitor { groups } => return Ok(Action::Monitor(groups)),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {

@@ -102,6 +102,18 @@ pub struct PortInfo {
     #[serde(serialize_with = "serialize_oper_state")]
     pub oper_state: OperState,
     pub carrier: bool,
+    /// Ring sizes, when the port's driver has them (ethtool `-g`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rings: Option<Rings>,
+}
+
+/// A port's ring sizes and their maximums, as ethtool reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rings {
+    pub rx: u32,
+    pub rx_max: u32,
+    pub tx: u32,
+    pub tx_max: u32,
 }
 
 /// A device as `dev-get` reports it.
@@ -173,6 +185,12 @@ impl Nested for PortInfo {
             .put_u8(port_attr::UP, self.up.into())
             .put_u8(port_attr::OPER_STATE, self.oper_state.0)
             .put_u8(port_attr::CARRIER, self.carrier.into());
+        if let Some(rings) = &self.rings {
+            out.put_u32(port_attr::RX_RING, rings.rx)
+                .put_u32(port_attr::RX_RING_MAX, rings.rx_max)
+                .put_u32(port_attr::TX_RING, rings.tx)
+                .put_u32(port_attr::TX_RING_MAX, rings.tx_max);
+        }
     }
 
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
@@ -191,6 +209,15 @@ impl Nested for PortInfo {
             up: u8_of(port_attr::UP, "port.up")? != 0,
             oper_state: OperState(u8_of(port_attr::OPER_STATE, "port.oper-state")?),
             carrier: u8_of(port_attr::CARRIER, "port.carrier")? != 0,
+            rings: match attrs.get(port_attr::RX_RING) {
+                None => None,
+                Some(_) => Some(Rings {
+                    rx: u32_of(port_attr::RX_RING, "port.rx-ring")?,
+                    rx_max: u32_of(port_attr::RX_RING_MAX, "port.rx-ring-max")?,
+                    tx: u32_of(port_attr::TX_RING, "port.tx-ring")?,
+                    tx_max: u32_of(port_attr::TX_RING_MAX, "port.tx-ring-max")?,
+                }),
+            },
         })
     }
 }
@@ -250,6 +277,7 @@ mod tests {
                 up: true,
                 oper_state: OperState::UP,
                 carrier: true,
+                rings: Some(Rings { rx: 512, rx_max: 4096, tx: 256, tx_max: 4096 }),
             }],
         }
     }

@@ -10,7 +10,7 @@
 //! dev-del     do, admin: dev
 //! dev-reset   do, admin: dev
 //! port-get    do dev port-index -> dev+port   dump [dev] -> dev+port...
-//! port-set    do, admin: dev port-index [carrier] [mtu] [up]
+//! port-set    do, admin: dev port-index [carrier] [mtu] [mac] [up] [rx-ring] [tx-ring]
 //! reg-get     do dev reg-name -> dev+reg      dump [dev] -> dev+reg...
 //! reg-set     do, admin: dev reg-name reg-value
 //! sensor-get  do dev sensor-name              dump [dev]
@@ -120,6 +120,8 @@ pub mod dev_attr {
     pub const NETNS: u16 = 31;
     pub const DEVLINK: u16 = 32;
     pub const FW_FILE: u16 = 33;
+    pub const RX_RING: u16 = 34;
+    pub const TX_RING: u16 = 35;
 }
 
 pub mod port_attr {
@@ -140,6 +142,10 @@ pub mod port_attr {
     pub const TX_ERRORS: u16 = 15;
     pub const RX_DROPPED: u16 = 16;
     pub const TX_DROPPED: u16 = 17;
+    pub const RX_RING: u16 = 18;
+    pub const RX_RING_MAX: u16 = 19;
+    pub const TX_RING: u16 = 20;
+    pub const TX_RING_MAX: u16 = 21;
 }
 
 pub mod reg_attr {
@@ -253,6 +259,16 @@ pub static PORT_ATTRS: AttrSet = AttrSet {
         attr(port_attr::TX_ERRORS, "tx-errors", AttrType::U64, Check::None, "kernel counter"),
         attr(port_attr::RX_DROPPED, "rx-dropped", AttrType::U64, Check::None, "kernel counter"),
         attr(port_attr::TX_DROPPED, "tx-dropped", AttrType::U64, Check::None, "kernel counter"),
+        attr(
+            port_attr::RX_RING,
+            "rx-ring",
+            AttrType::U32,
+            Check::None,
+            "RX ring size (ethtool), when the driver has rings",
+        ),
+        attr(port_attr::RX_RING_MAX, "rx-ring-max", AttrType::U32, Check::None, "largest RX ring size"),
+        attr(port_attr::TX_RING, "tx-ring", AttrType::U32, Check::None, "TX ring size (ethtool)"),
+        attr(port_attr::TX_RING_MAX, "tx-ring-max", AttrType::U32, Check::None, "largest TX ring size"),
     ],
 };
 
@@ -445,6 +461,8 @@ pub static DEV_ATTRS: AttrSet = AttrSet {
             Check::MaxLen(FW_FILE_MAX as u16),
             "firmware file to flash, relative to the kernel's firmware path (netdevsim, as devlink takes it)",
         ),
+        attr(dev_attr::RX_RING, "rx-ring", AttrType::U32, Check::None, "port-set: RX ring size (ethtool -G rx)"),
+        attr(dev_attr::TX_RING, "tx-ring", AttrType::U32, Check::None, "port-set: TX ring size (ethtool -G tx)"),
     ],
 };
 
@@ -492,7 +510,7 @@ mod tests {
 
     #[test]
     fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), dev_attr::FW_FILE as u32);
+        assert_eq!(FAMILY.max_attr(), dev_attr::TX_RING as u32);
         assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
         assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
         assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
