@@ -237,6 +237,55 @@ fn injected_faults_fail_commands_and_unsupported_ones_are_refused() {
     }
 }
 
+/// The device's debugfs knob, as the kernel has it (netdevsim).
+fn knob(devlink: &str, name: &str) -> String {
+    let dev = devlink.strip_prefix("netdevsim/").unwrap();
+    std::fs::read_to_string(format!("/sys/kernel/debug/netdevsim/{dev}/{name}")).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_failing_reset_is_the_kernels_own_failure_where_the_hardware_has_a_knob() {
+    let (backend, sim, mut client) = start("sc12", 1);
+    let devlink = client.dev_get(&dev("sc12")).unwrap().devlink;
+    let refuse = FaultInfo { command: "dev-reset".into(), errno: Errno::EOPNOTSUPP as u32, ..Default::default() };
+    client.fault_set(&dev("sc12"), &refuse).unwrap();
+    let armed = client.fault_list(&dev("sc12")).unwrap().items.remove(0);
+    let err = client.dev_reset(&dev("sc12")).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::EOPNOTSUPP), "{err}");
+    match &devlink {
+        Some(handle) => {
+            assert_eq!(armed.knob.as_deref(), Some("dont_allow_reload"));
+            assert_eq!(knob(handle, "dont_allow_reload"), "Y");
+            assert!(err.to_string().contains("User forbid the reload"), "the kernel's own message: {err}");
+        }
+        None => {
+            assert_eq!(armed.knob, None, "{} has no such knob: the simulated driver fails", backend.name());
+            assert!(err.to_string().contains("injected fault"), "{err}");
+        }
+    }
+    assert_eq!(client.fault_list(&dev("sc12")).unwrap().items[0].fired, 1);
+    assert!(sim.kernel_link_names().contains(&"sc12p0".to_string()), "a refused reset removed nothing");
+    client.fault_clear(&dev("sc12"), Some("dev-reset")).unwrap();
+    if let Some(handle) = &devlink {
+        assert_eq!(knob(handle, "dont_allow_reload"), "N", "cleared in the kernel too");
+    }
+    client.dev_reset(&dev("sc12")).unwrap();
+
+    let Some(handle) = &devlink else { return };
+    // fail_reload: the driver tears its ports down, then fails to come
+    // back; the device has no ports until a reload succeeds.
+    let fail = FaultInfo { command: "dev-reset".into(), errno: Errno::EINVAL as u32, ..Default::default() };
+    client.fault_set(&dev("sc12"), &fail).unwrap();
+    assert_eq!(knob(handle, "fail_reload"), "Y");
+    assert_eq!(client.dev_reset(&dev("sc12")).unwrap_err().errno(), Some(Errno::EINVAL));
+    assert!(client.dev_get(&dev("sc12")).unwrap().ports.is_empty());
+    assert!(!sim.kernel_link_names().contains(&"sc12p0".to_string()), "the kernel removed the port");
+    client.fault_clear(&dev("sc12"), None).unwrap();
+    client.dev_reset(&dev("sc12")).unwrap();
+    assert_eq!(client.dev_get(&dev("sc12")).unwrap().ports.len(), 1);
+    assert!(has_flag(&sim.kernel_link("sc12p0"), "UP"), "back, configured");
+}
+
 #[test]
 fn reset_restores_the_ports() {
     let (_, sim, mut client) = start("sc5", 1);

@@ -594,6 +594,7 @@ impl FaultConfig {
             down_ms: self.down_ms.as_ref().map(|v| *v.get_ref()),
             port_index: self.port.as_ref().map(|v| *v.get_ref()),
             fired: 0,
+            knob: None,
         }
     }
 

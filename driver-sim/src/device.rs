@@ -3,7 +3,7 @@
 //! perform on them. State the kernel owns (MTU, MAC, link state, counters)
 //! is never cached here; it is read back through the backend.
 
-use crate::backend::netdevsim::{NetdevsimBackend, NsimDevice};
+use crate::backend::netdevsim::{knob_for, NetdevsimBackend, NsimDevice};
 use crate::backend::{Backend, BackendError, Hardware};
 use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
@@ -12,7 +12,8 @@ use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FwInfo, Mac, PortStats, RegInfo, Scoped, SensorInfo,
+    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortStats, RegInfo, Scoped,
+    SensorInfo,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -146,6 +147,58 @@ impl Devices {
 
     /// Creates one device; on failure nothing of it is left.
     pub fn create(&mut self, id: u32, config: &DeviceConfig) -> Result<&Device, BackendError> {
+        self.create_unarmed(id, config)?;
+        let device = self.device(id);
+        let armed: Vec<FaultInfo> = device
+            .faults
+            .list()
+            .iter()
+            .filter(|f| device.netdevsim.is_some() && knob_for(f).is_some())
+            .cloned()
+            .collect();
+        for fault in armed {
+            if let Err(source) = self.set_fault(id, fault) {
+                if let Err(e) = self.remove(id) {
+                    log::warn!("{}", e.message());
+                }
+                return Err(BackendError { action: "arming a kernel fault knob".into(), source });
+            }
+        }
+        Ok(self.device(id))
+    }
+
+    /// Sets a fault; on netdevsim, one a kernel knob can enforce
+    /// ([`crate::backend::netdevsim::knob_for`]) is armed in the kernel.
+    pub fn set_fault(&mut self, id: u32, mut fault: FaultInfo) -> Result<(), KernelError> {
+        let device = self.devices.get_mut(&id).expect("a known device");
+        let knob = device.netdevsim.as_ref().and_then(|_| knob_for(&fault));
+        if let (Some(nsim), Some(knob)) = (&device.netdevsim, knob) {
+            nsim.set_knob(knob, true)?;
+            fault.knob = Some(knob.to_string());
+        }
+        let replaced = device.faults.set(fault);
+        if let (Some(nsim), Some(old)) = (&device.netdevsim, replaced.and_then(|f| f.knob)) {
+            if knob != Some(old.as_str()) {
+                nsim.set_knob(&old, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the faults of `command` (all when `None`), disarming the
+    /// kernel knobs that enforced any.
+    pub fn clear_faults(&mut self, id: u32, command: Option<&str>) -> Result<(), KernelError> {
+        let device = self.devices.get_mut(&id).expect("a known device");
+        for knob in device.faults.clear(command).into_iter().filter_map(|f| f.knob) {
+            if let Some(nsim) = &device.netdevsim {
+                nsim.set_knob(&knob, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the device's hardware and model, without arming kernel knobs.
+    fn create_unarmed(&mut self, id: u32, config: &DeviceConfig) -> Result<(), BackendError> {
         let Hardware { ports, netdevsim } = self.backends.get(config.backend).create(config)?;
         let port_count = ports.len();
         let name = config.name.get_ref().clone();
@@ -169,7 +222,8 @@ impl Devices {
             carrier_generation: vec![0; port_count],
             flap_generation: 0,
         };
-        Ok(self.devices.entry(id).or_insert(device))
+        self.devices.insert(id, device);
+        Ok(())
     }
 
     /// Creates the configured devices; on failure removes what was created.
@@ -286,17 +340,34 @@ impl Devices {
 
     /// `devlink dev reload` of a netdevsim device: the driver re-creates
     /// its ports, which are then named, cabled and set up as at creation.
+    /// A reload that fails after the driver tore its ports down (as
+    /// netdevsim's `fail_reload` makes it) leaves the device without ports
+    /// until a reload succeeds, as the kernel has it.
     pub fn reload(&mut self, id: u32) -> Result<(), KernelError> {
         let device = self.devices.get(&id).expect("a known device");
         let nsim = device.netdevsim.clone().expect("a netdevsim device");
-        self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(KernelError::from)?;
-        let ports = self.backends.netdevsim.adopt(&nsim).map_err(|e| e.source)?;
+        let reloaded = self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(KernelError::from);
         let device = self.devices.get_mut(&id).expect("a known device");
-        for generation in &mut device.carrier_generation {
-            *generation += 1;
+        let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
+        match reloaded {
+            Ok(()) => {
+                let ports = self.backends.netdevsim.adopt(&nsim).map_err(|e| e.source)?;
+                let device = self.devices.get_mut(&id).expect("a known device");
+                device.carrier_generation = vec![next_generation; ports.len()];
+                device.ports = ports;
+                Ok(())
+            }
+            Err(e) => {
+                // Refused before anything happened, or failed after the
+                // driver removed its ports: the kernel says which.
+                let netdevsim = &mut self.backends.netdevsim;
+                if device.ports.iter().any(|port| netdevsim.port_info(port).is_err()) {
+                    device.ports.clear();
+                    device.carrier_generation.clear();
+                }
+                Err(e)
+            }
         }
-        device.ports = ports;
-        Ok(())
     }
 
     pub fn netdevsim(&mut self) -> &mut NetdevsimBackend {

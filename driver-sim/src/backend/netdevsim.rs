@@ -22,12 +22,14 @@ use crate::netns::{in_namespace, Undertaker};
 use crate::rtnl::{KernelError, LinkState};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
-use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
+use simdev_protocol::simdev::{port_mac, FaultInfo, Mac, PortInfo, PortStats};
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
 pub const BUS: &str = "/sys/bus/netdevsim";
+/// netdevsim's per-device fault knobs.
+const DEBUGFS: &str = "/sys/kernel/debug/netdevsim";
 /// netdevsim's devlink bus name.
 pub const DEVLINK_BUS: &str = "netdevsim";
 
@@ -51,6 +53,30 @@ pub struct InitialPorts {
 impl NsimDevice {
     pub fn devlink(&self) -> Handle {
         Handle::new(DEVLINK_BUS, &format!("netdevsim{}", self.id))
+    }
+
+    /// Turns one of the device's debugfs fault knobs on or off.
+    pub fn set_knob(&self, knob: &str, on: bool) -> Result<(), KernelError> {
+        let path = format!("{DEBUGFS}/netdevsim{}/{knob}", self.id);
+        std::fs::write(&path, if on { "Y" } else { "N" }).map_err(|e| KernelError {
+            errno: e.raw_os_error().unwrap_or(libc::EIO),
+            message: Some(format!("writing {path}: {e} (is debugfs mounted on /sys/kernel/debug?)")),
+        })
+    }
+}
+
+/// The netdevsim knob that makes the kernel itself fail as `fault` asks,
+/// if there is one: a `dev-reset` (devlink reload) failing every time with
+/// the errno the knob makes netdevsim return — `fail_reload` (EINVAL, after
+/// the driver tore its ports down, as a real failed reload does) or
+/// `dont_allow_reload` (EOPNOTSUPP, refused before anything happens).
+/// Other faults are the simulated driver's own, as on every backend.
+pub fn knob_for(fault: &FaultInfo) -> Option<&'static str> {
+    let every_time = fault.count.is_none() && fault.probability.is_none() && fault.delay_ms == 0;
+    match (fault.command.as_str(), fault.errno as i32) {
+        ("dev-reset", libc::EINVAL) if every_time => Some("fail_reload"),
+        ("dev-reset", libc::EOPNOTSUPP) if every_time => Some("dont_allow_reload"),
+        _ => None,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::genl::{HandlerError, Request};
 use crate::simulator::{Simulator, RESET_FLAP};
 use crate::timers::TimerEvent;
 use simdev_protocol::policy::errno;
-use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG};
+use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG, GROUP_EVENTS};
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
@@ -122,7 +122,18 @@ pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
     let id = target_device(sim, request)?;
     if sim.devices.get(id).expect("selected").netdevsim.is_some() {
         refuse_during_kernel_flash(sim, id)?;
-        sim.devices.reload(id).map_err(|e| kernel_error(sim, id, e))?;
+        if let Err(e) = sim.devices.reload(id) {
+            // A fault armed in the kernel fired: count and announce it.
+            let device = sim.devices.get_mut(id).expect("selected");
+            if let Some(fault) = device.faults.knob_fault("dev-reset").filter(|f| f.errno as i32 == e.errno) {
+                fault.fired += 1;
+                let fault = fault.clone();
+                device.stats.faults_fired += 1;
+                sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
+            }
+            sim.notify_dev_change(id);
+            return Err(kernel_error(sim, id, e));
+        }
         sim.devices.get_mut(id).expect("selected").registers.reset();
         sim.notify_dev_change(id);
         return Ok(None);

@@ -1,7 +1,9 @@
 //! `fault-get`, `fault-set`, `fault-clear`: faults injected at runtime,
-//! checked by the same rules as faults from TOML.
+//! checked by the same rules as faults from TOML. On netdevsim, a fault
+//! one of the driver's own debugfs knobs can produce is armed there, and
+//! the kernel fails the request (`fault-get` names the knob).
 
-use super::{dump_targets, required, target_device};
+use super::{dump_targets, kernel_error, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::model::faults::check_fault;
 use crate::simulator::Simulator;
@@ -50,11 +52,12 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
         down_ms: u32_of(dev_attr::FAULT_DOWN_MS),
         port_index: u32_of(dev_attr::PORT_INDEX),
         fired: 0,
+        knob: None,
     };
     let device = sim.devices.get(id).expect("selected");
     check_fault(&fault, device.ports.len() as u32, device.backend)
         .map_err(|refusal| HandlerError::at(refusal.errno, refusal.message, &command_attr))?;
-    sim.devices.get_mut(id).expect("selected").faults.set(fault);
+    sim.devices.set_fault(id, fault).map_err(|e| kernel_error(sim, id, e))?;
     sim.start_flaps(id);
     notify_faults(sim, id);
     Ok(None)
@@ -63,7 +66,7 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 pub fn clear(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
     let command = request.attrs.get(dev_attr::FAULT_CMD).and_then(|a| a.string()).map(str::to_string);
-    sim.devices.get_mut(id).expect("selected").faults.clear(command.as_deref());
+    sim.devices.clear_faults(id, command.as_deref()).map_err(|e| kernel_error(sim, id, e))?;
     sim.start_flaps(id);
     notify_faults(sim, id);
     Ok(None)

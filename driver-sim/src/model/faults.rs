@@ -128,17 +128,26 @@ impl Faults {
         &self.list
     }
 
-    /// Adds a fault, replacing any other for the same command (and port).
-    pub fn set(&mut self, fault: FaultInfo) {
-        self.list.retain(|f| !(f.command == fault.command && f.port_index == fault.port_index));
+    /// Adds a fault, replacing any other for the same command (and port);
+    /// returns the one replaced.
+    pub fn set(&mut self, fault: FaultInfo) -> Option<FaultInfo> {
+        let same = |f: &FaultInfo| f.command == fault.command && f.port_index == fault.port_index;
+        let replaced = self.list.iter().position(same).map(|i| self.list.remove(i));
         self.list.push(fault);
+        replaced
     }
 
-    /// Removes the faults of `command` (all when `None`); how many went.
-    pub fn clear(&mut self, command: Option<&str>) -> usize {
-        let before = self.list.len();
-        self.list.retain(|f| command.is_some_and(|c| c != f.command));
-        before - self.list.len()
+    /// Removes the faults of `command` (all when `None`); returns them.
+    pub fn clear(&mut self, command: Option<&str>) -> Vec<FaultInfo> {
+        let (removed, kept) =
+            std::mem::take(&mut self.list).into_iter().partition(|f| command.is_none_or(|c| c == f.command));
+        self.list = kept;
+        removed
+    }
+
+    /// The fault a kernel knob enforces for `command`, if any.
+    pub fn knob_fault(&mut self, command: &str) -> Option<&mut FaultInfo> {
+        self.list.iter_mut().find(|f| f.command == command && f.knob.is_some())
     }
 
     /// Whether `fault` fires now, consuming a count or a random draw.
@@ -159,10 +168,11 @@ impl Faults {
     }
 
     /// Checks the faults on `command` as it arrives (flash-failure faults
-    /// are consulted by [`Faults::flash_failure`] instead).
+    /// are consulted by [`Faults::flash_failure`] instead, and faults a
+    /// kernel knob enforces are the kernel's to fire).
     pub fn check(&mut self, command: &str) -> Option<Hit> {
         let rng = &mut self.rng;
-        let fault = self.list.iter_mut().find(|f| f.command == command && f.fail_at.is_none())?;
+        let fault = self.list.iter_mut().find(|f| f.command == command && f.fail_at.is_none() && f.knob.is_none())?;
         Self::fires(rng, fault).then(|| Hit {
             errno: fault.errno,
             delay: Duration::from_millis(fault.delay_ms.into()),
@@ -235,8 +245,8 @@ mod tests {
         faults.set(fault("reg-set"));
         faults.set(fault("dev-set"));
         assert_eq!(faults.list().len(), 2, "set replaces the same command's fault");
-        assert_eq!(faults.clear(Some("dev-set")), 1);
-        assert_eq!(faults.clear(None), 1);
+        assert_eq!(faults.clear(Some("dev-set")).len(), 1);
+        assert_eq!(faults.clear(None).len(), 1);
         assert!(faults.list().is_empty());
     }
 }

@@ -26,6 +26,9 @@ pub fn describe(f: &FaultInfo) -> String {
         text.push_str(&format!(" interval {interval} down {down} port {port}"));
     }
     text.push_str(&format!(" fired {}", f.fired));
+    if let Some(knob) = &f.knob {
+        text.push_str(&format!(" knob {knob}"));
+    }
     text
 }
 

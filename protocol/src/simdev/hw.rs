@@ -264,6 +264,10 @@ pub struct FaultInfo {
     pub down_ms: Option<u32>,
     pub port_index: Option<u32>,
     pub fired: u64,
+    /// The kernel's knob that enforces the fault (netdevsim's debugfs
+    /// `fail_reload`, ...); `None`: the simulator injects it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knob: Option<String>,
 }
 
 impl Nested for FaultInfo {
@@ -287,6 +291,9 @@ impl Nested for FaultInfo {
         if let Some(fail_at) = self.fail_at {
             out.put_u8(fault_attr::FAIL_AT, fail_at);
         }
+        if let Some(knob) = &self.knob {
+            out.put_str(fault_attr::KNOB, knob);
+        }
     }
 
     fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
@@ -302,6 +309,7 @@ impl Nested for FaultInfo {
             down_ms: u32_of(fault_attr::DOWN_MS),
             port_index: u32_of(fault_attr::PORT_INDEX),
             fired: attrs.get(fault_attr::FIRED).and_then(|a| a.u64()).unwrap_or_default(),
+            knob: string(attrs.get(fault_attr::KNOB)),
         })
     }
 }
@@ -476,6 +484,7 @@ mod tests {
             errno: 5,
             count: Some(2),
             delay_ms: 10,
+            knob: Some("fail_reload".into()),
             ..Default::default()
         }]);
         round_trip(vec![PortStats {

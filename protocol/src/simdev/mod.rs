@@ -198,6 +198,7 @@ pub mod fault_attr {
     pub const INTERVAL_MS: u16 = 8;
     pub const DOWN_MS: u16 = 9;
     pub const PORT_INDEX: u16 = 10;
+    pub const KNOB: u16 = 11;
 }
 
 pub mod stats_attr {
@@ -346,6 +347,13 @@ pub static FAULT_ATTRS: AttrSet = AttrSet {
         attr(fault_attr::INTERVAL_MS, "interval-ms", AttrType::U32, Check::None, "link-flap: period"),
         attr(fault_attr::DOWN_MS, "down-ms", AttrType::U32, Check::None, "link-flap: how long the carrier is lost"),
         attr(fault_attr::PORT_INDEX, "port-index", AttrType::U32, Check::None, "link-flap: the port"),
+        attr(
+            fault_attr::KNOB,
+            "knob",
+            AttrType::String,
+            Check::None,
+            "the kernel's fault knob that enforces it (netdevsim debugfs), when one does",
+        ),
     ],
 };
 
