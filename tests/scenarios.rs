@@ -46,7 +46,7 @@ impl Backend {
 
     fn device_table(self, name: &str, ports: u32) -> String {
         format!(
-            "name = \"{name}\"\nbackend = \"{}\"\nports = {ports}\nmtu = 1400\nmac = \"02:5c:00:00:00:10\"\n",
+            "name = \"{name}\"\nbackend = \"{}\"\nports = {ports}\nmtu = 1400\nmac = \"02:5c:00:00:00:10\"\nqueues = 2\n",
             self.name()
         )
     }
@@ -96,6 +96,7 @@ fn resolves_lists_and_shows_kernel_netdevs() {
         assert_eq!(link["ifindex"], port.ifindex, "{}: the kernel's ifindex", port.ifname);
         assert_eq!(link["mtu"], 1400);
         assert_eq!(link["address"], format_mac(&port.mac));
+        assert_eq!((link["num_tx_queues"].as_u64(), link["num_rx_queues"].as_u64()), (Some(2), Some(2)));
         assert!(sim.kernel_link_names().contains(&port.peer_ifname), "the cable end exists");
     }
     match backend {

@@ -26,6 +26,8 @@ pub const IFNAME_MAX: usize = 15;
 pub const PEER_SUFFIX: &str = "-peer";
 /// Most ports one device may have.
 pub const PORTS_MAX: u32 = 64;
+/// Most queues one port may have.
+pub const QUEUES_MAX: u32 = 64;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +150,9 @@ pub struct DeviceConfig {
     /// Whether ports start administratively up.
     #[serde(default = "yes")]
     pub up: bool,
+    /// RX and TX queues of every port (veth, netdevsim); default: the
+    /// kernel's (1).
+    pub queues: Option<Spanned<u32>>,
     #[serde(default, rename = "register")]
     pub registers: Vec<RegisterConfig>,
     #[serde(default, rename = "sensor")]
@@ -303,6 +308,17 @@ impl DeviceConfig {
         let ports = *self.ports.get_ref();
         if !(1..=PORTS_MAX).contains(&ports) {
             return Err((self.ports.span(), format!("device.ports: {ports} is outside 1..={PORTS_MAX}")));
+        }
+        if let Some(queues) = &self.queues {
+            if !(1..=QUEUES_MAX).contains(queues.get_ref()) {
+                return Err((
+                    queues.span(),
+                    format!("device.queues: {} is outside 1..={QUEUES_MAX}", queues.get_ref()),
+                ));
+            }
+            if self.backend == BackendKind::Model {
+                return Err((queues.span(), "device.queues: model ports have no queues".to_string()));
+            }
         }
         let longest = self.peer_ifname(ports - 1);
         if longest.len() > IFNAME_MAX {
@@ -465,6 +481,10 @@ impl DeviceConfig {
 
     pub fn peer_ifname(&self, index: u32) -> String {
         format!("{}{}", self.port_ifname(index), PEER_SUFFIX)
+    }
+
+    pub fn queues(&self) -> Option<u32> {
+        self.queues.as_ref().map(|q| *q.get_ref())
     }
 
     pub fn base_mac(&self) -> Option<Mac> {
@@ -695,6 +715,14 @@ mod tests {
         assert!(msg.starts_with("lab.toml:3:7: device.mtu: 10"), "{msg}");
         let msg = error("[simulator]\nnetns = \"elsewhere\"\n");
         assert!(msg.starts_with("lab.toml:2:9:"), "{msg}");
+    }
+
+    #[test]
+    fn queues_need_netdevs_and_a_sane_count() {
+        let msg = error("[[device]]\nname = \"a\"\nbackend = \"model\"\nqueues = 2\n");
+        assert!(msg.starts_with("lab.toml:4:10: device.queues: model ports have no queues"), "{msg}");
+        let msg = error("[[device]]\nname = \"a\"\nqueues = 0\n");
+        assert!(msg.starts_with("lab.toml:3:10: device.queues: 0 is outside 1..=64"), "{msg}");
     }
 
     #[test]

@@ -22,6 +22,8 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_STATS64: u16 = 23;
+const IFLA_NUM_TX_QUEUES: u16 = 31;
+const IFLA_NUM_RX_QUEUES: u16 = 32;
 const IFLA_PHYS_PORT_NAME: u16 = 38;
 const IFLA_PARENT_DEV_NAME: u16 = 56;
 const IFLA_LINKINFO: u16 = 18;
@@ -72,6 +74,8 @@ pub struct NewPort {
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
     pub up: bool,
+    /// RX and TX queues of both ends.
+    pub queues: Option<u32>,
 }
 
 /// A link as the kernel reports it.
@@ -133,11 +137,17 @@ impl Rtnl {
             if let Some(mac) = &port.mac {
                 msg.put_bytes(IFLA_ADDRESS, mac);
             }
+            if let Some(queues) = port.queues {
+                msg.put_u32(IFLA_NUM_TX_QUEUES, queues).put_u32(IFLA_NUM_RX_QUEUES, queues);
+            }
             msg.nest_start_noflag(IFLA_LINKINFO).put_str(IFLA_INFO_KIND, "veth");
             msg.nest_start_noflag(IFLA_INFO_DATA).nest_start_noflag(VETH_INFO_PEER);
             msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, peer);
             if let Some(mtu) = port.mtu {
                 msg.put_u32(IFLA_MTU, mtu);
+            }
+            if let Some(queues) = port.queues {
+                msg.put_u32(IFLA_NUM_TX_QUEUES, queues).put_u32(IFLA_NUM_RX_QUEUES, queues);
             }
             msg.nest_end().nest_end().nest_end();
             creates.push(msg.finish());

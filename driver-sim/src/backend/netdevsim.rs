@@ -145,15 +145,15 @@ impl NetdevsimBackend {
         &self.netns_path
     }
 
-    /// Creates a netdevsim device with `ports` ports in the hardware
+    /// Creates a netdevsim device with `ports` ports of `queues` queues in the hardware
     /// namespace, at the lowest free id (another user may take an id
     /// between the look and the write: the kernel then says ENOSPC and the
     /// next id is tried).
-    fn new_device(&self, ports: u32) -> Result<u32, BackendError> {
+    fn new_device(&self, ports: u32, queues: u32) -> Result<u32, BackendError> {
         let mut taken = used_ids();
         for _ in 0..64 {
             let id = (1..).find(|id| !taken.contains(id)).expect("a free id");
-            let line = format!("{id} {ports}");
+            let line = format!("{id} {ports} {queues}");
             let written =
                 in_namespace(&self.netns_path, move || write_bus("new_device", line)).and_then(|result| result);
             match written {
@@ -253,9 +253,10 @@ impl NetdevsimBackend {
 
     fn create_device(&mut self, config: &DeviceConfig, created: &mut Vec<u32>) -> Result<Hardware, BackendError> {
         let count = *config.ports.get_ref();
-        let id = self.new_device(count)?;
+        let queues = config.queues().unwrap_or(1);
+        let id = self.new_device(count, queues)?;
         created.push(id);
-        let cable_id = self.new_device(count)?;
+        let cable_id = self.new_device(count, queues)?;
         created.push(cable_id);
         let device = NsimDevice {
             id,

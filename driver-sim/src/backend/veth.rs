@@ -28,6 +28,7 @@ impl VethBackend {
                     mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
                     mac: config.base_mac().map(|base| port_mac(&base, index)),
                     up: config.up,
+                    queues: config.queues(),
                 };
                 (config.port_ifname(index), config.peer_ifname(index), new_port)
             })
