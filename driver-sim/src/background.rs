@@ -6,6 +6,7 @@
 //! it with a `NLMSG_NOOP` to the simulator's own port (which, like the
 //! kernel, ignores it), so statuses go out as they happen.
 
+use crate::rtnl::KernelError;
 use genl_client::client::{Client, Subscription, Target};
 use genl_client::devlink::{self, Devlink, FlashEvent, FlashNotification, Handle};
 use genl_client::error::Error;
@@ -86,7 +87,7 @@ impl Background {
                 .map_err(|e| Error::io("entering the hardware namespace", e))
                 .and_then(|()| run_flash(&handle, &file, &report));
             if let Err(e) = outcome {
-                report(failed(&file, &e));
+                report(failed(&file, e.into()));
             }
         })?;
         Ok(())
@@ -94,19 +95,14 @@ impl Background {
 }
 
 /// The final status of a flash the kernel refused or that failed.
-fn failed(file: &str, e: &Error) -> FwStatus {
-    let (errno, message) = match e {
-        Error::Netlink { errno, message, .. } => {
-            (*errno as i32, message.clone().unwrap_or_else(|| errno.desc().to_string()))
-        }
-        other => (other.errno().map_or(libc::EIO, |e| e as i32), other.to_string()),
-    };
+fn failed(file: &str, e: KernelError) -> FwStatus {
+    let message = e.message.unwrap_or_else(|| nix::errno::Errno::from_raw(e.errno).desc().to_string());
     FwStatus {
         message: format!("Flashing failed: {message}"),
         version: file.to_string(),
         done: 0,
         total: 0,
-        error: errno as u32,
+        error: e.errno as u32,
         finished: true,
     }
 }

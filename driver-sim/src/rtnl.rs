@@ -53,6 +53,13 @@ impl KernelError {
     }
 }
 
+/// A refused system call (a sysfs write, entering a namespace): its errno.
+impl From<std::io::Error> for KernelError {
+    fn from(e: std::io::Error) -> Self {
+        KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None }
+    }
+}
+
 /// What the kernel's other families (devlink, ethtool) answered, through
 /// genl-client: its errno and extended-ACK message.
 impl From<genl_client::error::Error> for KernelError {

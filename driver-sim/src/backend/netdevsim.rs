@@ -89,8 +89,7 @@ pub struct NetdevsimBackend {
 }
 
 fn io_error(action: &str, e: std::io::Error) -> BackendError {
-    let source = KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None };
-    BackendError { action: action.to_string(), source }
+    BackendError { action: action.to_string(), source: e.into() }
 }
 
 /// Refuses clearly where there is no netdevsim.
@@ -134,7 +133,7 @@ impl NetdevsimBackend {
     pub fn devlink(&mut self) -> Result<&mut Devlink, KernelError> {
         if self.devlink.is_none() {
             let opened = in_namespace(&self.netns_path, || Client::kernel().and_then(Devlink::new))
-                .map_err(|e| KernelError { errno: e.raw_os_error().unwrap_or(libc::EIO), message: None })?
+                .map_err(KernelError::from)?
                 .map_err(KernelError::from)?;
             self.devlink = Some(opened);
         }

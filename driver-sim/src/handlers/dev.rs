@@ -5,7 +5,7 @@
 //! the kernel accepted all of them; a refusal carries the kernel's errno and
 //! message, points at the attribute it concerns, and undoes what was done.
 
-use super::{dump_targets, kernel_error, required, target_device};
+use super::{dump_targets, kernel_error, refuse_during_kernel_flash, required, target_device};
 use crate::config::DeviceConfig;
 use crate::device::{ChangeError, PortSettings};
 use crate::genl::{HandlerError, Request};
@@ -88,15 +88,6 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let mut reply = request.reply(cmd::DEV_NEW);
     info.encode(&mut reply);
     Ok(Some(reply.finish()))
-}
-
-/// A kernel flash holds the device's devlink instance: removing or
-/// reloading it would wait for the flash, stalling the simulator.
-fn refuse_during_kernel_flash(sim: &Simulator, id: u32) -> Result<(), HandlerError> {
-    match &sim.devices.get(id).expect("selected").kernel_flash {
-        Some(file) => Err(HandlerError::new(errno::EBUSY, format!("a flash of {file} is in progress"))),
-        None => Ok(()),
-    }
 }
 
 pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

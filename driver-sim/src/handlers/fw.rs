@@ -5,7 +5,7 @@
 //! queue; a netdevsim device flashes a file through the kernel's devlink,
 //! on a background worker that relays the driver's own statuses.
 
-use super::{dump_targets, kernel_error, required, target_device};
+use super::{dump_targets, kernel_error, refuse_during_kernel_flash, required, target_device};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use crate::timers::TimerEvent;
@@ -35,9 +35,8 @@ pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8
         return flash_kernel(sim, request, id);
     }
     if let Some(file) = request.attrs.get(dev_attr::FW_FILE) {
-        let backend = sim.devices.get(id).expect("selected").backend;
-        let message = format!("{backend:?} devices run simulated firmware: flash a fw-version, not a file");
-        return Err(HandlerError::at(errno::EOPNOTSUPP, message.to_lowercase(), &file));
+        let message = "this device runs simulated firmware: flash a fw-version, not a file";
+        return Err(HandlerError::at(errno::EOPNOTSUPP, message, &file));
     }
     let attr = required(request, dev_attr::FW_VERSION)?;
     let version = attr.string().unwrap_or_default();
@@ -71,10 +70,8 @@ fn flash_kernel(sim: &mut Simulator, request: &Request<'_>, id: u32) -> Result<O
     let file = required(request, dev_attr::FW_FILE)?.string().unwrap_or_default().to_string();
     // Read the running version while devlink still answers (see `fw_info`).
     sim.devices.fw_info(id).map_err(|e| kernel_error(sim, id, e))?;
+    refuse_during_kernel_flash(sim, id)?;
     let device = sim.devices.get_mut(id).expect("selected");
-    if let Some(running) = &device.kernel_flash {
-        return Err(HandlerError::new(errno::EBUSY, format!("a flash of {running} is in progress")));
-    }
     let handle = device.netdevsim.as_ref().expect("a netdevsim device").devlink();
     device.kernel_flash = Some(file.clone());
     let netns = sim.devices.netdevsim().netns_path().to_string();

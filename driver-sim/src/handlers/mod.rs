@@ -137,6 +137,15 @@ pub fn required<'a>(request: &Request<'a>, attr_type: u16) -> Result<Attr<'a>, H
     })
 }
 
+/// A kernel flash holds the device's devlink instance: removing, reloading
+/// or flashing it again would wait for the flash, stalling the simulator.
+pub fn refuse_during_kernel_flash(sim: &Simulator, id: u32) -> Result<(), HandlerError> {
+    match &sim.devices.get(id).expect("selected").kernel_flash {
+        Some(file) => Err(HandlerError::new(errno::EBUSY, format!("a flash of {file} is in progress"))),
+        None => Ok(()),
+    }
+}
+
 /// A kernel failure while reading or changing a device's netdevs.
 pub fn kernel_error(sim: &Simulator, dev: u32, error: crate::rtnl::KernelError) -> HandlerError {
     let name = sim.devices.get(dev).map_or("?", |d| d.name.as_str());

@@ -5,16 +5,13 @@
 
 use super::Output;
 use crate::cli::{DevlinkCommand, DevlinkDevCommand};
-use crate::client::{Client, Target};
+use crate::client::Target;
 use crate::devlink::{Devlink, Handle, Info};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde_json::{json, Map, Value};
 
 pub fn run(target: Target, command: &DevlinkCommand, output: Output) -> Result<()> {
-    if target != Target::Kernel {
-        return Err(Error::Usage("devlink is a kernel family: use --kernel".into()));
-    }
-    let mut devlink = Devlink::new(Client::kernel()?)?;
+    let mut devlink = Devlink::new(super::kernel_client(target, "devlink")?)?;
     let DevlinkCommand::Dev { command } = command;
     match command {
         DevlinkDevCommand::Show { handle } => {

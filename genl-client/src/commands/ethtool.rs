@@ -4,16 +4,13 @@
 use super::args::Words;
 use super::Output;
 use crate::cli::{EthtoolCommand, RingsCommand};
-use crate::client::{Client, Target};
+use crate::client::Target;
 use crate::error::{Error, Result};
 use crate::ethtool::{Ethtool, Netdev};
 use serde_json::json;
 
 pub fn run(target: Target, command: &EthtoolCommand, output: Output) -> Result<()> {
-    if target != Target::Kernel {
-        return Err(Error::Usage("ethtool is a kernel family: use --kernel".into()));
-    }
-    let mut ethtool = Ethtool::new(Client::kernel()?)?;
+    let mut ethtool = Ethtool::new(super::kernel_client(target, "ethtool")?)?;
     let EthtoolCommand::Rings { command } = command;
     match command {
         RingsCommand::Show { ifname } => {

@@ -41,6 +41,14 @@ impl Output {
     }
 }
 
+/// A client of the kernel, for commands about a kernel-only family.
+fn kernel_client(target: crate::client::Target, family: &str) -> Result<crate::client::Client> {
+    if target != crate::client::Target::Kernel {
+        return Err(crate::error::Error::Usage(format!("{family} is a kernel family: use --kernel")));
+    }
+    crate::client::Client::kernel()
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
     let output = Output { json: cli.json, pretty: cli.pretty };
