@@ -2,23 +2,28 @@
 //! `batch` attribute is skipped (`ECANCELED`) once an earlier request of the
 //! same batch from the same socket failed. Requests are answered in the
 //! order they arrive, so "earlier" is exact even with many in flight.
+//!
+//! The record belongs to the client's socket (see [`crate::clients`]):
+//! nobody else can add to it or flush it.
 
-use crate::genl::{HandlerError, Sender};
+use crate::genl::HandlerError;
 use simdev_protocol::policy::errno;
 use std::collections::VecDeque;
 
-/// How many failed batches are remembered (oldest forgotten first).
-const REMEMBERED: usize = 1024;
+/// How many failed batches one socket's record keeps (oldest forgotten
+/// first). A client stops a batch at its first failure, so only the
+/// batches it still has requests in flight for matter.
+const REMEMBERED: usize = 16;
 
 #[derive(Debug, Default)]
 pub struct FailedBatches {
-    failed: VecDeque<(u32, u32)>,
+    failed: VecDeque<u32>,
 }
 
 impl FailedBatches {
     /// Refuses a request of a batch that already failed.
-    pub fn check(&self, sender: Sender, batch: u32) -> Result<(), HandlerError> {
-        if self.failed.contains(&(sender.port, batch)) {
+    pub fn check(&self, batch: u32) -> Result<(), HandlerError> {
+        if self.failed.contains(&batch) {
             return Err(HandlerError::new(
                 errno::ECANCELED,
                 format!("skipped: an earlier request of batch {batch} failed"),
@@ -27,14 +32,18 @@ impl FailedBatches {
         Ok(())
     }
 
-    pub fn record_failure(&mut self, sender: Sender, batch: u32) {
-        if self.failed.contains(&(sender.port, batch)) {
+    pub fn record_failure(&mut self, batch: u32) {
+        if self.failed.contains(&batch) {
             return;
         }
         if self.failed.len() == REMEMBERED {
             self.failed.pop_front();
         }
-        self.failed.push_back((sender.port, batch));
+        self.failed.push_back(batch);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.failed.is_empty()
     }
 }
 
@@ -45,12 +54,20 @@ mod tests {
     #[test]
     fn a_failed_batch_cancels_its_later_requests_only() {
         let mut batches = FailedBatches::default();
-        let a = Sender { port: 10, uid: None };
-        let b = Sender { port: 11, uid: None };
-        assert!(batches.check(a, 7).is_ok());
-        batches.record_failure(a, 7);
-        assert_eq!(batches.check(a, 7).unwrap_err().errno, errno::ECANCELED);
-        assert!(batches.check(a, 8).is_ok(), "another batch");
-        assert!(batches.check(b, 7).is_ok(), "another socket");
+        assert!(batches.check(7).is_ok());
+        batches.record_failure(7);
+        assert_eq!(batches.check(7).unwrap_err().errno, errno::ECANCELED);
+        assert!(batches.check(8).is_ok(), "another batch");
+    }
+
+    #[test]
+    fn the_record_is_bounded_and_forgets_the_oldest() {
+        let mut batches = FailedBatches::default();
+        for batch in 1..=(REMEMBERED as u32 + 1) {
+            batches.record_failure(batch);
+        }
+        assert!(batches.check(1).is_ok(), "the oldest was forgotten");
+        assert!(batches.check(2).is_err());
+        assert_eq!(batches.failed.len(), REMEMBERED);
     }
 }

@@ -12,8 +12,7 @@ use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortStats, RegInfo, Scoped,
-    SensorInfo,
+    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats, RegInfo, Scoped,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -260,6 +259,12 @@ impl Devices {
         self.devices.values()
     }
 
+    /// The first device id at or after `start`.
+    pub fn first_from(&self, start: u64) -> Option<u32> {
+        let start = u32::try_from(start).ok()?;
+        self.devices.range(start..).next().map(|(id, _)| *id)
+    }
+
     pub fn ids(&self) -> Vec<u32> {
         self.devices.keys().copied().collect()
     }
@@ -386,16 +391,20 @@ impl Devices {
         Ok(bits)
     }
 
-    pub fn registers(&mut self, id: u32) -> Result<Scoped<RegInfo>, KernelError> {
+    /// Register `index` of a device, as `reg-get` reports it.
+    pub fn register(&mut self, id: u32, index: usize) -> Result<Option<RegInfo>, KernelError> {
+        if self.device(id).registers.iter().nth(index).is_none() {
+            return Ok(None);
+        }
         let carrier = self.carrier_bits(id)?;
-        let device = self.device(id);
-        let items = device.registers.iter().map(|r| device.registers.info(r, || carrier)).collect();
-        Ok(device.scoped(items))
+        let registers = &self.device(id).registers;
+        Ok(registers.iter().nth(index).map(|r| registers.info(r, || carrier)))
     }
 
-    pub fn sensors(&self, id: u32) -> Scoped<SensorInfo> {
-        let device = self.device(id);
-        device.scoped(device.sensors.iter().map(|s| s.info.clone()).collect())
+    /// Port `index` of a device, as the kernel sees it now.
+    pub fn port_info(&mut self, id: u32, index: usize) -> Result<Option<PortInfo>, KernelError> {
+        let (device, backend) = self.with_backend(id);
+        device.ports.get(index).map(|port| backend.port_info(port)).transpose()
     }
 
     pub fn port_stats(&mut self, id: u32) -> Result<Vec<PortStats>, KernelError> {

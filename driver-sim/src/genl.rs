@@ -13,17 +13,17 @@
 //! 6. admin command from a uid that is not allowed: `EPERM`;
 //! 7. attribute validation: the policy's errno and extack.
 
+use crate::clients::Client;
+use crate::dump::{DumpCursor, DumpHandler, DumpRequest};
 use crate::simulator::Simulator;
-use simdev_protocol::extack::{build_done, build_error, ExtAck};
+use crate::timers::TimerEvent;
+use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
 use simdev_protocol::wire::{
     split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI, NLM_F_REQUEST,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST,
 };
-
-/// Largest datagram a dump packs parts into (what the kernel uses).
-pub const DUMP_DATAGRAM_MAX: usize = 32 * 1024;
 
 /// Who sent a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +53,20 @@ impl Request<'_> {
         self.start(cmd, 0)
     }
 
-    /// Starts one part of a dump.
-    pub fn dump_part(&self, cmd: u8) -> MessageBuilder {
-        self.start(cmd, NLM_F_MULTI)
-    }
-
     fn start(&self, cmd: u8, flags: u16) -> MessageBuilder {
         let header = self.header();
         MessageBuilder::genl(self.family_id, flags, header.seq, self.sender.port, cmd, self.family.version)
+    }
+
+    /// What later buffers of a dump of this request need to know.
+    pub fn dump_request(&self, target: crate::dump::DumpTarget) -> DumpRequest {
+        DumpRequest {
+            header: *self.header(),
+            family_id: self.family_id,
+            version: self.family.version,
+            port: self.sender.port,
+            target,
+        }
     }
 }
 
@@ -107,7 +113,6 @@ impl From<ValidationError> for HandlerError {
 }
 
 pub type DoHandler = fn(&mut Simulator, &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError>;
-pub type DumpHandler = fn(&mut Simulator, &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError>;
 
 /// The handlers behind one command.
 pub struct Handlers {
@@ -115,34 +120,48 @@ pub struct Handlers {
     pub dump: Option<DumpHandler>,
 }
 
-/// What answering a datagram produced: datagrams for the sender, in order,
-/// answers an injected latency holds back, and multicast notifications
-/// `(group, message)`.
-#[derive(Debug, Default)]
-pub struct Outbox {
-    pub unicast: Vec<Vec<u8>>,
-    pub deferred: Vec<(std::time::Duration, Vec<Vec<u8>>)>,
-    pub multicast: Vec<(u32, Vec<u8>)>,
+/// Answers the messages of one datagram from `client`, at most `budget`
+/// of them: answers go to its queue (each reply, ACK and error a datagram
+/// of its own, as the kernel sends them), a dump it starts becomes its
+/// running dump, notifications wait in `sim`, and answers an injected
+/// latency holds back go to the timer queue. Returns where the messages
+/// not answered yet start, if any are left.
+pub fn handle_datagram(
+    sim: &mut Simulator,
+    datagram: &[u8],
+    sender: Sender,
+    client: &mut Client,
+    budget: usize,
+) -> Option<usize> {
+    for (index, message) in split_messages(datagram).enumerate() {
+        if index == budget {
+            return Some(message.bytes.as_ptr() as usize - datagram.as_ptr() as usize);
+        }
+        handle_message(sim, message, sender, client);
+    }
+    None
 }
 
-/// Answers every message of one datagram.
-pub fn handle_datagram(sim: &mut Simulator, datagram: &[u8], sender: Sender, out: &mut Outbox) {
-    for message in split_messages(datagram) {
-        handle_message(sim, message, sender, out);
+/// Answers every request of a datagram that cannot wait for its turn with
+/// `ENOBUFS`, without running it.
+pub fn refuse_datagram(datagram: &[u8], client: &mut Client) {
+    let ext = ExtAck::message("too many requests from this socket are waiting: not run");
+    for message in split_messages(datagram).filter(|m| m.header.flags & NLM_F_REQUEST != 0) {
+        client.push(build_error(&message.header, -libc::ENOBUFS, &ext));
     }
 }
 
-fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, out: &mut Outbox) {
+fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, client: &mut Client) {
     let header = message.header;
     if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
         if header.flags & NLM_F_ACK != 0 {
-            out.unicast.push(build_error(&header, 0, &ExtAck::default()));
+            client.push(build_error(&header, 0, &ExtAck::default()));
         }
         return;
     }
     let is_dump = header.is_dump();
     let mut answers = Vec::new();
-    let result = run_request(sim, message, sender, &mut answers);
+    let result = run_request(sim, message, sender, client, &mut answers);
     let failed = result.is_err();
     match result {
         Ok(warning) => {
@@ -153,10 +172,11 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, out
         Err(e) => answers.push(build_error(&header, -e.errno, &e.ext)),
     }
     sim.count_request(failed);
-    out.multicast.append(&mut sim.take_notifications());
     match sim.take_delay() {
-        Some(delay) => out.deferred.push((delay, answers)),
-        None => out.unicast.append(&mut answers),
+        Some(delay) => {
+            sim.timers.schedule(delay, TimerEvent::Send { port: sender.port, uid: sender.uid, datagrams: answers })
+        }
+        None => answers.into_iter().for_each(|answer| client.push(answer)),
     }
 }
 
@@ -165,6 +185,7 @@ fn run_request(
     sim: &mut Simulator,
     message: Message<'_>,
     sender: Sender,
+    client: &mut Client,
     answers: &mut Vec<Vec<u8>>,
 ) -> Result<ExtAck, HandlerError> {
     let header = message.header;
@@ -187,6 +208,11 @@ fn run_request(
     if command.admin && !sim.may_administer(sender.uid) {
         return Err(HandlerError { errno: errno::EPERM, ext: ExtAck::default() });
     }
+    // `__netlink_dump_start`: one dump at a time per socket, refused
+    // before the request's attributes are looked at.
+    if is_dump && client.dump_running() {
+        return Err(HandlerError { errno: errno::EBUSY, ext: ExtAck::default() });
+    }
 
     let attrs = match command.policy {
         Some(policy) => parse(policy, message.genl_attrs(family.hdrsize.into()), family.strictness(genl.cmd))?,
@@ -204,20 +230,26 @@ fn run_request(
 
     let batch = batch_of(&request);
     if let Some(batch) = batch {
-        sim.failed_batches.check(sender, batch)?;
+        client.failed_batches.check(batch)?;
     }
-    let result = if is_dump {
-        (handlers.dump.unwrap())(sim, &request).map(|parts| pack_dump(parts, &header, answers))
-    } else {
-        (handlers.do_.unwrap())(sim, &request).map(|reply| answers.extend(reply))
+    let result = match (handlers.dump, handlers.do_) {
+        (Some(dump), _) if is_dump => (dump.start)(sim, &request).map(|target| {
+            let mut cursor = DumpCursor::new(request.dump_request(target), dump.next, sim.generation());
+            let (buffer, finished) = cursor.next_buffer(sim);
+            answers.push(buffer);
+            if !finished {
+                client.dump = Some(cursor);
+            }
+        }),
+        (_, Some(do_)) => do_(sim, &request).map(|reply| answers.extend(reply)),
+        _ => unreachable!("checked above"),
     };
     if let (Err(_), Some(batch)) = (&result, batch) {
-        sim.failed_batches.record_failure(sender, batch);
+        client.failed_batches.record_failure(batch);
     }
     result.map_err(with_warning)?;
     Ok(if is_dump { ExtAck::default() } else { warning.map(ExtAck::message).unwrap_or_default() })
 }
-
 /// The simdev `batch` attribute of a request, if any.
 fn batch_of(request: &Request<'_>) -> Option<u32> {
     if !std::ptr::eq(request.family, &simdev_protocol::simdev::FAMILY) {
@@ -244,18 +276,4 @@ fn check_genl_header(family: &FamilySpec, header: &NlHeader, genl: &GenlHeader) 
         return Err(HandlerError::new(errno::EINVAL, "ambiguous or reserved bits set in nlmsg_flags"));
     }
     Ok(())
-}
-
-/// Packs dump parts into datagrams of at most [`DUMP_DATAGRAM_MAX`] bytes
-/// and ends the dump with `NLMSG_DONE`.
-fn pack_dump(parts: Vec<Vec<u8>>, header: &NlHeader, answers: &mut Vec<Vec<u8>>) {
-    let mut datagram: Vec<u8> = Vec::new();
-    for part in parts {
-        if !datagram.is_empty() && datagram.len() + part.len() > DUMP_DATAGRAM_MAX {
-            answers.push(std::mem::take(&mut datagram));
-        }
-        datagram.extend_from_slice(&part);
-    }
-    datagram.extend_from_slice(&build_done(header, 0, &ExtAck::default()));
-    answers.push(datagram);
 }

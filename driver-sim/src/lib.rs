@@ -4,15 +4,18 @@
 //! Layout: [`config`] (TOML), [`netns`] (where the hardware lives),
 //! [`rtnl`] (talking to the kernel about links), [`backend`] (the
 //! hardware kinds), [`device`] (the device model), [`server`] (socket and
-//! event loop), [`genl`] (the kernel's request path), [`handlers`] (one file
+//! event loop), [`clients`] (what is kept per client, bounded), [`genl`]
+//! (the kernel's request path), [`dump`] (dumps a buffer at a time), [`handlers`] (one file
 //! per object), [`simulator`] (the state handlers work on).
 
 pub mod backend;
 pub mod background;
 pub mod batch;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod device;
+pub mod dump;
 pub mod genl;
 pub mod handlers;
 pub mod model;

@@ -6,9 +6,15 @@ use crate::device::Devices;
 use crate::timers::{TimerEvent, Timers};
 use simdev_protocol::ctrl::{FamilyInfo, CTRL_FAMILY, GENL_ID_CTRL};
 use simdev_protocol::family::FamilySpec;
+use simdev_protocol::policy_dump::{policy_dump, PolicyDumpError, PolicyPart};
 use simdev_protocol::simdev::{self, cmd, FwStatus, Nested, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 use simdev_protocol::wire::MessageBuilder;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
+
+/// Answers a latency fault held back: `(port, uid, datagrams)`.
+pub type HeldAnswers = (u32, Option<u32>, Vec<Vec<u8>>);
 
 /// How long the carrier stays off when a reset flaps the ports.
 pub const RESET_FLAP: Duration = Duration::from_millis(100);
@@ -24,6 +30,8 @@ pub struct Families {
     /// Each family's `GETFAMILY` answer attributes, encoded once: they do
     /// not change while the simulator runs.
     encoded: Vec<(FamilyInfo, Vec<u8>)>,
+    /// Policy dumps made so far, by family and command (they do not change either).
+    policy_dumps: HashMap<(&'static str, Option<u32>), Rc<[PolicyPart]>>,
 }
 
 impl Families {
@@ -33,7 +41,8 @@ impl Families {
         let ctrl_groups: Vec<u32> = (1..=CTRL_FAMILY.mcast_groups.len() as u32).collect();
         let first = ctrl_groups.len() as u32 + 1;
         let simdev_groups = (first..first + simdev::FAMILY.mcast_groups.len() as u32).collect();
-        let mut families = Families { simdev_id, simdev_groups, ctrl_groups, encoded: Vec::new() };
+        let mut families =
+            Families { simdev_id, simdev_groups, ctrl_groups, encoded: Vec::new(), policy_dumps: HashMap::new() };
         families.encoded = families
             .infos()
             .into_iter()
@@ -50,6 +59,20 @@ impl Families {
     /// Every family with its encoded `GETFAMILY` attributes, in id order.
     pub fn encoded(&self) -> &[(FamilyInfo, Vec<u8>)] {
         &self.encoded
+    }
+
+    /// The parts of `family`'s policy dump (of command `op`).
+    pub fn policy_dump(
+        &mut self,
+        family: &'static FamilySpec,
+        op: Option<u32>,
+    ) -> Result<Rc<[PolicyPart]>, PolicyDumpError> {
+        if let Some(parts) = self.policy_dumps.get(&(family.name, op)) {
+            return Ok(parts.clone());
+        }
+        let parts: Rc<[PolicyPart]> = policy_dump(family, op)?.into();
+        self.policy_dumps.insert((family.name, op), parts.clone());
+        Ok(parts)
     }
 
     pub fn spec_by_id(&self, id: u16) -> Option<&'static FamilySpec> {
@@ -84,7 +107,6 @@ pub struct Simulator {
     pub families: Families,
     /// Workers for what blocks in the kernel (netdevsim flashes).
     pub background: crate::background::Background,
-    pub failed_batches: crate::batch::FailedBatches,
     pub devices: Devices,
     pub timers: Timers,
     admin_uids: Vec<u32>,
@@ -93,6 +115,11 @@ pub struct Simulator {
     pending_delay: Option<Duration>,
     /// The device the request being handled is about (for its counters).
     current_device: Option<u32>,
+    /// Bumped by every announced change: a dump that sees it move marks
+    /// its later messages `NLM_F_DUMP_INTR`.
+    generation: u64,
+    /// The serving side's counters, as the event loop last reported them.
+    pub server_stats: simdev_protocol::simdev::ServerStats,
 }
 
 impl Simulator {
@@ -100,13 +127,14 @@ impl Simulator {
         let mut sim = Simulator {
             families,
             background: Default::default(),
-            failed_batches: Default::default(),
             devices,
             timers: Timers::default(),
             admin_uids,
             notifications: Vec::new(),
             pending_delay: None,
             current_device: None,
+            generation: 0,
+            server_stats: Default::default(),
         };
         for id in sim.devices.ids() {
             sim.start_flaps(id);
@@ -125,8 +153,15 @@ impl Simulator {
         MessageBuilder::genl(self.families.simdev_id, 0, 0, 0, command, simdev::FAMILY_VERSION)
     }
 
+    /// How many changes were announced so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Queues a notification about device `dev` on one of simdev's groups.
+    /// Every state change is announced, so this also counts changes.
     pub fn notify(&mut self, dev: u32, group: &str, message: Vec<u8>) {
+        self.generation += 1;
         if let Some(device) = self.devices.get_mut(dev) {
             device.stats.notifications += 1;
         }
@@ -225,10 +260,11 @@ impl Simulator {
         }
     }
 
-    /// Runs one due timer event; returns answers to send `(port, datagrams)`.
-    pub fn run_timer(&mut self, deadline: Instant, event: TimerEvent) -> Option<(u32, Vec<Vec<u8>>)> {
+    /// Runs one due timer event; returns answers held back for a client
+    /// `(port, uid, datagrams)`.
+    pub fn run_timer(&mut self, deadline: Instant, event: TimerEvent) -> Option<HeldAnswers> {
         match event {
-            TimerEvent::Send { port, datagrams } => return Some((port, datagrams)),
+            TimerEvent::Send { port, uid, datagrams } => return Some((port, uid, datagrams)),
             TimerEvent::FlashStep { dev, generation } => {
                 let device = self.devices.get_mut(dev)?;
                 let interval = device.firmware.step_interval();

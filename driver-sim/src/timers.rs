@@ -15,8 +15,9 @@ pub enum TimerEvent {
     FlapDown { dev: u32, port: u32, generation: u64 },
     /// Restore a port's carrier (after a flap or a reset).
     CarrierUp { dev: u32, port: u32, generation: u64 },
-    /// Send answers that an injected latency held back.
-    Send { port: u32, datagrams: Vec<Vec<u8>> },
+    /// Send answers that an injected latency held back (to the client
+    /// at `port`, whose uid was `uid`).
+    Send { port: u32, uid: Option<u32>, datagrams: Vec<Vec<u8>> },
 }
 
 #[derive(Debug)]
@@ -93,7 +94,7 @@ mod tests {
     fn events_come_out_in_deadline_then_insertion_order() {
         let mut timers = Timers::default();
         let now = Instant::now();
-        let send = |port| TimerEvent::Send { port, datagrams: vec![] };
+        let send = |port| TimerEvent::Send { port, uid: None, datagrams: vec![] };
         timers.schedule_at(now + Duration::from_millis(20), send(3));
         timers.schedule_at(now + Duration::from_millis(10), send(1));
         timers.schedule_at(now + Duration::from_millis(10), send(2));

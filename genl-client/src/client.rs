@@ -9,6 +9,7 @@
 //! in the simulator's name.
 
 use crate::error::{Error, Result};
+use crate::mmsg::{send_batch, RecvBatch};
 use crate::pipeline::{Flow, Pipelined};
 use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
@@ -56,7 +57,12 @@ pub struct Client {
     target: Target,
     seq: u32,
     buf: Vec<u8>,
+    /// Slots for receiving many answers at once (made on first use).
+    batch: Option<RecvBatch>,
 }
+
+/// Answers [`Client::recv_many`] takes in one system call.
+const RECV_SLOTS: usize = 16;
 
 impl Client {
     /// A client of the kernel's Generic Netlink.
@@ -100,7 +106,7 @@ impl Client {
         socket.enable_ext_ack(true).map_err(|e| Error::io("enabling extended ACKs", e))?;
         set_netlink_option(&socket, simdev_protocol::wire::NETLINK_CAP_ACK, 1)?;
         let _ = socket.set_recv_buffer_size(1024 * 1024);
-        Ok(Client { socket, target, seq: 0, buf: vec![0; RECV_BUF_LEN] })
+        Ok(Client { socket, target, seq: 0, buf: vec![0; RECV_BUF_LEN], batch: None })
     }
 
     pub fn target(&self) -> Target {
@@ -132,15 +138,56 @@ impl Client {
         }
     }
 
+    /// Sends datagrams as they are, in order, in as few system calls as the
+    /// kernel allows.
+    pub fn send_many(&mut self, datagrams: &[&[u8]]) -> Result<()> {
+        let port = match self.target {
+            Target::Kernel => 0,
+            Target::Simulator { port } => port,
+        };
+        let mut rest = datagrams;
+        while !rest.is_empty() {
+            let (sent, error) = send_batch(self.socket.as_raw_fd(), port, rest, 0);
+            match error {
+                Some(Errno::EINTR) | None => rest = &rest[sent..],
+                Some(Errno::ECONNREFUSED) if matches!(self.target, Target::Simulator { .. }) => {
+                    return Err(Error::NoSimulator(port))
+                }
+                Some(e) => return Err(Error::io("sending", std::io::Error::from(e))),
+            }
+        }
+        Ok(())
+    }
+
     /// Receives one datagram and returns its messages.
     pub fn recv_raw(&mut self) -> Result<Vec<Reply>> {
-        let (len, _) = self.socket.recv(&mut self.buf, neli::consts::socket::Msg::empty()).map_err(|e| {
-            match (e.raw_os_error(), self.target) {
-                (Some(libc::ECONNREFUSED), Target::Simulator { port }) => Error::NoSimulator(port),
-                _ => Error::io("receiving", e),
-            }
-        })?;
+        let (len, _) = self
+            .socket
+            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
+            .map_err(|e| self.receive_error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
         Ok(split_messages(&self.buf[..len]).map(|m| Reply { bytes: m.bytes.to_vec() }).collect())
+    }
+
+    /// Waits for one datagram, takes every other one already queued (one
+    /// system call), and returns their messages in order.
+    pub fn recv_many(&mut self) -> Result<Vec<Reply>> {
+        let fd = self.socket.as_raw_fd();
+        let batch = self.batch.get_or_insert_with(|| RecvBatch::new(RECV_SLOTS, RECV_BUF_LEN));
+        let count = match batch.receive(fd, 0) {
+            Ok(count) => count,
+            Err(e) => return Err(self.receive_error(e)),
+        };
+        let batch = self.batch.as_ref().expect("made above");
+        Ok((0..count)
+            .flat_map(|i| split_messages(batch.get(i).bytes).map(|m| Reply { bytes: m.bytes.to_vec() }))
+            .collect())
+    }
+
+    fn receive_error(&self, errno: Errno) -> Error {
+        match (errno, self.target) {
+            (Errno::ECONNREFUSED, Target::Simulator { port }) => Error::NoSimulator(port),
+            _ => Error::io("receiving", std::io::Error::from(errno)),
+        }
     }
 
     /// Sends a do request with `NLM_F_ACK` and returns its replies (often

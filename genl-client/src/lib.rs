@@ -7,6 +7,7 @@
 //! - [`devlink`]: the kernel's devlink family (instances, info, reload, flash).
 //! - [`ethtool`]: the kernel's ethtool family (ring sizes).
 //! - [`pipeline`]: many requests in flight, answers matched in order.
+//! - [`mmsg`]: many datagrams per system call.
 //! - [`batch`]: batch files (`-b`), parsed as iproute2 parses them.
 //! - [`cli`], [`commands`]: the `genl-client` command line.
 //!
@@ -27,5 +28,6 @@ pub mod commands;
 pub mod devlink;
 pub mod error;
 pub mod ethtool;
+pub mod mmsg;
 pub mod pipeline;
 pub mod simdev;

@@ -52,13 +52,13 @@ impl Client {
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut stopped = false;
         loop {
+            let first_new = in_flight.len();
             while !stopped && in_flight.len() < window {
                 let Some((index, item)) = requests.next() else { break };
                 let mut bytes = item.request.finish();
                 let flags = u16::from_ne_bytes([bytes[6], bytes[7]]) | if item.dump { NLM_F_DUMP } else { NLM_F_ACK };
                 bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
                 let seq = u32::from_ne_bytes(bytes[8..12].try_into().unwrap());
-                self.send_raw(&bytes)?;
                 in_flight.push_back(InFlight {
                     index,
                     seq,
@@ -68,6 +68,9 @@ impl Client {
                     outcome: None,
                 });
             }
+            // Each request its own datagram, all in one system call.
+            let new: Vec<&[u8]> = in_flight.range(first_new..).map(|f| f.bytes.as_slice()).collect();
+            self.send_many(&new)?;
             // Report finished requests from the front, in order.
             while in_flight.front().is_some_and(|f| f.outcome.is_some()) {
                 let done = in_flight.pop_front().unwrap();
@@ -81,7 +84,7 @@ impl Client {
             if in_flight.iter().all(|f| f.outcome.is_some()) {
                 continue;
             }
-            for reply in self.recv_raw()? {
+            for reply in self.recv_many()? {
                 let header = reply.message().header;
                 let Some(pending) = in_flight.iter_mut().find(|f| f.seq == header.seq && f.outcome.is_none()) else {
                     continue; // an answer to nothing we wait for

@@ -269,3 +269,84 @@ pub fn exchange(client: &mut Client, request: &[u8], seq: u32) -> Vec<Reply> {
 pub fn is_status(reply: &Reply) -> bool {
     matches!(reply.message().header.ty, NLMSG_ERROR | NLMSG_DONE)
 }
+
+/// The peak resident set size of process `pid` (`VmHWM`), in KiB.
+pub fn peak_rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// A bare `NETLINK_USERSOCK` socket, for clients that misbehave on purpose
+/// or read with exactly the buffer size a netlink reader is promised.
+pub struct RawSocket {
+    fd: std::os::fd::OwnedFd,
+}
+
+/// What a dump reader is promised to be able to read whole.
+pub const READ_BUFFER: usize = 32 * 1024;
+
+impl RawSocket {
+    /// Bound to an automatic port, with a receive buffer of `rcvbuf` bytes
+    /// (the kernel doubles it and enforces a minimum: 1 gives the smallest).
+    pub fn usersock(rcvbuf: usize) -> Self {
+        use nix::sys::socket::{bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
+        let fd = socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkUserSock)
+            .expect("a NETLINK_USERSOCK socket");
+        setsockopt(&fd, sockopt::RcvBuf, &rcvbuf).expect("SO_RCVBUF");
+        bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &nix::sys::socket::NetlinkAddr::new(0, 0)).expect("bind");
+        RawSocket { fd }
+    }
+
+    pub fn send_to(&self, port: u32, bytes: &[u8]) {
+        let to = nix::sys::socket::NetlinkAddr::new(port, 0);
+        nix::sys::socket::sendto(
+            std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+            bytes,
+            &to,
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .expect("send to the simulator");
+    }
+
+    /// One datagram read with a [`READ_BUFFER`] buffer, or `None` after
+    /// `timeout`; a datagram longer than the buffer panics.
+    pub fn receive_one(&self, timeout: Duration) -> Option<Vec<u8>> {
+        let (datagram, truncated) = self.receive(timeout)?;
+        assert!(!truncated, "a datagram longer than {READ_BUFFER} bytes");
+        Some(datagram)
+    }
+
+    /// Every datagram until none came for `quiet`, and how many of them
+    /// were longer than [`READ_BUFFER`].
+    pub fn receive_all(&self, quiet: Duration) -> (Vec<Vec<u8>>, usize) {
+        let mut datagrams = Vec::new();
+        let mut truncated = 0;
+        while let Some((datagram, cut)) = self.receive(quiet) {
+            truncated += usize::from(cut);
+            datagrams.push(datagram);
+        }
+        (datagrams, truncated)
+    }
+
+    fn receive(&self, timeout: Duration) -> Option<(Vec<u8>, bool)> {
+        let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as i64, timeout.subsec_micros().into());
+        nix::sys::socket::setsockopt(&self.fd, nix::sys::socket::sockopt::ReceiveTimeout, &tv).expect("SO_RCVTIMEO");
+        let mut buf = vec![0u8; READ_BUFFER];
+        // SAFETY: reads into a buffer of the length given.
+        let len = unsafe {
+            libc::recv(std::os::fd::AsRawFd::as_raw_fd(&self.fd), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC)
+        };
+        if len < 0 {
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EAGAIN), "receive: {err}");
+            return None;
+        }
+        let len = len as usize;
+        buf.truncate(len.min(READ_BUFFER));
+        Some((buf, len > READ_BUFFER))
+    }
+}

@@ -2,18 +2,12 @@
 //! dump) and `CTRL_CMD_GETPOLICY`, answered like the kernel's
 //! `ctrl_getfamily`, `ctrl_dumpfamily` and `ctrl_dumppolicy`.
 
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::ctrl::{attr, cmd};
 use simdev_protocol::policy::errno;
-use simdev_protocol::policy_dump::{policy_dump, PolicyDumpError};
-
-/// A `NEWFAMILY` answer from the family's attributes, encoded once.
-fn encode(request: &Request<'_>, attrs: &[u8], dump: bool) -> Vec<u8> {
-    let mut message = if dump { request.dump_part(cmd::NEWFAMILY) } else { request.reply(cmd::NEWFAMILY) };
-    message.put_raw(attrs);
-    message.finish()
-}
+use simdev_protocol::policy_dump::PolicyDumpError;
 
 /// The kernel looks the id up first, then the name; neither is `EINVAL`,
 /// no match `ENOENT` (no extack message in either case).
@@ -30,18 +24,29 @@ pub fn get_family(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<V
         return Err(HandlerError { errno: errno::EINVAL, ext: Default::default() });
     };
     let (_, attrs) = found.ok_or(HandlerError { errno: errno::ENOENT, ext: Default::default() })?;
-    Ok(Some(encode(request, attrs, false)))
+    let mut reply = request.reply(cmd::NEWFAMILY);
+    reply.put_raw(attrs);
+    Ok(Some(reply.finish()))
 }
 
 /// Like the kernel, the dump ignores any attributes and lists every family.
-pub fn dump_families(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(sim.families.encoded().iter().map(|(_, attrs)| encode(request, attrs, true)).collect())
+pub const DUMP_FAMILIES: DumpHandler = DumpHandler { start: |_, _| Ok(DumpTarget::Families), next: next_family };
+
+fn next_family(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    let Some((_, attrs)) = sim.families.encoded().get(position.outer as usize) else {
+        return Ok(None);
+    };
+    let mut message = request.part(cmd::NEWFAMILY);
+    message.put_raw(attrs);
+    Ok(Some((message.finish(), Position { outer: position.outer + 1, inner: 0 })))
 }
 
 /// `CTRL_CMD_GETPOLICY` (dump only): the family by id or name (neither is
 /// `EINVAL`, unknown `ENOENT`), optionally one command (unknown: `ENOENT`
 /// pointing at the attribute).
-pub fn dump_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
+pub const DUMP_POLICY: DumpHandler = DumpHandler { start: start_policy, next: next_policy };
+
+fn start_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let bare = |errno| HandlerError { errno, ext: Default::default() };
     let specs = sim.families.specs();
     let found = if let Some(id) = request.attrs.get(attr::FAMILY_ID) {
@@ -53,10 +58,10 @@ pub fn dump_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec
     } else {
         return Err(bare(errno::EINVAL));
     };
-    let &(spec, family_id) = found.ok_or(bare(errno::ENOENT))?;
+    let &(family, family_id) = found.ok_or(bare(errno::ENOENT))?;
     let op_attr = request.attrs.get(attr::OP);
     let op = op_attr.map(|a| u32::from_ne_bytes(a.payload[..4].try_into().unwrap()));
-    let parts = policy_dump(spec, op).map_err(|e| match (e, op_attr) {
+    sim.families.policy_dump(family, op).map_err(|e| match (e, op_attr) {
         (PolicyDumpError::UnknownOp, Some(op)) => {
             let mut error = bare(errno::ENOENT);
             error.ext.offset = Some(op.offset);
@@ -65,13 +70,19 @@ pub fn dump_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec
         (PolicyDumpError::UnknownOp, None) => bare(errno::ENOENT),
         (PolicyDumpError::NoPolicy, _) => bare(errno::ENODATA),
     })?;
-    Ok(parts
-        .iter()
-        .map(|part| {
-            let mut message = request.dump_part(cmd::GETPOLICY);
-            message.put_u16(attr::FAMILY_ID, family_id);
-            part.encode(&mut message);
-            message.finish()
-        })
-        .collect())
+    Ok(DumpTarget::Policy { family, family_id, op })
+}
+
+fn next_policy(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    let DumpTarget::Policy { family, family_id, op } = request.target else {
+        return Ok(None);
+    };
+    let parts = sim.families.policy_dump(family, op).expect("checked when the dump started");
+    let Some(part) = parts.get(position.outer as usize) else {
+        return Ok(None);
+    };
+    let mut message = request.part(cmd::GETPOLICY);
+    message.put_u16(attr::FAMILY_ID, family_id);
+    part.encode(&mut message);
+    Ok(Some((message.finish(), Position { outer: position.outer + 1, inner: 0 })))
 }

@@ -5,9 +5,10 @@
 //! the kernel accepted all of them; a refusal carries the kernel's errno and
 //! message, points at the attribute it concerns, and undoes what was done.
 
-use super::{dump_targets, kernel_error, refuse_during_kernel_flash, required, target_device};
+use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_flash, required, target_device};
 use crate::config::DeviceConfig;
 use crate::device::{ChangeError, PortSettings};
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::{Simulator, RESET_FLAP};
 use crate::timers::TimerEvent;
@@ -22,16 +23,13 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    dump_targets(sim, request)?
-        .into_iter()
-        .map(|id| {
-            let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
-            let mut part = request.dump_part(cmd::DEV_GET);
-            info.encode(&mut part);
-            Ok(part.finish())
-        })
-        .collect()
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_device(sim, request, position, cmd::DEV_GET, |sim, id, part| {
+        sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?.encode(part);
+        Ok(())
+    })
 }
 
 /// Maps a refused change to an error pointing at the attribute that asked for it.

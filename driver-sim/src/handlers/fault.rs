@@ -3,36 +3,39 @@
 //! one of the driver's own debugfs knobs can produce is armed there, and
 //! the kernel fails the request (`fault-get` names the knob).
 
-use super::{dump_targets, kernel_error, required, target_device};
+use super::{device_scope, dump_per_device, kernel_error, required, target_device};
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::model::faults::check_fault;
 use crate::simulator::Simulator;
 use simdev_protocol::simdev::{cmd, dev_attr, FaultInfo, GROUP_CONFIG};
+use simdev_protocol::wire::MessageBuilder;
 
-fn faults_message(sim: &Simulator, request: &Request<'_>, dev: u32, command: u8, dump: bool) -> Vec<u8> {
+fn write_faults(sim: &Simulator, dev: u32, message: &mut MessageBuilder) {
     let device = sim.devices.get(dev).expect("known");
-    let mut message = if dump { request.dump_part(command) } else { request.reply(command) };
-    device.scoped(device.faults.list().to_vec()).encode(&mut message);
-    message.finish()
+    device.scoped(device.faults.list().to_vec()).encode(message);
 }
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    Ok(Some(faults_message(sim, request, id, cmd::FAULT_GET, false)))
+    let mut reply = request.reply(cmd::FAULT_GET);
+    write_faults(sim, id, &mut reply);
+    Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    Ok(dump_targets(sim, request)?
-        .into_iter()
-        .map(|id| faults_message(sim, request, id, cmd::FAULT_GET, true))
-        .collect())
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_device(sim, request, position, cmd::FAULT_GET, |sim, id, part| {
+        write_faults(sim, id, part);
+        Ok(())
+    })
 }
 
 /// Announces the device's faults as they are now.
 fn notify_faults(sim: &mut Simulator, dev: u32) {
-    let device = sim.devices.get(dev).expect("known");
     let mut message = sim.notification(cmd::FAULT_CHANGE_NTF);
-    device.scoped(device.faults.list().to_vec()).encode(&mut message);
+    write_faults(sim, dev, &mut message);
     sim.notify(dev, GROUP_CONFIG, message.finish());
 }
 

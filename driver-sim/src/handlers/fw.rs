@@ -5,28 +5,32 @@
 //! queue; a netdevsim device flashes a file through the kernel's devlink,
 //! on a background worker that relays the driver's own statuses.
 
-use super::{dump_targets, kernel_error, refuse_during_kernel_flash, required, target_device};
+use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_flash, required, target_device};
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use crate::timers::TimerEvent;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, GROUP_EVENTS};
+use simdev_protocol::wire::MessageBuilder;
 
-fn fw_message(sim: &mut Simulator, request: &Request<'_>, dev: u32, dump: bool) -> Result<Vec<u8>, HandlerError> {
+fn write_fw(sim: &mut Simulator, dev: u32, message: &mut MessageBuilder) -> Result<(), HandlerError> {
     let info = sim.devices.fw_info(dev).map_err(|e| kernel_error(sim, dev, e))?;
-    let device = sim.devices.get(dev).expect("known");
-    let mut message = if dump { request.dump_part(cmd::FW_GET) } else { request.reply(cmd::FW_GET) };
-    device.scoped(vec![info]).encode(&mut message);
-    Ok(message.finish())
+    sim.devices.get(dev).expect("known").scoped(vec![info]).encode(message);
+    Ok(())
 }
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    Ok(Some(fw_message(sim, request, id, false)?))
+    let mut reply = request.reply(cmd::FW_GET);
+    write_fw(sim, id, &mut reply)?;
+    Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    dump_targets(sim, request)?.into_iter().map(|id| fw_message(sim, request, id, true)).collect()
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_device(sim, request, position, cmd::FW_GET, write_fw)
 }
 
 pub fn flash(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

@@ -13,13 +13,14 @@ pub mod reg;
 pub mod sensor;
 pub mod stats;
 
+use crate::dump::{DumpRequest, DumpStep, DumpTarget, Position};
 use crate::genl::{HandlerError, Handlers, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, DevSelector, GROUP_EVENTS};
-use simdev_protocol::wire::Attr;
+use simdev_protocol::wire::{Attr, MessageBuilder};
 use simdev_protocol::{ctrl as nlctrl, simdev};
 
 pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
@@ -27,8 +28,8 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
     let do_only = |do_| Some(Handlers { do_: Some(do_), dump: None });
     if std::ptr::eq(family, &nlctrl::CTRL_FAMILY) {
         return match command {
-            nlctrl::cmd::GETFAMILY => both(ctrl::get_family, ctrl::dump_families),
-            nlctrl::cmd::GETPOLICY => Some(Handlers { do_: None, dump: Some(ctrl::dump_policy) }),
+            nlctrl::cmd::GETFAMILY => both(ctrl::get_family, ctrl::DUMP_FAMILIES),
+            nlctrl::cmd::GETPOLICY => Some(Handlers { do_: None, dump: Some(ctrl::DUMP_POLICY) }),
             _ => None,
         };
     }
@@ -36,21 +37,21 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
         return None;
     }
     match command {
-        cmd::DEV_GET => both(dev::get, dev::dump),
+        cmd::DEV_GET => both(dev::get, dev::DUMP),
         cmd::DEV_SET => do_only(dev::set),
         cmd::DEV_NEW => do_only(dev::new),
         cmd::DEV_DEL => do_only(dev::del),
         cmd::DEV_RESET => do_only(dev::reset),
-        cmd::PORT_GET => both(port::get, port::dump),
+        cmd::PORT_GET => both(port::get, port::DUMP),
         cmd::PORT_SET => do_only(port::set),
-        cmd::REG_GET => both(reg::get, reg::dump),
+        cmd::REG_GET => both(reg::get, reg::DUMP),
         cmd::REG_SET => do_only(reg::set),
-        cmd::SENSOR_GET => both(sensor::get, sensor::dump),
+        cmd::SENSOR_GET => both(sensor::get, sensor::DUMP),
         cmd::SENSOR_SET => do_only(sensor::set),
-        cmd::FW_GET => both(fw::get, fw::dump),
+        cmd::FW_GET => both(fw::get, fw::DUMP),
         cmd::FW_FLASH => do_only(fw::flash),
-        cmd::STATS_GET => both(stats::get, stats::dump),
-        cmd::FAULT_GET => both(fault::get, fault::dump),
+        cmd::STATS_GET => both(stats::get, stats::DUMP),
+        cmd::FAULT_GET => both(fault::get, fault::DUMP),
         cmd::FAULT_SET => do_only(fault::set),
         cmd::FAULT_CLEAR => do_only(fault::clear),
         _ => None,
@@ -102,31 +103,70 @@ pub fn target_device(sim: &mut Simulator, request: &Request<'_>) -> Result<u32, 
     Ok(id)
 }
 
-/// The devices a dump covers: the one named, or all.
-pub fn dump_targets(sim: &Simulator, request: &Request<'_>) -> Result<Vec<u32>, HandlerError> {
+/// The `start` of every device-scoped dump: the device the request names
+/// (`ENODEV` if none has that id or name), or every device.
+pub fn device_scope(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     if request.attrs.get(dev_attr::ID).is_some() || request.attrs.get(dev_attr::NAME).is_some() {
-        return Ok(vec![select(sim, request)?]);
+        return Ok(DumpTarget::Devices(Some(select(sim, request)?)));
     }
-    Ok(sim.devices.ids())
+    Ok(DumpTarget::Devices(None))
 }
 
-/// A dump of one message per object, each scoped to its device (as
-/// devlink dumps ports and regions): `objects` lists a device's objects.
-pub fn dump_objects<T: simdev_protocol::simdev::Nested>(
-    sim: &mut Simulator,
-    request: &Request<'_>,
-    command: u8,
-    mut objects: impl FnMut(&mut Simulator, u32) -> Result<Vec<T>, HandlerError>,
-) -> Result<Vec<Vec<u8>>, HandlerError> {
-    let mut parts = Vec::new();
-    for id in dump_targets(sim, request)? {
-        for object in objects(sim, id)? {
-            let mut part = request.dump_part(command);
-            sim.devices.get(id).expect("a dumped device").scoped(vec![object]).encode(&mut part);
-            parts.push(part.finish());
+/// The device a device-scoped dump is at: the first one at or after
+/// `position.outer` (devices come in id order; one added or removed
+/// meanwhile shows up or not, as in the kernel's dumps).
+fn dumped_device(sim: &Simulator, request: &DumpRequest, position: Position) -> Option<u32> {
+    match request.target {
+        DumpTarget::Devices(Some(id)) => {
+            (position.outer <= u64::from(id) && sim.devices.get(id).is_some()).then_some(id)
         }
+        DumpTarget::Devices(None) => sim.devices.first_from(position.outer),
+        _ => None,
     }
-    Ok(parts)
+}
+
+/// The next message of a dump with one message per device: `fill` writes
+/// the device into the part started with `command`.
+pub fn dump_per_device(
+    sim: &mut Simulator,
+    request: &DumpRequest,
+    position: Position,
+    command: u8,
+    fill: impl FnOnce(&mut Simulator, u32, &mut MessageBuilder) -> Result<(), HandlerError>,
+) -> DumpStep {
+    let Some(id) = dumped_device(sim, request, position) else {
+        return Ok(None);
+    };
+    let mut part = request.part(command);
+    fill(sim, id, &mut part)?;
+    Ok(Some((part.finish(), Position { outer: u64::from(id) + 1, inner: 0 })))
+}
+
+/// The next message of a dump with one message per object, each scoped to
+/// its device (as devlink dumps ports and regions): `object` gives a
+/// device's object at an index, `None` past the last.
+pub fn dump_per_object<T: simdev_protocol::simdev::Nested>(
+    sim: &mut Simulator,
+    request: &DumpRequest,
+    mut position: Position,
+    command: u8,
+    object: impl Fn(&mut Simulator, u32, usize) -> Result<Option<T>, HandlerError>,
+) -> DumpStep {
+    loop {
+        let Some(id) = dumped_device(sim, request, position) else {
+            return Ok(None);
+        };
+        if u64::from(id) != position.outer {
+            position = Position { outer: id.into(), inner: 0 };
+        }
+        let Some(item) = object(sim, id, position.inner as usize)? else {
+            position = Position { outer: u64::from(id) + 1, inner: 0 };
+            continue;
+        };
+        let mut part = request.part(command);
+        sim.devices.get(id).expect("a dumped device").scoped(vec![item]).encode(&mut part);
+        return Ok(Some((part.finish(), Position { outer: id.into(), inner: position.inner + 1 })));
+    }
 }
 
 /// A required attribute, or `EINVAL` with `MISS_TYPE` naming it.

@@ -4,8 +4,9 @@
 //! without rings, such as veth, refuses with `EOPNOTSUPP`).
 
 use super::dev::change_error;
-use super::{dump_objects, kernel_error, required, target_device};
+use super::{device_scope, dump_per_object, kernel_error, required, target_device};
 use crate::device::PortSettings;
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
@@ -33,9 +34,11 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    dump_objects(sim, request, cmd::PORT_GET, |sim, id| {
-        Ok(sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?.ports)
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_object(sim, request, position, cmd::PORT_GET, |sim, id, index| {
+        sim.devices.port_info(id, index).map_err(|e| kernel_error(sim, id, e))
     })
 }
 

@@ -1,6 +1,7 @@
 //! `reg-get`, `reg-set`: the register file, with its access rules.
 
-use super::{dump_objects, kernel_error, required, target_device};
+use super::{device_scope, dump_per_object, kernel_error, required, target_device};
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::model::registers::AccessError;
 use crate::simulator::Simulator;
@@ -33,9 +34,11 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    dump_objects(sim, request, cmd::REG_GET, |sim, id| {
-        Ok(sim.devices.registers(id).map_err(|e| kernel_error(sim, id, e))?.items)
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_object(sim, request, position, cmd::REG_GET, |sim, id, index| {
+        sim.devices.register(id, index).map_err(|e| kernel_error(sim, id, e))
     })
 }
 

@@ -1,7 +1,8 @@
 //! `sensor-get`, `sensor-set`: readings, injected at runtime; crossing an
 //! alarm threshold (either way) is announced on the `events` group.
 
-use super::{dump_objects, required, target_device};
+use super::{device_scope, dump_per_object, required, target_device};
+use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
@@ -22,8 +23,12 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub fn dump(sim: &mut Simulator, request: &Request<'_>) -> Result<Vec<Vec<u8>>, HandlerError> {
-    dump_objects(sim, request, cmd::SENSOR_GET, |sim, id| Ok(sim.devices.sensors(id).items))
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    dump_per_object(sim, request, position, cmd::SENSOR_GET, |sim, id, index| {
+        Ok(sim.devices.get(id).expect("a dumped device").sensors.get(index).map(|s| s.info.clone()))
+    })
 }
 
 pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {

@@ -65,6 +65,11 @@ pub fn print_stats(stats: &StatsInfo) {
         "{}: commands {} errors {} faults-fired {} notifications {}",
         stats.dev_name, d.commands, d.errors, d.faults_fired, d.notifications
     );
+    let s = &stats.server;
+    println!(
+        "    simulator: answers-dropped {} answers-queued {} clients-waiting {}",
+        s.answers_dropped, s.answers_queued, s.clients_waiting
+    );
     for p in &stats.ports {
         println!(
             "    port {} {}: rx packets {} bytes {} errors {} dropped {}  tx packets {} bytes {} errors {} dropped {}",

@@ -3,7 +3,7 @@
 //! ([`Nested`]); replies put one or more of them after the device's id and
 //! name ([`Scoped`]).
 
-use super::{dev_attr, fault_attr, fw_attr, fw_status_attr, port_attr, reg_attr, sensor_attr, stats_attr};
+use super::{dev_attr, fault_attr, fw_attr, fw_status_attr, port_attr, reg_attr, sensor_attr, server_attr, stats_attr};
 use crate::wire::{Attr, Attrs, MessageBuilder};
 use crate::DecodeError;
 
@@ -344,6 +344,36 @@ impl Nested for DriverStats {
     }
 }
 
+/// The simulator's serving counters, over all clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ServerStats {
+    /// Answer datagrams dropped because their client did not read its socket.
+    pub answers_dropped: u64,
+    /// Bytes of answers waiting for clients now.
+    pub answers_queued: u64,
+    /// Clients with answers waiting or a dump paused now.
+    pub clients_waiting: u32,
+}
+
+impl Nested for ServerStats {
+    const ATTR: u16 = dev_attr::SERVER;
+
+    fn encode_fields(&self, out: &mut MessageBuilder) {
+        out.put_u64(server_attr::ANSWERS_DROPPED, self.answers_dropped)
+            .put_u64(server_attr::ANSWERS_QUEUED, self.answers_queued)
+            .put_u32(server_attr::CLIENTS_WAITING, self.clients_waiting);
+    }
+
+    fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
+        let get = |id| attrs.get(id).and_then(|a| a.u64()).unwrap_or_default();
+        Ok(ServerStats {
+            answers_dropped: get(server_attr::ANSWERS_DROPPED),
+            answers_queued: get(server_attr::ANSWERS_QUEUED),
+            clients_waiting: attrs.get(server_attr::CLIENTS_WAITING).and_then(|a| a.u32()).unwrap_or_default(),
+        })
+    }
+}
+
 /// A port's kernel counters (`IFLA_STATS64`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PortStats {
@@ -407,6 +437,7 @@ pub struct StatsInfo {
     pub dev_id: u32,
     pub dev_name: String,
     pub driver: DriverStats,
+    pub server: ServerStats,
     pub ports: Vec<PortStats>,
 }
 
@@ -414,6 +445,7 @@ impl StatsInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
         out.put_u32(dev_attr::ID, self.dev_id).put_str(dev_attr::NAME, &self.dev_name);
         self.driver.encode(out);
+        self.server.encode(out);
         for port in &self.ports {
             port.encode(out);
         }
@@ -426,7 +458,14 @@ impl StatsInfo {
             .map(|a| DriverStats::decode_fields(a.nested()))
             .transpose()?
             .ok_or(missing("stats"))?;
-        Ok(StatsInfo { dev_id: ports.dev_id, dev_name: ports.dev_name, driver, ports: ports.items })
+        let server = attrs.get(dev_attr::SERVER).map(|a| ServerStats::decode_fields(a.nested())).transpose()?;
+        Ok(StatsInfo {
+            dev_id: ports.dev_id,
+            dev_name: ports.dev_name,
+            driver,
+            server: server.ok_or(missing("server"))?,
+            ports: ports.items,
+        })
     }
 }
 
@@ -502,6 +541,7 @@ mod tests {
             dev_id: 1,
             dev_name: "s".into(),
             driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: 3 },
+            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1 },
             ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);

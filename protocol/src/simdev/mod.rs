@@ -122,6 +122,7 @@ pub mod dev_attr {
     pub const FW_FILE: u16 = 33;
     pub const RX_RING: u16 = 34;
     pub const TX_RING: u16 = 35;
+    pub const SERVER: u16 = 36;
 }
 
 pub mod port_attr {
@@ -206,6 +207,12 @@ pub mod stats_attr {
     pub const ERRORS: u16 = 2;
     pub const FAULTS_FIRED: u16 = 3;
     pub const NOTIFICATIONS: u16 = 4;
+}
+
+pub mod server_attr {
+    pub const ANSWERS_DROPPED: u16 = 1;
+    pub const ANSWERS_QUEUED: u16 = 2;
+    pub const CLIENTS_WAITING: u16 = 3;
 }
 
 /// Longest device name: it must fit `IFNAMSIZ` - 1 like a netdev name.
@@ -367,6 +374,27 @@ pub static STATS_ATTRS: AttrSet = AttrSet {
     ],
 };
 
+pub static SERVER_ATTRS: AttrSet = AttrSet {
+    name: "server",
+    attrs: &[
+        attr(
+            server_attr::ANSWERS_DROPPED,
+            "answers-dropped",
+            AttrType::U64,
+            Check::None,
+            "answer datagrams dropped because their client did not read its socket",
+        ),
+        attr(server_attr::ANSWERS_QUEUED, "answers-queued", AttrType::U64, Check::None, "bytes of answers waiting now"),
+        attr(
+            server_attr::CLIENTS_WAITING,
+            "clients-waiting",
+            AttrType::U32,
+            Check::None,
+            "clients with answers waiting or a dump paused now",
+        ),
+    ],
+};
+
 pub static DEV_ATTRS: AttrSet = AttrSet {
     name: "dev",
     attrs: &[
@@ -471,6 +499,13 @@ pub static DEV_ATTRS: AttrSet = AttrSet {
         ),
         attr(dev_attr::RX_RING, "rx-ring", AttrType::U32, Check::None, "port-set: RX ring size (ethtool -G rx)"),
         attr(dev_attr::TX_RING, "tx-ring", AttrType::U32, Check::None, "port-set: TX ring size (ethtool -G tx)"),
+        attr(
+            dev_attr::SERVER,
+            "server",
+            AttrType::Nested(&SERVER_ATTRS),
+            Check::None,
+            "stats-get: the simulator's serving counters (all clients)",
+        ),
     ],
 };
 
@@ -518,7 +553,7 @@ mod tests {
 
     #[test]
     fn family_table_is_consistent() {
-        assert_eq!(FAMILY.max_attr(), dev_attr::TX_RING as u32);
+        assert_eq!(FAMILY.max_attr(), dev_attr::SERVER as u32);
         assert!(FAMILY.command(cmd::DEV_SET).unwrap().admin);
         assert_eq!(FAMILY.command(cmd::DEV_GET).unwrap().op_flags(), 0x0e);
         assert_eq!(FAMILY.command(cmd::DEV_SET).unwrap().op_flags(), 0x0b);
@@ -535,6 +570,7 @@ mod tests {
             &FW_STATUS_ATTRS,
             &FAULT_ATTRS,
             &STATS_ATTRS,
+            &SERVER_ATTRS,
         ] {
             for (i, a) in set.attrs.iter().enumerate() {
                 assert_eq!(a.id as usize, i + 1, "{}: ids are dense from 1", set.name);
