@@ -126,6 +126,17 @@ pub enum BackendKind {
     Netdevsim,
 }
 
+impl BackendKind {
+    /// The name in configurations and in `dev-get` answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Veth => "veth",
+            BackendKind::Model => "model",
+            BackendKind::Netdevsim => "netdevsim",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceConfig {

@@ -3,8 +3,11 @@
 //! perform on them. State the kernel owns (MTU, MAC, link state, counters)
 //! is never cached here; it is read back through the backend.
 
+use crate::backend::model::ModelBackend;
+use crate::backend::netdevs::Netdevs;
 use crate::backend::netdevsim::{knob_for, NetdevsimBackend, NsimDevice};
-use crate::backend::{Backend, BackendError, Hardware};
+use crate::backend::veth::VethBackend;
+use crate::backend::{Backend, BackendError, Hardware, Ports};
 use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
 use crate::model::firmware::Firmware;
@@ -121,20 +124,32 @@ pub struct Devices {
     seed: u64,
 }
 
-/// One backend of each kind; a device uses the one its config names.
+/// One backend of each kind (a device uses the one its config names), and
+/// the hardware namespace's netdevs the kernel's backends work on.
 pub struct Backends {
-    pub veth: Box<dyn Backend>,
-    pub model: Box<dyn Backend>,
-    /// Concrete: devices on it also have firmware and reset through devlink.
+    pub netdevs: Netdevs,
+    pub veth: VethBackend,
+    /// Devices on it also have firmware and reset through devlink.
     pub netdevsim: NetdevsimBackend,
+    pub model: ModelBackend,
 }
 
 impl Backends {
-    fn get(&mut self, kind: BackendKind) -> &mut dyn Backend {
-        match kind {
-            BackendKind::Veth => self.veth.as_mut(),
-            BackendKind::Model => self.model.as_mut(),
+    /// The backend of `kind`, and the netdevs it works on.
+    fn backend(&mut self, kind: BackendKind) -> (&mut dyn Backend, &mut Netdevs) {
+        let backend: &mut dyn Backend = match kind {
+            BackendKind::Veth => &mut self.veth,
+            BackendKind::Model => &mut self.model,
             BackendKind::Netdevsim => &mut self.netdevsim,
+        };
+        (backend, &mut self.netdevs)
+    }
+
+    /// What operates on the ports of a device of `kind`.
+    fn ports(&mut self, kind: BackendKind) -> &mut dyn Ports {
+        match kind {
+            BackendKind::Model => &mut self.model,
+            BackendKind::Veth | BackendKind::Netdevsim => &mut self.netdevs,
         }
     }
 }
@@ -198,7 +213,8 @@ impl Devices {
 
     /// Creates the device's hardware and model, without arming kernel knobs.
     fn create_unarmed(&mut self, id: u32, config: &DeviceConfig) -> Result<(), BackendError> {
-        let Hardware { ports, netdevsim } = self.backends.get(config.backend).create(config)?;
+        let (backend, netdevs) = self.backends.backend(config.backend);
+        let Hardware { ports, netdevsim } = backend.create(netdevs, config)?;
         let port_count = ports.len();
         let name = config.name.get_ref().clone();
         self.by_name.insert(name.clone(), id);
@@ -239,7 +255,8 @@ impl Devices {
     /// Unplugs a device: removes its netdevs and forgets it.
     pub fn remove(&mut self, id: u32) -> Result<Device, BackendError> {
         let device = self.devices.get(&id).expect("removing a known device");
-        self.backends.get(device.backend).remove(&device.hardware())?;
+        let (backend, netdevs) = self.backends.backend(device.backend);
+        backend.remove(netdevs, &device.hardware())?;
         let device = self.devices.remove(&id).expect("known");
         self.by_name.remove(&device.name);
         Ok(device)
@@ -249,7 +266,8 @@ impl Devices {
     pub fn remove_all(&mut self) {
         self.by_name.clear();
         for device in std::mem::take(&mut self.devices).into_values() {
-            if let Err(e) = self.backends.get(device.backend).remove(&device.hardware()) {
+            let (backend, netdevs) = self.backends.backend(device.backend);
+            if let Err(e) = backend.remove(netdevs, &device.hardware()) {
                 log::warn!("tearing down {}: {}", device.name, e.message());
             }
         }
@@ -301,10 +319,10 @@ impl Devices {
         self.get(id).expect("a known device")
     }
 
-    /// A device and its backend, borrowed apart.
-    fn with_backend(&mut self, id: u32) -> (&Device, &mut dyn Backend) {
+    /// A device and what operates on its ports, borrowed apart.
+    fn with_ports(&mut self, id: u32) -> (&Device, &mut dyn Ports) {
         let device = self.devices.get(&id).expect("a known device");
-        (device, self.backends.get(device.backend))
+        (device, self.backends.ports(device.backend))
     }
 
     /// The device as the kernel sees its ports now.
@@ -314,10 +332,10 @@ impl Devices {
             BackendKind::Model => None,
             BackendKind::Veth | BackendKind::Netdevsim => self.netns_path.clone(),
         };
-        let (device, backend) = self.with_backend(id);
+        let (device, backend) = self.with_ports(id);
         let ports = device.ports.iter().map(|port| backend.port_info(port)).collect::<Result<_, _>>()?;
         let devlink = device.netdevsim.as_ref().map(|d| d.devlink().to_string());
-        Ok(DevInfo { id, name: device.name.clone(), backend: backend.name().to_string(), netns, devlink, ports })
+        Ok(DevInfo { id, name: device.name.clone(), backend: device.backend.name().to_string(), netns, devlink, ports })
     }
 
     /// The firmware as the device reports it: simulated firmware's state,
@@ -356,7 +374,8 @@ impl Devices {
         let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
         match reloaded {
             Ok(()) => {
-                let ports = self.backends.netdevsim.adopt(&nsim).map_err(|e| e.source)?;
+                let Backends { netdevsim, netdevs, .. } = &mut self.backends;
+                let ports = netdevsim.adopt(netdevs, &nsim).map_err(|e| e.source)?;
                 let device = self.devices.get_mut(&id).expect("a known device");
                 device.carrier_generation = vec![next_generation; ports.len()];
                 device.ports = ports;
@@ -365,8 +384,8 @@ impl Devices {
             Err(e) => {
                 // Refused before anything happened, or failed after the
                 // driver removed its ports: the kernel says which.
-                let netdevsim = &mut self.backends.netdevsim;
-                if device.ports.iter().any(|port| netdevsim.port_info(port).is_err()) {
+                let netdevs = &mut self.backends.netdevs;
+                if device.ports.iter().any(|port| netdevs.port_info(port).is_err()) {
                     device.ports.clear();
                     device.carrier_generation.clear();
                 }
@@ -382,7 +401,7 @@ impl Devices {
     /// Bit N set when port N has carrier (the kernel's `LOWER_UP`).
     pub fn carrier_bits(&mut self, id: u32) -> Result<u64, KernelError> {
         let mut bits = 0;
-        let (device, backend) = self.with_backend(id);
+        let (device, backend) = self.with_ports(id);
         for port in &device.ports {
             if backend.port_info(port)?.carrier {
                 bits |= 1 << port.index.min(63);
@@ -403,12 +422,12 @@ impl Devices {
 
     /// Port `index` of a device, as the kernel sees it now.
     pub fn port_info(&mut self, id: u32, index: usize) -> Result<Option<PortInfo>, KernelError> {
-        let (device, backend) = self.with_backend(id);
+        let (device, backend) = self.with_ports(id);
         device.ports.get(index).map(|port| backend.port_info(port)).transpose()
     }
 
     pub fn port_stats(&mut self, id: u32) -> Result<Vec<PortStats>, KernelError> {
-        let (device, backend) = self.with_backend(id);
+        let (device, backend) = self.with_ports(id);
         device.ports.iter().map(|p| backend.port_stats(p)).collect()
     }
 
@@ -417,7 +436,7 @@ impl Devices {
         let device = self.devices.get_mut(&id).expect("a known device");
         let index = port as usize;
         device.carrier_generation[index] += 1;
-        self.backends.get(device.backend).set_carrier(&device.ports[index], on)?;
+        self.backends.ports(device.backend).set_carrier(&device.ports[index], on)?;
         Ok(device.carrier_generation[index])
     }
 
@@ -429,7 +448,7 @@ impl Devices {
         let kind = device.backend;
         let ports: Vec<Port> =
             device.ports.iter().filter(|p| port.is_none_or(|wanted| p.index == wanted)).cloned().collect();
-        let backend = self.backends.get(kind);
+        let backend = self.backends.ports(kind);
         let mut done: Vec<(Port, PortChange)> = Vec::new();
         let result = apply_each(backend, &ports, port.is_none(), settings, &mut done);
         if result.is_err() {
@@ -445,7 +464,7 @@ impl Devices {
 
 /// Applies the changes, recording in `done` how to undo each one.
 fn apply_each(
-    backend: &mut dyn Backend,
+    backend: &mut dyn Ports,
     ports: &[Port],
     mac_is_base: bool,
     settings: &PortSettings,
@@ -474,7 +493,7 @@ fn apply_each(
     Ok(())
 }
 
-fn change(backend: &mut dyn Backend, port: &Port, change: &PortChange) -> Result<(), KernelError> {
+fn change(backend: &mut dyn Ports, port: &Port, change: &PortChange) -> Result<(), KernelError> {
     match change {
         PortChange::Mtu(mtu) => backend.set_mtu(port, *mtu),
         PortChange::Mac(mac) => backend.set_mac(port, mac),

@@ -53,21 +53,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Netns::Private => netns::HardwareNamespace::private()?,
         Netns::Host => netns::HardwareNamespace::host()?,
     };
-    let rtnl_fd = namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?;
     let backends = device::Backends {
-        veth: Box::new(backend::veth::VethBackend::new(backend::cabled::Cabled::new(
-            rtnl::Rtnl::new(rtnl_fd),
+        netdevs: backend::netdevs::Netdevs::new(
+            rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
             namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
-        ))),
-        model: Box::new(backend::model::ModelBackend::default()),
+        ),
+        veth: backend::veth::VethBackend,
         netdevsim: backend::netdevsim::NetdevsimBackend::new(
-            backend::cabled::Cabled::new(
-                rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
-                namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
-            ),
             namespace.netns_path.clone(),
             namespace.undertaker().context("duplicating the namespace holder's channel")?,
         ),
+        model: backend::model::ModelBackend::default(),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);
     devices.netns_path = Some(namespace.netns_path.clone());

@@ -1,15 +1,16 @@
 //! The "hardware" behind simulated devices, one file per kind behind the
-//! [`Backend`] trait. A backend creates and removes a device's netdevs and
-//! applies changes to them through the kernel; it never keeps its own idea
-//! of a netdev's state: [`Backend::port_info`] always asks the kernel.
-//!
-//! veth and netdevsim ports are both "cabled": each port has a peer netdev
-//! (the cable's far end) and [`cabled`] holds what they share.
+//! [`Backend`] trait: a backend creates and removes a device's ports.
+//! Port operations ([`Ports`]) are the kernel's for veth and netdevsim
+//! ports alike, which are both "cabled" netdevs of the hardware namespace
+//! ([`netdevs`]: each port has a peer netdev, the cable's far end), and the
+//! model's own for model ports.
 
-pub mod cabled;
 pub mod model;
+pub mod netdevs;
 pub mod netdevsim;
 pub mod veth;
+
+use netdevs::Netdevs;
 
 use crate::config::DeviceConfig;
 use crate::device::Port;
@@ -42,16 +43,17 @@ pub struct Hardware {
 }
 
 pub trait Backend {
-    /// The name `dev-get` reports.
-    fn name(&self) -> &'static str;
-
-    /// Creates the device's ports. On failure nothing is left behind.
-    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError>;
+    /// Creates the device's ports (netdevs in `netdevs`' namespace, for
+    /// the kernel's backends). On failure nothing is left behind.
+    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError>;
 
     /// Removes what [`Backend::create`] made.
-    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError>;
+    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError>;
+}
 
-    /// The port as the kernel sees it now.
+/// What can be done to a port.
+pub trait Ports {
+    /// The port as its hardware reports it now.
     fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError>;
 
     fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError>;

@@ -3,7 +3,8 @@
 //! state follows the same rules the kernel applies to a veth pair: the
 //! operational state is UP only when the port is up and its cable plugged.
 
-use super::{Backend, BackendError, Hardware};
+use super::netdevs::Netdevs;
+use super::{Backend, BackendError, Hardware, Ports};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::KernelError;
@@ -35,11 +36,7 @@ impl ModelBackend {
 }
 
 impl Backend for ModelBackend {
-    fn name(&self) -> &'static str {
-        "model"
-    }
-
-    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, _: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
         let base = config.base_mac().unwrap_or([0x02, 0, 0, 0, 0, 0]);
         let ports = (0..*config.ports.get_ref())
             .map(|index| {
@@ -66,13 +63,15 @@ impl Backend for ModelBackend {
         Ok(Hardware { ports, netdevsim: None })
     }
 
-    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, _: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
         for port in &hardware.ports {
             self.ports.remove(&port.ifindex);
         }
         Ok(())
     }
+}
 
+impl Ports for ModelBackend {
     fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
         let state = *self.state(port)?;
         let oper_state = match (state.up, state.carrier) {

@@ -5,7 +5,7 @@
 //! cable is a second netdevsim device with as many ports, each port linked
 //! to its cable end through `/sys/bus/netdevsim/link_device`: a linked pair
 //! passes traffic and has carrier while both ends are up, like a veth pair
-//! (see [`super::cabled`]). Ports are renamed `NAMEpN` / `NAMEpN-peer`.
+//! (see [`super::netdevs`]). Ports are renamed `NAMEpN` / `NAMEpN-peer`.
 //!
 //! The netdevs are found by rtnetlink (`IFLA_PARENT_DEV_NAME`,
 //! `IFLA_PHYS_PORT_NAME`), not under the device's sysfs directory: sysfs
@@ -14,15 +14,15 @@
 //!
 //! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
 
-use super::cabled::{cabled_port_ops, Cabled};
-use super::{Backend, BackendError, Hardware};
+use super::netdevs::Netdevs;
+use super::{Backend, BackendError, Hardware, Ports};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::netns::{in_namespace, Undertaker};
 use crate::rtnl::{KernelError, LinkState};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
-use simdev_protocol::simdev::{port_mac, FaultInfo, Mac, PortInfo, PortStats};
+use simdev_protocol::simdev::{port_mac, FaultInfo, Mac};
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -81,7 +81,6 @@ pub fn knob_for(fault: &FaultInfo) -> Option<&'static str> {
 }
 
 pub struct NetdevsimBackend {
-    netdevs: Cabled,
     netns_path: String,
     devlink: Option<Devlink>,
     /// Deletes our devices if the simulator dies without doing it.
@@ -125,8 +124,8 @@ fn fail(action: &str) -> impl Fn(KernelError) -> BackendError + '_ {
 }
 
 impl NetdevsimBackend {
-    pub fn new(netdevs: Cabled, netns_path: String, undertaker: Option<Undertaker>) -> Self {
-        NetdevsimBackend { netdevs, netns_path, devlink: None, undertaker }
+    pub fn new(netns_path: String, undertaker: Option<Undertaker>) -> Self {
+        NetdevsimBackend { netns_path, devlink: None, undertaker }
     }
 
     /// A devlink client in the hardware namespace (opened on first use).
@@ -191,10 +190,9 @@ impl NetdevsimBackend {
 
     /// The netdevs of netdevsim device `id`, in port order (netdevsim
     /// names its ports `p1`, `p2`, ... by devlink port number).
-    fn netdevs(&mut self, id: u32, ports: u32) -> Result<Vec<LinkState>, KernelError> {
+    fn netdevs(netdevs: &mut Netdevs, id: u32, ports: u32) -> Result<Vec<LinkState>, KernelError> {
         let parent = format!("netdevsim{id}");
-        let mut found: Vec<(u32, LinkState)> = self
-            .netdevs
+        let mut found: Vec<(u32, LinkState)> = netdevs
             .rtnl
             .links()?
             .into_iter()
@@ -214,18 +212,19 @@ impl NetdevsimBackend {
 
     /// Finds the device's and the cable's netdevs, names them, links each
     /// port to its cable end, and brings them to their initial state.
-    pub fn adopt(&mut self, device: &NsimDevice) -> Result<Vec<Port>, BackendError> {
+    pub fn adopt(&mut self, netdevs: &mut Netdevs, device: &NsimDevice) -> Result<Vec<Port>, BackendError> {
         let count = device.initial.names.len() as u32;
-        let own = self.netdevs(device.id, count).map_err(fail("finding the netdevsim ports"))?;
-        let cable = self.netdevs(device.cable_id, count).map_err(fail("finding the cable's netdevsim ports"))?;
+        let own = Self::netdevs(netdevs, device.id, count).map_err(fail("finding the netdevsim ports"))?;
+        let cable =
+            Self::netdevs(netdevs, device.cable_id, count).map_err(fail("finding the cable's netdevsim ports"))?;
         let netns = std::fs::File::open(&self.netns_path).map_err(|e| io_error("opening the hardware namespace", e))?;
         let fd = netns.as_raw_fd();
         let mut ports = Vec::new();
         for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&device.initial.names).enumerate()
         {
             let action = format!("setting up {name}");
-            self.netdevs.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
-            self.netdevs.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
+            netdevs.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
+            netdevs.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
             write_bus("link_device", format!("{fd}:{} {fd}:{}", port.ifindex, peer.ifindex))
                 .map_err(|e| io_error(&format!("linking {name} to {peer_name}"), e))?;
             let port = Port {
@@ -236,21 +235,26 @@ impl NetdevsimBackend {
                 peer_ifindex: peer.ifindex,
             };
             if let Some(mtu) = device.initial.mtu {
-                self.netdevs.set_mtu(&port, mtu).map_err(fail(&action))?;
+                netdevs.set_mtu(&port, mtu).map_err(fail(&action))?;
             }
             if let Some(base) = &device.initial.base_mac {
-                self.netdevs.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
+                netdevs.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
             }
-            self.netdevs.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
+            netdevs.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
             if device.initial.up {
-                self.netdevs.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
+                netdevs.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
             }
             ports.push(port);
         }
         Ok(ports)
     }
 
-    fn create_device(&mut self, config: &DeviceConfig, created: &mut Vec<u32>) -> Result<Hardware, BackendError> {
+    fn create_device(
+        &mut self,
+        netdevs: &mut Netdevs,
+        config: &DeviceConfig,
+        created: &mut Vec<u32>,
+    ) -> Result<Hardware, BackendError> {
         let count = *config.ports.get_ref();
         let queues = config.queues().unwrap_or(1);
         let id = self.new_device(count, queues)?;
@@ -267,20 +271,16 @@ impl NetdevsimBackend {
                 up: config.up,
             },
         };
-        let ports = self.adopt(&device)?;
+        let ports = self.adopt(netdevs, &device)?;
         Ok(Hardware { ports, netdevsim: Some(device) })
     }
 }
 
 impl Backend for NetdevsimBackend {
-    fn name(&self) -> &'static str {
-        "netdevsim"
-    }
-
-    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
         check_available().map_err(|source| BackendError { action: "creating a netdevsim device".into(), source })?;
         let mut created = Vec::new();
-        self.create_device(config, &mut created).inspect_err(|_| {
+        self.create_device(netdevs, config, &mut created).inspect_err(|_| {
             for id in created {
                 if let Err(e) = self.del_device(id) {
                     log::warn!("{}", e.message());
@@ -289,7 +289,7 @@ impl Backend for NetdevsimBackend {
         })
     }
 
-    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, _: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
         let Some(device) = &hardware.netdevsim else {
             return Ok(());
         };
@@ -297,6 +297,4 @@ impl Backend for NetdevsimBackend {
         let second = self.del_device(device.cable_id);
         first.and(second)
     }
-
-    cabled_port_ops!();
 }

@@ -1,27 +1,22 @@
 //! veth hardware: each port is a veth pair. The port end (`NAMEpN`) is the
 //! device's netdev; the peer end (`NAMEpN-peer`) is the cable, kept up so
 //! that the port has carrier whenever it is up itself. Real traffic passes
-//! between the two ends (see [`super::cabled`]).
+//! between the two ends (see [`super::netdevs`]).
 
-use super::cabled::{cabled_port_ops, Cabled};
+use super::netdevs::Netdevs;
 use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
 use crate::rtnl::{KernelError, NewPort};
-use simdev_protocol::simdev::{port_mac, Mac, PortInfo, PortStats};
+use simdev_protocol::simdev::port_mac;
 
-pub struct VethBackend {
-    netdevs: Cabled,
-}
+#[derive(Default)]
+pub struct VethBackend;
 
 impl VethBackend {
-    pub fn new(netdevs: Cabled) -> Self {
-        VethBackend { netdevs }
-    }
-
     /// Creates every port, then learns their ifindexes from one dump;
     /// leaves the ports that exist in `ports`, also on failure.
-    fn create_all(&mut self, config: &DeviceConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
+    fn create_all(netdevs: &mut Netdevs, config: &DeviceConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
         let pairs: Vec<(String, String, NewPort)> = (0..*config.ports.get_ref())
             .map(|index| {
                 let new_port = NewPort {
@@ -35,8 +30,8 @@ impl VethBackend {
             .collect();
         let names: Vec<(u32, String, String)> =
             pairs.iter().enumerate().map(|(i, (name, peer, _))| (i as u32, name.clone(), peer.clone())).collect();
-        let created = self.netdevs.rtnl.create_veths(&pairs);
-        self.adopt(&names, ports);
+        let created = netdevs.rtnl.create_veths(&pairs);
+        Self::adopt(netdevs, &names, ports);
         if let Err((index, source)) = created {
             let (_, name, peer) = &names[index];
             return Err(BackendError { action: format!("creating veth pair {name}/{peer}"), source });
@@ -48,11 +43,11 @@ impl VethBackend {
         Ok(())
     }
 
-    fn remove_ports(&mut self, ports: &[Port]) -> Result<(), BackendError> {
+    fn remove_ports(netdevs: &mut Netdevs, ports: &[Port]) -> Result<(), BackendError> {
         let mut first_error = None;
         for port in ports {
             // Deleting one end of a veth pair deletes both.
-            if let Err(source) = self.netdevs.rtnl.delete_link(port.ifindex) {
+            if let Err(source) = netdevs.rtnl.delete_link(port.ifindex) {
                 log::warn!("removing {}: {source}", port.ifname);
                 first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
             }
@@ -61,8 +56,8 @@ impl VethBackend {
     }
 
     /// Turns created (index, name, peer) triples into ports, with ifindexes.
-    fn adopt(&mut self, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
-        let links = match self.netdevs.rtnl.links() {
+    fn adopt(netdevs: &mut Netdevs, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
+        let links = match netdevs.rtnl.links() {
             Ok(links) => links,
             Err(e) => {
                 log::warn!("listing links: {e}");
@@ -85,24 +80,18 @@ impl VethBackend {
 }
 
 impl Backend for VethBackend {
-    fn name(&self) -> &'static str {
-        "veth"
-    }
-
-    fn create(&mut self, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
         let mut ports = Vec::new();
-        match self.create_all(config, &mut ports) {
+        match Self::create_all(netdevs, config, &mut ports) {
             Ok(()) => Ok(Hardware { ports, netdevsim: None }),
             Err(e) => {
-                let _ = self.remove_ports(&ports);
+                let _ = Self::remove_ports(netdevs, &ports);
                 Err(e)
             }
         }
     }
 
-    fn remove(&mut self, hardware: &Hardware) -> Result<(), BackendError> {
-        self.remove_ports(&hardware.ports)
+    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
+        Self::remove_ports(netdevs, &hardware.ports)
     }
-
-    cabled_port_ops!();
 }

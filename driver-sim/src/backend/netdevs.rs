@@ -1,10 +1,12 @@
-//! Ports that are real netdevs with a peer netdev as their cable's far end
-//! (veth pairs; linked netdevsim ports): state read from and changed
-//! through rtnetlink, ring sizes through the kernel's ethtool family. The
-//! cable's MTU follows the port's, so frames the port may send are not
-//! dropped on the far side; unplugging the cable is taking the peer down,
-//! which the kernel shows as the port losing carrier.
+//! The hardware namespace's netdevs, shared by the backends whose ports
+//! are real netdevs with a peer netdev as their cable's far end (veth
+//! pairs; linked netdevsim ports): state read from and changed through
+//! rtnetlink, ring sizes through the kernel's ethtool family. The cable's
+//! MTU follows the port's, so frames the port may send are not dropped on
+//! the far side; unplugging the cable is taking the peer down, which the
+//! kernel shows as the port losing carrier.
 
+use super::Ports;
 use crate::device::Port;
 use crate::rtnl::{KernelError, Rtnl};
 use genl_client::client::Client;
@@ -12,8 +14,8 @@ use genl_client::ethtool::{Ethtool, Netdev};
 use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats, Rings};
 use std::os::fd::OwnedFd;
 
-/// The kernel's netdevs of one namespace, as ports with cables.
-pub struct Cabled {
+/// The kernel's netdevs of the hardware namespace, as ports with cables.
+pub struct Netdevs {
     pub rtnl: Rtnl,
     /// A `NETLINK_GENERIC` socket in the namespace, until ethtool is resolved on it.
     genl: Option<OwnedFd>,
@@ -24,9 +26,9 @@ pub struct Cabled {
     has_rings: Option<bool>,
 }
 
-impl Cabled {
+impl Netdevs {
     pub fn new(rtnl: Rtnl, genl: OwnedFd) -> Self {
-        Cabled { rtnl, genl: Some(genl), ethtool: None, has_rings: None }
+        Netdevs { rtnl, genl: Some(genl), ethtool: None, has_rings: None }
     }
 
     fn ethtool(&mut self) -> Result<&mut Ethtool, KernelError> {
@@ -57,8 +59,10 @@ impl Cabled {
             Err(e) => Err(e.into()),
         }
     }
+}
 
-    pub fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
+impl Ports for Netdevs {
+    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
         let link = self.rtnl.link(port.ifindex)?;
         Ok(PortInfo {
             index: port.index,
@@ -75,7 +79,7 @@ impl Cabled {
     }
 
     /// Sets the cable's MTU, then the port's; undoes the first if the second fails.
-    pub fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
+    fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
         let rtnl = &mut self.rtnl;
         let old_peer_mtu = rtnl.link(port.peer_ifindex)?.mtu;
         rtnl.set_mtu(port.peer_ifindex, mtu)?;
@@ -84,26 +88,26 @@ impl Cabled {
         })
     }
 
-    pub fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
+    fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
         self.rtnl.set_mac(port.ifindex, mac)
     }
 
-    pub fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
+    fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
         self.rtnl.set_up(port.ifindex, up)
     }
 
     /// The cable is the peer end: down is unplugged (the port loses carrier).
-    pub fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
+    fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
         self.rtnl.set_up(port.peer_ifindex, on)
     }
 
     /// `ethtool -G`: the kernel says whether the driver has rings and
     /// whether the sizes fit.
-    pub fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError> {
+    fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError> {
         self.ethtool()?.set_rings(&Netdev::Index(port.ifindex), rx, tx).map_err(KernelError::from)
     }
 
-    pub fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
         let link = self.rtnl.link(port.ifindex)?;
         let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
         Ok(PortStats {
@@ -120,38 +124,3 @@ impl Cabled {
         })
     }
 }
-
-/// Implements the port operations of [`super::Backend`] with [`Cabled`]'s,
-/// on the backend's `netdevs` field.
-macro_rules! cabled_port_ops {
-    () => {
-        fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
-            self.netdevs.port_info(port)
-        }
-
-        fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError> {
-            self.netdevs.set_mtu(port, mtu)
-        }
-
-        fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError> {
-            self.netdevs.set_mac(port, mac)
-        }
-
-        fn set_up(&mut self, port: &Port, up: bool) -> Result<(), KernelError> {
-            self.netdevs.set_up(port, up)
-        }
-
-        fn set_carrier(&mut self, port: &Port, on: bool) -> Result<(), KernelError> {
-            self.netdevs.set_carrier(port, on)
-        }
-
-        fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError> {
-            self.netdevs.set_rings(port, rx, tx)
-        }
-
-        fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
-            self.netdevs.port_stats(port)
-        }
-    };
-}
-pub(crate) use cabled_port_ops;
