@@ -5,7 +5,7 @@ use genl_client::error::Error;
 use genl_client::simdev::SimdevClient;
 use nix::errno::Errno;
 use simdev_protocol::simdev::{DevSelector, DevSet};
-use simdev_tests::{bin, eventually, is_root, Simulator, TempFile};
+use simdev_tests::{bin, eventually, is_root, Simulator, TempFile, TestNamespace};
 use std::process::Command;
 
 fn driver_sim(args: &[&str]) -> std::process::Output {
@@ -119,31 +119,28 @@ fn kill_9_leaves_nothing_in_the_callers_namespace() {
     );
 }
 
+/// "Host" is a network namespace of the test's own (see tests/ownership.rs).
 #[test]
 fn host_namespace_hardware_is_removed_on_sigterm_and_on_failed_startup() {
-    if !is_root() {
-        eprintln!("skipped: netns = \"host\" needs CAP_NET_ADMIN in the caller's namespace");
-        return;
-    }
-    let name = format!("h{}", std::process::id() % 100_000);
-    let mut sim =
-        Simulator::start(&format!("[simulator]\nnetns = \"host\"\n[[device]]\nname = \"{name}\"\nports = 2\n"));
-    assert!(host_links().contains(&format!("{name}p1")));
+    let ns = TestNamespace::new();
+    let mut sim = Simulator::start_in(&ns, "[simulator]\nnetns = \"host\"\n[[device]]\nname = \"h0\"\nports = 2\n");
+    assert!(ns.link_names().contains(&"h0p1".to_string()));
     assert!(sim.stop().success());
-    assert!(host_links().iter().all(|l| !l.starts_with(&format!("{name}p"))), "SIGTERM removed the veths");
+    assert!(ns.link_names().iter().all(|l| !l.starts_with("h0p")), "SIGTERM removed the veths");
 
     // A second device whose netdev name is taken: startup fails, the first is rolled back.
-    let taken = format!("{name}xp0");
-    let made = Command::new("ip").args(["link", "add", &taken, "type", "bridge"]).status().unwrap();
-    assert!(made.success());
-    let result = Simulator::try_start(&format!(
-        "[simulator]\nnetns = \"host\"\n[[device]]\nname = \"{name}\"\n[[device]]\nname = \"{name}x\"\n"
-    ));
-    let _ = Command::new("ip").args(["link", "del", &taken]).status();
+    ns.ip(&["link", "add", "h0xp0", "type", "bridge"]);
+    let result = Simulator::try_start_in(
+        Some(&ns),
+        "[simulator]\nnetns = \"host\"\n[[device]]\nname = \"h0\"\n[[device]]\nname = \"h0x\"\n",
+        &[],
+    );
     let error = result.err().expect("startup must fail");
     assert!(
-        error.contains(&format!("creating veth pair {taken}/{taken}-peer")) && error.contains("File exists"),
+        error.contains("creating veth pair h0xp0/h0xp0-peer") && error.contains("File exists (h0xp0 exists"),
         "{error}"
     );
-    assert!(host_links().iter().all(|l| !l.starts_with(&format!("{name}p"))), "the first device was rolled back");
+    let names = ns.link_names();
+    assert!(names.iter().all(|l| !l.starts_with("h0p")), "the first device was rolled back: {names:?}");
+    assert!(names.contains(&"h0xp0".to_string()), "the bridge that held the name is still there");
 }

@@ -23,6 +23,13 @@ pub struct Cli {
     /// Validate the configuration, print a summary, and exit.
     #[arg(long)]
     pub check_config: bool,
+
+    /// Remove what simulators that are no longer running left in this
+    /// network namespace (netdevs carrying their mark, and the netdevsim
+    /// devices those belong to), name each on stderr, and exit. Nothing
+    /// else is touched.
+    #[arg(long, conflicts_with = "check_config")]
+    pub reclaim: bool,
 }
 
 pub fn parse_port(text: &str) -> Result<u32, String> {

@@ -20,6 +20,7 @@ pub mod genl;
 pub mod handlers;
 pub mod model;
 pub mod netns;
+pub mod ownership;
 pub mod rtnl;
 pub mod server;
 pub mod simulator;
@@ -32,6 +33,14 @@ use std::io::Write;
 
 /// Runs the simulator until SIGINT/SIGTERM, then tears everything down.
 pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    if cli.reclaim {
+        let mut rtnl = rtnl::Rtnl::new(netns::open_rtnl().context("opening rtnetlink")?);
+        for what in ownership::reclaim(&mut rtnl).context("reclaiming leftovers")? {
+            eprintln!("driver-sim: reclaimed {what}");
+        }
+        return Ok(());
+    }
+
     let (config, source) = match &cli.config {
         Some(path) => (Config::load(path)?, path.display().to_string()),
         None => (Config::embedded_default(), DEFAULT_CONFIG_NAME.to_string()),
@@ -49,20 +58,15 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let port = cli.port.or(config.simulator.port).unwrap_or(simdev_protocol::DEFAULT_PORT);
     let mut server = server::Server::bind(port)?;
 
-    let namespace = match config.simulator.netns {
-        Netns::Private => netns::HardwareNamespace::private()?,
-        Netns::Host => netns::HardwareNamespace::host()?,
-    };
+    let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private)?;
     let backends = device::Backends {
         netdevs: backend::netdevs::Netdevs::new(
             rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
             namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
-        ),
-        veth: backend::veth::VethBackend,
-        netdevsim: backend::netdevsim::NetdevsimBackend::new(
-            namespace.netns_path.clone(),
             namespace.undertaker().context("duplicating the namespace holder's channel")?,
         ),
+        veth: backend::veth::VethBackend,
+        netdevsim: backend::netdevsim::NetdevsimBackend::new(namespace.netns_path.clone()),
         model: backend::model::ModelBackend::default(),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);

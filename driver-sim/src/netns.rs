@@ -1,21 +1,25 @@
 //! Where the simulated hardware lives: a private network namespace that
-//! dies with the simulator, or the host's.
+//! dies with the simulator, or the host's (the simulator's own).
 //!
-//! A private namespace is held by a small child process: it unshares a new
-//! network namespace (inside a new user namespace when not root, so no
-//! privilege is needed), opens an rtnetlink socket there, hands it to the
-//! simulator over a socketpair, and then waits. The simulator itself never
-//! leaves the caller's namespaces, so its Generic Netlink socket stays where
-//! clients are, and the uids it reads from `SCM_CREDENTIALS` are the
-//! callers' real uids (a process inside a user namespace would see them
-//! remapped). The child exits when the simulator does, however it ends:
-//! the kernel closes the simulator's end of their socketpair, and the child
-//! sees end-of-file. With it go the namespace and every virtual netdev in
-//! it, even after `kill -9`. netdevsim devices do not die with a namespace
-//! (their netdevs move to the initial one), so the simulator tells the
-//! child which ones it created ([`Undertaker`]) and the child deletes what
-//! is left of them before it exits.
+//! Either way a small child process, the holder, opens the netlink sockets
+//! the simulator drives its hardware with and hands them over a
+//! socketpair; for a private namespace it first unshares a new network
+//! namespace (inside a new user namespace when not root, so no privilege
+//! is needed). The simulator itself never leaves the caller's namespaces,
+//! so its Generic Netlink socket stays where clients are, and the uids it
+//! reads from `SCM_CREDENTIALS` are the callers' real uids (a process
+//! inside a user namespace would see them remapped).
+//!
+//! The holder outlives the simulator however it ends: the kernel closes the
+//! simulator's end of their socketpair, the holder sees end-of-file, cleans
+//! up and exits. With a private namespace go its virtual netdevs, even after
+//! `kill -9`. What does not die with a namespace is the holder's to delete:
+//! the simulator tells it ([`Undertaker`]) which netdevsim devices it
+//! created (their netdevs would move to the initial namespace) and, in the
+//! host's namespace, which netdevs; the holder deletes those still there
+//! and still marked as the simulator's ([`crate::ownership`]).
 
+use crate::ownership::Mark;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
@@ -38,25 +42,42 @@ pub struct HardwareNamespace {
     /// For `nsenter --user=` when the namespace is owned by a private user
     /// namespace (the simulator was not root).
     pub userns_path: Option<String>,
+    /// A namespace of its own, not the simulator's.
+    pub private: bool,
     holder: Option<Pid>,
     /// Our end of the holder's socketpair: the holder exits when it closes.
     holder_channel: Option<OwnedFd>,
 }
 
-/// Keeps the namespace holder informed of the netdevsim devices the
-/// simulator created, so that it deletes them if the simulator dies first.
+/// Keeps the namespace holder informed of what the simulator created that
+/// would outlive it, so that the holder deletes it if the simulator dies
+/// without doing so.
 #[derive(Debug)]
 pub struct Undertaker {
     channel: OwnedFd,
+    /// Whether netdevs must be reported (they die with a private namespace).
+    tracks_netdevs: bool,
 }
 
 impl Undertaker {
-    pub fn created(&self, id: u32) {
-        self.send(&format!("+{id}"));
+    pub fn created_netdevsim(&self, id: u32) {
+        self.send(&format!("+nsim {id}"));
     }
 
-    pub fn removed(&self, id: u32) {
-        self.send(&format!("-{id}"));
+    pub fn removed_netdevsim(&self, id: u32) {
+        self.send(&format!("-nsim {id}"));
+    }
+
+    pub fn created_netdev(&self, ifindex: u32) {
+        if self.tracks_netdevs {
+            self.send(&format!("+link {ifindex}"));
+        }
+    }
+
+    pub fn removed_netdev(&self, ifindex: u32) {
+        if self.tracks_netdevs {
+            self.send(&format!("-link {ifindex}"));
+        }
     }
 
     fn send(&self, message: &str) {
@@ -77,26 +98,9 @@ pub enum NetnsError {
 }
 
 impl HardwareNamespace {
-    /// The namespace the simulator runs in.
-    pub fn host() -> Result<Self, NetnsError> {
-        Ok(HardwareNamespace {
-            rtnl: open_rtnl().map_err(NetnsError::Rtnl)?,
-            genl: open_genl().map_err(NetnsError::Rtnl)?,
-            netns_path: format!("/proc/{}/ns/net", std::process::id()),
-            userns_path: None,
-            holder: None,
-            holder_channel: None,
-        })
-    }
-
-    /// An [`Undertaker`] for this namespace's holder (none for the host's).
-    pub fn undertaker(&self) -> std::io::Result<Option<Undertaker>> {
-        self.holder_channel.as_ref().map(|c| Ok(Undertaker { channel: c.try_clone()? })).transpose()
-    }
-
-    /// A fresh namespace held by a child process. Must be called while the
-    /// process is single-threaded (it forks).
-    pub fn private() -> Result<Self, NetnsError> {
+    /// The hardware's namespace, `private` or the simulator's own, with its
+    /// holder. Must be called while the process is single-threaded (it forks).
+    pub fn new(private: bool) -> Result<Self, NetnsError> {
         let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
             .map_err(|e| NetnsError::Holder(e.to_string()))?;
         let parent = nix::unistd::getpid();
@@ -106,7 +110,7 @@ impl HardwareNamespace {
         match unsafe { fork() }.map_err(|e| NetnsError::Holder(e.to_string()))? {
             ForkResult::Child => {
                 drop(ours);
-                let status = match hold_namespace(theirs.as_raw_fd(), parent, as_root) {
+                let status = match hold_namespace(theirs.as_raw_fd(), parent, private, as_root) {
                     Ok(()) => 0,
                     Err(message) => {
                         let _ = sendmsg::<()>(
@@ -127,16 +131,26 @@ impl HardwareNamespace {
                 let [rtnl, genl] = receive_fds(ours.as_raw_fd()).inspect_err(|_| {
                     let _ = waitpid(child, None);
                 })?;
+                let owner = if private { child } else { parent };
                 Ok(HardwareNamespace {
                     rtnl,
                     genl,
-                    netns_path: format!("/proc/{child}/ns/net"),
-                    userns_path: (!as_root).then(|| format!("/proc/{child}/ns/user")),
+                    netns_path: format!("/proc/{owner}/ns/net"),
+                    userns_path: (private && !as_root).then(|| format!("/proc/{child}/ns/user")),
+                    private,
                     holder: Some(child),
                     holder_channel: Some(ours),
                 })
             }
         }
+    }
+
+    /// An [`Undertaker`] for this namespace's holder.
+    pub fn undertaker(&self) -> std::io::Result<Option<Undertaker>> {
+        self.holder_channel
+            .as_ref()
+            .map(|c| Ok(Undertaker { channel: c.try_clone()?, tracks_netdevs: !self.private }))
+            .transpose()
     }
 }
 
@@ -151,9 +165,10 @@ impl Drop for HardwareNamespace {
     }
 }
 
-/// The holder's life: new namespaces, an rtnetlink socket sent to the
-/// parent, then wait until the parent is gone.
-fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), String> {
+/// The holder's life: a new namespace (if `private`), netlink sockets sent
+/// to the simulator, then wait until the simulator is gone and delete what
+/// it left that would outlive it.
+fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> Result<(), String> {
     // Ctrl-C reaches the whole process group: the simulator tears down and
     // then ends the holder, which must not leave on its own before.
     // SAFETY: setting dispositions in a single-threaded child.
@@ -164,9 +179,10 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
     if getppid() != parent {
         return Err("simulator exited during startup".into());
     }
-    if as_root {
+    let simulator = Mark::of_process(parent.as_raw() as u32).ok_or("simulator exited during startup")?;
+    if private && as_root {
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
-    } else {
+    } else if private {
         let (uid, gid) = (geteuid(), getegid());
         unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)
             .map_err(|e| format!("unshare(CLONE_NEWUSER|CLONE_NEWNET): {e}"))?;
@@ -180,27 +196,40 @@ fn hold_namespace(channel: RawFd, parent: Pid, as_root: bool) -> Result<(), Stri
     let fds = [rtnl.as_raw_fd(), genl.as_raw_fd()];
     sendmsg::<()>(channel, &[IoSlice::new(b"ok")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .map_err(|e| format!("sending the netlink sockets: {e}"))?;
-    drop((rtnl, genl));
-    // Until the simulator closes its end (or dies): note the netdevsim
-    // devices it creates and removes; then delete those still there.
+    drop(genl);
+    // Until the simulator closes its end (or dies): note what it creates
+    // and removes; then delete what is still there.
     let mut netdevsim_ids = std::collections::BTreeSet::new();
+    let mut netdevs = std::collections::BTreeSet::new();
     let mut message = [0u8; 32];
     loop {
         match nix::sys::socket::recv(channel, &mut message, MsgFlags::empty()) {
             Ok(0) => break,
             Ok(len) => {
                 let text = String::from_utf8_lossy(&message[..len]);
-                let (sign, id) = text.split_at(1);
-                if let Ok(id) = id.parse::<u32>() {
-                    if sign == "+" {
-                        netdevsim_ids.insert(id);
-                    } else {
-                        netdevsim_ids.remove(&id);
-                    }
-                }
+                let mut words = text.split(' ');
+                let (Some(what), Some(Ok(id))) = (words.next(), words.next().map(str::parse::<u32>)) else {
+                    continue;
+                };
+                match what {
+                    "+nsim" => netdevsim_ids.insert(id),
+                    "-nsim" => netdevsim_ids.remove(&id),
+                    "+link" => netdevs.insert(id),
+                    "-link" => netdevs.remove(&id),
+                    _ => false,
+                };
             }
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break,
+        }
+    }
+    let mut rtnl = crate::rtnl::Rtnl::new(rtnl);
+    for ifindex in netdevs {
+        // Only if it still is the simulator's: an ifindex can be reused.
+        let marked =
+            rtnl.link(ifindex).is_ok_and(|link| link.alias.as_deref().and_then(Mark::parse) == Some(simulator));
+        if marked {
+            let _ = rtnl.delete_link(ifindex);
         }
     }
     for id in netdevsim_ids {

@@ -20,6 +20,8 @@ const RTM_GETLINK: u16 = 18;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
+const IFLA_IFALIAS: u16 = 20;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_STATS64: u16 = 23;
 const IFLA_NUM_TX_QUEUES: u16 = 31;
@@ -80,7 +82,6 @@ impl From<genl_client::error::Error> for KernelError {
 pub struct NewPort {
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
-    pub up: bool,
     /// RX and TX queues of both ends.
     pub queues: Option<u32>,
 }
@@ -102,6 +103,19 @@ pub struct LinkState {
     pub parent_dev: Option<String>,
     /// The port's name on its device (`p0`), when the driver gives one.
     pub phys_port_name: Option<String>,
+    /// The alias (`ip link set ... alias`), where simdev marks its netdevs.
+    pub alias: Option<String>,
+    /// The link it is tied to (a veth's peer), as an ifindex.
+    pub link: Option<u32>,
+}
+
+/// A change to an existing link, made with one request.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChange {
+    pub ifindex: u32,
+    pub name: Option<String>,
+    pub alias: Option<String>,
+    pub up: Option<bool>,
 }
 
 /// `struct ifinfomsg` for link `ifindex`, changing the flags in `change`.
@@ -127,13 +141,13 @@ impl Rtnl {
         Rtnl { fd, seq: 0, buf: vec![0; RECV_BUF_LEN] }
     }
 
-    /// Creates veth pairs, already configured: each port end with its
-    /// MTU and MAC, its cable end with the same MTU; then brings up every
-    /// cable end and the ports that start up (a veth cannot be opened
-    /// before its peer exists, so not in the creating request). Requests go
-    /// several to a datagram; the first refusal is returned with the index
-    /// of the pair it concerns. Ifindexes come from [`Rtnl::links`].
-    pub fn create_veths(&mut self, pairs: &[(String, String, NewPort)]) -> Result<(), (usize, KernelError)> {
+    /// Creates veth pairs, already configured: each port end with its MTU
+    /// and MAC, its cable end with the same MTU; requests go several to a
+    /// datagram, each with `NLM_F_EXCL` (an existing name is refused, never
+    /// taken over). Returns, per pair, whether the kernel created it: only
+    /// those are the caller's. (A veth cannot be opened before its peer
+    /// exists, so the pairs come up later, with [`Rtnl::change_links`].)
+    pub fn create_veths(&mut self, pairs: &[(String, String, NewPort)]) -> Vec<Result<(), KernelError>> {
         let mut creates = Vec::new();
         for (name, peer, port) in pairs {
             let mut msg = self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -159,53 +173,76 @@ impl Rtnl {
             msg.nest_end().nest_end().nest_end();
             creates.push(msg.finish());
         }
-        self.transact_many(creates)?;
-        let mut ups = Vec::new();
-        let mut owners = Vec::new();
-        for (index, (name, peer, port)) in pairs.iter().enumerate() {
-            let wanted: &[&String] = if port.up { &[peer, name] } else { &[peer] };
-            for ifname in wanted {
+        self.transact_each(creates)
+    }
+
+    /// Changes links (name, alias, admin state), several requests to a
+    /// datagram, in order; returns the first refusal and its index.
+    pub fn change_links(&mut self, changes: &[LinkChange]) -> Result<(), (usize, KernelError)> {
+        let requests = changes
+            .iter()
+            .map(|change| {
+                let flags = if change.up == Some(true) { IFF_UP } else { 0 };
+                let mask = if change.up.is_some() { IFF_UP } else { 0 };
                 let mut msg = self.request(RTM_NEWLINK, 0);
-                msg.put_raw(&ifinfomsg(0, IFF_UP, IFF_UP)).put_str(IFLA_IFNAME, ifname);
-                ups.push(msg.finish());
-                owners.push(index);
-            }
+                msg.put_raw(&ifinfomsg(change.ifindex, flags, mask));
+                if let Some(name) = &change.name {
+                    msg.put_str(IFLA_IFNAME, name);
+                }
+                if let Some(alias) = &change.alias {
+                    msg.put_str(IFLA_IFALIAS, alias);
+                }
+                msg.finish()
+            })
+            .collect();
+        let results = self.transact_each(requests);
+        match results.into_iter().enumerate().find_map(|(i, r)| r.err().map(|e| (i, e))) {
+            Some(failure) => Err(failure),
+            None => Ok(()),
         }
-        self.transact_many(ups).map_err(|(i, e)| (owners[i], e))
     }
 
     /// Sends requests many to a datagram (the kernel runs them in order)
-    /// and waits for every answer; returns the first refusal and its index.
-    fn transact_many(&mut self, requests: Vec<Vec<u8>>) -> Result<(), (usize, KernelError)> {
+    /// and waits for every answer; returns each request's outcome.
+    fn transact_each(&mut self, requests: Vec<Vec<u8>>) -> Vec<Result<(), KernelError>> {
         // Bounded so the ACKs of one datagram fit the receive buffer.
         const PER_DATAGRAM: usize = 64;
-        let mut first_error = None;
-        for (chunk_index, chunk) in requests.chunks(PER_DATAGRAM).enumerate() {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(PER_DATAGRAM) {
             let seqs: Vec<u32> = chunk.iter().map(|r| u32::from_ne_bytes(r[8..12].try_into().unwrap())).collect();
-            let datagram = chunk.concat();
-            let fail = |e| (chunk_index * PER_DATAGRAM, KernelError::io(e));
-            send(self.fd.as_raw_fd(), &datagram, MsgFlags::empty()).map_err(fail)?;
+            let mut results: Vec<Option<Result<(), KernelError>>> = vec![None; chunk.len()];
+            if let Err(e) = send(self.fd.as_raw_fd(), &chunk.concat(), MsgFlags::empty()) {
+                outcomes.extend(chunk.iter().map(|_| Err(KernelError::io(e))));
+                continue;
+            }
             let mut pending = seqs.len();
             while pending > 0 {
-                let len = recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()).map_err(fail)?;
+                let len = match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()) {
+                    Ok(len) => len,
+                    Err(e) => {
+                        for result in results.iter_mut().filter(|r| r.is_none()) {
+                            *result = Some(Err(KernelError::io(e)));
+                        }
+                        break;
+                    }
+                };
                 for message in split_messages(&self.buf[..len]) {
                     let Some(position) = seqs.iter().position(|&s| s == message.header.seq) else { continue };
-                    if message.header.ty != NLMSG_ERROR {
+                    if message.header.ty != NLMSG_ERROR || results[position].is_some() {
                         continue;
                     }
                     pending -= 1;
-                    let status = decode_status(&message);
-                    if let Some(status) = status.filter(|s| s.error != 0) {
-                        let error = KernelError { errno: -status.error, message: status.message };
-                        first_error.get_or_insert((chunk_index * PER_DATAGRAM + position, error));
-                    }
+                    results[position] = Some(match decode_status(&message) {
+                        Some(status) if status.error != 0 => {
+                            Err(KernelError { errno: -status.error, message: status.message })
+                        }
+                        _ => Ok(()),
+                    });
                 }
             }
-            if first_error.is_some() {
-                break;
-            }
+            outcomes.extend(results.into_iter().map(|r| r.expect("every request answered")));
         }
-        first_error.map_or(Ok(()), Err)
+        outcomes
     }
 
     /// Every link of the namespace (one dump).
@@ -245,10 +282,11 @@ impl Rtnl {
         self.transact(msg.finish(), |_| ())
     }
 
-    /// Renames a link (the kernel allows it only while the link is down).
-    pub fn rename(&mut self, ifindex: u32, name: &str) -> Result<(), KernelError> {
-        let mut msg = self.request(RTM_NEWLINK, 0);
-        msg.put_raw(&ifinfomsg(ifindex, 0, 0)).put_str(IFLA_IFNAME, name);
+    /// Deletes a link by name (only for one the caller just created and
+    /// could not find by its ifindex).
+    pub fn delete_link_named(&mut self, name: &str) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_DELLINK, 0);
+        msg.put_raw(&ifinfomsg(0, 0, 0)).put_str(IFLA_IFNAME, name);
         self.transact(msg.finish(), |_| ())
     }
 
@@ -322,6 +360,8 @@ fn parse_link(message: &Message<'_>) -> Option<LinkState> {
         stats: attrs.get(IFLA_STATS64).map(|a| read_stats64(a.payload)).unwrap_or_default(),
         parent_dev: attrs.get(IFLA_PARENT_DEV_NAME).and_then(|a| a.string()).map(str::to_string),
         phys_port_name: attrs.get(IFLA_PHYS_PORT_NAME).and_then(|a| a.string()).map(str::to_string),
+        alias: attrs.get(IFLA_IFALIAS).and_then(|a| a.string()).filter(|a| !a.is_empty()).map(str::to_string),
+        link: attrs.get(IFLA_LINK).and_then(|a| a.u32()),
     })
 }
 

@@ -83,6 +83,85 @@ impl Drop for TempFile {
     }
 }
 
+/// `program` run in network namespace `netns` (entering `userns` first,
+/// as the mapped root, without calling setgroups, which an unprivileged
+/// user namespace denies).
+pub fn nsenter(netns: &str, userns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("nsenter");
+    if let Some(userns) = userns {
+        command.arg(format!("--user={userns}")).arg("--preserve-credentials");
+    }
+    command.arg(format!("--net={netns}")).arg(program);
+    command
+}
+
+/// A network namespace of a test's own, standing in for "the host" of
+/// `netns = "host"` simulators: held by a sleeping process (in a user
+/// namespace of its own when not root, where it may administer its
+/// network namespace), gone with it. Nothing outside it is touched.
+pub struct TestNamespace {
+    holder: Child,
+    pub netns: String,
+    pub userns: Option<String>,
+}
+
+impl TestNamespace {
+    pub fn new() -> TestNamespace {
+        let flags = if is_root() { "-n" } else { "-Urn" };
+        let holder = Command::new("unshare")
+            .args([flags, "sleep", "infinity"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare a network namespace");
+        let pid = holder.id();
+        let netns = format!("/proc/{pid}/ns/net");
+        // Until unshare has exec'd sleep, the namespace is not the new one.
+        let own = std::fs::read_link("/proc/self/ns/net").expect("own netns");
+        eventually("the test namespace exists", || std::fs::read_link(&netns).is_ok_and(|ns| ns != own));
+        let userns = (!is_root()).then(|| format!("/proc/{pid}/ns/user"));
+        TestNamespace { holder, netns, userns }
+    }
+
+    /// `program` run inside the namespace (as its administrator).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        nsenter(&self.netns, self.userns.as_deref(), program)
+    }
+
+    /// `ip ARGS...` inside the namespace; panics if it fails.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let out = self.command("ip").args(args).output().expect("run ip");
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Every link of the namespace, as `ip -j -d link show` gives it.
+    pub fn links(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ip(&["-j", "-d", "link", "show"])).expect("ip -j output")
+    }
+
+    pub fn link_names(&self) -> Vec<String> {
+        self.links().iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// A link's ifindex, if it exists.
+    pub fn ifindex(&self, name: &str) -> Option<u64> {
+        self.links().iter().find(|l| l["ifname"] == name).and_then(|l| l["ifindex"].as_u64())
+    }
+}
+
+impl Default for TestNamespace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
 /// A running simulator; SIGTERM and reaped on drop.
 pub struct Simulator {
     pub child: Child,
@@ -91,6 +170,8 @@ pub struct Simulator {
     pub netns: String,
     pub userns: Option<String>,
     pub ready_line: String,
+    /// Runs commands where the simulator runs (a test namespace), if not here.
+    place: Option<(String, Option<String>)>,
     _config: TempFile,
 }
 
@@ -102,9 +183,26 @@ impl Simulator {
 
     /// Like [`Simulator::start`], returning the failure (exit status, stderr).
     pub fn try_start(config: &str) -> Result<Simulator, String> {
+        Self::try_start_in(None, config, &[])
+    }
+
+    /// Starts `driver-sim` inside a test namespace (its "host"), with more
+    /// arguments; clients must run there too ([`Simulator::cli`] does).
+    pub fn start_in(ns: &TestNamespace, config: &str) -> Simulator {
+        Self::try_start_in(Some(ns), config, &[]).unwrap_or_else(|e| panic!("driver-sim did not start: {e}"))
+    }
+
+    /// Like [`Simulator::start_in`] (or [`Simulator::try_start`] without a
+    /// namespace), returning the failure (exit status, stderr).
+    pub fn try_start_in(ns: Option<&TestNamespace>, config: &str, args: &[&str]) -> Result<Simulator, String> {
         let config = TempFile::with_contents("config", config);
         let port = unique_port();
-        let mut child = Command::new(bin("driver-sim"))
+        let mut command = match ns {
+            Some(ns) => ns.command(bin("driver-sim")),
+            None => Command::new(bin("driver-sim")),
+        };
+        let mut child = command
+            .args(args)
             .arg("--config")
             .arg(&config.0)
             .arg("--port")
@@ -140,8 +238,11 @@ impl Simulator {
             port: field("port").and_then(|p| p.parse().ok()).ok_or("no port in ready line")?,
             family_id: family_id.ok_or("no id in ready line")?,
             netns: field("netns").ok_or("no netns in ready line")?,
-            userns: field("userns"),
+            // A simulator in a test namespace's user namespace is root there
+            // and prints none; entering its hardware takes the test's.
+            userns: field("userns").or_else(|| ns.and_then(|ns| ns.userns.clone())),
             ready_line: line.clone(),
+            place: ns.map(|ns| (ns.netns.clone(), ns.userns.clone())),
             child,
             _config: config,
         })
@@ -164,14 +265,7 @@ impl Simulator {
 
     /// Runs a command inside the simulator's network namespace.
     pub fn in_netns(&self, program: &str, args: &[&str]) -> Output {
-        let mut command = Command::new("nsenter");
-        if let Some(userns) = &self.userns {
-            // Enter as the mapped root without calling setgroups (denied in
-            // an unprivileged user namespace).
-            command.arg(format!("--user={userns}")).arg("--preserve-credentials");
-        }
-        command.arg(format!("--net={}", self.netns)).arg(program).args(args);
-        command.output().expect("run nsenter")
+        nsenter(&self.netns, self.userns.as_deref(), program).args(args).output().expect("run nsenter")
     }
 
     /// `ip -j link show dev IFNAME` inside the namespace: the kernel's word.
@@ -190,14 +284,13 @@ impl Simulator {
         links.iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
     }
 
-    /// Runs `genl-client --port PORT ARGS...`.
+    /// Runs `genl-client --port PORT ARGS...` (where the simulator runs).
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(bin("genl-client"))
-            .arg("--port")
-            .arg(self.port.to_string())
-            .args(args)
-            .output()
-            .expect("run genl-client")
+        let mut command = match &self.place {
+            Some((netns, userns)) => nsenter(netns, userns.as_deref(), bin("genl-client")),
+            None => Command::new(bin("genl-client")),
+        };
+        command.arg("--port").arg(self.port.to_string()).args(args).output().expect("run genl-client")
     }
 
     /// SIGTERM, then wait; returns the exit status.

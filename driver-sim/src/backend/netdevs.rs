@@ -8,6 +8,8 @@
 
 use super::Ports;
 use crate::device::Port;
+use crate::netns::Undertaker;
+use crate::ownership::name_taken;
 use crate::rtnl::{KernelError, Rtnl};
 use genl_client::client::Client;
 use genl_client::ethtool::{Ethtool, Netdev};
@@ -17,6 +19,8 @@ use std::os::fd::OwnedFd;
 /// The kernel's netdevs of the hardware namespace, as ports with cables.
 pub struct Netdevs {
     pub rtnl: Rtnl,
+    /// Told what was created that outlives the simulator (see [`crate::netns`]).
+    pub undertaker: Option<Undertaker>,
     /// A `NETLINK_GENERIC` socket in the namespace, until ethtool is resolved on it.
     genl: Option<OwnedFd>,
     ethtool: Option<Ethtool>,
@@ -27,8 +31,40 @@ pub struct Netdevs {
 }
 
 impl Netdevs {
-    pub fn new(rtnl: Rtnl, genl: OwnedFd) -> Self {
-        Netdevs { rtnl, genl: Some(genl), ethtool: None, has_rings: None }
+    pub fn new(rtnl: Rtnl, genl: OwnedFd, undertaker: Option<Undertaker>) -> Self {
+        Netdevs { rtnl, undertaker, genl: Some(genl), ethtool: None, has_rings: None }
+    }
+
+    /// Refuses names a netdev of the namespace holds, other than those
+    /// being named (`EEXIST`, saying which name and whose netdev holds it).
+    pub fn check_names_free<'a>(
+        &mut self,
+        names: impl IntoIterator<Item = &'a String>,
+        being_named: &[u32],
+    ) -> Result<(), KernelError> {
+        let existing = self.rtnl.links()?;
+        for name in names {
+            if let Some(taken) =
+                existing.iter().find(|link| link.ifname == *name && !being_named.contains(&link.ifindex))
+            {
+                return Err(KernelError { errno: libc::EEXIST, message: Some(name_taken(taken)) });
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes a netdev the simulator created.
+    pub fn created(&self, ifindex: u32) {
+        if let Some(undertaker) = &self.undertaker {
+            undertaker.created_netdev(ifindex);
+        }
+    }
+
+    /// Notes a netdev the simulator removed.
+    pub fn removed(&self, ifindex: u32) {
+        if let Some(undertaker) = &self.undertaker {
+            undertaker.removed_netdev(ifindex);
+        }
     }
 
     fn ethtool(&mut self) -> Result<&mut Ethtool, KernelError> {

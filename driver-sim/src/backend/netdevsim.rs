@@ -18,8 +18,9 @@ use super::netdevs::Netdevs;
 use super::{Backend, BackendError, Hardware, Ports};
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::netns::{in_namespace, Undertaker};
-use crate::rtnl::{KernelError, LinkState};
+use crate::netns::in_namespace;
+use crate::ownership::Mark;
+use crate::rtnl::{KernelError, LinkChange, LinkState};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
 use simdev_protocol::simdev::{port_mac, FaultInfo, Mac};
@@ -44,6 +45,7 @@ pub struct NsimDevice {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitialPorts {
+    pub device_name: String,
     pub names: Vec<(String, String)>,
     pub mtu: Option<u32>,
     pub base_mac: Option<Mac>,
@@ -83,8 +85,6 @@ pub fn knob_for(fault: &FaultInfo) -> Option<&'static str> {
 pub struct NetdevsimBackend {
     netns_path: String,
     devlink: Option<Devlink>,
-    /// Deletes our devices if the simulator dies without doing it.
-    undertaker: Option<Undertaker>,
 }
 
 fn io_error(action: &str, e: std::io::Error) -> BackendError {
@@ -124,8 +124,8 @@ fn fail(action: &str) -> impl Fn(KernelError) -> BackendError + '_ {
 }
 
 impl NetdevsimBackend {
-    pub fn new(netns_path: String, undertaker: Option<Undertaker>) -> Self {
-        NetdevsimBackend { netns_path, devlink: None, undertaker }
+    pub fn new(netns_path: String) -> Self {
+        NetdevsimBackend { netns_path, devlink: None }
     }
 
     /// A devlink client in the hardware namespace (opened on first use).
@@ -147,7 +147,7 @@ impl NetdevsimBackend {
     /// namespace, at the lowest free id (another user may take an id
     /// between the look and the write: the kernel then says ENOSPC and the
     /// next id is tried).
-    fn new_device(&self, ports: u32, queues: u32) -> Result<u32, BackendError> {
+    fn new_device(&self, netdevs: &Netdevs, ports: u32, queues: u32) -> Result<u32, BackendError> {
         let mut taken = used_ids();
         for _ in 0..64 {
             let id = (1..).find(|id| !taken.contains(id)).expect("a free id");
@@ -156,8 +156,8 @@ impl NetdevsimBackend {
                 in_namespace(&self.netns_path, move || write_bus("new_device", line)).and_then(|result| result);
             match written {
                 Ok(()) => {
-                    if let Some(undertaker) = &self.undertaker {
-                        undertaker.created(id);
+                    if let Some(undertaker) = &netdevs.undertaker {
+                        undertaker.created_netdevsim(id);
                     }
                     return Ok(id);
                 }
@@ -180,10 +180,10 @@ impl NetdevsimBackend {
         })
     }
 
-    fn del_device(&self, id: u32) -> Result<(), BackendError> {
+    fn del_device(&self, netdevs: &Netdevs, id: u32) -> Result<(), BackendError> {
         write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))?;
-        if let Some(undertaker) = &self.undertaker {
-            undertaker.removed(id);
+        if let Some(undertaker) = &netdevs.undertaker {
+            undertaker.removed_netdevsim(id);
         }
         Ok(())
     }
@@ -210,21 +210,33 @@ impl NetdevsimBackend {
         Ok(found.into_iter().map(|(_, link)| link).collect())
     }
 
-    /// Finds the device's and the cable's netdevs, names them, links each
-    /// port to its cable end, and brings them to their initial state.
+    /// Finds the device's and the cable's netdevs, names and marks them as
+    /// the simulator's, links each port to its cable end, and brings them
+    /// to their initial state. A name another netdev holds is refused.
     pub fn adopt(&mut self, netdevs: &mut Netdevs, device: &NsimDevice) -> Result<Vec<Port>, BackendError> {
         let count = device.initial.names.len() as u32;
         let own = Self::netdevs(netdevs, device.id, count).map_err(fail("finding the netdevsim ports"))?;
         let cable =
             Self::netdevs(netdevs, device.cable_id, count).map_err(fail("finding the cable's netdevsim ports"))?;
+        let being_named: Vec<u32> = own.iter().chain(&cable).map(|link| link.ifindex).collect();
+        netdevs
+            .check_names_free(device.initial.names.iter().flat_map(|(name, peer)| [name, peer]), &being_named)
+            .map_err(fail(&format!("naming the ports of {}", device.initial.device_name)))?;
         let netns = std::fs::File::open(&self.netns_path).map_err(|e| io_error("opening the hardware namespace", e))?;
         let fd = netns.as_raw_fd();
+        let alias = Mark::own().alias(&device.initial.device_name);
         let mut ports = Vec::new();
         for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&device.initial.names).enumerate()
         {
             let action = format!("setting up {name}");
-            netdevs.rtnl.rename(port.ifindex, name).map_err(fail(&action))?;
-            netdevs.rtnl.rename(peer.ifindex, peer_name).map_err(fail(&action))?;
+            let name_and_mark = |ifindex, name: &String| LinkChange {
+                ifindex,
+                name: Some(name.clone()),
+                alias: Some(alias.clone()),
+                up: None,
+            };
+            let changes = [name_and_mark(port.ifindex, name), name_and_mark(peer.ifindex, peer_name)];
+            netdevs.rtnl.change_links(&changes).map_err(|(_, e)| e).map_err(fail(&action))?;
             write_bus("link_device", format!("{fd}:{} {fd}:{}", port.ifindex, peer.ifindex))
                 .map_err(|e| io_error(&format!("linking {name} to {peer_name}"), e))?;
             let port = Port {
@@ -257,14 +269,15 @@ impl NetdevsimBackend {
     ) -> Result<Hardware, BackendError> {
         let count = *config.ports.get_ref();
         let queues = config.queues().unwrap_or(1);
-        let id = self.new_device(count, queues)?;
+        let id = self.new_device(netdevs, count, queues)?;
         created.push(id);
-        let cable_id = self.new_device(count, queues)?;
+        let cable_id = self.new_device(netdevs, count, queues)?;
         created.push(cable_id);
         let device = NsimDevice {
             id,
             cable_id,
             initial: InitialPorts {
+                device_name: config.name.get_ref().clone(),
                 names: (0..count).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect(),
                 mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
                 base_mac: config.base_mac(),
@@ -282,19 +295,19 @@ impl Backend for NetdevsimBackend {
         let mut created = Vec::new();
         self.create_device(netdevs, config, &mut created).inspect_err(|_| {
             for id in created {
-                if let Err(e) = self.del_device(id) {
+                if let Err(e) = self.del_device(netdevs, id) {
                     log::warn!("{}", e.message());
                 }
             }
         })
     }
 
-    fn remove(&mut self, _: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
         let Some(device) = &hardware.netdevsim else {
             return Ok(());
         };
-        let first = self.del_device(device.id);
-        let second = self.del_device(device.cable_id);
+        let first = self.del_device(netdevs, device.id);
+        let second = self.del_device(netdevs, device.cable_id);
         first.and(second)
     }
 }

@@ -2,80 +2,109 @@
 //! device's netdev; the peer end (`NAMEpN-peer`) is the cable, kept up so
 //! that the port has carrier whenever it is up itself. Real traffic passes
 //! between the two ends (see [`super::netdevs`]).
+//!
+//! Only pairs the kernel created for this request are the device's: a name
+//! that is already taken is refused (saying whose netdev holds it), never
+//! taken over, and a failed creation removes only what it created.
 
 use super::netdevs::Netdevs;
 use super::{Backend, BackendError, Hardware};
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::rtnl::{KernelError, NewPort};
+use crate::ownership::Mark;
+use crate::rtnl::{KernelError, LinkChange, NewPort};
 use simdev_protocol::simdev::port_mac;
 
 #[derive(Default)]
 pub struct VethBackend;
 
+/// A failure to create the pair `name`/`peer`.
+fn pair_error(name: &str, peer: &str, source: KernelError) -> BackendError {
+    BackendError { action: format!("creating veth pair {name}/{peer}"), source }
+}
+
 impl VethBackend {
-    /// Creates every port, then learns their ifindexes from one dump;
-    /// leaves the ports that exist in `ports`, also on failure.
+    /// Creates every port and leaves in `ports` those it created (also on
+    /// failure, for the caller to remove).
     fn create_all(netdevs: &mut Netdevs, config: &DeviceConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
-        let pairs: Vec<(String, String, NewPort)> = (0..*config.ports.get_ref())
-            .map(|index| {
+        let count = *config.ports.get_ref();
+        let names: Vec<(String, String)> = (0..count).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect();
+        for (name, peer) in &names {
+            netdevs.check_names_free([name, peer], &[]).map_err(|e| pair_error(name, peer, e))?;
+        }
+        let pairs: Vec<(String, String, NewPort)> = names
+            .iter()
+            .zip(0..)
+            .map(|((name, peer), index)| {
                 let new_port = NewPort {
                     mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
                     mac: config.base_mac().map(|base| port_mac(&base, index)),
-                    up: config.up,
                     queues: config.queues(),
                 };
-                (config.port_ifname(index), config.peer_ifname(index), new_port)
+                (name.clone(), peer.clone(), new_port)
             })
             .collect();
-        let names: Vec<(u32, String, String)> =
-            pairs.iter().enumerate().map(|(i, (name, peer, _))| (i as u32, name.clone(), peer.clone())).collect();
         let created = netdevs.rtnl.create_veths(&pairs);
-        Self::adopt(netdevs, &names, ports);
-        if let Err((index, source)) = created {
-            let (_, name, peer) = &names[index];
-            return Err(BackendError { action: format!("creating veth pair {name}/{peer}"), source });
+        // The ones created are found by name: the kernel refuses the names
+        // to anybody else while they exist.
+        let links = netdevs.rtnl.links();
+        let mut first_error = None;
+        for (((name, peer), outcome), index) in names.iter().zip(created).zip(0..) {
+            if let Err(source) = outcome {
+                first_error.get_or_insert_with(|| pair_error(name, peer, source));
+                continue;
+            }
+            let ifindex = |wanted: &str| {
+                links.as_ref().ok().and_then(|links| links.iter().find(|l| l.ifname == wanted)).map(|l| l.ifindex)
+            };
+            match (ifindex(name), ifindex(peer)) {
+                (Some(ifindex), Some(peer_ifindex)) => {
+                    netdevs.created(ifindex);
+                    netdevs.created(peer_ifindex);
+                    ports.push(Port { index, ifname: name.clone(), ifindex, peer_ifname: peer.clone(), peer_ifindex });
+                }
+                _ => {
+                    // Not found (the listing failed): delete it by name, it is ours.
+                    let _ = netdevs.rtnl.delete_link_named(name);
+                    let source = KernelError { errno: libc::ENODEV, message: Some("a new port vanished".into()) };
+                    first_error.get_or_insert_with(|| pair_error(name, peer, source));
+                }
+            }
         }
-        if ports.len() != names.len() {
-            let source = KernelError { errno: libc::ENODEV, message: Some("a new port vanished".into()) };
-            return Err(BackendError { action: format!("looking up the ports of {}", config.name.get_ref()), source });
+        if let Some(error) = first_error {
+            return Err(error);
         }
-        Ok(())
+        // Mark both ends as ours; the cable comes up, the port if asked to.
+        let alias = Mark::own().alias(config.name.get_ref());
+        let changes: Vec<LinkChange> = ports
+            .iter()
+            .flat_map(|port| {
+                let mark = |ifindex, up| LinkChange { ifindex, alias: Some(alias.clone()), up, name: None };
+                [mark(port.peer_ifindex, Some(true)), mark(port.ifindex, config.up.then_some(true))]
+            })
+            .collect();
+        netdevs.rtnl.change_links(&changes).map_err(|(index, source)| {
+            let port = &ports[index / 2];
+            BackendError { action: format!("setting up veth pair {}/{}", port.ifname, port.peer_ifname), source }
+        })
     }
 
     fn remove_ports(netdevs: &mut Netdevs, ports: &[Port]) -> Result<(), BackendError> {
         let mut first_error = None;
         for port in ports {
             // Deleting one end of a veth pair deletes both.
-            if let Err(source) = netdevs.rtnl.delete_link(port.ifindex) {
-                log::warn!("removing {}: {source}", port.ifname);
-                first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
+            match netdevs.rtnl.delete_link(port.ifindex) {
+                Ok(()) => {
+                    netdevs.removed(port.ifindex);
+                    netdevs.removed(port.peer_ifindex);
+                }
+                Err(source) => {
+                    log::warn!("removing {}: {source}", port.ifname);
+                    first_error.get_or_insert(BackendError { action: format!("removing {}", port.ifname), source });
+                }
             }
         }
         first_error.map_or(Ok(()), Err)
-    }
-
-    /// Turns created (index, name, peer) triples into ports, with ifindexes.
-    fn adopt(netdevs: &mut Netdevs, names: &[(u32, String, String)], ports: &mut Vec<Port>) {
-        let links = match netdevs.rtnl.links() {
-            Ok(links) => links,
-            Err(e) => {
-                log::warn!("listing links: {e}");
-                return;
-            }
-        };
-        let ifindex = |name: &str| links.iter().find(|l| l.ifname == name).map(|l| l.ifindex);
-        for (index, ifname, peer_ifname) in names {
-            if let (Some(port), Some(peer)) = (ifindex(ifname), ifindex(peer_ifname)) {
-                ports.push(Port {
-                    index: *index,
-                    ifname: ifname.clone(),
-                    ifindex: port,
-                    peer_ifname: peer_ifname.clone(),
-                    peer_ifindex: peer,
-                });
-            }
-        }
     }
 }
 
