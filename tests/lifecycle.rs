@@ -5,7 +5,7 @@ use genl_client::error::Error;
 use genl_client::simdev::SimdevClient;
 use nix::errno::Errno;
 use simdev_protocol::simdev::{DevSelector, DevSet};
-use simdev_tests::{bin, eventually, is_root, Simulator, TempFile, TestNamespace};
+use simdev_tests::{bin, eventually, is_root, skip, Simulator, TempFile, TestNamespace};
 use std::process::Command;
 
 fn driver_sim(args: &[&str]) -> std::process::Output {
@@ -77,7 +77,7 @@ fn admin_commands_need_an_allowed_uid() {
 #[test]
 fn another_users_dev_set_is_refused_by_default() {
     if !is_root() {
-        eprintln!("skipped: switching to another uid needs root (the same check runs via admin_uids above)");
+        skip("switching to another uid needs root (the same check runs via admin_uids above)");
         return;
     }
     let sim = Simulator::start("[[device]]\nname = \"ou0\"\n");

@@ -1,17 +1,19 @@
-//! Work that blocks in the kernel, run off the event loop. A devlink flash
-//! of a netdevsim device takes seconds inside one request; a worker thread
-//! in the hardware namespace makes the request and relays the driver's
-//! status notifications (devlink's `config` group) as simdev flash
-//! statuses. The event loop picks them up from a channel; the worker wakes
-//! it with a `NLMSG_NOOP` to the simulator's own port (which, like the
-//! kernel, ignores it), so statuses go out as they happen.
+//! Work that blocks in the kernel, run off the event loop, by worker
+//! threads in the hardware namespace. A devlink flash of a netdevsim device
+//! takes seconds inside one request: the worker makes it and relays the
+//! driver's status notifications (devlink's `config` group) as simdev
+//! flash statuses. A devlink reload tears the driver's netdevs down and
+//! makes them again inside one request. Each ends by reading the running
+//! firmware version (`devlink dev info`), so the loop never asks devlink
+//! itself. The event loop picks what workers report up from a channel; a
+//! worker wakes it ([`Waker`]), so statuses go out as they happen.
 
 use crate::rtnl::KernelError;
+use crate::wake::Waker;
 use genl_client::client::{Client, Subscription, Target};
 use genl_client::devlink::{self, Devlink, FlashEvent, FlashNotification, Handle};
 use genl_client::error::Error;
 use simdev_protocol::simdev::FwStatus;
-use simdev_protocol::wire::{MessageBuilder, NLMSG_NOOP};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
 
@@ -20,24 +22,11 @@ use std::time::Duration;
 pub enum Event {
     /// A status of the flash running on device `dev` (the last one is `finished`).
     Flash { dev: u32, status: FwStatus },
-}
-
-/// Sends a no-op message to the simulator's port: the receive returns.
-#[derive(Clone)]
-struct Waker {
-    socket: std::sync::Arc<neli::socket::NlSocket>,
-    port: u32,
-}
-
-impl Waker {
-    fn wake(&self) {
-        let noop = MessageBuilder::new(NLMSG_NOOP, 0, 0, 0).finish();
-        let to = nix::sys::socket::NetlinkAddr::new(self.port, 0);
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.socket);
-        if let Err(e) = nix::sys::socket::sendto(fd, &noop, &to, nix::sys::socket::MsgFlags::empty()) {
-            log::debug!("waking the event loop: {e}");
-        }
-    }
+    /// The running firmware version of device `dev`, read after its flash.
+    Version { dev: u32, version: String },
+    /// The reload of device `dev` ended: the running version afterwards,
+    /// or the kernel's refusal. `token` names the request waiting for it.
+    Reload { dev: u32, token: u64, outcome: Result<String, KernelError> },
 }
 
 pub struct Background {
@@ -54,15 +43,9 @@ impl Default for Background {
 }
 
 impl Background {
-    /// Lets workers wake the loop serving at `port` (in this namespace).
-    pub fn set_waker(&mut self, port: u32) -> std::io::Result<()> {
-        let socket = neli::socket::NlSocket::connect(
-            neli::consts::socket::NlFamily::Usersock,
-            None,
-            neli::utils::Groups::empty(),
-        )?;
-        self.waker = Some(Waker { socket: std::sync::Arc::new(socket), port });
-        Ok(())
+    /// Lets workers wake the loop.
+    pub fn set_waker(&mut self, waker: Waker) {
+        self.waker = Some(waker);
     }
 
     /// What workers said since the last call.
@@ -70,28 +53,72 @@ impl Background {
         self.receiver.try_iter().collect()
     }
 
-    /// Starts `devlink dev flash HANDLE file FILE` in the namespace at
-    /// `netns_path`, for simdev device `dev`.
-    pub fn flash(&self, netns_path: &str, dev: u32, handle: Handle, file: String) -> std::io::Result<()> {
+    /// Runs `work` on a worker thread that entered the network namespace
+    /// at `netns_path`; what it returns or reports goes to the loop.
+    fn spawn(
+        &self,
+        name: String,
+        netns_path: &str,
+        work: impl FnOnce(&dyn Fn(Event)) + Send + 'static,
+    ) -> std::io::Result<()> {
         let netns = std::fs::File::open(netns_path)?;
         let sender = self.sender.clone();
         let waker = self.waker.clone();
-        std::thread::Builder::new().name(format!("flash-{dev}")).spawn(move || {
-            let report = |status: FwStatus| {
-                let _ = sender.send(Event::Flash { dev, status });
+        std::thread::Builder::new().name(name).spawn(move || {
+            let report = |event: Event| {
+                let _ = sender.send(event);
                 if let Some(waker) = &waker {
                     waker.wake();
                 }
             };
-            let outcome = nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::io("entering the hardware namespace", e))
-                .and_then(|()| run_flash(&handle, &file, &report));
-            if let Err(e) = outcome {
-                report(failed(&file, e.into()));
+            match nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET) {
+                Ok(()) => work(&report),
+                Err(e) => log::warn!("a worker could not enter the hardware namespace: {e}"),
             }
         })?;
         Ok(())
     }
+
+    /// Starts `devlink dev flash HANDLE file FILE` in the namespace at
+    /// `netns_path`, for simdev device `dev`.
+    pub fn flash(&self, netns_path: &str, dev: u32, handle: Handle, file: String) -> std::io::Result<()> {
+        self.spawn(format!("flash-{dev}"), netns_path, move |report| {
+            let statuses = |status: FwStatus| report(Event::Flash { dev, status });
+            match run_flash(&handle, &file, &statuses) {
+                Ok(()) => match read_running_version(&handle) {
+                    Ok(version) => report(Event::Version { dev, version }),
+                    Err(e) => log::warn!("reading the firmware version after a flash: {e}"),
+                },
+                Err(e) => statuses(failed(&file, e.into())),
+            }
+        })
+    }
+
+    /// Starts `devlink dev reload HANDLE` in the namespace at `netns_path`,
+    /// for simdev device `dev`; the outcome comes back with `token`.
+    pub fn reload(&self, netns_path: &str, dev: u32, handle: Handle, token: u64) -> std::io::Result<()> {
+        self.spawn(format!("reload-{dev}"), netns_path, move |report| {
+            let outcome = Client::kernel()
+                .and_then(Devlink::new)
+                .and_then(|mut devlink| {
+                    devlink.reload(&handle)?;
+                    running_version(&mut devlink, &handle)
+                })
+                .map_err(KernelError::from);
+            report(Event::Reload { dev, token, outcome });
+        })
+    }
+}
+
+/// The running firmware version devlink reports (the first one).
+pub fn running_version(devlink: &mut Devlink, handle: &Handle) -> Result<String, Error> {
+    let info = devlink.info(handle)?;
+    Ok(info.running.first().map(|(_, value)| value.clone()).unwrap_or_default())
+}
+
+/// The same, from a worker's own devlink socket.
+fn read_running_version(handle: &Handle) -> Result<String, Error> {
+    running_version(&mut Devlink::new(Client::kernel()?)?, handle)
 }
 
 /// The final status of a flash the kernel refused or that failed.

@@ -7,7 +7,7 @@ use crate::backend::model::ModelBackend;
 use crate::backend::netdevs::Netdevs;
 use crate::backend::netdevsim::{knob_for, NetdevsimBackend, NsimDevice};
 use crate::backend::veth::VethBackend;
-use crate::backend::{Backend, BackendError, Hardware, Ports};
+use crate::backend::{Backend, BackendError, Hardware, Ports, PortsConfig};
 use crate::config::{BackendKind, DeviceConfig};
 use crate::model::faults::Faults;
 use crate::model::firmware::Firmware;
@@ -17,9 +17,9 @@ use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
     dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats, RegInfo, Scoped,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// One port: a netdev and its cable end.
+/// One port: a netdev and its cable end, as the backend made them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub index: u32,
@@ -27,6 +27,8 @@ pub struct Port {
     pub ifindex: u32,
     pub peer_ifname: String,
     pub peer_ifindex: u32,
+    /// Whether its driver has rings (ethtool `-g`).
+    pub has_rings: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,13 +36,16 @@ pub struct Device {
     pub id: u32,
     pub name: String,
     pub backend: BackendKind,
+    /// How its ports are made (again, when the kernel lost them).
+    pub ports_config: PortsConfig,
     pub ports: Vec<Port>,
     /// The kernel device behind the ports (netdevsim backend).
     pub netdevsim: Option<NsimDevice>,
-    /// A flash the kernel driver is running (netdevsim): the file.
-    pub kernel_flash: Option<String>,
-    /// The running version devlink last reported (netdevsim): what
-    /// `fw-get` says while a flash holds the devlink instance.
+    /// What a background worker is doing with the device in the kernel
+    /// (netdevsim): it holds the devlink instance meanwhile.
+    pub kernel_work: Option<KernelWork>,
+    /// The running version devlink reported (netdevsim), read when the
+    /// device was made and after each flash and reload: what `fw-get` says.
     pub kernel_fw_version: Option<String>,
     pub registers: RegisterFile,
     pub sensors: Vec<Sensor>,
@@ -66,6 +71,24 @@ impl Device {
     /// What the backend made for this device.
     pub fn hardware(&self) -> Hardware {
         Hardware { ports: self.ports.clone(), netdevsim: self.netdevsim.clone() }
+    }
+}
+
+/// Work a background worker does in the kernel for a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelWork {
+    /// `devlink dev flash` of this file.
+    Flash(String),
+    /// `devlink dev reload`.
+    Reload,
+}
+
+impl std::fmt::Display for KernelWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KernelWork::Flash(file) => write!(f, "a flash of {file}"),
+            KernelWork::Reload => write!(f, "a reload"),
+        }
     }
 }
 
@@ -120,6 +143,10 @@ pub struct Devices {
     pub netns_path: Option<String>,
     devices: BTreeMap<u32, Device>,
     by_name: HashMap<String, u32>,
+    /// The device each netdev (port or cable end) belongs to.
+    by_ifindex: HashMap<u32, u32>,
+    /// Devices whose state changed since [`Devices::take_changed`].
+    changed: BTreeSet<u32>,
     backends: Backends,
     seed: u64,
 }
@@ -156,12 +183,31 @@ impl Backends {
 
 impl Devices {
     pub fn new(backends: Backends, seed: u64) -> Self {
-        Devices { netns_path: None, devices: BTreeMap::new(), by_name: HashMap::new(), backends, seed }
+        Devices {
+            netns_path: None,
+            devices: BTreeMap::new(),
+            by_name: HashMap::new(),
+            by_ifindex: HashMap::new(),
+            changed: BTreeSet::new(),
+            backends,
+            seed,
+        }
     }
 
     /// Creates one device; on failure nothing of it is left.
     pub fn create(&mut self, id: u32, config: &DeviceConfig) -> Result<&Device, BackendError> {
         self.create_unarmed(id, config)?;
+        if let Some(nsim) = self.device(id).netdevsim.clone() {
+            // The running version, read once here; workers read it again
+            // after each flash and reload.
+            let version = self.backends.netdevsim.devlink().and_then(|devlink| {
+                crate::background::running_version(devlink, &nsim.devlink()).map_err(KernelError::from)
+            });
+            match version {
+                Ok(version) => self.devices.get_mut(&id).expect("just made").kernel_fw_version = Some(version),
+                Err(e) => log::warn!("reading the firmware version of netdevsim{}: {e}", nsim.id),
+            }
+        }
         let device = self.device(id);
         let armed: Vec<FaultInfo> = device
             .faults
@@ -213,8 +259,9 @@ impl Devices {
 
     /// Creates the device's hardware and model, without arming kernel knobs.
     fn create_unarmed(&mut self, id: u32, config: &DeviceConfig) -> Result<(), BackendError> {
+        let ports_config = PortsConfig::of(config);
         let (backend, netdevs) = self.backends.backend(config.backend);
-        let Hardware { ports, netdevsim } = backend.create(netdevs, config)?;
+        let Hardware { ports, netdevsim } = backend.create(netdevs, &ports_config)?;
         let port_count = ports.len();
         let name = config.name.get_ref().clone();
         self.by_name.insert(name.clone(), id);
@@ -222,9 +269,10 @@ impl Devices {
             id,
             name,
             backend: config.backend,
+            ports_config,
             ports,
             netdevsim,
-            kernel_flash: None,
+            kernel_work: None,
             kernel_fw_version: None,
             registers: RegisterFile::from_config(&config.registers),
             sensors: config.sensors.iter().map(Sensor::from_config).collect(),
@@ -238,7 +286,87 @@ impl Devices {
             flap_generation: 0,
         };
         self.devices.insert(id, device);
+        self.index_ports(id);
         Ok(())
+    }
+
+    /// Notes which device the netdevs of device `id` belong to.
+    fn index_ports(&mut self, id: u32) {
+        let device = &self.devices[&id];
+        if device.backend == BackendKind::Model {
+            return; // no netdevs
+        }
+        for port in &device.ports {
+            self.by_ifindex.insert(port.ifindex, id);
+            self.by_ifindex.insert(port.peer_ifindex, id);
+        }
+    }
+
+    fn unindex_ports(&mut self, id: u32) {
+        for port in &self.devices[&id].ports {
+            for ifindex in [port.ifindex, port.peer_ifindex] {
+                if self.by_ifindex.get(&ifindex) == Some(&id) {
+                    self.by_ifindex.remove(&ifindex);
+                }
+            }
+        }
+    }
+
+    /// Notes that device `id` changed (it will be announced).
+    pub fn mark_changed(&mut self, id: u32) {
+        self.changed.insert(id);
+    }
+
+    /// Waits (at most `within`) until the kernel announced every port's
+    /// final state, then forgets what changed before: the state announced
+    /// from then on is the settled one.
+    pub fn settle(&mut self, within: std::time::Duration) {
+        let ports: Vec<u32> = self
+            .devices
+            .values()
+            .filter(|d| d.backend != BackendKind::Model)
+            .flat_map(|d| d.ports.iter().map(|p| p.ifindex))
+            .collect();
+        if !self.backends.netdevs.settle(&ports, within) {
+            log::info!("some ports' link state had not settled after {within:?}");
+        }
+        self.take_changed();
+    }
+
+    /// Reads what the kernel announced about the hardware.
+    pub fn sync_hardware(&mut self) {
+        self.backends.netdevs.sync();
+    }
+
+    /// The devices that changed since the last call (what the kernel
+    /// announced of their netdevs included).
+    pub fn take_changed(&mut self) -> BTreeSet<u32> {
+        let netdevs = self.backends.netdevs.take_changed();
+        if !netdevs.is_empty() {
+            // A netdevsim driver that made its ports again (a reload by
+            // somebody else): name, cable and configure them. During our
+            // own reload, the reload's end does it.
+            let reloaded: Vec<u32> = self
+                .devices
+                .values()
+                .filter(|d| d.netdevsim.is_some() && d.kernel_work != Some(KernelWork::Reload))
+                .map(|d| d.id)
+                .collect();
+            for id in reloaded {
+                if let Err(e) = self.readopt(id) {
+                    log::warn!("taking the remade ports of device {id} back: {}", e.message());
+                }
+            }
+        }
+        for ifindex in netdevs {
+            if let Some(&id) = self.by_ifindex.get(&ifindex) {
+                self.changed.insert(id);
+            }
+        }
+        let devices = &self.devices;
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.retain(|id| devices.contains_key(id));
+        changed
     }
 
     /// Creates the configured devices; on failure removes what was created.
@@ -257,6 +385,7 @@ impl Devices {
         let device = self.devices.get(&id).expect("removing a known device");
         let (backend, netdevs) = self.backends.backend(device.backend);
         backend.remove(netdevs, &device.hardware())?;
+        self.unindex_ports(id);
         let device = self.devices.remove(&id).expect("known");
         self.by_name.remove(&device.name);
         Ok(device)
@@ -265,6 +394,7 @@ impl Devices {
     /// Removes every device's netdevs (teardown).
     pub fn remove_all(&mut self) {
         self.by_name.clear();
+        self.by_ifindex.clear();
         for device in std::mem::take(&mut self.devices).into_values() {
             let (backend, netdevs) = self.backends.backend(device.backend);
             if let Err(e) = backend.remove(netdevs, &device.hardware()) {
@@ -345,53 +475,65 @@ impl Devices {
     /// reported.
     pub fn fw_info(&mut self, id: u32) -> Result<FwInfo, KernelError> {
         let device = self.device(id);
-        let Some(nsim) = device.netdevsim.clone() else {
+        if device.netdevsim.is_none() {
             return Ok(device.firmware.info());
+        }
+        let pending = match &device.kernel_work {
+            Some(KernelWork::Flash(file)) => Some(file.clone()),
+            _ => None,
         };
-        let pending = device.kernel_flash.clone();
-        let version = match (&pending, &device.kernel_fw_version) {
-            (Some(_), Some(version)) => version.clone(),
-            _ => {
-                let info = self.backends.netdevsim.devlink()?.info(&nsim.devlink()).map_err(KernelError::from)?;
-                let version = info.running.first().map(|(_, value)| value.clone()).unwrap_or_default();
-                self.devices.get_mut(&id).expect("a known device").kernel_fw_version = Some(version.clone());
-                version
-            }
-        };
+        let version = device.kernel_fw_version.clone().unwrap_or_default();
         Ok(FwInfo { version, flash_duration_ms: None, flashing: pending.is_some(), pending_version: pending })
     }
 
-    /// `devlink dev reload` of a netdevsim device: the driver re-creates
-    /// its ports, which are then named, cabled and set up as at creation.
-    /// A reload that fails after the driver tore its ports down (as
-    /// netdevsim's `fail_reload` makes it) leaves the device without ports
-    /// until a reload succeeds, as the kernel has it.
-    pub fn reload(&mut self, id: u32) -> Result<(), KernelError> {
-        let device = self.devices.get(&id).expect("a known device");
-        let nsim = device.netdevsim.clone().expect("a netdevsim device");
-        let reloaded = self.backends.netdevsim.devlink()?.reload(&nsim.devlink()).map_err(KernelError::from);
+    /// Makes again the device's ports whose netdevs somebody else deleted.
+    pub fn repair(&mut self, id: u32) -> Result<(), BackendError> {
+        let device = &self.devices[&id];
+        let (backend, netdevs) = self.backends.backend(device.backend);
+        let ports = backend.repair(netdevs, &device.ports_config, &device.hardware())?;
+        if ports == device.ports {
+            return Ok(());
+        }
+        self.unindex_ports(id);
         let device = self.devices.get_mut(&id).expect("a known device");
         let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
-        match reloaded {
-            Ok(()) => {
-                let Backends { netdevsim, netdevs, .. } = &mut self.backends;
-                let ports = netdevsim.adopt(netdevs, &nsim).map_err(|e| e.source)?;
-                let device = self.devices.get_mut(&id).expect("a known device");
-                device.carrier_generation = vec![next_generation; ports.len()];
-                device.ports = ports;
-                Ok(())
-            }
-            Err(e) => {
-                // Refused before anything happened, or failed after the
-                // driver removed its ports: the kernel says which.
-                let netdevs = &mut self.backends.netdevs;
-                if device.ports.iter().any(|port| netdevs.port_info(port).is_err()) {
-                    device.ports.clear();
-                    device.carrier_generation.clear();
-                }
-                Err(e)
-            }
+        device.carrier_generation = vec![next_generation; ports.len()];
+        device.ports = ports;
+        self.index_ports(id);
+        self.changed.insert(id);
+        Ok(())
+    }
+
+    /// Names, cables and configures the netdevs the driver of a netdevsim
+    /// device made again (after a devlink reload, anybody's) once they are
+    /// all there; returns whether it did.
+    pub fn readopt(&mut self, id: u32) -> Result<bool, BackendError> {
+        let device = &self.devices[&id];
+        let Some(nsim) = device.netdevsim.clone() else { return Ok(false) };
+        let netdevs = &self.backends.netdevs;
+        let gone =
+            device.ports.iter().any(|p| netdevs.link(p.ifindex).is_none() || netdevs.link(p.peer_ifindex).is_none());
+        let count = device.ports_config.names.len();
+        let made =
+            |id: u32| netdevs.all().filter(|l| l.parent_dev.as_deref() == Some(&format!("netdevsim{id}"))).count();
+        if !gone || made(nsim.id) != count || made(nsim.cable_id) != count {
+            return Ok(false);
         }
+        let Backends { netdevsim, netdevs, .. } = &mut self.backends;
+        let ports = netdevsim.adopt(netdevs, &nsim, &device.ports_config)?;
+        self.unindex_ports(id);
+        let device = self.devices.get_mut(&id).expect("a known device");
+        let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
+        device.carrier_generation = vec![next_generation; ports.len()];
+        device.ports = ports;
+        self.index_ports(id);
+        self.changed.insert(id);
+        Ok(true)
+    }
+
+    /// The hardware namespace's netdevs.
+    pub fn netdevs(&mut self) -> &mut Netdevs {
+        &mut self.backends.netdevs
     }
 
     pub fn netdevsim(&mut self) -> &mut NetdevsimBackend {
@@ -426,18 +568,33 @@ impl Devices {
         device.ports.get(index).map(|port| backend.port_info(port)).transpose()
     }
 
+    /// The kernel's counters of the device's ports (a port whose netdev
+    /// is gone has none).
     pub fn port_stats(&mut self, id: u32) -> Result<Vec<PortStats>, KernelError> {
         let (device, backend) = self.with_ports(id);
-        device.ports.iter().map(|p| backend.port_stats(p)).collect()
+        device
+            .ports
+            .iter()
+            .filter_map(|p| match backend.port_stats(p) {
+                Err(e) if e.errno == libc::ENODEV => None,
+                outcome => Some(outcome),
+            })
+            .collect()
     }
 
     /// Plugs or unplugs a port's cable (flaps, reset); bumps its generation.
     pub fn set_carrier(&mut self, id: u32, port: u32, on: bool) -> Result<u64, KernelError> {
         let device = self.devices.get_mut(&id).expect("a known device");
         let index = port as usize;
+        if index >= device.ports.len() {
+            let message = format!("{} has no port {port}", device.name);
+            return Err(KernelError { errno: libc::ENODEV, message: Some(message) });
+        }
         device.carrier_generation[index] += 1;
         self.backends.ports(device.backend).set_carrier(&device.ports[index], on)?;
-        Ok(device.carrier_generation[index])
+        let generation = device.carrier_generation[index];
+        self.changed.insert(id);
+        Ok(generation)
     }
 
     /// Applies `settings` to the given ports (all when `None`): MTU, then
@@ -451,6 +608,7 @@ impl Devices {
         let backend = self.backends.ports(kind);
         let mut done: Vec<(Port, PortChange)> = Vec::new();
         let result = apply_each(backend, &ports, port.is_none(), settings, &mut done);
+        self.changed.insert(id);
         if result.is_err() {
             for (port, previous) in done.into_iter().rev() {
                 if let Err(e) = change(backend, &port, &previous) {

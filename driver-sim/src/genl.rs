@@ -15,7 +15,7 @@
 
 use crate::clients::Client;
 use crate::dump::{DumpCursor, DumpHandler, DumpRequest};
-use crate::simulator::Simulator;
+use crate::simulator::{PendingRequest, Simulator};
 use crate::timers::TimerEvent;
 use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::family::FamilySpec;
@@ -163,13 +163,17 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     let mut answers = Vec::new();
     let result = run_request(sim, message, sender, client, &mut answers);
     let failed = result.is_err();
-    match result {
-        Ok(warning) => {
+    match (result, sim.take_answer_later()) {
+        // Its work goes on: the ACK comes when it ends.
+        (Ok(_), Some(token)) => {
+            sim.wait_for(token, PendingRequest { port: sender.port, uid: sender.uid, header });
+        }
+        (Ok(warning), None) => {
             if header.flags & NLM_F_ACK != 0 && !is_dump {
                 answers.push(build_error(&header, 0, &warning));
             }
         }
-        Err(e) => answers.push(build_error(&header, -e.errno, &e.ext)),
+        (Err(e), _) => answers.push(build_error(&header, -e.errno, &e.ext)),
     }
     sim.count_request(failed);
     match sim.take_delay() {

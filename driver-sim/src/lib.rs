@@ -25,6 +25,7 @@ pub mod rtnl;
 pub mod server;
 pub mod simulator;
 pub mod timers;
+pub mod wake;
 
 use anyhow::Context;
 use config::{Config, FamilyIdChoice, Netns, DEFAULT_CONFIG_NAME};
@@ -63,8 +64,11 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         netdevs: backend::netdevs::Netdevs::new(
             rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
             namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
+            namespace.link_monitor.try_clone().context("duplicating the rtnetlink monitor socket")?,
+            namespace.genl_monitor.try_clone().context("duplicating the generic netlink monitor socket")?,
             namespace.undertaker().context("duplicating the namespace holder's channel")?,
-        ),
+        )
+        .context("reading the hardware namespace's netdevs")?,
         veth: backend::veth::VethBackend,
         netdevsim: backend::netdevsim::NetdevsimBackend::new(namespace.netns_path.clone()),
         model: backend::model::ModelBackend::default(),
@@ -84,9 +88,14 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         uids
     });
     devices.create_all(config.into_devices()).context("creating devices")?;
+    // Ready means the ports are in the state the configuration asks for.
+    devices.settle(SETTLE_MAX);
     let families = simulator::Families::new(family_id);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids);
-    sim.background.set_waker(server.port()).context("opening the background workers' wake-up socket")?;
+    let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
+    sim.background.set_waker(waker.clone());
+    let monitors = sim.devices.netdevs().monitors().context("duplicating the notification sockets")?;
+    sim.watcher = Some(wake::Watcher::start(monitors, waker).context("starting the notification watcher")?);
 
     let mut ready = format!(
         "ready family={} id={family_id:#x} port={} netns={}",
@@ -115,6 +124,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Err(e) => Err(e).context("serving"),
     }
 }
+
+/// Longest the simulator waits, before it is ready, for the kernel to
+/// announce its ports' settled link state (its link watch can take a second).
+const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A random id from the kernel's dynamic range, never the controller's.
 fn random_family_id() -> u16 {

@@ -37,6 +37,11 @@ pub struct HardwareNamespace {
     /// `NETLINK_GENERIC` socket in the hardware's namespace (the kernel's
     /// ethtool family answers about that namespace's netdevs).
     pub genl: OwnedFd,
+    /// `NETLINK_ROUTE` socket subscribed to the namespace's link
+    /// notifications (`RTNLGRP_LINK`).
+    pub link_monitor: OwnedFd,
+    /// A second `NETLINK_GENERIC` socket there, for notifications.
+    pub genl_monitor: OwnedFd,
     /// What to hand to `nsenter --net=`.
     pub netns_path: String,
     /// For `nsenter --user=` when the namespace is owned by a private user
@@ -60,8 +65,9 @@ pub struct Undertaker {
 }
 
 impl Undertaker {
-    pub fn created_netdevsim(&self, id: u32) {
-        self.send(&format!("+nsim {id}"));
+    /// Netdevsim device `id`, whose sysfs node is `node`.
+    pub fn created_netdevsim(&self, id: u32, node: u64) {
+        self.send(&format!("+nsim {id} {node}"));
     }
 
     pub fn removed_netdevsim(&self, id: u32) {
@@ -128,13 +134,15 @@ impl HardwareNamespace {
             }
             ForkResult::Parent { child } => {
                 drop(theirs);
-                let [rtnl, genl] = receive_fds(ours.as_raw_fd()).inspect_err(|_| {
+                let [rtnl, genl, link_monitor, genl_monitor] = receive_fds(ours.as_raw_fd()).inspect_err(|_| {
                     let _ = waitpid(child, None);
                 })?;
                 let owner = if private { child } else { parent };
                 Ok(HardwareNamespace {
                     rtnl,
                     genl,
+                    link_monitor,
+                    genl_monitor,
                     netns_path: format!("/proc/{owner}/ns/net"),
                     userns_path: (private && !as_root).then(|| format!("/proc/{child}/ns/user")),
                     private,
@@ -193,15 +201,17 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> 
     }
     let rtnl = open_rtnl().map_err(|e| format!("rtnetlink socket: {e}"))?;
     let genl = open_genl().map_err(|e| format!("generic netlink socket: {e}"))?;
-    let fds = [rtnl.as_raw_fd(), genl.as_raw_fd()];
+    let link_monitor = open_link_monitor().map_err(|e| format!("rtnetlink monitor socket: {e}"))?;
+    let genl_monitor = open_genl().map_err(|e| format!("generic netlink socket: {e}"))?;
+    let fds = [rtnl.as_raw_fd(), genl.as_raw_fd(), link_monitor.as_raw_fd(), genl_monitor.as_raw_fd()];
     sendmsg::<()>(channel, &[IoSlice::new(b"ok")], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .map_err(|e| format!("sending the netlink sockets: {e}"))?;
-    drop(genl);
+    drop((genl, link_monitor, genl_monitor));
     // Until the simulator closes its end (or dies): note what it creates
     // and removes; then delete what is still there.
-    let mut netdevsim_ids = std::collections::BTreeSet::new();
+    let mut netdevsim_ids = std::collections::BTreeMap::new();
     let mut netdevs = std::collections::BTreeSet::new();
-    let mut message = [0u8; 32];
+    let mut message = [0u8; 64];
     loop {
         match nix::sys::socket::recv(channel, &mut message, MsgFlags::empty()) {
             Ok(0) => break,
@@ -212,12 +222,21 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> 
                     continue;
                 };
                 match what {
-                    "+nsim" => netdevsim_ids.insert(id),
-                    "-nsim" => netdevsim_ids.remove(&id),
-                    "+link" => netdevs.insert(id),
-                    "-link" => netdevs.remove(&id),
-                    _ => false,
-                };
+                    "+nsim" => {
+                        let node = words.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or_default();
+                        netdevsim_ids.insert(id, node);
+                    }
+                    "-nsim" => {
+                        netdevsim_ids.remove(&id);
+                    }
+                    "+link" => {
+                        netdevs.insert(id);
+                    }
+                    "-link" => {
+                        netdevs.remove(&id);
+                    }
+                    _ => {}
+                }
             }
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break,
@@ -232,18 +251,20 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> 
             let _ = rtnl.delete_link(ifindex);
         }
     }
-    for id in netdevsim_ids {
-        let _ = std::fs::write(format!("{}/del_device", crate::backend::netdevsim::BUS), id.to_string());
+    for (id, node) in netdevsim_ids {
+        // Only if it still is the one the simulator made: ids are reused.
+        if crate::backend::netdevsim::node_of(id) == Some(node) {
+            let _ = std::fs::write(format!("{}/del_device", crate::backend::netdevsim::BUS), id.to_string());
+        }
     }
     Ok(())
 }
 
-/// Receives the rtnetlink and generic netlink sockets, or the holder's
-/// error message.
-fn receive_fds(channel: RawFd) -> Result<[OwnedFd; 2], NetnsError> {
+/// Receives the holder's four netlink sockets, or its error message.
+fn receive_fds(channel: RawFd) -> Result<[OwnedFd; 4], NetnsError> {
     let mut data = [0u8; 512];
     let mut iov = [IoSliceMut::new(&mut data)];
-    let mut space = nix::cmsg_space!([RawFd; 2]);
+    let mut space = nix::cmsg_space!([RawFd; 4]);
     let msg = recvmsg::<()>(channel, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
         .map_err(|e| NetnsError::Holder(e.to_string()))?;
     let received: Vec<RawFd> = msg
@@ -257,7 +278,7 @@ fn receive_fds(channel: RawFd) -> Result<[OwnedFd; 2], NetnsError> {
     let len = msg.bytes;
     // SAFETY: the fds were just received and are owned by nobody else.
     let owned: Vec<OwnedFd> = received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
-    match <[OwnedFd; 2]>::try_from(owned) {
+    match <[OwnedFd; 4]>::try_from(owned) {
         Ok(fds) => Ok(fds),
         Err(_) if len == 0 => Err(NetnsError::Holder("the namespace holder exited".into())),
         Err(fds) if fds.is_empty() => Err(NetnsError::Unshare(String::from_utf8_lossy(&data[..len]).into_owned())),
@@ -269,6 +290,22 @@ fn receive_fds(channel: RawFd) -> Result<[OwnedFd; 2], NetnsError> {
 pub fn open_genl() -> std::io::Result<OwnedFd> {
     let socket =
         neli::socket::NlSocket::connect(neli::consts::socket::NlFamily::Generic, None, neli::utils::Groups::empty())?;
+    // SAFETY: into_raw_fd hands over ownership.
+    Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })
+}
+
+/// A `NETLINK_ROUTE` socket in the current netns that receives its link
+/// notifications, with a receive buffer as large as allowed (an overrun
+/// costs a full resynchronisation).
+pub fn open_link_monitor() -> std::io::Result<OwnedFd> {
+    /// `RTNLGRP_LINK`.
+    const LINK_GROUP: u32 = 1;
+    let socket = neli::socket::NlSocket::connect(
+        neli::consts::socket::NlFamily::Route,
+        None,
+        neli::utils::Groups::new_groups(&[LINK_GROUP]),
+    )?;
+    let _ = socket.set_recv_buffer_size(4 * 1024 * 1024);
     // SAFETY: into_raw_fd hands over ownership.
     Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(socket)) })
 }

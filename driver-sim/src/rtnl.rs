@@ -338,7 +338,8 @@ impl Rtnl {
     }
 }
 
-fn parse_link(message: &Message<'_>) -> Option<LinkState> {
+/// A link as an `RTM_NEWLINK` (or `RTM_DELLINK`) message describes it.
+pub fn parse_link(message: &Message<'_>) -> Option<LinkState> {
     let payload = message.payload();
     if payload.len() < IFINFOMSG_LEN {
         return None;

@@ -85,6 +85,7 @@ impl Server {
                 clients.flush(port, sim, &mut send);
             }
             clients.flush_due(sim, &mut send);
+            sim.announce_changes();
             self.send_notifications(sim.take_notifications());
             sim.server_stats = clients.stats();
 
@@ -128,6 +129,12 @@ impl Server {
             }
         }
         sim.poll_background();
+        for (port, uid, datagrams) in sim.take_completed() {
+            for datagram in datagrams {
+                clients.push(port, uid, datagram);
+            }
+            touched.push(port);
+        }
     }
 
     /// Datagrams to a client, in order, in one system call, never waiting:

@@ -5,6 +5,7 @@
 use crate::device::Devices;
 use crate::timers::{TimerEvent, Timers};
 use simdev_protocol::ctrl::{FamilyInfo, CTRL_FAMILY, GENL_ID_CTRL};
+use simdev_protocol::extack::build_error;
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::policy_dump::{policy_dump, PolicyDumpError, PolicyPart};
 use simdev_protocol::simdev::{self, cmd, FwStatus, Nested, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
@@ -120,6 +121,24 @@ pub struct Simulator {
     generation: u64,
     /// The serving side's counters, as the event loop last reported them.
     pub server_stats: simdev_protocol::simdev::ServerStats,
+    /// Watches the kernel's notifications about the hardware.
+    pub watcher: Option<crate::wake::Watcher>,
+    /// Set by a handler whose request is answered later (its work runs on
+    /// a worker): the token [`Simulator::answer`] is called with.
+    answer_later: Option<u64>,
+    next_token: u64,
+    /// Requests waiting for their work to end, by token.
+    pending: HashMap<u64, PendingRequest>,
+    /// Answers to such requests, ready to go to their clients.
+    completed: Vec<HeldAnswers>,
+}
+
+/// A request whose answer waits for work a worker does.
+#[derive(Debug)]
+pub struct PendingRequest {
+    pub port: u32,
+    pub uid: Option<u32>,
+    pub header: simdev_protocol::wire::NlHeader,
 }
 
 impl Simulator {
@@ -135,6 +154,11 @@ impl Simulator {
             current_device: None,
             generation: 0,
             server_stats: Default::default(),
+            watcher: None,
+            answer_later: None,
+            next_token: 0,
+            pending: HashMap::new(),
+            completed: Vec::new(),
         };
         for id in sim.devices.ids() {
             sim.start_flaps(id);
@@ -169,9 +193,24 @@ impl Simulator {
         self.notifications.push((group, message));
     }
 
-    /// Announces the device as it is now (`dev-change-ntf` on `config`).
+    /// Notes that a device changed: it is announced as it is then (one
+    /// `dev-change-ntf` on `config`, however many changes) by
+    /// [`Simulator::announce_changes`].
     pub fn notify_dev_change(&mut self, dev: u32) {
-        self.notify_dev(dev, cmd::DEV_CHANGE_NTF);
+        self.devices.mark_changed(dev);
+    }
+
+    /// Reads what the kernel announced about the hardware (if anything
+    /// arrived), and announces every device that changed, whoever changed
+    /// it: a handler, a timer, or somebody else through the kernel.
+    pub fn announce_changes(&mut self) {
+        if let Some(watcher) = &self.watcher {
+            let devices = &mut self.devices;
+            watcher.when_ready(|| devices.sync_hardware());
+        }
+        for dev in self.devices.take_changed() {
+            self.notify_dev(dev, cmd::DEV_CHANGE_NTF);
+        }
     }
 
     /// Sends the whole device with `command` on the `config` group.
@@ -198,6 +237,41 @@ impl Simulator {
 
     pub fn take_notifications(&mut self) -> Vec<(u32, Vec<u8>)> {
         std::mem::take(&mut self.notifications)
+    }
+
+    /// Says that the request being handled is answered later, by
+    /// [`Simulator::answer`] with the token returned (its work runs on a
+    /// worker; the client's other requests are answered meanwhile).
+    pub fn answer_later(&mut self) -> u64 {
+        self.next_token += 1;
+        self.answer_later = Some(self.next_token);
+        self.next_token
+    }
+
+    pub fn take_answer_later(&mut self) -> Option<u64> {
+        self.answer_later.take()
+    }
+
+    /// Keeps a request whose answer comes later.
+    pub fn wait_for(&mut self, token: u64, request: PendingRequest) {
+        self.pending.insert(token, request);
+    }
+
+    /// Answers the request waiting under `token`: its ACK (if it asked for
+    /// one), or its error.
+    pub fn answer(&mut self, token: u64, outcome: Result<(), crate::genl::HandlerError>) {
+        let Some(request) = self.pending.remove(&token) else { return };
+        let answer = match outcome {
+            Ok(()) if request.header.flags & simdev_protocol::wire::NLM_F_ACK == 0 => return,
+            Ok(()) => build_error(&request.header, 0, &Default::default()),
+            Err(e) => build_error(&request.header, -e.errno, &e.ext),
+        };
+        self.completed.push((request.port, request.uid, vec![answer]));
+    }
+
+    /// Answers that became ready since the last call.
+    pub fn take_completed(&mut self) -> Vec<HeldAnswers> {
+        std::mem::take(&mut self.completed)
     }
 
     /// Holds back the answer to the current request (latency fault).
@@ -251,10 +325,18 @@ impl Simulator {
                     self.notify_flash(dev, status);
                     if finished {
                         if let Some(device) = self.devices.get_mut(dev) {
-                            device.kernel_flash = None;
+                            device.kernel_work = None;
                         }
                         self.notify_dev_change(dev);
                     }
+                }
+                crate::background::Event::Version { dev, version } => {
+                    if let Some(device) = self.devices.get_mut(dev) {
+                        device.kernel_fw_version = Some(version);
+                    }
+                }
+                crate::background::Event::Reload { dev, token, outcome } => {
+                    crate::handlers::dev::reload_finished(self, dev, token, outcome)
                 }
             }
         }

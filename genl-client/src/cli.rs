@@ -144,7 +144,7 @@ pub enum RingsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DevlinkCommand {
-    /// `devlink dev show|info`.
+    /// `devlink dev show|info|reload`.
     Dev {
         #[command(subcommand)]
         command: DevlinkDevCommand,
@@ -158,6 +158,9 @@ pub enum DevlinkDevCommand {
     Show { handle: Option<String> },
     /// Driver and firmware versions of every instance, or of one.
     Info { handle: Option<String> },
+    /// Reload one instance (`devlink dev reload BUS/DEVICE`): its driver
+    /// makes its netdevs again.
+    Reload { handle: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use simdev_protocol::simdev::Rings;
-use simdev_protocol::wire::MessageBuilder;
+use simdev_protocol::wire::{Attrs, Message, MessageBuilder};
 
 pub const FAMILY_NAME: &str = "ethtool";
 pub const VERSION: u8 = 1;
@@ -14,7 +14,12 @@ pub const VERSION: u8 = 1;
 pub mod cmd {
     pub const RINGS_GET: u8 = 15;
     pub const RINGS_SET: u8 = 16;
+    /// Kernel to user space: ring sizes changed (on the `monitor` group).
+    pub const RINGS_NTF: u8 = 17;
 }
+
+/// The multicast group of ethtool's notifications.
+pub const GROUP_MONITOR: &str = "monitor";
 
 pub mod attr {
     /// `ETHTOOL_A_*_HEADER`: attribute 1 of every request.
@@ -45,17 +50,48 @@ impl Netdev {
     }
 }
 
+fn decode_rings(attrs: Attrs<'_>) -> Rings {
+    let number = |kind: u16| attrs.get(kind).and_then(|a| a.u32()).unwrap_or(0);
+    Rings {
+        rx: number(attr::RINGS_RX),
+        rx_max: number(attr::RINGS_RX_MAX),
+        tx: number(attr::RINGS_TX),
+        tx_max: number(attr::RINGS_TX_MAX),
+    }
+}
+
+/// A `RINGS_NTF` notification of family `family_id`: the netdev's ifindex
+/// and its ring sizes now.
+pub fn decode_rings_notification(message: &Message<'_>, family_id: u16) -> Option<(u32, Rings)> {
+    if message.header.ty != family_id || message.genl_header()?.cmd != cmd::RINGS_NTF {
+        return None;
+    }
+    let attrs = message.genl_attrs(0);
+    let ifindex = attrs.get(attr::HEADER)?.nested().get(attr::HEADER_DEV_INDEX)?.u32()?;
+    Some((ifindex, decode_rings(attrs)))
+}
+
 /// A client of the kernel's ethtool family (netdevs of the namespace its
 /// socket was opened in).
 pub struct Ethtool {
     client: Client,
     family_id: u16,
+    monitor_group: Option<u32>,
 }
 
 impl Ethtool {
     pub fn new(mut client: Client) -> Result<Self> {
-        let family_id = client.resolve_family(FAMILY_NAME)?.id;
-        Ok(Ethtool { client, family_id })
+        let family = client.resolve_family(FAMILY_NAME)?;
+        Ok(Ethtool { client, family_id: family.id, monitor_group: family.group_id(GROUP_MONITOR) })
+    }
+
+    pub fn family_id(&self) -> u16 {
+        self.family_id
+    }
+
+    /// The id of the `monitor` multicast group (its notifications).
+    pub fn monitor_group(&self) -> Option<u32> {
+        self.monitor_group
     }
 
     /// Ring sizes and maximums; `EOPNOTSUPP` when the driver has no rings.
@@ -64,14 +100,7 @@ impl Ethtool {
         netdev.encode_header(&mut request);
         let replies = self.client.execute(request, None)?;
         let reply = replies.first().ok_or_else(|| Error::Protocol("RINGS_GET without a reply".into()))?;
-        let attrs = reply.message().genl_attrs(0);
-        let number = |kind: u16| attrs.get(kind).and_then(|a| a.u32()).unwrap_or(0);
-        Ok(Rings {
-            rx: number(attr::RINGS_RX),
-            rx_max: number(attr::RINGS_RX_MAX),
-            tx: number(attr::RINGS_TX),
-            tx_max: number(attr::RINGS_TX_MAX),
-        })
+        Ok(decode_rings(reply.message().genl_attrs(0)))
     }
 
     /// `ethtool -G`: sets the ring sizes given (the kernel checks them

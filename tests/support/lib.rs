@@ -443,3 +443,20 @@ impl RawSocket {
         Some((buf, len > READ_BUFFER))
     }
 }
+
+/// Says, visibly, that (part of) the running test cannot run here, and
+/// why: on the terminal even when the test harness captures output (the
+/// line bypasses the capture), and in the file `$SIMDEV_SKIPPED` names,
+/// which `tests/run` summarises at the end. The caller then returns.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("SKIPPED {test}: {why}\n");
+    // Written to the file descriptor itself: libtest captures only print!/eprint!.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("SIMDEV_SKIPPED") {
+        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = file.write_all(line.as_bytes());
+        }
+    }
+}

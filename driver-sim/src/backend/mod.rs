@@ -34,6 +34,33 @@ impl BackendError {
     }
 }
 
+/// How a device's ports are made: what a backend needs to create them,
+/// and to make them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortsConfig {
+    pub device_name: String,
+    /// Per port: its netdev's name and its cable end's.
+    pub names: Vec<(String, String)>,
+    pub mtu: Option<u32>,
+    /// Port N gets base + N.
+    pub base_mac: Option<Mac>,
+    pub up: bool,
+    pub queues: Option<u32>,
+}
+
+impl PortsConfig {
+    pub fn of(config: &DeviceConfig) -> Self {
+        PortsConfig {
+            device_name: config.name.get_ref().clone(),
+            names: (0..*config.ports.get_ref()).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect(),
+            mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
+            base_mac: config.base_mac(),
+            up: config.up,
+            queues: config.queues(),
+        }
+    }
+}
+
 /// What a backend made for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hardware {
@@ -45,10 +72,21 @@ pub struct Hardware {
 pub trait Backend {
     /// Creates the device's ports (netdevs in `netdevs`' namespace, for
     /// the kernel's backends). On failure nothing is left behind.
-    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError>;
+    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError>;
 
     /// Removes what [`Backend::create`] made.
     fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError>;
+
+    /// Makes again the ports whose netdevs were deleted by somebody else;
+    /// returns the device's ports then.
+    fn repair(
+        &mut self,
+        _netdevs: &mut Netdevs,
+        _config: &PortsConfig,
+        hardware: &Hardware,
+    ) -> Result<Vec<Port>, BackendError> {
+        Ok(hardware.ports.clone())
+    }
 }
 
 /// What can be done to a port.

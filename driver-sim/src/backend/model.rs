@@ -4,8 +4,7 @@
 //! operational state is UP only when the port is up and its cable plugged.
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware, Ports};
-use crate::config::DeviceConfig;
+use super::{Backend, BackendError, Hardware, Ports, PortsConfig};
 use crate::device::Port;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
@@ -36,27 +35,31 @@ impl ModelBackend {
 }
 
 impl Backend for ModelBackend {
-    fn create(&mut self, _: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
-        let base = config.base_mac().unwrap_or([0x02, 0, 0, 0, 0, 0]);
-        let ports = (0..*config.ports.get_ref())
-            .map(|index| {
+    fn create(&mut self, _: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
+        // Without a base MAC, a locally administered one per device, as the
+        // kernel's random addresses are.
+        let base = config.base_mac.unwrap_or_else(|| port_mac(&[0x02, 0, 0, 0, 0, 0], self.next_ifindex));
+        let ports = (0..)
+            .zip(&config.names)
+            .map(|(index, (name, peer))| {
                 self.next_ifindex += 1;
                 let ifindex = self.next_ifindex;
                 self.ports.insert(
                     ifindex,
                     PortState {
-                        mtu: config.mtu.as_ref().map_or(DEFAULT_MTU, |m| *m.get_ref()),
-                        mac: port_mac(&base, ifindex),
+                        mtu: config.mtu.unwrap_or(DEFAULT_MTU),
+                        mac: port_mac(&base, index),
                         up: config.up,
                         carrier: true,
                     },
                 );
                 Port {
                     index,
-                    ifname: config.port_ifname(index),
+                    ifname: name.clone(),
                     ifindex,
-                    peer_ifname: config.peer_ifname(index),
+                    peer_ifname: peer.clone(),
                     peer_ifindex: 0,
+                    has_rings: false,
                 }
             })
             .collect();
@@ -90,6 +93,7 @@ impl Ports for ModelBackend {
             oper_state,
             carrier: state.up && state.carrier,
             rings: None,
+            missing: false,
         })
     }
 

@@ -15,15 +15,14 @@
 //! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware, Ports};
-use crate::config::DeviceConfig;
+use super::{Backend, BackendError, Hardware, Ports, PortsConfig};
 use crate::device::Port;
 use crate::netns::in_namespace;
 use crate::ownership::Mark;
 use crate::rtnl::{KernelError, LinkChange, LinkState};
 use genl_client::client::Client;
 use genl_client::devlink::{Devlink, Handle};
-use simdev_protocol::simdev::{port_mac, FaultInfo, Mac};
+use simdev_protocol::simdev::{port_mac, FaultInfo};
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -34,22 +33,20 @@ const DEBUGFS: &str = "/sys/kernel/debug/netdevsim";
 /// netdevsim's devlink bus name.
 pub const DEVLINK_BUS: &str = "netdevsim";
 
-/// The two netdevsim devices behind one simdev device, and how its ports
-/// start (a devlink reload re-creates them in that state).
+/// The two netdevsim devices behind one simdev device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NsimDevice {
     pub id: u32,
     pub cable_id: u32,
-    pub initial: InitialPorts,
+    /// The sysfs nodes of the two when they were made: a device another
+    /// user made with a reused id has another node, and is not ours.
+    pub nodes: [u64; 2],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InitialPorts {
-    pub device_name: String,
-    pub names: Vec<(String, String)>,
-    pub mtu: Option<u32>,
-    pub base_mac: Option<Mac>,
-    pub up: bool,
+/// The identity of netdevsim device `id` now: its sysfs node's inode
+/// number (kernfs numbers nodes afresh), if it exists.
+pub fn node_of(id: u32) -> Option<u64> {
+    std::fs::metadata(format!("{BUS}/devices/netdevsim{id}")).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m))
 }
 
 impl NsimDevice {
@@ -147,7 +144,8 @@ impl NetdevsimBackend {
     /// namespace, at the lowest free id (another user may take an id
     /// between the look and the write: the kernel then says ENOSPC and the
     /// next id is tried).
-    fn new_device(&self, netdevs: &Netdevs, ports: u32, queues: u32) -> Result<u32, BackendError> {
+    /// Returns the device's id and the identity of its sysfs node.
+    fn new_device(&self, netdevs: &Netdevs, ports: u32, queues: u32) -> Result<(u32, u64), BackendError> {
         let mut taken = used_ids();
         for _ in 0..64 {
             let id = (1..).find(|id| !taken.contains(id)).expect("a free id");
@@ -156,10 +154,11 @@ impl NetdevsimBackend {
                 in_namespace(&self.netns_path, move || write_bus("new_device", line)).and_then(|result| result);
             match written {
                 Ok(()) => {
+                    let node = node_of(id).unwrap_or_default();
                     if let Some(undertaker) = &netdevs.undertaker {
-                        undertaker.created_netdevsim(id);
+                        undertaker.created_netdevsim(id, node);
                     }
-                    return Ok(id);
+                    return Ok((id, node));
                 }
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EEXIST)) => {
                     taken.insert(id);
@@ -180,8 +179,13 @@ impl NetdevsimBackend {
         })
     }
 
-    fn del_device(&self, netdevs: &Netdevs, id: u32) -> Result<(), BackendError> {
-        write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))?;
+    /// Deletes netdevsim device `id` if it still is the one made as
+    /// `node`: one somebody else deleted is gone already, and one made
+    /// since with the same id is theirs.
+    fn del_device(&self, netdevs: &Netdevs, id: u32, node: u64) -> Result<(), BackendError> {
+        if node_of(id) == Some(node) {
+            write_bus("del_device", id.to_string()).map_err(|e| io_error(&format!("removing netdevsim{id}"), e))?;
+        }
         if let Some(undertaker) = &netdevs.undertaker {
             undertaker.removed_netdevsim(id);
         }
@@ -192,11 +196,11 @@ impl NetdevsimBackend {
     /// names its ports `p1`, `p2`, ... by devlink port number).
     fn netdevs(netdevs: &mut Netdevs, id: u32, ports: u32) -> Result<Vec<LinkState>, KernelError> {
         let parent = format!("netdevsim{id}");
+        netdevs.sync();
         let mut found: Vec<(u32, LinkState)> = netdevs
-            .rtnl
-            .links()?
-            .into_iter()
+            .all()
             .filter(|link| link.parent_dev.as_deref() == Some(parent.as_str()))
+            .cloned()
             .filter_map(|link| {
                 let number = link.phys_port_name.as_deref()?.strip_prefix('p')?.parse().ok()?;
                 Some((number, link))
@@ -213,21 +217,25 @@ impl NetdevsimBackend {
     /// Finds the device's and the cable's netdevs, names and marks them as
     /// the simulator's, links each port to its cable end, and brings them
     /// to their initial state. A name another netdev holds is refused.
-    pub fn adopt(&mut self, netdevs: &mut Netdevs, device: &NsimDevice) -> Result<Vec<Port>, BackendError> {
-        let count = device.initial.names.len() as u32;
+    pub fn adopt(
+        &mut self,
+        netdevs: &mut Netdevs,
+        device: &NsimDevice,
+        config: &PortsConfig,
+    ) -> Result<Vec<Port>, BackendError> {
+        let count = config.names.len() as u32;
         let own = Self::netdevs(netdevs, device.id, count).map_err(fail("finding the netdevsim ports"))?;
         let cable =
             Self::netdevs(netdevs, device.cable_id, count).map_err(fail("finding the cable's netdevsim ports"))?;
         let being_named: Vec<u32> = own.iter().chain(&cable).map(|link| link.ifindex).collect();
         netdevs
-            .check_names_free(device.initial.names.iter().flat_map(|(name, peer)| [name, peer]), &being_named)
-            .map_err(fail(&format!("naming the ports of {}", device.initial.device_name)))?;
+            .check_names_free(config.names.iter().flat_map(|(name, peer)| [name, peer]), &being_named)
+            .map_err(fail(&format!("naming the ports of {}", config.device_name)))?;
         let netns = std::fs::File::open(&self.netns_path).map_err(|e| io_error("opening the hardware namespace", e))?;
         let fd = netns.as_raw_fd();
-        let alias = Mark::own().alias(&device.initial.device_name);
+        let alias = Mark::own().alias(&config.device_name);
         let mut ports = Vec::new();
-        for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&device.initial.names).enumerate()
-        {
+        for (index, ((port, peer), (name, peer_name))) in own.iter().zip(&cable).zip(&config.names).enumerate() {
             let action = format!("setting up {name}");
             let name_and_mark = |ifindex, name: &String| LinkChange {
                 ifindex,
@@ -245,17 +253,19 @@ impl NetdevsimBackend {
                 ifindex: port.ifindex,
                 peer_ifname: peer_name.clone(),
                 peer_ifindex: peer.ifindex,
+                has_rings: true,
             };
-            if let Some(mtu) = device.initial.mtu {
+            if let Some(mtu) = config.mtu {
                 netdevs.set_mtu(&port, mtu).map_err(fail(&action))?;
             }
-            if let Some(base) = &device.initial.base_mac {
+            if let Some(base) = &config.base_mac {
                 netdevs.rtnl.set_mac(port.ifindex, &port_mac(base, port.index)).map_err(fail(&action))?;
             }
             netdevs.rtnl.set_up(port.peer_ifindex, true).map_err(fail(&action))?;
-            if device.initial.up {
+            if config.up {
                 netdevs.rtnl.set_up(port.ifindex, true).map_err(fail(&action))?;
             }
+            netdevs.read_rings(port.ifindex);
             ports.push(port);
         }
         Ok(ports)
@@ -264,38 +274,28 @@ impl NetdevsimBackend {
     fn create_device(
         &mut self,
         netdevs: &mut Netdevs,
-        config: &DeviceConfig,
-        created: &mut Vec<u32>,
+        config: &PortsConfig,
+        created: &mut Vec<(u32, u64)>,
     ) -> Result<Hardware, BackendError> {
-        let count = *config.ports.get_ref();
-        let queues = config.queues().unwrap_or(1);
-        let id = self.new_device(netdevs, count, queues)?;
-        created.push(id);
-        let cable_id = self.new_device(netdevs, count, queues)?;
-        created.push(cable_id);
-        let device = NsimDevice {
-            id,
-            cable_id,
-            initial: InitialPorts {
-                device_name: config.name.get_ref().clone(),
-                names: (0..count).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect(),
-                mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
-                base_mac: config.base_mac(),
-                up: config.up,
-            },
-        };
-        let ports = self.adopt(netdevs, &device)?;
+        let count = config.names.len() as u32;
+        let queues = config.queues.unwrap_or(1);
+        let (id, node) = self.new_device(netdevs, count, queues)?;
+        created.push((id, node));
+        let (cable_id, cable_node) = self.new_device(netdevs, count, queues)?;
+        created.push((cable_id, cable_node));
+        let device = NsimDevice { id, cable_id, nodes: [node, cable_node] };
+        let ports = self.adopt(netdevs, &device, config)?;
         Ok(Hardware { ports, netdevsim: Some(device) })
     }
 }
 
 impl Backend for NetdevsimBackend {
-    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
         check_available().map_err(|source| BackendError { action: "creating a netdevsim device".into(), source })?;
         let mut created = Vec::new();
         self.create_device(netdevs, config, &mut created).inspect_err(|_| {
-            for id in created {
-                if let Err(e) = self.del_device(netdevs, id) {
+            for (id, node) in created {
+                if let Err(e) = self.del_device(netdevs, id, node) {
                     log::warn!("{}", e.message());
                 }
             }
@@ -306,8 +306,8 @@ impl Backend for NetdevsimBackend {
         let Some(device) = &hardware.netdevsim else {
             return Ok(());
         };
-        let first = self.del_device(netdevs, device.id);
-        let second = self.del_device(netdevs, device.cable_id);
+        let first = self.del_device(netdevs, device.id, device.nodes[0]);
+        let second = self.del_device(netdevs, device.cable_id, device.nodes[1]);
         first.and(second)
     }
 }

@@ -8,8 +8,7 @@
 //! taken over, and a failed creation removes only what it created.
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware};
-use crate::config::DeviceConfig;
+use super::{Backend, BackendError, Hardware, PortsConfig};
 use crate::device::Port;
 use crate::ownership::Mark;
 use crate::rtnl::{KernelError, LinkChange, NewPort};
@@ -26,20 +25,31 @@ fn pair_error(name: &str, peer: &str, source: KernelError) -> BackendError {
 impl VethBackend {
     /// Creates every port and leaves in `ports` those it created (also on
     /// failure, for the caller to remove).
-    fn create_all(netdevs: &mut Netdevs, config: &DeviceConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
-        let count = *config.ports.get_ref();
-        let names: Vec<(String, String)> = (0..count).map(|i| (config.port_ifname(i), config.peer_ifname(i))).collect();
-        for (name, peer) in &names {
+    fn create_all(netdevs: &mut Netdevs, config: &PortsConfig, ports: &mut Vec<Port>) -> Result<(), BackendError> {
+        let indices: Vec<u32> = (0..config.names.len() as u32).collect();
+        Self::create_ports(netdevs, config, &indices, ports)
+    }
+
+    /// Creates the ports of the given indices, leaving in `ports` those it
+    /// created (also on failure, for the caller to remove).
+    fn create_ports(
+        netdevs: &mut Netdevs,
+        config: &PortsConfig,
+        indices: &[u32],
+        ports: &mut Vec<Port>,
+    ) -> Result<(), BackendError> {
+        let names: Vec<(u32, &String, &String)> =
+            indices.iter().map(|&i| (i, &config.names[i as usize].0, &config.names[i as usize].1)).collect();
+        for &(_, name, peer) in &names {
             netdevs.check_names_free([name, peer], &[]).map_err(|e| pair_error(name, peer, e))?;
         }
         let pairs: Vec<(String, String, NewPort)> = names
             .iter()
-            .zip(0..)
-            .map(|((name, peer), index)| {
+            .map(|&(index, name, peer)| {
                 let new_port = NewPort {
-                    mtu: config.mtu.as_ref().map(|m| *m.get_ref()),
-                    mac: config.base_mac().map(|base| port_mac(&base, index)),
-                    queues: config.queues(),
+                    mtu: config.mtu,
+                    mac: config.base_mac.map(|base| port_mac(&base, index)),
+                    queues: config.queues,
                 };
                 (name.clone(), peer.clone(), new_port)
             })
@@ -47,24 +57,30 @@ impl VethBackend {
         let created = netdevs.rtnl.create_veths(&pairs);
         // The ones created are found by name: the kernel refuses the names
         // to anybody else while they exist.
-        let links = netdevs.rtnl.links();
+        netdevs.sync();
         let mut first_error = None;
-        for (((name, peer), outcome), index) in names.iter().zip(created).zip(0..) {
+        for (&(index, name, peer), outcome) in names.iter().zip(created) {
             if let Err(source) = outcome {
                 first_error.get_or_insert_with(|| pair_error(name, peer, source));
                 continue;
             }
-            let ifindex = |wanted: &str| {
-                links.as_ref().ok().and_then(|links| links.iter().find(|l| l.ifname == wanted)).map(|l| l.ifindex)
-            };
+            let ifindex = |wanted: &str| netdevs.all().find(|l| l.ifname == wanted).map(|l| l.ifindex);
             match (ifindex(name), ifindex(peer)) {
                 (Some(ifindex), Some(peer_ifindex)) => {
                     netdevs.created(ifindex);
                     netdevs.created(peer_ifindex);
-                    ports.push(Port { index, ifname: name.clone(), ifindex, peer_ifname: peer.clone(), peer_ifindex });
+                    ports.push(Port {
+                        index,
+                        ifname: name.clone(),
+                        ifindex,
+                        peer_ifname: peer.clone(),
+                        peer_ifindex,
+                        has_rings: false,
+                    });
                 }
                 _ => {
-                    // Not found (the listing failed): delete it by name, it is ours.
+                    // Not announced (notifications were lost, and the
+                    // dump that replaced them failed): delete it by name, it is ours.
                     let _ = netdevs.rtnl.delete_link_named(name);
                     let source = KernelError { errno: libc::ENODEV, message: Some("a new port vanished".into()) };
                     first_error.get_or_insert_with(|| pair_error(name, peer, source));
@@ -75,17 +91,18 @@ impl VethBackend {
             return Err(error);
         }
         // Mark both ends as ours; the cable comes up, the port if asked to.
-        let alias = Mark::own().alias(config.name.get_ref());
+        let alias = Mark::own().alias(&config.device_name);
         let changes: Vec<LinkChange> = ports
             .iter()
+            .filter(|port| indices.contains(&port.index))
             .flat_map(|port| {
                 let mark = |ifindex, up| LinkChange { ifindex, alias: Some(alias.clone()), up, name: None };
                 [mark(port.peer_ifindex, Some(true)), mark(port.ifindex, config.up.then_some(true))]
             })
             .collect();
         netdevs.rtnl.change_links(&changes).map_err(|(index, source)| {
-            let port = &ports[index / 2];
-            BackendError { action: format!("setting up veth pair {}/{}", port.ifname, port.peer_ifname), source }
+            let (name, peer) = &config.names[indices[index / 2] as usize];
+            BackendError { action: format!("setting up veth pair {name}/{peer}"), source }
         })
     }
 
@@ -109,7 +126,7 @@ impl VethBackend {
 }
 
 impl Backend for VethBackend {
-    fn create(&mut self, netdevs: &mut Netdevs, config: &DeviceConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
         let mut ports = Vec::new();
         match Self::create_all(netdevs, config, &mut ports) {
             Ok(()) => Ok(Hardware { ports, netdevsim: None }),
@@ -121,6 +138,40 @@ impl Backend for VethBackend {
     }
 
     fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
-        Self::remove_ports(netdevs, &hardware.ports)
+        let present: Vec<Port> = hardware.ports.iter().filter(|p| netdevs.link(p.ifindex).is_some()).cloned().collect();
+        Self::remove_ports(netdevs, &present)
+    }
+
+    /// A pair whose port end is gone is made again (its cable end, if it
+    /// is still here, is deleted first: it is ours, and veth pairs come
+    /// whole); the names must still be free.
+    fn repair(
+        &mut self,
+        netdevs: &mut Netdevs,
+        config: &PortsConfig,
+        hardware: &Hardware,
+    ) -> Result<Vec<Port>, BackendError> {
+        netdevs.sync();
+        let (present, gone): (Vec<Port>, Vec<Port>) =
+            hardware.ports.iter().cloned().partition(|p| netdevs.link(p.ifindex).is_some());
+        for port in &gone {
+            if netdevs.link(port.peer_ifindex).is_some() {
+                netdevs.rtnl.delete_link(port.peer_ifindex).map_err(|source| BackendError {
+                    action: format!("removing {}, whose port end is gone", port.peer_ifname),
+                    source,
+                })?;
+                netdevs.removed(port.peer_ifindex);
+            }
+            netdevs.removed(port.ifindex);
+        }
+        let indices: Vec<u32> = gone.iter().map(|p| p.index).collect();
+        let mut made = Vec::new();
+        if let Err(e) = Self::create_ports(netdevs, config, &indices, &mut made) {
+            let _ = Self::remove_ports(netdevs, &made);
+            return Err(e);
+        }
+        let mut ports: Vec<Port> = present.into_iter().chain(made).collect();
+        ports.sort_by_key(|p| p.index);
+        Ok(ports)
     }
 }

@@ -1,19 +1,21 @@
 //! `dev-get`, `dev-set`, `dev-new`, `dev-del`, `dev-reset`: the device.
 //!
-//! `dev-get` reports what the kernel says about each port, read fresh for
-//! every request. Changes go through the kernel and are answered only after
-//! the kernel accepted all of them; a refusal carries the kernel's errno and
-//! message, points at the attribute it concerns, and undoes what was done.
+//! `dev-get` reports what the kernel announced about each port (see
+//! [`crate::backend::netdevs`]). Changes go through the kernel and are
+//! answered only after the kernel accepted all of them; a refusal carries
+//! the kernel's errno and message, points at the attribute it concerns, and
+//! undoes what was done.
 
-use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_flash, required, target_device};
+use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_work, required, target_device};
 use crate::config::DeviceConfig;
-use crate::device::{ChangeError, PortSettings};
+use crate::device::{ChangeError, KernelWork, PortSettings};
 use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
+use crate::rtnl::KernelError;
 use crate::simulator::{Simulator, RESET_FLAP};
 use crate::timers::TimerEvent;
 use simdev_protocol::policy::errno;
-use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG, GROUP_EVENTS};
+use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 
 pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
@@ -60,6 +62,43 @@ pub fn set(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(None)
 }
 
+/// The end of a netdevsim device's reload: the driver's remade ports are
+/// taken back (named, cabled, configured) and the `dev-reset` request that
+/// asked for it is answered. A failed reload answers with the kernel's
+/// error; a fault armed in the kernel that made it fail is counted and
+/// announced. Ports the driver tore down show as missing until a reload
+/// succeeds, as the kernel has them.
+pub fn reload_finished(sim: &mut Simulator, id: u32, token: u64, outcome: Result<String, KernelError>) {
+    let Some(device) = sim.devices.get_mut(id) else {
+        return sim.answer(token, Err(HandlerError::new(errno::ENODEV, "the device was removed during its reload")));
+    };
+    device.kernel_work = None;
+    sim.devices.sync_hardware();
+    let answer = match outcome {
+        Ok(version) => {
+            let device = sim.devices.get_mut(id).expect("known");
+            device.kernel_fw_version = Some(version);
+            device.registers.reset();
+            match sim.devices.readopt(id) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(HandlerError::new(e.source.errno, e.message())),
+            }
+        }
+        Err(e) => {
+            let device = sim.devices.get_mut(id).expect("known");
+            if let Some(fault) = device.faults.knob_fault("dev-reset").filter(|f| f.errno as i32 == e.errno) {
+                fault.fired += 1;
+                let fault = fault.clone();
+                device.stats.faults_fired += 1;
+                sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
+            }
+            Err(kernel_error(sim, id, e))
+        }
+    };
+    sim.notify_dev_change(id);
+    sim.answer(token, answer);
+}
+
 /// Hot-plug: the `config` attribute is a TOML `[[device]]` table, checked
 /// exactly like one in a configuration file.
 pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
@@ -90,43 +129,42 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
 
 pub fn del(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    refuse_during_kernel_flash(sim, id)?;
-    // Describe it while its netdevs still exist: the notification says what went.
+    refuse_during_kernel_work(sim, id)?;
+    // Describe it while its netdevs still exist: the notification says what
+    // went. Nothing is announced (or aborted) unless the removal succeeds.
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
-    if let Some(status) = sim.devices.get_mut(id).and_then(|d| d.firmware.abort("device removed")) {
-        sim.notify_flash(id, status);
+    let mut removed = sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
+    if let Some(status) = removed.firmware.abort("device removed") {
+        let mut ntf = sim.notification(cmd::FW_FLASH_STATUS_NTF);
+        removed.scoped(vec![status]).encode(&mut ntf);
+        sim.notify(id, GROUP_FW, ntf.finish());
     }
     let mut ntf = sim.notification(cmd::DEV_DEL_NTF);
     info.encode(&mut ntf);
     sim.notify(id, GROUP_CONFIG, ntf.finish());
-    sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
     Ok(None)
 }
 
-/// Registers back to their reset values, a running flash aborted, every
-/// port's carrier dropped and restored after [`RESET_FLAP`]. A netdevsim
-/// device is reloaded through devlink instead: the driver re-creates its
-/// ports (new netdevs, in their initial state).
+/// Ports whose netdevs somebody else deleted made again, registers back to
+/// their reset values, a running flash aborted, every port's carrier
+/// dropped and restored after [`RESET_FLAP`]. A netdevsim device is
+/// reloaded through devlink instead: the driver re-creates its ports (new
+/// netdevs, in their initial state).
 pub fn reset(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, request)?;
-    if sim.devices.get(id).expect("selected").netdevsim.is_some() {
-        refuse_during_kernel_flash(sim, id)?;
-        if let Err(e) = sim.devices.reload(id) {
-            // A fault armed in the kernel fired: count and announce it.
-            let device = sim.devices.get_mut(id).expect("selected");
-            if let Some(fault) = device.faults.knob_fault("dev-reset").filter(|f| f.errno as i32 == e.errno) {
-                fault.fired += 1;
-                let fault = fault.clone();
-                device.stats.faults_fired += 1;
-                sim.notify_object(id, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
-            }
-            sim.notify_dev_change(id);
-            return Err(kernel_error(sim, id, e));
-        }
-        sim.devices.get_mut(id).expect("selected").registers.reset();
-        sim.notify_dev_change(id);
+    if let Some(nsim) = sim.devices.get(id).expect("selected").netdevsim.clone() {
+        // A reload takes the kernel a while: a worker runs it, and the
+        // request is answered when it ends (`reload_finished`).
+        refuse_during_kernel_work(sim, id)?;
+        let token = sim.answer_later();
+        let netns = sim.devices.netdevsim().netns_path().to_string();
+        sim.background.reload(&netns, id, nsim.devlink(), token).map_err(|e| {
+            HandlerError::new(e.raw_os_error().unwrap_or(errno::EIO), format!("starting the reload: {e}"))
+        })?;
+        sim.devices.get_mut(id).expect("selected").kernel_work = Some(KernelWork::Reload);
         return Ok(None);
     }
+    sim.devices.repair(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
     let device = sim.devices.get_mut(id).expect("selected");
     device.registers.reset();
     let ports = device.ports.len() as u32;

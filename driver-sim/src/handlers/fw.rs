@@ -5,7 +5,8 @@
 //! queue; a netdevsim device flashes a file through the kernel's devlink,
 //! on a background worker that relays the driver's own statuses.
 
-use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_flash, required, target_device};
+use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_work, required, target_device};
+use crate::device::KernelWork;
 use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
@@ -72,15 +73,13 @@ fn flash_kernel(sim: &mut Simulator, request: &Request<'_>, id: u32) -> Result<O
         return Err(HandlerError::at(errno::EOPNOTSUPP, message, &version));
     }
     let file = required(request, dev_attr::FW_FILE)?.string().unwrap_or_default().to_string();
-    // Read the running version while devlink still answers (see `fw_info`).
-    sim.devices.fw_info(id).map_err(|e| kernel_error(sim, id, e))?;
-    refuse_during_kernel_flash(sim, id)?;
+    refuse_during_kernel_work(sim, id)?;
     let device = sim.devices.get_mut(id).expect("selected");
     let handle = device.netdevsim.as_ref().expect("a netdevsim device").devlink();
-    device.kernel_flash = Some(file.clone());
+    device.kernel_work = Some(KernelWork::Flash(file.clone()));
     let netns = sim.devices.netdevsim().netns_path().to_string();
     if let Err(e) = sim.background.flash(&netns, id, handle, file) {
-        sim.devices.get_mut(id).expect("selected").kernel_flash = None;
+        sim.devices.get_mut(id).expect("selected").kernel_work = None;
         return Err(HandlerError::new(e.raw_os_error().unwrap_or(errno::EIO), format!("starting the flash: {e}")));
     }
     Ok(None)

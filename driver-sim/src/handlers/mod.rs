@@ -177,11 +177,11 @@ pub fn required<'a>(request: &Request<'a>, attr_type: u16) -> Result<Attr<'a>, H
     })
 }
 
-/// A kernel flash holds the device's devlink instance: removing, reloading
-/// or flashing it again would wait for the flash, stalling the simulator.
-pub fn refuse_during_kernel_flash(sim: &Simulator, id: u32) -> Result<(), HandlerError> {
-    match &sim.devices.get(id).expect("selected").kernel_flash {
-        Some(file) => Err(HandlerError::new(errno::EBUSY, format!("a flash of {file} is in progress"))),
+/// A worker's flash or reload holds the device's devlink instance:
+/// removing, reloading or flashing it meanwhile is refused (`EBUSY`).
+pub fn refuse_during_kernel_work(sim: &Simulator, id: u32) -> Result<(), HandlerError> {
+    match &sim.devices.get(id).expect("selected").kernel_work {
+        Some(work) => Err(HandlerError::new(errno::EBUSY, format!("{work} is in progress"))),
         None => Ok(()),
     }
 }

@@ -14,6 +14,12 @@ pub fn print_device(dev: &DevInfo) {
 
 /// A port's state in `ip link` words.
 pub fn describe_port(port: &PortInfo) -> String {
+    if port.missing {
+        return format!(
+            "missing (its netdev was deleted outside simdev; `dev reset` recreates it) cable {}",
+            port.peer_ifname
+        );
+    }
     let rings =
         port.rings.map(|r| format!(" rings rx {}/{} tx {}/{}", r.rx, r.rx_max, r.tx, r.tx_max)).unwrap_or_default();
     format!(

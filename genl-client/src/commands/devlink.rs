@@ -1,4 +1,4 @@
-//! `devlink dev show|info` (with `--kernel`): the kernel's devlink
+//! `devlink dev show|info|reload` (with `--kernel`): the kernel's devlink
 //! instances, printed as the `devlink` tool prints them (text and `-j`).
 //! The simulator serves no devlink family, so without `--kernel` this says
 //! so instead of asking it.
@@ -33,6 +33,7 @@ pub fn run(target: Target, command: &DevlinkCommand, output: Output) -> Result<(
             let info: Map<String, Value> = infos.iter().map(|i| (i.handle.to_string(), info_json(i))).collect();
             output.show(&json!({ "info": info }), || infos.iter().for_each(print_info));
         }
+        DevlinkDevCommand::Reload { handle } => devlink.reload(&handle.parse()?)?,
     }
     Ok(())
 }

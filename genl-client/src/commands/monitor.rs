@@ -53,6 +53,9 @@ pub fn describe_event(event: &Event) -> String {
                 .ports
                 .iter()
                 .map(|p| {
+                    if p.missing {
+                        return format!("{} missing", p.ifname);
+                    }
                     format!(
                         "{} {} mtu {} mac {} carrier {}",
                         p.ifname,

@@ -12,6 +12,7 @@ pub struct OperState(pub u8);
 impl OperState {
     pub const UNKNOWN: OperState = OperState(0);
     pub const DOWN: OperState = OperState(2);
+    pub const NOTPRESENT: OperState = OperState(1);
     pub const LOWERLAYERDOWN: OperState = OperState(3);
     pub const UP: OperState = OperState(6);
 
@@ -105,6 +106,29 @@ pub struct PortInfo {
     /// Ring sizes, when the port's driver has them (ethtool `-g`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rings: Option<Rings>,
+    /// The port's netdev was deleted outside simdev: the kernel has no
+    /// state for it (`oper_state` is `NOTPRESENT`, the rest zero).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+}
+
+impl PortInfo {
+    /// A port whose netdev is gone: named as it was, no kernel state.
+    pub fn missing(index: u32, ifindex: u32, ifname: &str, peer_ifname: &str) -> Self {
+        PortInfo {
+            index,
+            ifindex,
+            ifname: ifname.to_string(),
+            peer_ifname: peer_ifname.to_string(),
+            mac: [0; 6],
+            mtu: 0,
+            up: false,
+            oper_state: OperState::NOTPRESENT,
+            carrier: false,
+            rings: None,
+            missing: true,
+        }
+    }
 }
 
 /// A port's ring sizes and their maximums, as ethtool reports them.
@@ -185,6 +209,9 @@ impl Nested for PortInfo {
             .put_u8(port_attr::UP, self.up.into())
             .put_u8(port_attr::OPER_STATE, self.oper_state.0)
             .put_u8(port_attr::CARRIER, self.carrier.into());
+        if self.missing {
+            out.put_u8(port_attr::MISSING, 1);
+        }
         if let Some(rings) = &self.rings {
             out.put_u32(port_attr::RX_RING, rings.rx)
                 .put_u32(port_attr::RX_RING_MAX, rings.rx_max)
@@ -209,6 +236,7 @@ impl Nested for PortInfo {
             up: u8_of(port_attr::UP, "port.up")? != 0,
             oper_state: OperState(u8_of(port_attr::OPER_STATE, "port.oper-state")?),
             carrier: u8_of(port_attr::CARRIER, "port.carrier")? != 0,
+            missing: attrs.get(port_attr::MISSING).and_then(|a| a.u8()).is_some_and(|m| m != 0),
             rings: match attrs.get(port_attr::RX_RING) {
                 None => None,
                 Some(_) => Some(Rings {
@@ -278,6 +306,7 @@ mod tests {
                 oper_state: OperState::UP,
                 carrier: true,
                 rings: Some(Rings { rx: 512, rx_max: 4096, tx: 256, tx_max: 4096 }),
+                missing: false,
             }],
         }
     }

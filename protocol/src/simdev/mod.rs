@@ -147,6 +147,7 @@ pub mod port_attr {
     pub const RX_RING_MAX: u16 = 19;
     pub const TX_RING: u16 = 20;
     pub const TX_RING_MAX: u16 = 21;
+    pub const MISSING: u16 = 22;
 }
 
 pub mod reg_attr {
@@ -277,6 +278,13 @@ pub static PORT_ATTRS: AttrSet = AttrSet {
         attr(port_attr::RX_RING_MAX, "rx-ring-max", AttrType::U32, Check::None, "largest RX ring size"),
         attr(port_attr::TX_RING, "tx-ring", AttrType::U32, Check::None, "TX ring size (ethtool)"),
         attr(port_attr::TX_RING_MAX, "tx-ring-max", AttrType::U32, Check::None, "largest TX ring size"),
+        attr(
+            port_attr::MISSING,
+            "missing",
+            AttrType::U8,
+            BOOL,
+            "1: the port's netdev was deleted outside simdev (oper-state NOTPRESENT; dev-reset recreates it)",
+        ),
     ],
 };
 
