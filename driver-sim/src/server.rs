@@ -75,6 +75,8 @@ impl Server {
         let mut current_timeout = None;
         loop {
             if let Some(signal) = stop_signal() {
+                sim.abort_flashes("the simulator stopped");
+                self.send_notifications(sim.take_notifications());
                 return Ok(signal);
             }
             self.run_timers(sim, &mut clients, &mut touched);

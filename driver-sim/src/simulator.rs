@@ -316,6 +316,28 @@ impl Simulator {
         self.notify_object(dev, cmd::FW_FLASH_STATUS_NTF, GROUP_FW, status);
     }
 
+    /// Ends every flash as the simulator stops: each gets its final
+    /// status ("Flashing aborted", `ECANCELED`), so nobody waits for it.
+    pub fn abort_flashes(&mut self, why: &str) {
+        for id in self.devices.ids() {
+            let device = self.devices.get_mut(id).expect("listed");
+            let status = match &device.kernel_work {
+                Some(crate::device::KernelWork::Flash(file)) => Some(FwStatus {
+                    message: format!("Flashing aborted: {why}"),
+                    version: file.clone(),
+                    done: 0,
+                    total: 0,
+                    error: libc::ECANCELED as u32,
+                    finished: true,
+                }),
+                _ => device.firmware.abort(why),
+            };
+            if let Some(status) = status {
+                self.notify_flash(id, status);
+            }
+        }
+    }
+
     /// Turns what background workers reported into notifications.
     pub fn poll_background(&mut self) {
         for event in self.background.drain() {

@@ -1,6 +1,7 @@
 //! `genl-client`'s command line (iproute2/devlink conventions): every flag
 //! and command defined and documented once.
 
+use crate::client::{parse_timeout, SimulatorOptions, DEFAULT_TIMEOUT, TIMEOUT_ENV, TRUST_ENV};
 use clap::{Parser, Subcommand};
 use simdev_protocol::{DEFAULT_PORT, PORT_ENV};
 
@@ -28,6 +29,17 @@ pub struct Cli {
     #[arg(long, env = PORT_ENV, value_parser = parse_port, global = true)]
     pub port: Option<u32>,
 
+    /// How long to wait for the simulator's answer, in seconds, before
+    /// reporting it stopped (a simulator that is gone is reported within
+    /// half a second).
+    #[arg(long, value_name = "SECONDS", env = TIMEOUT_ENV, value_parser = parse_timeout, global = true)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Believe a simulator run by this uid too (by default only root's and
+    /// your own answers are: whoever holds the port could be anybody).
+    #[arg(long, value_name = "UID", env = TRUST_ENV, value_delimiter = ',', global = true)]
+    pub trust_uid: Vec<u32>,
+
     /// Run the commands of FILE (`-` for stdin), one per line, pipelined.
     /// Stops at the first failure: nothing after it is applied.
     #[arg(short = 'b', long = "batch", value_name = "FILE")]
@@ -54,6 +66,11 @@ pub struct BatchCommand {
 }
 
 impl Cli {
+    /// What simulator clients believe and how long they wait.
+    pub fn simulator_options(&self) -> SimulatorOptions {
+        SimulatorOptions { trusted_uids: self.trust_uid.clone(), timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT) }
+    }
+
     pub fn target(&self) -> crate::client::Target {
         if self.kernel {
             crate::client::Target::Kernel

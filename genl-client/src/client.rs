@@ -6,7 +6,13 @@
 //!
 //! A simulator client `connect()`s to the simulator's port, so the kernel
 //! delivers unicast to it only from that port: no other process can answer
-//! in the simulator's name.
+//! in the simulator's name. Whoever holds the port must also be trusted:
+//! every answer carries its sender's uid (`SCM_CREDENTIALS`), and by default
+//! only root's and the client's own are accepted ([`SimulatorOptions`]), so
+//! a process that bound the port first is refused, not believed. A
+//! simulator that is gone is noticed within [`PROBE_EVERY`] (the port is
+//! probed while waiting); one that does not answer (stopped) is reported
+//! after the timeout, [`DEFAULT_TIMEOUT`] by default.
 
 use crate::error::{Error, Result};
 use crate::mmsg::{send_batch, RecvBatch};
@@ -24,6 +30,7 @@ use simdev_protocol::wire::{
     split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
+use std::time::{Duration, Instant};
 
 /// Who answers: the kernel's genetlink, or a simulator at a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +63,79 @@ pub struct Client {
     socket: NlSocket,
     target: Target,
     seq: u32,
-    buf: Vec<u8>,
-    /// Slots for receiving many answers at once (made on first use).
-    batch: Option<RecvBatch>,
+    /// Slots for receiving answers, many at once.
+    batch: RecvBatch,
+    /// How long a receive waits in all (`None`: forever).
+    timeout: Option<Duration>,
+    /// Uids whose answers are believed (simulator targets).
+    trusted: Vec<u32>,
 }
 
 /// Answers [`Client::recv_many`] takes in one system call.
 const RECV_SLOTS: usize = 16;
+
+/// How long a simulator may take to answer, unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a wait for a simulator checks that its port is still bound.
+pub const PROBE_EVERY: Duration = Duration::from_millis(500);
+/// Environment variables that set [`SimulatorOptions`].
+pub const TRUST_ENV: &str = "SIMDEV_TRUST_UID";
+pub const TIMEOUT_ENV: &str = "SIMDEV_TIMEOUT";
+
+/// What a simulator client believes and how long it waits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatorOptions {
+    /// Uids besides root's and the client's own whose answers are believed.
+    pub trusted_uids: Vec<u32>,
+    pub timeout: Duration,
+}
+
+static OPTIONS: std::sync::OnceLock<SimulatorOptions> = std::sync::OnceLock::new();
+
+impl SimulatorOptions {
+    /// From `SIMDEV_TRUST_UID` (uids, comma-separated) and `SIMDEV_TIMEOUT`
+    /// (seconds); malformed values are errors.
+    pub fn from_env() -> Result<Self> {
+        let trusted_uids = match std::env::var(TRUST_ENV) {
+            Ok(text) => parse_uids(&text).map_err(Error::Usage)?,
+            Err(_) => Vec::new(),
+        };
+        let timeout = match std::env::var(TIMEOUT_ENV) {
+            Ok(text) => parse_timeout(&text).map_err(Error::Usage)?,
+            Err(_) => DEFAULT_TIMEOUT,
+        };
+        Ok(SimulatorOptions { trusted_uids, timeout })
+    }
+
+    /// Makes these the options of every simulator client of this process
+    /// (the CLI's `--trust-uid` and `--timeout`); only the first call counts.
+    pub fn set_for_process(self) {
+        let _ = OPTIONS.set(self);
+    }
+
+    fn current() -> Result<Self> {
+        match OPTIONS.get() {
+            Some(options) => Ok(options.clone()),
+            None => Self::from_env(),
+        }
+    }
+}
+
+/// Uids, comma-separated.
+pub fn parse_uids(text: &str) -> std::result::Result<Vec<u32>, String> {
+    text.split(',')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| w.trim().parse().map_err(|_| format!("`{w}` is not a uid")))
+        .collect()
+}
+
+/// Seconds (`2`, `0.5`), more than 0.
+pub fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
+}
 
 impl Client {
     /// A client of the kernel's Generic Netlink.
@@ -70,12 +143,24 @@ impl Client {
         Self::open(NlFamily::Generic, Target::Kernel)
     }
 
-    /// A client of the simulator at `port`.
+    /// A client of the simulator at `port`, with the process's
+    /// [`SimulatorOptions`].
     pub fn simulator(port: u32) -> Result<Self> {
-        let client = Self::open(NlFamily::Usersock, Target::Simulator { port })?;
+        let options = SimulatorOptions::current()?;
+        let mut client = Self::open(NlFamily::Usersock, Target::Simulator { port })?;
         connect(client.socket.as_raw_fd(), &NetlinkAddr::new(port, 0))
             .map_err(|e| Error::io("connecting to the simulator's port", e))?;
+        // SAFETY: the socket outlives this borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(client.socket.as_raw_fd()) };
+        setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| Error::io("asking for the sender's credentials", e))?;
+        client.trusted = [0, nix::unistd::geteuid().as_raw()].into_iter().chain(options.trusted_uids).collect();
+        client.set_recv_timeout(options.timeout)?;
         Ok(client)
+    }
+
+    /// Believes answers from processes of `uid` too.
+    pub fn trust_uid(&mut self, uid: u32) {
+        self.trusted.push(uid);
     }
 
     /// Connects to `target`.
@@ -106,7 +191,14 @@ impl Client {
         socket.enable_ext_ack(true).map_err(|e| Error::io("enabling extended ACKs", e))?;
         set_netlink_option(&socket, simdev_protocol::wire::NETLINK_CAP_ACK, 1)?;
         let _ = socket.set_recv_buffer_size(1024 * 1024);
-        Ok(Client { socket, target, seq: 0, buf: vec![0; RECV_BUF_LEN], batch: None })
+        Ok(Client {
+            socket,
+            target,
+            seq: 0,
+            batch: RecvBatch::new(RECV_SLOTS, RECV_BUF_LEN),
+            timeout: None,
+            trusted: Vec::new(),
+        })
     }
 
     pub fn target(&self) -> Target {
@@ -161,32 +253,75 @@ impl Client {
 
     /// Receives one datagram and returns its messages.
     pub fn recv_raw(&mut self) -> Result<Vec<Reply>> {
-        let (len, _) = self
-            .socket
-            .recv(&mut self.buf, neli::consts::socket::Msg::empty())
-            .map_err(|e| self.receive_error(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
-        Ok(split_messages(&self.buf[..len]).map(|m| Reply { bytes: m.bytes.to_vec() }).collect())
+        self.receive(1)
     }
 
     /// Waits for one datagram, takes every other one already queued (one
     /// system call), and returns their messages in order.
     pub fn recv_many(&mut self) -> Result<Vec<Reply>> {
-        let fd = self.socket.as_raw_fd();
-        let batch = self.batch.get_or_insert_with(|| RecvBatch::new(RECV_SLOTS, RECV_BUF_LEN));
-        let count = match batch.receive(fd, 0) {
-            Ok(count) => count,
-            Err(e) => return Err(self.receive_error(e)),
-        };
-        let batch = self.batch.as_ref().expect("made above");
-        Ok((0..count)
-            .flat_map(|i| split_messages(batch.get(i).bytes).map(|m| Reply { bytes: m.bytes.to_vec() }))
-            .collect())
+        self.receive(RECV_SLOTS)
     }
 
-    fn receive_error(&self, errno: Errno) -> Error {
-        match (errno, self.target) {
-            (Errno::ECONNREFUSED, Target::Simulator { port }) => Error::NoSimulator(port),
-            _ => Error::io("receiving", std::io::Error::from(errno)),
+    /// Waits (within the timeout; probing a simulator's port meanwhile)
+    /// for at most `most` datagrams from a trusted sender.
+    fn receive(&mut self, most: usize) -> Result<Vec<Reply>> {
+        let started = Instant::now();
+        loop {
+            match self.batch.receive_up_to(self.socket.as_raw_fd(), 0, most) {
+                Ok(count) => {
+                    let mut replies = Vec::new();
+                    for index in 0..count {
+                        let datagram = self.batch.get(index);
+                        if let Target::Simulator { port } = self.target {
+                            match datagram.uid {
+                                Some(uid) if self.trusted.contains(&uid) => {}
+                                uid => return Err(Error::Untrusted { port, uid: uid.unwrap_or(u32::MAX) }),
+                            }
+                        }
+                        replies.extend(split_messages(datagram.bytes).map(|m| Reply { bytes: m.bytes.to_vec() }));
+                    }
+                    return Ok(replies);
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => match self.target {
+                    Target::Simulator { .. } => {
+                        self.probe()?;
+                        self.check_waited(started.elapsed())?;
+                    }
+                    Target::Kernel => return Err(Error::Timeout),
+                },
+                Err(Errno::ECONNREFUSED) if matches!(self.target, Target::Simulator { .. }) => {
+                    return Err(self.no_simulator())
+                }
+                Err(e) => return Err(Error::io("receiving", std::io::Error::from(e))),
+            }
+        }
+    }
+
+    /// [`Error::NoAnswer`] once a simulator was waited for longer than the
+    /// timeout.
+    pub(crate) fn check_waited(&self, waited: Duration) -> Result<()> {
+        match (self.target, self.timeout) {
+            (Target::Simulator { port }, Some(limit)) if waited >= limit => Err(Error::NoAnswer { port, waited }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a simulator still holds the port: a no-op message (which
+    /// it ignores, as the kernel does) is refused if nobody does
+    /// ([`Error::NoSimulator`]).
+    pub fn probe(&self) -> Result<()> {
+        let noop = MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, 0, 0, 0).finish();
+        match nix::sys::socket::send(self.socket.as_raw_fd(), &noop, nix::sys::socket::MsgFlags::MSG_DONTWAIT) {
+            Err(Errno::ECONNREFUSED) => Err(self.no_simulator()),
+            _ => Ok(()),
+        }
+    }
+
+    fn no_simulator(&self) -> Error {
+        match self.target {
+            Target::Simulator { port } => Error::NoSimulator(port),
+            Target::Kernel => Error::io("receiving", std::io::Error::from(Errno::ECONNREFUSED)),
         }
     }
 
@@ -298,9 +433,15 @@ fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> 
 }
 
 impl Client {
-    /// Sets the receive timeout (for tools and tests that must not hang).
-    pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> Result<()> {
-        set_recv_timeout(self.socket.as_raw_fd(), timeout)
+    /// Sets how long a receive waits in all (for tools and tests that must
+    /// not hang); a simulator's port is probed every [`PROBE_EVERY`] meanwhile.
+    pub fn set_recv_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.timeout = Some(timeout);
+        let slice = match self.target {
+            Target::Simulator { .. } => timeout.min(PROBE_EVERY),
+            Target::Kernel => timeout,
+        };
+        set_recv_timeout(self.socket.as_raw_fd(), slice)
     }
 }
 
@@ -320,7 +461,9 @@ fn set_recv_timeout(fd: std::os::fd::RawFd, timeout: std::time::Duration) -> Res
 pub struct Subscription {
     socket: NlSocket,
     target: Target,
-    buf: Vec<u8>,
+    slot: RecvBatch,
+    /// Uids whose notifications are believed (simulator targets).
+    trusted: Vec<u32>,
 }
 
 impl Subscription {
@@ -338,7 +481,16 @@ impl Subscription {
                 _ => Error::io("joining multicast groups", e),
             }
         })?;
-        Ok(Subscription { socket, target, buf: vec![0; RECV_BUF_LEN] })
+        let mut trusted = Vec::new();
+        if let Target::Simulator { .. } = target {
+            // SAFETY: the socket outlives this borrow.
+            let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
+            setsockopt(&fd, sockopt::PassCred, &true)
+                .map_err(|e| Error::io("asking for the sender's credentials", e))?;
+            let options = SimulatorOptions::current()?;
+            trusted = [0, nix::unistd::geteuid().as_raw()].into_iter().chain(options.trusted_uids).collect();
+        }
+        Ok(Subscription { socket, target, slot: RecvBatch::new(1, RECV_BUF_LEN), trusted })
     }
 
     /// Sets the receive buffer size (the kernel doubles it and enforces a
@@ -361,16 +513,22 @@ impl Subscription {
             Target::Simulator { port } => port,
         };
         loop {
-            let fd = self.socket.as_raw_fd();
-            match nix::sys::socket::recvfrom::<NetlinkAddr>(fd, &mut self.buf) {
+            match self.slot.receive(self.socket.as_raw_fd(), 0) {
                 Err(Errno::EAGAIN) => return Err(Error::Timeout),
-                Ok((len, from)) => {
-                    if from.is_some_and(|a| a.pid() != wanted_port) {
+                Ok(_) => {
+                    let datagram = self.slot.get(0);
+                    if datagram.port != wanted_port {
                         continue; // another sender on the same group numbers
                     }
+                    if let Target::Simulator { port } = self.target {
+                        match datagram.uid {
+                            Some(uid) if self.trusted.contains(&uid) => {}
+                            uid => return Err(Error::Untrusted { port, uid: uid.unwrap_or(u32::MAX) }),
+                        }
+                    }
                     // nl_groups holds the bit of the group it was sent to.
-                    let group = from.map_or(0, |a| a.groups().trailing_zeros() + 1);
-                    let messages = split_messages(&self.buf[..len]);
+                    let group = datagram.groups.trailing_zeros() + 1;
+                    let messages = split_messages(datagram.bytes);
                     return Ok(messages.map(|m| (group, Reply { bytes: m.bytes.to_vec() })).collect());
                 }
                 Err(Errno::EINTR) => continue,

@@ -41,6 +41,12 @@ pub enum Error {
     /// Nothing arrived within the receive timeout.
     #[error("timed out waiting for the simulator")]
     Timeout,
+    /// The simulator's port exists, but nothing answered in time.
+    #[error("no answer from the simulator at netlink port {port} within {:.1} s (is it stopped, e.g. SIGSTOP? --timeout / SIMDEV_TIMEOUT waits longer)", .waited.as_secs_f64())]
+    NoAnswer { port: u32, waited: std::time::Duration },
+    /// The port is held by a process the client does not trust.
+    #[error("netlink port {port} is held by a process of uid {uid}, which is neither root nor you: not a simulator to trust (if it is one, say so with --trust-uid {uid} or SIMDEV_TRUST_UID)")]
+    Untrusted { port: u32, uid: u32 },
     /// The command line asked for something malformed.
     #[error("{0}")]
     Usage(String),

@@ -7,6 +7,7 @@ fn main() {
     // SAFETY: setting a signal disposition before any threads exist.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = genl_client::cli::Cli::parse();
+    cli.simulator_options().set_for_process();
     if let Err(e) = genl_client::commands::run(&cli) {
         eprintln!("genl-client: {e}");
         std::process::exit(1);

@@ -16,6 +16,8 @@ pub struct Received<'a> {
     pub bytes: &'a [u8],
     /// The sender's port id.
     pub port: u32,
+    /// The multicast groups it was sent to (`nl_groups`), for notifications.
+    pub groups: u32,
     /// The sender's uid, when the socket has `SO_PASSCRED`.
     pub uid: Option<u32>,
     /// It was longer than the slot (`MSG_TRUNC`): the rest is lost.
@@ -64,6 +66,11 @@ impl RecvBatch {
     /// all with `MSG_DONTWAIT` in `flags`), then takes every one already
     /// queued, up to the number of slots; returns how many.
     pub fn receive(&mut self, fd: RawFd, flags: libc::c_int) -> Result<usize, Errno> {
+        self.receive_up_to(fd, flags, self.headers.len())
+    }
+
+    /// [`RecvBatch::receive`], taking at most `most` datagrams.
+    pub fn receive_up_to(&mut self, fd: RawFd, flags: libc::c_int, most: usize) -> Result<usize, Errno> {
         // Re-arm only the headers the kernel changed; the buffers (and the
         // iovecs pointing at them) never move.
         for i in 0..self.used {
@@ -77,7 +84,7 @@ impl RecvBatch {
             header.msg_flags = 0;
             self.headers[i].msg_len = 0;
         }
-        let slots = self.headers.len() as u32;
+        let slots = most.clamp(1, self.headers.len()) as u32;
         // SAFETY: every header points at live buffers owned by `self`.
         let count = unsafe {
             libc::recvmmsg(fd, self.headers.as_mut_ptr(), slots, libc::MSG_WAITFORONE | flags, std::ptr::null_mut())
@@ -95,6 +102,7 @@ impl RecvBatch {
         Received {
             bytes: &buffer[..len],
             port: self.addrs[index].nl_pid,
+            groups: self.addrs[index].nl_groups,
             uid: credentials_uid(&header.msg_hdr),
             truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
         }

@@ -9,6 +9,7 @@ use simdev_protocol::extack::decode_status;
 use simdev_protocol::policy::AttrSet;
 use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP};
 use std::collections::VecDeque;
+use std::time::Instant;
 
 /// The default number of requests in flight.
 pub const DEFAULT_WINDOW: usize = 64;
@@ -51,6 +52,7 @@ impl Client {
         let mut requests = requests.into_iter().enumerate().peekable();
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut stopped = false;
+        let mut last_answer = Instant::now();
         loop {
             let first_new = in_flight.len();
             while !stopped && in_flight.len() < window {
@@ -84,7 +86,18 @@ impl Client {
             if in_flight.iter().all(|f| f.outcome.is_some()) {
                 continue;
             }
-            for reply in self.recv_many()? {
+            let received = self.recv_many()?;
+            let answered = received.iter().any(|reply| {
+                let seq = reply.message().header.seq;
+                in_flight.iter().any(|f| f.seq == seq && f.outcome.is_none())
+            });
+            if answered {
+                last_answer = Instant::now();
+            } else {
+                // Something else arrived: it does not count as an answer.
+                self.check_waited(last_answer.elapsed())?;
+            }
+            for reply in received {
                 let header = reply.message().header;
                 let Some(pending) = in_flight.iter_mut().find(|f| f.seq == header.seq && f.outcome.is_none()) else {
                     continue; // an answer to nothing we wait for

@@ -5,12 +5,13 @@
 //! (not root) get progress by polling `fw-get` instead.
 
 use super::Output;
+use crate::client::PROBE_EVERY;
 use crate::error::{Error, Result};
 use crate::simdev::{Event, FwImage, SimdevClient};
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::simdev::{DevSelector, FwStatus, GROUP_FW};
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often `fw flash` polls when it cannot subscribe.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -70,11 +71,20 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, output:
         return poll_flash(sim, dev, image, &progress);
     };
     // A simulated flash reports at least every duration / 10; a kernel
-    // driver's (netdevsim) has no stated duration. Allow generous slack.
+    // driver's (netdevsim) has no stated duration. Allow generous slack,
+    // and check every half second that the simulator is still there.
     let duration = sim.fw_show(dev)?.items[0].flash_duration_ms.unwrap_or(60_000);
-    subscription.set_timeout(Some(Duration::from_millis(u64::from(duration) + 10_000)))?;
+    let deadline = Instant::now() + Duration::from_millis(u64::from(duration) + 10_000);
+    subscription.set_timeout(Some(PROBE_EVERY))?;
     loop {
-        for (_, reply) in subscription.recv()? {
+        let replies = match subscription.recv() {
+            Err(Error::Timeout) if Instant::now() < deadline => {
+                sim.client().probe()?;
+                continue;
+            }
+            outcome => outcome?,
+        };
+        for (_, reply) in replies {
             let Some(Event::FwStatus { status }) = Event::decode(&reply)? else { continue };
             if status.dev_id != device.id {
                 continue;
