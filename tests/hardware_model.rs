@@ -490,4 +490,23 @@ fn model_devices_keep_state_without_netdevs_and_scale_by_count() {
     assert_eq!(dev.ports[1].oper_state, simdev_protocol::simdev::OperState::LOWERLAYERDOWN);
     let bad_mac = PortSet { mac: Some([1, 0, 0, 0, 0, 1]), ..Default::default() };
     assert_eq!(client.port_set(&m7, 0, &bad_mac).unwrap_err().errno(), Some(Errno::EADDRNOTAVAIL), "the kernel's rule");
+    // Without a base MAC, each device's ports count up from its own base.
+    let m8 = client.dev_get(&DevSelector::Name("m8".into())).unwrap();
+    assert_eq!(simdev_protocol::simdev::port_mac(&m8.ports[0].mac, 1), m8.ports[1].mac);
+    assert_ne!(m8.ports[0].mac, dev.ports[0].mac, "devices do not share addresses");
+}
+
+#[test]
+fn model_ports_get_base_plus_their_index() {
+    let sim =
+        Simulator::start("[[device]]\nname = \"mm\"\nbackend = \"model\"\nports = 3\nmac = \"02:00:00:00:00:10\"\n");
+    let macs: Vec<String> = sim
+        .simdev()
+        .dev_get(&DevSelector::Name("mm".into()))
+        .unwrap()
+        .ports
+        .iter()
+        .map(|p| simdev_protocol::simdev::format_mac(&p.mac))
+        .collect();
+    assert_eq!(macs, ["02:00:00:00:00:10", "02:00:00:00:00:11", "02:00:00:00:00:12"]);
 }

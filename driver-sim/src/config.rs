@@ -9,7 +9,8 @@
 use serde::Deserialize;
 use simdev_protocol::ctrl::{GENL_MAX_ID, GENL_START_ALLOC};
 use simdev_protocol::simdev::{
-    parse_mac, Access, FaultInfo, Mac, DEV_NAME_MAX, FW_VERSION_MAX, MTU_MAX, MTU_MIN, OBJECT_NAME_MAX, PROBABILITY_ONE,
+    format_mac, parse_mac, port_mac, Access, FaultInfo, Mac, DEV_NAME_MAX, FW_VERSION_MAX, MTU_MAX, MTU_MIN,
+    OBJECT_NAME_MAX, PROBABILITY_ONE,
 };
 use std::ops::Range;
 use std::path::Path;
@@ -42,13 +43,13 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct SimulatorConfig {
     /// Netlink port id to serve on (`--port` overrides).
-    pub port: Option<u32>,
+    pub port: Option<Spanned<u32>>,
     /// Where the hardware lives: "private" or "host".
     #[serde(default)]
     pub netns: Netns,
     /// "auto" (the first dynamic id, 0x13), "random", or a number.
-    #[serde(default)]
-    pub family_id: FamilyIdChoice,
+    #[serde(default = "auto_family_id")]
+    pub family_id: Spanned<FamilyIdChoice>,
     /// Uids allowed to run admin commands; default: root and the simulator's own uid.
     pub admin_uids: Option<Vec<u32>>,
     /// Seed of the generator behind probabilistic faults (reproducible runs).
@@ -60,12 +61,16 @@ fn default_seed() -> u64 {
     1
 }
 
+fn auto_family_id() -> Spanned<FamilyIdChoice> {
+    Spanned::new(0..0, FamilyIdChoice::Auto)
+}
+
 impl Default for SimulatorConfig {
     fn default() -> Self {
         SimulatorConfig {
             port: None,
             netns: Netns::Private,
-            family_id: FamilyIdChoice::Auto,
+            family_id: auto_family_id(),
             admin_uids: None,
             seed: default_seed(),
         }
@@ -259,14 +264,41 @@ fn default_flash_ms() -> Spanned<u32> {
 /// Longest flash the simulator accepts.
 pub const FLASH_MAX_MS: u32 = 600_000;
 
+/// An errno as a configuration gives it: a name or a number.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ErrnoValue {
+    Number(i64),
+    Name(String),
+}
+
+impl ErrnoValue {
+    /// The errno (1..=4095), if it is one.
+    pub fn value(&self) -> Option<i32> {
+        match self {
+            ErrnoValue::Number(n) => i32::try_from(*n).ok().filter(|n| (1..=4095).contains(n)),
+            ErrnoValue::Name(name) => simdev_protocol::errno::parse_errno(name),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrnoValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrnoValue::Number(n) => write!(f, "{n}"),
+            ErrnoValue::Name(name) => f.write_str(name),
+        }
+    }
+}
+
 /// `[[device.fault]]`: the same fields `fault set` takes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
     /// A simdev command name (`dev-set`, `fw-flash`, ...) or `link-flap`.
     pub command: Spanned<String>,
-    /// Errno to answer with, by name (`EIO`) or number; absent: latency only.
-    pub errno: Option<Spanned<String>>,
+    /// Errno to answer with, by name (`EIO`) or number (`5`); absent: latency only.
+    pub errno: Option<Spanned<ErrnoValue>>,
     /// Fire this many times, then stop.
     pub count: Option<Spanned<u32>>,
     /// Fire with this probability (0 < p <= 1), from the seeded generator.
@@ -367,7 +399,21 @@ impl DeviceConfig {
                 Some(m) if m == [0; 6] => {
                     return Err((mac.span(), "device.mac: all zeros is not a valid address".to_string()))
                 }
-                Some(_) => {}
+                Some(base) => {
+                    // Port N gets base + N: each of those must be a port's address too.
+                    if let Some((index, bad)) =
+                        (1..ports).map(|i| (i, port_mac(&base, i))).find(|(_, m)| m[0] & 1 != 0 || *m == [0; 6])
+                    {
+                        return Err((
+                            mac.span(),
+                            format!(
+                                "device.mac `{}`: port {index} would get {}, not a unicast address (port N gets base + N)",
+                                mac.get_ref(),
+                                format_mac(&bad)
+                            ),
+                        ));
+                    }
+                }
             }
         }
         self.validate_registers()?;
@@ -519,13 +565,25 @@ pub type ResolvedDevices = Vec<(u32, DeviceConfig)>;
 impl Config {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.display().to_string(),
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
+            file: file.clone(),
             line: 0,
             column: 0,
             message: format!("cannot read: {e}"),
         })?;
-        Config::parse(&text, &path.display().to_string())
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let (line, column) = line_column(std::str::from_utf8(&bytes[..valid]).expect("valid prefix"), valid);
+            ConfigError {
+                file: file.clone(),
+                line,
+                column,
+                message: format!("not UTF-8 text (byte {:#04x}); TOML is UTF-8", bytes[valid]),
+            }
+        })?;
+        Config::parse(&text, &file)
     }
 
     /// The embedded default.
@@ -547,18 +605,19 @@ impl Config {
 
     /// Semantic checks; returns the span of the offending value.
     fn validate(&self) -> Result<(), (Range<usize>, String)> {
-        if let FamilyIdChoice::Fixed(id) = self.simulator.family_id {
+        let family_id = &self.simulator.family_id;
+        if let FamilyIdChoice::Fixed(id) = *family_id.get_ref() {
             if !(GENL_START_ALLOC..=GENL_MAX_ID).contains(&id) {
                 return Err((
-                    0..0,
+                    family_id.span(),
                     format!(
                     "simulator.family_id: {id:#x} is outside the dynamic range {GENL_START_ALLOC:#x}..={GENL_MAX_ID:#x}"
                 ),
                 ));
             }
         }
-        if self.simulator.port == Some(0) {
-            return Err((0..0, "simulator.port: 0 is the kernel's port".to_string()));
+        if let Some(port) = self.simulator.port.as_ref().filter(|p| *p.get_ref() == 0) {
+            return Err((port.span(), "simulator.port: 0 is the kernel's port".to_string()));
         }
         let mut names = std::collections::HashSet::new();
         let mut ids = std::collections::HashSet::new();
@@ -609,7 +668,7 @@ fn valid_name(name: &str) -> bool {
 impl FaultConfig {
     /// The errno, parsed (`None`: latency only).
     pub fn errno_value(&self) -> Option<i32> {
-        self.errno.as_ref().and_then(|e| simdev_protocol::errno::parse_errno(e.get_ref()))
+        self.errno.as_ref().and_then(|e| e.get_ref().value())
     }
 
     /// The fault as the model and `fault-get` know it.
@@ -634,7 +693,7 @@ impl FaultConfig {
             if self.errno_value().is_none() {
                 return Err((
                     errno.span(),
-                    format!("device.fault.errno `{}`: not an errno name (EIO) or number", errno.get_ref()),
+                    format!("device.fault.errno `{}`: not an errno name (EIO) or number (1..=4095)", errno.get_ref()),
                 ));
             }
         }
@@ -648,17 +707,37 @@ impl FaultConfig {
     }
 }
 
-/// Most devices one `[[device]]` may stand for.
+/// Most devices a configuration may have in all (`count`s added up).
 pub const COUNT_MAX: u32 = 1_000_000;
 
 /// Replaces each device with `count` > 1 by its copies `NAME0`, `NAME1`, ...
+/// (ids counting up from the configured one), checking the total first.
 fn expand_counts(devices: Vec<DeviceConfig>) -> Result<Vec<DeviceConfig>, (Range<usize>, String)> {
-    let mut expanded = Vec::with_capacity(devices.len());
-    for device in devices {
+    let mut total: u32 = 0;
+    for device in &devices {
         let count = *device.count.get_ref();
         if !(1..=COUNT_MAX).contains(&count) {
             return Err((device.count.span(), format!("device.count: {count} is outside 1..={COUNT_MAX}")));
         }
+        total = total.saturating_add(count);
+        if total > COUNT_MAX {
+            return Err((
+                device.count.span(),
+                format!("device.count: {total} devices in all; a configuration may have at most {COUNT_MAX}"),
+            ));
+        }
+        if let Some(id) = &device.id {
+            if id.get_ref().checked_add(count - 1).is_none() {
+                return Err((
+                    id.span(),
+                    format!("device.id: {} with count {count} runs past the largest id, {}", id.get_ref(), u32::MAX),
+                ));
+            }
+        }
+    }
+    let mut expanded = Vec::with_capacity(total as usize);
+    for device in devices {
+        let count = *device.count.get_ref();
         if count == 1 {
             expanded.push(device);
             continue;
@@ -744,7 +823,7 @@ mod tests {
             ("0x20", FamilyIdChoice::Fixed(0x20)),
         ] {
             let config = Config::parse(&format!("[simulator]\nfamily_id = {text}\n"), "f").unwrap();
-            assert_eq!(config.simulator.family_id, want);
+            assert_eq!(*config.simulator.family_id.get_ref(), want);
         }
         assert!(error("[simulator]\nfamily_id = \"often\"\n").starts_with("lab.toml:2:13:"));
     }
@@ -758,5 +837,55 @@ mod tests {
         .unwrap();
         let ids: Vec<u32> = config.into_devices().iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, vec![2, 1, 3]);
+    }
+
+    #[test]
+    fn every_ports_mac_must_be_unicast() {
+        let msg = error("[[device]]\nname = \"a\"\nports = 2\nmac = \"02:ff:ff:ff:ff:ff\"\n");
+        assert!(
+            msg.starts_with("lab.toml:4:7: device.mac `02:ff:ff:ff:ff:ff`: port 1 would get 03:00:00:00:00:00"),
+            "{msg}"
+        );
+        assert!(Config::parse("[[device]]\nname = \"a\"\nports = 2\nmac = \"02:ff:ff:ff:ff:fe\"\n", "f").is_ok());
+    }
+
+    #[test]
+    fn counts_are_limited_in_all_and_ids_do_not_wrap() {
+        let eight: String =
+            (0..8).map(|i| format!("[[device]]\nname = \"m{i}\"\nbackend = \"model\"\ncount = 1000000\n")).collect();
+        let msg = error(&eight);
+        assert!(msg.starts_with("lab.toml:8:9: device.count: 2000000 devices in all"), "{msg}");
+        let msg = error("[[device]]\nname = \"w\"\nbackend = \"model\"\nid = 4294967295\ncount = 2\n");
+        assert!(msg.starts_with("lab.toml:4:6: device.id: 4294967295 with count 2 runs past"), "{msg}");
+    }
+
+    #[test]
+    fn simulator_values_are_located() {
+        let msg = error("[simulator]\nfamily_id = 5\n");
+        assert!(msg.starts_with("lab.toml:2:13: simulator.family_id: 0x5 is outside"), "{msg}");
+        let msg = error("[simulator]\nport = 0\n");
+        assert!(msg.starts_with("lab.toml:2:8: simulator.port: 0"), "{msg}");
+    }
+
+    #[test]
+    fn an_errno_is_a_name_or_a_number() {
+        let fault = |errno: &str| {
+            format!("[[device]]\nname = \"a\"\n[[device.fault]]\ncommand = \"dev-set\"\nerrno = {errno}\n")
+        };
+        for (errno, want) in [("5", 5), ("\"EIO\"", 5), ("\"ebusy\"", 16)] {
+            let config = Config::parse(&fault(errno), "f").unwrap_or_else(|e| panic!("{errno}: {e}"));
+            assert_eq!(config.devices[0].faults[0].to_info().errno, want, "{errno}");
+        }
+        let msg = error(&fault("5000"));
+        assert!(msg.starts_with("lab.toml:5:9: device.fault.errno `5000`: not an errno"), "{msg}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_located() {
+        let path = std::env::temp_dir().join(format!("simdev-utf8-{}.toml", std::process::id()));
+        std::fs::write(&path, b"[[device]]\nname = \"a\xff\"\n").unwrap();
+        let msg = Config::load(&path).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&path);
+        assert!(msg.ends_with(":2:10: not UTF-8 text (byte 0xff); TOML is UTF-8"), "{msg}");
     }
 }

@@ -56,7 +56,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     // soon as the simulator serves.
     server::install_signal_handlers().context("installing signal handlers")?;
 
-    let port = cli.port.or(config.simulator.port).unwrap_or(simdev_protocol::DEFAULT_PORT);
+    let port =
+        cli.port.or(config.simulator.port.as_ref().map(|p| *p.get_ref())).unwrap_or(simdev_protocol::DEFAULT_PORT);
     let mut server = server::Server::bind(port)?;
 
     let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private)?;
@@ -76,7 +77,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let mut devices = device::Devices::new(backends, config.simulator.seed);
     devices.netns_path = Some(namespace.netns_path.clone());
 
-    let family_id = match config.simulator.family_id {
+    let family_id = match *config.simulator.family_id.get_ref() {
         FamilyIdChoice::Auto => GENL_START_ALLOC,
         FamilyIdChoice::Random => random_family_id(),
         FamilyIdChoice::Fixed(id) => id,

@@ -365,9 +365,12 @@ impl MessageBuilder {
         self
     }
 
+    /// Closes the innermost nest. Like an attribute, a nest holds at most
+    /// 64 KiB (`nla_len` is 16 bits): callers keep what they nest bounded,
+    /// and a longer one is a bug, not a length to truncate.
     pub fn nest_end(&mut self) -> &mut Self {
         let start = self.open_nests.pop().expect("nest_end without nest_start");
-        let len = (self.buf.len() - start) as u16;
+        let len = u16::try_from(self.buf.len() - start).expect("a nest longer than 64 KiB");
         self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
         self
     }
@@ -461,6 +464,17 @@ mod tests {
         assert_eq!(attrs.next().unwrap().u32(), Some(5));
         assert!(attrs.next().is_none());
         assert_eq!(attrs.leftover(), 8);
+    }
+
+    #[test]
+    #[should_panic(expected = "a nest longer than 64 KiB")]
+    fn a_nest_over_64_kib_is_refused_not_truncated() {
+        let mut b = MessageBuilder::new(0x10, 0, 0, 0);
+        b.nest_start(1);
+        for _ in 0..20 {
+            b.put_bytes(2, &[0u8; 4000]);
+        }
+        b.nest_end();
     }
 
     #[test]
