@@ -180,3 +180,44 @@ fn stdin_batches_mix_controller_commands_and_dumps() {
     let reg = text.find("b0 ctrl: offset 0x0 width 32 access rw reset 0x0 value 0x3").unwrap();
     assert!(name < dev && dev < reg, "output in line order: {text}");
 }
+
+/// What a socket remembers of its failed batches is its own: another
+/// socket failing a thousand batches does not make it forget.
+#[test]
+fn failed_batches_of_other_sockets_do_not_flush_a_sockets_record() {
+    use simdev_protocol::simdev::{cmd, dev_attr, DevSelector};
+    use simdev_protocol::wire::{NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+    let sim = Simulator::start(BOARD);
+    let write = |seq: u32, batch: u32, reg: &str| {
+        let mut m = simdev_protocol::wire::MessageBuilder::genl(
+            sim.family_id,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            0,
+            cmd::REG_SET,
+            1,
+        );
+        DevSelector::Name("b0".into()).encode(&mut m);
+        m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, 9).put_u32(dev_attr::BATCH, batch);
+        m.finish()
+    };
+    let status = |client: &mut genl_client::client::Client, seq: u32| loop {
+        for reply in client.recv_raw().unwrap() {
+            let message = reply.message();
+            if message.header.ty == NLMSG_ERROR && message.header.seq == seq {
+                return simdev_protocol::extack::decode_status(&message).unwrap().error;
+            }
+        }
+    };
+    let mut victim = sim.client();
+    victim.send_raw(&write(1, 5, "id")).unwrap();
+    assert_eq!(status(&mut victim, 1), -libc::EACCES, "batch 5 fails");
+    let mut other = sim.client();
+    for batch in 1..=1100 {
+        other.send_raw(&write(batch, batch, "id")).unwrap();
+        assert_eq!(status(&mut other, batch), -libc::EACCES);
+    }
+    victim.send_raw(&write(2, 5, "ctrl")).unwrap();
+    assert_eq!(status(&mut victim, 2), -libc::ECANCELED, "the victim's batch 5 is still stopped");
+    assert_ne!(ctrl(&sim), 9, "and its later line did not run");
+}

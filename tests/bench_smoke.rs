@@ -23,6 +23,8 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "veth_500_create_s",
         "ip_batch_500_create_s",
         "rss_10k_mib",
+        "stalled_rtt_ratio",
+        "amplification_rss_mib",
     ] {
         assert!(figures[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {figures}");
     }

@@ -337,6 +337,11 @@ impl Clients {
         !self.ready.is_empty()
     }
 
+    /// Whether the client at `port` has answers waiting or a dump going.
+    pub fn waiting(&self, port: u32) -> bool {
+        self.by_port.get(&port).is_some_and(Client::has_work)
+    }
+
     /// When a client should be tried next.
     pub fn next_due(&self) -> Option<Instant> {
         self.due.first().map(|(at, _)| *at)

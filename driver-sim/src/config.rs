@@ -593,12 +593,18 @@ impl Config {
 
     /// Parses and validates `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        Self::parse_limited(text, file, COUNT_MAX)
+    }
+
+    /// [`Config::parse`], with at most `max_devices` devices in all.
+    pub fn parse_limited(text: &str, file: &str, max_devices: u32) -> Result<Config, ConfigError> {
         let locate = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
             ConfigError { file: file.to_string(), line, column, message }
         };
         let mut config: Config = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
-        config.devices = expand_counts(config.devices).map_err(|(span, message)| locate(Some(span), message))?;
+        config.devices =
+            expand_counts(config.devices, max_devices).map_err(|(span, message)| locate(Some(span), message))?;
         config.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(config)
     }
@@ -712,18 +718,18 @@ pub const COUNT_MAX: u32 = 1_000_000;
 
 /// Replaces each device with `count` > 1 by its copies `NAME0`, `NAME1`, ...
 /// (ids counting up from the configured one), checking the total first.
-fn expand_counts(devices: Vec<DeviceConfig>) -> Result<Vec<DeviceConfig>, (Range<usize>, String)> {
+fn expand_counts(devices: Vec<DeviceConfig>, max: u32) -> Result<Vec<DeviceConfig>, (Range<usize>, String)> {
     let mut total: u32 = 0;
     for device in &devices {
         let count = *device.count.get_ref();
-        if !(1..=COUNT_MAX).contains(&count) {
-            return Err((device.count.span(), format!("device.count: {count} is outside 1..={COUNT_MAX}")));
+        if !(1..=max).contains(&count) {
+            return Err((device.count.span(), format!("device.count: {count} is outside 1..={max}")));
         }
         total = total.saturating_add(count);
-        if total > COUNT_MAX {
+        if total > max {
             return Err((
                 device.count.span(),
-                format!("device.count: {total} devices in all; a configuration may have at most {COUNT_MAX}"),
+                format!("device.count: {total} devices in all; a configuration may have at most {max}"),
             ));
         }
         if let Some(id) = &device.id {

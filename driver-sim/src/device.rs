@@ -152,9 +152,10 @@ pub struct Devices {
 }
 
 /// One backend of each kind (a device uses the one its config names), and
-/// the hardware namespace's netdevs the kernel's backends work on.
+/// the hardware namespace's netdevs the kernel's backends work on (none in
+/// a simulator run in process: then it has model devices only).
 pub struct Backends {
-    pub netdevs: Netdevs,
+    pub netdevs: Option<Netdevs>,
     pub veth: VethBackend,
     /// Devices on it also have firmware and reset through devlink.
     pub netdevsim: NetdevsimBackend,
@@ -162,21 +163,33 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// Backends for model devices only: no hardware namespace.
+    pub fn model_only() -> Self {
+        Backends {
+            netdevs: None,
+            veth: VethBackend,
+            netdevsim: NetdevsimBackend::new(String::new()),
+            model: ModelBackend::default(),
+        }
+    }
+
     /// The backend of `kind`, and the netdevs it works on.
-    fn backend(&mut self, kind: BackendKind) -> (&mut dyn Backend, &mut Netdevs) {
+    fn backend(&mut self, kind: BackendKind) -> (&mut dyn Backend, Option<&mut Netdevs>) {
         let backend: &mut dyn Backend = match kind {
             BackendKind::Veth => &mut self.veth,
             BackendKind::Model => &mut self.model,
             BackendKind::Netdevsim => &mut self.netdevsim,
         };
-        (backend, &mut self.netdevs)
+        (backend, self.netdevs.as_mut())
     }
 
-    /// What operates on the ports of a device of `kind`.
+    /// What operates on the ports of a device of `kind` (netdevs exist
+    /// only when there is a hardware namespace to make them in).
     fn ports(&mut self, kind: BackendKind) -> &mut dyn Ports {
-        match kind {
-            BackendKind::Model => &mut self.model,
-            BackendKind::Veth | BackendKind::Netdevsim => &mut self.netdevs,
+        match (kind, self.netdevs.as_mut()) {
+            (BackendKind::Model, _) => &mut self.model,
+            (BackendKind::Veth | BackendKind::Netdevsim, Some(netdevs)) => netdevs,
+            (_, None) => unreachable!("netdev ports are made only in a hardware namespace"),
         }
     }
 }
@@ -327,7 +340,8 @@ impl Devices {
             .filter(|d| d.backend != BackendKind::Model)
             .flat_map(|d| d.ports.iter().map(|p| p.ifindex))
             .collect();
-        if !self.backends.netdevs.settle(&ports, within) {
+        let Some(netdevs) = self.backends.netdevs.as_mut() else { return };
+        if !netdevs.settle(&ports, within) {
             log::info!("some ports' link state had not settled after {within:?}");
         }
         self.take_changed();
@@ -335,13 +349,15 @@ impl Devices {
 
     /// Reads what the kernel announced about the hardware.
     pub fn sync_hardware(&mut self) {
-        self.backends.netdevs.sync();
+        if let Some(netdevs) = self.backends.netdevs.as_mut() {
+            netdevs.sync();
+        }
     }
 
     /// The devices that changed since the last call (what the kernel
     /// announced of their netdevs included).
     pub fn take_changed(&mut self) -> BTreeSet<u32> {
-        let netdevs = self.backends.netdevs.take_changed();
+        let netdevs = self.backends.netdevs.as_mut().map(Netdevs::take_changed).unwrap_or_default();
         if !netdevs.is_empty() {
             // A netdevsim driver that made its ports again (a reload by
             // somebody else): name, cable and configure them. During our
@@ -494,6 +510,13 @@ impl Devices {
         if ports == device.ports {
             return Ok(());
         }
+        self.replace_ports(id, ports);
+        Ok(())
+    }
+
+    /// The device's ports are now `ports` (made again): carrier timers of
+    /// the old ones no longer apply.
+    fn replace_ports(&mut self, id: u32, ports: Vec<Port>) {
         self.unindex_ports(id);
         let device = self.devices.get_mut(&id).expect("a known device");
         let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
@@ -501,7 +524,6 @@ impl Devices {
         device.ports = ports;
         self.index_ports(id);
         self.changed.insert(id);
-        Ok(())
     }
 
     /// Names, cables and configures the netdevs the driver of a netdevsim
@@ -509,8 +531,9 @@ impl Devices {
     /// all there; returns whether it did.
     pub fn readopt(&mut self, id: u32) -> Result<bool, BackendError> {
         let device = &self.devices[&id];
-        let Some(nsim) = device.netdevsim.clone() else { return Ok(false) };
-        let netdevs = &self.backends.netdevs;
+        let (Some(nsim), Some(netdevs)) = (device.netdevsim.clone(), self.backends.netdevs.as_ref()) else {
+            return Ok(false);
+        };
         let gone =
             device.ports.iter().any(|p| netdevs.link(p.ifindex).is_none() || netdevs.link(p.peer_ifindex).is_none());
         let count = device.ports_config.names.len();
@@ -519,21 +542,17 @@ impl Devices {
         if !gone || made(nsim.id) != count || made(nsim.cable_id) != count {
             return Ok(false);
         }
-        let Backends { netdevsim, netdevs, .. } = &mut self.backends;
+        let Backends { netdevsim, netdevs: Some(netdevs), .. } = &mut self.backends else {
+            return Ok(false);
+        };
         let ports = netdevsim.adopt(netdevs, &nsim, &device.ports_config)?;
-        self.unindex_ports(id);
-        let device = self.devices.get_mut(&id).expect("a known device");
-        let next_generation = device.carrier_generation.iter().max().map_or(0, |g| g + 1);
-        device.carrier_generation = vec![next_generation; ports.len()];
-        device.ports = ports;
-        self.index_ports(id);
-        self.changed.insert(id);
+        self.replace_ports(id, ports);
         Ok(true)
     }
 
-    /// The hardware namespace's netdevs.
-    pub fn netdevs(&mut self) -> &mut Netdevs {
-        &mut self.backends.netdevs
+    /// The hardware namespace's netdevs (none without one).
+    pub fn netdevs(&mut self) -> Option<&mut Netdevs> {
+        self.backends.netdevs.as_mut()
     }
 
     pub fn netdevsim(&mut self) -> &mut NetdevsimBackend {

@@ -16,6 +16,7 @@ pub mod clients;
 pub mod config;
 pub mod device;
 pub mod dump;
+pub mod fuzzing;
 pub mod genl;
 pub mod handlers;
 pub mod model;
@@ -62,14 +63,16 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
 
     let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private)?;
     let backends = device::Backends {
-        netdevs: backend::netdevs::Netdevs::new(
-            rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
-            namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
-            namespace.link_monitor.try_clone().context("duplicating the rtnetlink monitor socket")?,
-            namespace.genl_monitor.try_clone().context("duplicating the generic netlink monitor socket")?,
-            namespace.undertaker().context("duplicating the namespace holder's channel")?,
-        )
-        .context("reading the hardware namespace's netdevs")?,
+        netdevs: Some(
+            backend::netdevs::Netdevs::new(
+                rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
+                namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
+                namespace.link_monitor.try_clone().context("duplicating the rtnetlink monitor socket")?,
+                namespace.genl_monitor.try_clone().context("duplicating the generic netlink monitor socket")?,
+                namespace.undertaker().context("duplicating the namespace holder's channel")?,
+            )
+            .context("reading the hardware namespace's netdevs")?,
+        ),
         veth: backend::veth::VethBackend,
         netdevsim: backend::netdevsim::NetdevsimBackend::new(namespace.netns_path.clone()),
         model: backend::model::ModelBackend::default(),
@@ -95,7 +98,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let mut sim = simulator::Simulator::new(families, devices, admin_uids);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
     sim.background.set_waker(waker.clone());
-    let monitors = sim.devices.netdevs().monitors().context("duplicating the notification sockets")?;
+    let monitors =
+        sim.devices.netdevs().expect("made above").monitors().context("duplicating the notification sockets")?;
     sim.watcher = Some(wake::Watcher::start(monitors, waker).context("starting the notification watcher")?);
 
     let mut ready = format!(

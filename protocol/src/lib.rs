@@ -14,6 +14,7 @@ pub mod ctrl;
 pub mod errno;
 pub mod extack;
 pub mod family;
+pub mod fuzzing;
 pub mod policy;
 pub mod policy_dump;
 pub mod simdev;

@@ -71,22 +71,35 @@ pub struct Hardware {
 
 pub trait Backend {
     /// Creates the device's ports (netdevs in `netdevs`' namespace, for
-    /// the kernel's backends). On failure nothing is left behind.
-    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError>;
+    /// the kernel's backends, which refuse without one). On failure nothing
+    /// is left behind.
+    fn create(&mut self, netdevs: Option<&mut Netdevs>, config: &PortsConfig) -> Result<Hardware, BackendError>;
 
     /// Removes what [`Backend::create`] made.
-    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError>;
+    fn remove(&mut self, netdevs: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError>;
 
     /// Makes again the ports whose netdevs were deleted by somebody else;
     /// returns the device's ports then.
     fn repair(
         &mut self,
-        _netdevs: &mut Netdevs,
+        _netdevs: Option<&mut Netdevs>,
         _config: &PortsConfig,
         hardware: &Hardware,
     ) -> Result<Vec<Port>, BackendError> {
         Ok(hardware.ports.clone())
     }
+}
+
+/// The kernel's backends without a hardware namespace (a simulator run in
+/// process, for fuzzing): only model devices can be made.
+pub fn needs_netdevs(netdevs: Option<&mut Netdevs>) -> Result<&mut Netdevs, BackendError> {
+    netdevs.ok_or_else(|| BackendError {
+        action: "creating netdevs".into(),
+        source: KernelError {
+            errno: libc::EOPNOTSUPP,
+            message: Some("this simulator has no hardware namespace: only model devices".into()),
+        },
+    })
 }
 
 /// What can be done to a port.

@@ -35,7 +35,7 @@ impl ModelBackend {
 }
 
 impl Backend for ModelBackend {
-    fn create(&mut self, _: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, _: Option<&mut Netdevs>, config: &PortsConfig) -> Result<Hardware, BackendError> {
         // Without a base MAC, a locally administered one per device, as the
         // kernel's random addresses are.
         let base = config.base_mac.unwrap_or_else(|| port_mac(&[0x02, 0, 0, 0, 0, 0], self.next_ifindex));
@@ -66,7 +66,7 @@ impl Backend for ModelBackend {
         Ok(Hardware { ports, netdevsim: None })
     }
 
-    fn remove(&mut self, _: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, _: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError> {
         for port in &hardware.ports {
             self.ports.remove(&port.ifindex);
         }

@@ -15,7 +15,7 @@
 //! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware, Ports, PortsConfig};
+use super::{needs_netdevs, Backend, BackendError, Hardware, Ports, PortsConfig};
 use crate::device::Port;
 use crate::netns::in_namespace;
 use crate::ownership::Mark;
@@ -290,7 +290,8 @@ impl NetdevsimBackend {
 }
 
 impl Backend for NetdevsimBackend {
-    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: Option<&mut Netdevs>, config: &PortsConfig) -> Result<Hardware, BackendError> {
+        let netdevs = needs_netdevs(netdevs)?;
         check_available().map_err(|source| BackendError { action: "creating a netdevsim device".into(), source })?;
         let mut created = Vec::new();
         self.create_device(netdevs, config, &mut created).inspect_err(|_| {
@@ -302,7 +303,8 @@ impl Backend for NetdevsimBackend {
         })
     }
 
-    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, netdevs: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError> {
+        let netdevs = needs_netdevs(netdevs)?;
         let Some(device) = &hardware.netdevsim else {
             return Ok(());
         };

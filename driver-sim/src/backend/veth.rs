@@ -8,7 +8,7 @@
 //! taken over, and a failed creation removes only what it created.
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware, PortsConfig};
+use super::{needs_netdevs, Backend, BackendError, Hardware, PortsConfig};
 use crate::device::Port;
 use crate::ownership::Mark;
 use crate::rtnl::{KernelError, LinkChange, NewPort};
@@ -126,7 +126,8 @@ impl VethBackend {
 }
 
 impl Backend for VethBackend {
-    fn create(&mut self, netdevs: &mut Netdevs, config: &PortsConfig) -> Result<Hardware, BackendError> {
+    fn create(&mut self, netdevs: Option<&mut Netdevs>, config: &PortsConfig) -> Result<Hardware, BackendError> {
+        let netdevs = needs_netdevs(netdevs)?;
         let mut ports = Vec::new();
         match Self::create_all(netdevs, config, &mut ports) {
             Ok(()) => Ok(Hardware { ports, netdevsim: None }),
@@ -137,7 +138,8 @@ impl Backend for VethBackend {
         }
     }
 
-    fn remove(&mut self, netdevs: &mut Netdevs, hardware: &Hardware) -> Result<(), BackendError> {
+    fn remove(&mut self, netdevs: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError> {
+        let netdevs = needs_netdevs(netdevs)?;
         let present: Vec<Port> = hardware.ports.iter().filter(|p| netdevs.link(p.ifindex).is_some()).cloned().collect();
         Self::remove_ports(netdevs, &present)
     }
@@ -147,10 +149,11 @@ impl Backend for VethBackend {
     /// whole); the names must still be free.
     fn repair(
         &mut self,
-        netdevs: &mut Netdevs,
+        netdevs: Option<&mut Netdevs>,
         config: &PortsConfig,
         hardware: &Hardware,
     ) -> Result<Vec<Port>, BackendError> {
+        let netdevs = needs_netdevs(netdevs)?;
         netdevs.sync();
         let (present, gone): (Vec<Port>, Vec<Port>) =
             hardware.ports.iter().cloned().partition(|p| netdevs.link(p.ifindex).is_some());

@@ -13,8 +13,8 @@ use neli::socket::NlSocket;
 use neli::utils::Groups;
 use simdev_protocol::ctrl::FamilySelector;
 use simdev_protocol::simdev::{DevSelector, DEV_ATTRS};
-use simdev_protocol::wire::{MessageBuilder, NLM_F_REQUEST};
-use simdev_tests::{is_root, Simulator, TempFile};
+use simdev_protocol::wire::{MessageBuilder, NLM_F_DUMP, NLM_F_REQUEST};
+use simdev_tests::{is_root, peak_rss_kib, RawSocket, Simulator, TempFile};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
@@ -73,6 +73,10 @@ fn main() {
     results.insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
     drop(sim);
+
+    let (normal, stalled) = stalled_rtt(sizes.rtt_rounds);
+    results.insert("stalled_rtt_ratio", stalled / normal);
+    results.insert("amplification_rss_mib", amplification_rss_mib(if smoke { 4 } else { 32 }));
 
     results.insert(if smoke { "dump_small_s" } else { "dump_10k_s" }, dump_seconds(sizes.dump_small));
     results.insert(if smoke { "dump_large_s" } else { "dump_100k_s" }, dump_seconds(sizes.dump_large));
@@ -223,6 +227,64 @@ fn floor(rounds: u32, ops: u32) -> (f64, f64) {
     (rtt, ops_s)
 }
 
+/// Stalled clients: sockets that ask for a dump of [`STALLED_DUMP`] model
+/// devices (several buffers) and never read.
+const STALLED_CLIENTS: usize = 8;
+const STALLED_DUMP: u32 = 2000;
+
+/// A client's GETFAMILY round trip (µs) with nobody else, then while
+/// [`STALLED_CLIENTS`] stalled clients hold dumps the simulator cannot
+/// deliver (best of three each, on the same simulator).
+fn stalled_rtt(rounds: u32) -> (f64, f64) {
+    let sim = Simulator::start(&model_config(STALLED_DUMP));
+    let mut client = sim.client();
+    let normal = best_of_three(false, || getfamily_rtt(&mut client, "simdev", rounds));
+    let stalled: Vec<RawSocket> = (0..STALLED_CLIENTS).map(|_| RawSocket::usersock(1)).collect();
+    for socket in &stalled {
+        let dump = MessageBuilder::genl(sim.family_id, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, 1, 1).finish();
+        socket.send_to(sim.port, &dump);
+    }
+    let with_stalled = best_of_three(false, || getfamily_rtt(&mut client, "simdev", rounds));
+    let waiting = sim.simdev().stats(&DevSelector::Name("m0".into())).expect("stats").server.clients_waiting;
+    assert_eq!(waiting as usize, STALLED_CLIENTS, "the stalled clients still hold their dumps");
+    (normal, with_stalled)
+}
+
+/// Peak resident memory (MiB) of a simulator after one socket that never
+/// reads sent `datagrams` datagrams of 64 KiB, each packed with policy
+/// dump requests (once 790 MB for 32).
+fn amplification_rss_mib(datagrams: usize) -> f64 {
+    let sim = Simulator::start(&model_config(1));
+    let mut one = MessageBuilder::genl(
+        simdev_protocol::ctrl::GENL_ID_CTRL,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        1,
+        0,
+        simdev_protocol::ctrl::cmd::GETPOLICY,
+        2,
+    );
+    one.put_str(simdev_protocol::ctrl::attr::FAMILY_NAME, "simdev");
+    let one = one.finish();
+    let datagram: Vec<u8> = one.iter().copied().cycle().take(one.len() * (64 * 1024 / one.len() - 1)).collect();
+    let socket = RawSocket::usersock(1);
+    for _ in 0..datagrams {
+        socket.send_to(sim.port, &datagram);
+    }
+    // Until the simulator has answered (or refused) every request: the
+    // dropped answers stop growing.
+    let mut client = sim.simdev();
+    let mut dropped = u64::MAX;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = client.stats(&DevSelector::Name("m".into())).expect("stats").server.answers_dropped;
+        if now == dropped {
+            break;
+        }
+        dropped = now;
+    }
+    peak_rss_kib(sim.pid()) as f64 / 1024.0
+}
+
 fn model_config(devices: u32) -> String {
     format!("[[device]]\nname = \"m\"\nbackend = \"model\"\ncount = {devices}\n")
 }
@@ -245,13 +307,7 @@ fn dump_seconds(devices: u32) -> f64 {
 fn rss_mib(devices: u32) -> f64 {
     let sim = Simulator::start(&model_config(devices));
     sim.simdev().dev_list().expect("dump");
-    let status = std::fs::read_to_string(format!("/proc/{}/status", sim.pid())).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
-    kib / 1024.0
+    peak_rss_kib(sim.pid()) as f64 / 1024.0
 }
 
 /// Seconds to start a simulator with `ports` veth ports, in a fresh
@@ -300,6 +356,8 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
             ("dump_100k_s / dump_10k_s", get("dump_100k_s") / get("dump_10k_s"), "<= 12"),
             ("veth_500 / ip_batch_500", get("veth_500_create_s") / get("ip_batch_500_create_s"), "<= 1.5"),
             ("rss_10k_mib", get("rss_10k_mib"), "<= 64"),
+            ("stalled_rtt_ratio", get("stalled_rtt_ratio"), "<= 2"),
+            ("amplification_rss_mib", get("amplification_rss_mib"), "<= 64"),
         ];
         println!("\n{:<40} {:>10}  goal", "ratio", "value");
         for (name, value, goal) in goals {
