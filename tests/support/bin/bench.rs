@@ -8,7 +8,7 @@
 use genl_client::client::Client;
 use genl_client::pipeline::{Flow, Pipelined};
 use genl_client::simdev::Call;
-use neli::consts::socket::{Msg, NlFamily};
+use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
 use simdev_protocol::ctrl::FamilySelector;
@@ -170,7 +170,9 @@ fn pipelined_writes(sim: &Simulator, ops: u32) -> f64 {
 }
 
 /// The echo peer: `simdev-bench --echo` binds a NETLINK_USERSOCK port,
-/// prints it, and sends every datagram back to its sender, forever.
+/// prints it, and sends every datagram back to its sender twice, in one
+/// system call: the shape of a kernel-faithful answer to a request with
+/// `NLM_F_ACK` (a reply, then the ACK, each a datagram of its own), forever.
 fn echo_peer() -> ! {
     let echo = NlSocket::connect(NlFamily::Usersock, None, Groups::empty()).expect("echo socket");
     println!("{}", echo.pid().unwrap());
@@ -179,13 +181,16 @@ fn echo_peer() -> ! {
     loop {
         let (len, from) = nix::sys::socket::recvfrom::<nix::sys::socket::NetlinkAddr>(fd, &mut buf).expect("recv");
         let to = from.expect("a sender");
-        let _ = nix::sys::socket::sendto(fd, &buf[..len], &to, nix::sys::socket::MsgFlags::empty());
+        let answer = &buf[..len];
+        let _ = genl_client::mmsg::send_batch(fd, to.pid(), &[answer, answer], 0);
     }
 }
 
 /// The floor: an echo peer process on NETLINK_USERSOCK that does nothing
-/// but send each datagram back (what any user-space netlink server must at
-/// least do). Returns (sequential round trip µs, pipelined ops/s).
+/// but answer each datagram as a kernel-faithful server must at least (two
+/// datagrams, in one system call), and a client that reads them as the
+/// client library does (as many as are there, in one system call).
+/// Returns (sequential round trip µs, pipelined ops/s).
 fn floor(rounds: u32, ops: u32) -> (f64, f64) {
     let mut peer = Command::new(std::env::current_exe().unwrap())
         .arg("--echo")
@@ -202,24 +207,30 @@ fn floor(rounds: u32, ops: u32) -> (f64, f64) {
     let to = nix::sys::socket::NetlinkAddr::new(echo_port, 0);
     let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
     let send = || nix::sys::socket::sendto(fd, &request, &to, nix::sys::socket::MsgFlags::empty()).expect("send");
-    let mut buf = vec![0u8; 65536];
-    send();
-    client.recv(&mut buf, Msg::empty()).unwrap();
+    let mut slots = genl_client::mmsg::RecvBatch::new(16, 65536);
+    let mut receive = || slots.receive(fd, 0).expect("receive") as u32;
+    // Each request is answered with two datagrams.
+    let round_trip = |receive: &mut dyn FnMut() -> u32| {
+        send();
+        let mut datagrams = 0;
+        while datagrams < 2 {
+            datagrams += receive();
+        }
+    };
+    round_trip(&mut receive);
     let started = Instant::now();
     for _ in 0..rounds {
-        send();
-        client.recv(&mut buf, Msg::empty()).unwrap();
+        round_trip(&mut receive);
     }
     let rtt = per_op_us(started, rounds);
     let started = Instant::now();
-    let (mut sent, mut received) = (0, 0);
-    while received < ops {
-        while sent < ops && sent - received < WINDOW as u32 {
+    let (mut sent, mut datagrams) = (0, 0);
+    while datagrams < 2 * ops {
+        while sent < ops && sent - datagrams / 2 < WINDOW as u32 {
             send();
             sent += 1;
         }
-        client.recv(&mut buf, Msg::empty()).unwrap();
-        received += 1;
+        datagrams += receive();
     }
     let ops_s = f64::from(ops) / started.elapsed().as_secs_f64();
     let _ = peer.kill();
