@@ -24,9 +24,9 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recv, MsgFlags};
 use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats, Rings};
-use simdev_protocol::wire::{split_messages, RECV_BUF_LEN};
+use simdev_protocol::wire::{split_messages, Message, RECV_BUF_LEN};
 use std::collections::{BTreeSet, HashMap};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 const RTM_NEWLINK: u16 = 16;
@@ -112,39 +112,17 @@ impl Netdevs {
 
     /// Reads every notification waiting and updates the netdevs' state.
     pub fn sync(&mut self) {
-        let mut lost = false;
         let mut buf = std::mem::take(&mut self.buf);
-        loop {
-            match recv(self.link_monitor.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
-                Ok(len) => {
-                    for message in split_messages(&buf[..len]) {
-                        match message.header.ty {
-                            RTM_NEWLINK => {
-                                if let Some(link) = parse_link(&message) {
-                                    self.update(link);
-                                }
-                            }
-                            RTM_DELLINK => {
-                                if let Some(link) = parse_link(&message) {
-                                    self.forget(link.ifindex);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EINTR) => {}
-                // Notifications were lost: read everything again.
-                Err(Errno::ENOBUFS) => lost = true,
-                Err(e) => {
-                    log::warn!("reading link notifications: {e}");
-                    break;
-                }
+        let lost = drain(self.link_monitor.as_raw_fd(), &mut buf, "link notifications", |message| {
+            match (message.header.ty, parse_link(message)) {
+                (RTM_NEWLINK, Some(link)) => self.update(link),
+                (RTM_DELLINK, Some(link)) => self.forget(link.ifindex),
+                _ => {}
             }
-        }
+        });
         self.buf = buf;
         if lost {
+            // Notifications were lost: read everything again.
             log::info!("link notifications overran: reading every netdev again");
             if let Err(e) = self.resync() {
                 log::warn!("reading the namespace's netdevs: {e}");
@@ -169,30 +147,15 @@ impl Netdevs {
 
     fn sync_rings(&mut self) {
         let (Some(socket), Some(ethtool)) = (&self.ethtool_monitor, &self.ethtool) else { return };
-        let family = ethtool.family_id();
-        let fd = socket.as_raw_fd();
-        let mut lost = false;
+        let (fd, family) = (socket.as_raw_fd(), ethtool.family_id());
         let mut buf = std::mem::take(&mut self.buf);
-        loop {
-            match recv(fd, &mut buf, MsgFlags::MSG_DONTWAIT) {
-                Ok(len) => {
-                    for message in split_messages(&buf[..len]) {
-                        if let Some((ifindex, rings)) = decode_rings_notification(&message, family) {
-                            if self.rings.insert(ifindex, rings) != Some(rings) {
-                                self.changed.insert(ifindex);
-                            }
-                        }
-                    }
-                }
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EINTR) => {}
-                Err(Errno::ENOBUFS) => lost = true,
-                Err(e) => {
-                    log::warn!("reading ethtool notifications: {e}");
-                    break;
+        let lost = drain(fd, &mut buf, "ethtool notifications", |message| {
+            if let Some((ifindex, rings)) = decode_rings_notification(message, family) {
+                if self.rings.insert(ifindex, rings) != Some(rings) {
+                    self.changed.insert(ifindex);
                 }
             }
-        }
+        });
         self.buf = buf;
         if lost {
             let known: Vec<u32> = self.rings.keys().copied().collect();
@@ -323,6 +286,24 @@ impl Netdevs {
             errno: libc::ENODEV,
             message: Some(format!("{} was deleted outside simdev (dev reset recreates it)", port.ifname)),
         })
+    }
+}
+
+/// Reads every datagram waiting on a non-blocking socket, handing each
+/// message to `take`; returns whether some were lost (`ENOBUFS`).
+fn drain(socket: RawFd, buf: &mut [u8], what: &str, mut take: impl FnMut(&Message<'_>)) -> bool {
+    let mut lost = false;
+    loop {
+        match recv(socket, buf, MsgFlags::MSG_DONTWAIT) {
+            Ok(len) => split_messages(&buf[..len]).for_each(|message| take(&message)),
+            Err(Errno::EAGAIN) => return lost,
+            Err(Errno::EINTR) => {}
+            Err(Errno::ENOBUFS) => lost = true,
+            Err(e) => {
+                log::warn!("reading {what}: {e}");
+                return lost;
+            }
+        }
     }
 }
 
