@@ -307,9 +307,72 @@ fn ctrl_policy_of_nlctrl_prints_the_same_for_kernel_and_simulator() {
     assert_eq!(String::from_utf8_lossy(&simulated.stdout), String::from_utf8_lossy(&kernel.stdout));
     let simdev = sim.cli(&["ctrl", "policy", "simdev", "op", "1"]);
     let text = String::from_utf8_lossy(&simdev.stdout);
-    assert!(text.contains("op 1 policies: do=0 dump=0"), "{text}");
-    let port_nest =
-        format!("policy[0]:attr[4]: type=NESTED policy:1 maxattr:{}", simdev_protocol::simdev::PORT_ATTRS.max_type());
-    assert!(text.contains(&port_nest), "dev.port nests the port set: {text}");
+    // dev-get: a do policy and a dump policy, each with what its request takes.
+    assert!(text.contains("op 1 policies: do=0 dump=1"), "{text}");
+    assert!(text.contains("policy[0]:attr[2]: type=NUL_STRING max len:15"), "{text}");
+    assert!(text.contains("policy[1]:attr[30]: type=U32 range:[1,4294967295]"), "{text}");
+    let dev_set = sim.cli(&["ctrl", "policy", "simdev", "op", "2"]);
+    let text = String::from_utf8_lossy(&dev_set.stdout);
     assert!(text.contains("policy[0]:attr[6]: type=BINARY min len:6 max len:6"), "{text}");
+    assert!(!text.contains("attr[4]"), "dev-set takes no port nest: {text}");
+    let by_name = sim.cli(&["ctrl", "policy", "simdev", "op", "dev-set"]);
+    assert_eq!(by_name.stdout, dev_set.stdout, "op names are the spec's");
+    let json: serde_json::Value =
+        serde_json::from_slice(&sim.cli(&["-j", "ctrl", "policy", "simdev", "op", "dev-set"]).stdout).expect("JSON");
+    let names: Vec<&str> = json.as_array().unwrap().iter().filter_map(|part| part["name"].as_str()).collect();
+    assert_eq!(names, ["dev-set", "dev-id", "dev-name", "mtu", "mac", "up", "batch"], "-j names ops and attributes");
+    let unknown = sim.cli(&["ctrl", "policy", "simdev", "op", "dev-frobnicate"]);
+    assert_eq!(unknown.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("its ops: dev-get, dev-set"), "{unknown:?}");
+}
+
+/// The structure of a per-op-policy family's policy dump, as facts that
+/// hold for the kernel's own `netdev` and `ethtool` on this machine: no
+/// family-wide maxattr, every command has a policy (`HASPOL`), a mode
+/// without request attributes points at one shared policy that lists no
+/// attribute (`genl_policy_reject_all`; ethtool has no such mode), and
+/// every other policy lists at least one attribute. Returns how many modes
+/// point at the reject-all policy.
+fn per_op_structure(client: &mut Client, family: &str) -> Result<usize, String> {
+    use simdev_protocol::family::GENL_CMD_CAP_HASPOL;
+    use simdev_protocol::policy_dump::PolicyPart;
+    let info = client.resolve_family(family).map_err(|e| e.to_string())?;
+    if info.maxattr != 0 {
+        return Err(format!("{family}: maxattr {}", info.maxattr));
+    }
+    if let Some(op) = info.ops.iter().find(|op| op.flags & GENL_CMD_CAP_HASPOL == 0) {
+        return Err(format!("{family}: op {} has no HASPOL", op.id));
+    }
+    let parts = client
+        .get_policy(&simdev_protocol::ctrl::FamilySelector::Name(family.into()), None)
+        .map_err(|e| e.to_string())?;
+    let listed: BTreeSet<u32> = parts
+        .iter()
+        .filter_map(|(_, part)| match part {
+            PolicyPart::Attr { policy, .. } => Some(*policy),
+            PolicyPart::Op { .. } => None,
+        })
+        .collect();
+    let mut empty_references = Vec::new();
+    for (_, part) in &parts {
+        if let PolicyPart::Op { do_policy, dump_policy, .. } = part {
+            empty_references.extend(do_policy.iter().chain(dump_policy).filter(|index| !listed.contains(index)));
+        }
+    }
+    let empty: BTreeSet<&u32> = empty_references.iter().collect();
+    if empty.len() > 1 {
+        return Err(format!("{family}: several policies list nothing: {empty:?} (want one, shared)"));
+    }
+    Ok(empty_references.len())
+}
+
+#[test]
+fn simdev_policy_dump_has_the_structure_of_the_kernels_per_op_families() {
+    let sim = Simulator::start("[[device]]\nname = \"c0\"\n");
+    let mut kernel = Client::kernel().unwrap();
+    let netdev = per_op_structure(&mut kernel, "netdev").unwrap_or_else(|e| panic!("the kernel's own: {e}"));
+    assert!(netdev > 1, "netdev's dumps without requests share the reject-all policy");
+    per_op_structure(&mut kernel, "ethtool").unwrap_or_else(|e| panic!("the kernel's own: {e}"));
+    // Every simdev mode takes at least `batch`, so none is reject-all.
+    per_op_structure(&mut sim.client(), "simdev").unwrap();
 }

@@ -649,7 +649,7 @@ fn apply_each(
 ) -> Result<(), ChangeError> {
     for port in ports {
         let fail = |attr, error| ChangeError { attr, port: port.ifname.clone(), error };
-        let before = backend.port_info(port).map_err(|e| fail(dev_attr::ID, e))?;
+        let before = backend.port_info(port).map_err(|e| fail(dev_attr::DEV_ID, e))?;
         let mac = settings.mac.map(|m| if mac_is_base { port_mac(&m, port.index) } else { m });
         let changes = [
             settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),

@@ -11,14 +11,17 @@
 //! 4. (strict commands) reserved field or unknown flags: `EINVAL`;
 //! 5. unknown command, or no do/dump handler for what was asked: `EOPNOTSUPP`;
 //! 6. admin command from a uid that is not allowed: `EPERM`;
-//! 7. attribute validation: the policy's errno and extack.
+//! 7. attribute validation against the command's do or dump policy: the
+//!    policy's errno and extack;
+//! 8. (do) attributes the family's spec says the command requires: `EINVAL`
+//!    with the missing type (`GENL_REQ_ATTR_CHECK`).
 
 use crate::clients::Client;
 use crate::dump::{DumpCursor, DumpHandler, DumpRequest};
 use crate::simulator::{PendingRequest, Simulator};
 use crate::timers::TimerEvent;
 use simdev_protocol::extack::{build_error, ExtAck};
-use simdev_protocol::family::FamilySpec;
+use simdev_protocol::family::{CommandSpec, FamilySpec};
 use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
 use simdev_protocol::wire::{
     split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
@@ -218,10 +221,13 @@ fn run_request(
         return Err(HandlerError { errno: errno::EBUSY, ext: ExtAck::default() });
     }
 
-    let attrs = match command.policy {
+    let attrs = match command.policy(is_dump) {
         Some(policy) => parse(policy, message.genl_attrs(family.hdrsize.into()), family.strictness(genl.cmd))?,
         None => parse(&EMPTY_SET, simdev_protocol::wire::Attrs::new(&[], 0), family.strictness(genl.cmd))?,
     };
+    if !is_dump {
+        check_required(command, &attrs)?;
+    }
     let warning = attrs.warning;
     let family_id = header.ty;
     let request = Request { message, genl, attrs, family_id, family, sender };
@@ -260,6 +266,21 @@ fn batch_of(request: &Request<'_>) -> Option<u32> {
         return None;
     }
     request.attrs.get(simdev_protocol::simdev::dev_attr::BATCH).and_then(|a| a.u32())
+}
+
+/// Step 8: each required attribute, or one of its alternatives, is there.
+/// The extended ACK names the first alternative, as `MISS_TYPE` can name
+/// only one.
+fn check_required(command: &CommandSpec, attrs: &Parsed<'_>) -> Result<(), HandlerError> {
+    for alternatives in command.required {
+        if alternatives.iter().any(|&id| attrs.get(id).is_some()) {
+            continue;
+        }
+        let set = command.do_policy.expect("required attributes come with a do policy");
+        let names: Vec<&str> = alternatives.iter().map(|&id| set.get(id).map_or("?", |a| a.name)).collect();
+        return Err(HandlerError::missing(alternatives[0], format!("missing attribute: {}", names.join(" or "))));
+    }
+    Ok(())
 }
 
 static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet { name: "none", attrs: &[] };

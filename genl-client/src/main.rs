@@ -10,6 +10,7 @@ fn main() {
     cli.simulator_options().set_for_process();
     if let Err(e) = genl_client::commands::run(&cli) {
         eprintln!("genl-client: {e}");
-        std::process::exit(1);
+        // Like clap's own refusals: 2 for a usage error, 1 for a failure.
+        std::process::exit(if matches!(e, genl_client::error::Error::Usage(_)) { 2 } else { 1 });
     }
 }

@@ -99,7 +99,9 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
             has_do: true,
             has_dump: true,
             admin: false,
-            policy: Some(&CTRL_GETFAMILY_POLICY),
+            do_policy: Some(&CTRL_GETFAMILY_POLICY),
+            dump_policy: Some(&CTRL_GETFAMILY_POLICY),
+            required: &[],
             doc: "get family information by id or name, or dump all families",
         },
         crate::family::CommandSpec {
@@ -108,10 +110,13 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
             has_do: false,
             has_dump: true,
             admin: false,
-            policy: Some(&CTRL_GETPOLICY_POLICY),
+            do_policy: None,
+            dump_policy: Some(&CTRL_GETPOLICY_POLICY),
+            required: &[],
             doc: "dump a family's attribute policies (of one command)",
         },
     ],
+    notifications: &[],
     mcast_groups: &["notify"],
 };
 

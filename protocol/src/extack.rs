@@ -54,7 +54,8 @@ impl ExtAck {
         if let Some(offset) = self.offset.filter(|&o| o < request_len) {
             out.put_u32(attr::OFFS, offset as u32);
         }
-        if let Some(policy) = self.policy {
+        // An `NLA_REJECT` policy has nothing to describe: no TLV at all.
+        if let Some(policy) = self.policy.filter(|p| !matches!(p.ty, crate::policy::AttrType::Reject)) {
             out.nest_start(attr::POLICY);
             write_policy_attrs(policy, None, out);
             out.nest_end();

@@ -1,7 +1,8 @@
-//! The shape of a Generic Netlink family: commands, attribute sets,
-//! multicast groups. [`crate::simdev::FAMILY`] is one; the emulated
-//! controller is another. The simulator validates and dispatches from it,
-//! builds `GETFAMILY` answers from it, and the client names attributes with it.
+//! The shape of a Generic Netlink family: commands with their request
+//! policies, notifications, multicast groups. [`crate::simdev::FAMILY`] is
+//! one (generated from its YNL spec); the emulated controller is another.
+//! The simulator validates and dispatches from it, builds `GETFAMILY` and
+//! `GETPOLICY` answers from it, and the client names attributes with it.
 
 use crate::policy::{AttrSet, Strictness};
 
@@ -22,8 +23,13 @@ pub struct CommandSpec {
     pub has_dump: bool,
     /// Refused with `EPERM` unless the sender is allowed to administer.
     pub admin: bool,
-    /// The attribute set requests are validated against (`None`: no policy).
-    pub policy: Option<&'static AttrSet>,
+    /// The policy do requests are validated against (`None`: none).
+    pub do_policy: Option<&'static AttrSet>,
+    /// The policy dump requests are validated against (`None`: none).
+    pub dump_policy: Option<&'static AttrSet>,
+    /// Attributes a do request must carry (`GENL_REQ_ATTR_CHECK`), each
+    /// entry a list of alternatives: at least one of them must be present.
+    pub required: &'static [&'static [u16]],
     pub doc: &'static str,
 }
 
@@ -40,11 +46,29 @@ impl CommandSpec {
         if self.has_dump {
             flags |= GENL_CMD_CAP_DUMP;
         }
-        if self.policy.is_some() {
+        if self.do_policy.is_some() || self.dump_policy.is_some() {
             flags |= GENL_CMD_CAP_HASPOL;
         }
         flags
     }
+
+    /// The policy requests of this kind are validated against.
+    pub fn policy(&self, dump: bool) -> Option<&'static AttrSet> {
+        if dump {
+            self.dump_policy
+        } else {
+            self.do_policy
+        }
+    }
+}
+
+/// A notification: a command number only the family sends, on a group.
+#[derive(Debug)]
+pub struct NotificationSpec {
+    pub id: u8,
+    pub name: &'static str,
+    pub group: &'static str,
+    pub doc: &'static str,
 }
 
 /// A whole family, minus its id (ids are allocated at registration).
@@ -57,9 +81,11 @@ pub struct FamilySpec {
     /// Commands below this number get liberal validation and no header
     /// checks (`resv_start_op`); 0 makes every command strict.
     pub resv_start_op: u8,
-    /// The family-wide policy, if any; its max type is `CTRL_ATTR_MAXATTR`.
+    /// The family-wide policy, if any; its max type is `CTRL_ATTR_MAXATTR`
+    /// (families with per-op policies have none and report 0).
     pub policy: Option<&'static AttrSet>,
     pub commands: &'static [CommandSpec],
+    pub notifications: &'static [NotificationSpec],
     pub mcast_groups: &'static [&'static str],
 }
 
@@ -70,6 +96,16 @@ impl FamilySpec {
 
     pub fn command_by_name(&self, name: &str) -> Option<&'static CommandSpec> {
         self.commands.iter().find(|c| c.name == name)
+    }
+
+    pub fn notification(&self, id: u8) -> Option<&'static NotificationSpec> {
+        self.notifications.iter().find(|n| n.id == id)
+    }
+
+    /// The command or notification of that name, as its number.
+    pub fn message_id(&self, name: &str) -> Option<u8> {
+        let command = self.command_by_name(name).map(|c| c.id);
+        command.or_else(|| self.notifications.iter().find(|n| n.name == name).map(|n| n.id))
     }
 
     pub fn max_attr(&self) -> u32 {

@@ -6,7 +6,8 @@
 //! - [`family`]: the declarative shape of a family (commands, groups).
 //! - [`ctrl`]: the controller's `GETFAMILY` request and reply.
 //! - [`extack`]: `NLMSG_ERROR`/`NLMSG_DONE` with extended-ACK TLVs.
-//! - [`simdev`]: the simdev family itself and its typed messages.
+//! - [`simdev`]: the simdev family, generated at build time from its YNL
+//!   spec `simdev.yaml`, and its typed messages.
 //!
 //! Nothing here does I/O.
 

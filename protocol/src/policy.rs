@@ -45,6 +45,8 @@ pub enum AttrType {
     NulString,
     Binary,
     Nested(&'static AttrSet),
+    /// `NLA_REJECT`: never accepted; not shown in policy dumps.
+    Reject,
 }
 
 impl AttrType {
@@ -86,6 +88,7 @@ impl AttrType {
             AttrType::String => 11,
             AttrType::NulString => 12,
             AttrType::Nested(_) => 13,
+            AttrType::Reject => 0,
         }
     }
 
@@ -102,6 +105,7 @@ impl AttrType {
             AttrType::NulString => "nul-string",
             AttrType::Binary => "binary",
             AttrType::Nested(_) => "nest",
+            AttrType::Reject => "reject",
         }
     }
 }
@@ -181,6 +185,14 @@ impl AttrSet {
     }
 }
 
+/// `genl_policy_reject_all`: what the kernel validates requests of a
+/// split-ops command mode without a policy against (maxattr 1, attribute 1
+/// rejected, anything above unknown).
+pub static REJECT_ALL: AttrSet = AttrSet {
+    name: "reject-all",
+    attrs: &[AttrSpec { id: 1, name: "", ty: AttrType::Reject, check: Check::None, doc: "" }],
+};
+
 /// How strictly to validate (`NL_VALIDATE_STRICT` vs `NL_VALIDATE_LIBERAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strictness {
@@ -241,8 +253,19 @@ pub fn parse<'a>(
             }
             continue;
         }
-        if let Some(spec) = set.get(kind) {
-            validate_attr(spec, &attr, strictness)?;
+        match set.get(kind) {
+            Some(spec) => validate_attr(spec, &attr, strictness)?,
+            // A hole in the policy (`NLA_UNSPEC`): per-op policies list only
+            // what their op takes; strict validation refuses the rest.
+            None if strictness == Strictness::Strict => {
+                return Err(ValidationError {
+                    errno: errno::EINVAL,
+                    message: "Unsupported attribute",
+                    offset: Some(attr.offset),
+                    policy: None,
+                });
+            }
+            None => {}
         }
         slots[kind as usize] = Some(attr);
     }
@@ -287,6 +310,7 @@ fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictnes
     }
     const FAILED: &str = "Attribute failed policy validation";
     match spec.ty {
+        AttrType::Reject => return Err(fail(errno::EINVAL, FAILED)),
         AttrType::Flag => {
             if len > 0 {
                 return Err(fail(errno::ERANGE, FAILED));
@@ -382,8 +406,11 @@ pub mod policy_attr {
 /// Writes the `NL_POLICY_TYPE_ATTR_*` attributes describing `spec`, in the
 /// order `__netlink_policy_dump_write_attr` emits them. `nested_index` is
 /// the policy index of a nested set (policy dumps only; `None` in extacks).
+/// Writes nothing for `NLA_REJECT`, which has no policy to describe
+/// (callers leave such attributes out, as `-ENODATA` makes the kernel do).
 pub fn write_policy_attrs(spec: &AttrSpec, nested_index: Option<u32>, out: &mut MessageBuilder) {
     match spec.ty {
+        AttrType::Reject => return,
         AttrType::Nested(inner) => {
             if let Some(index) = nested_index {
                 out.put_u32(policy_attr::POLICY_IDX, index);
@@ -577,6 +604,38 @@ mod tests {
         let parsed = parse(&OUTER, message.genl_attrs(0), Strictness::Liberal).unwrap();
         assert_eq!(parsed.warning, Some("bytes leftover after parsing attributes"));
         assert_eq!(parsed.get(1).unwrap().u32(), Some(1));
+    }
+
+    #[test]
+    fn reject_all_refuses_attribute_one_and_knows_no_other() {
+        let parse_one = |kind: u16| {
+            let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+            b.put_u32(kind, 1);
+            let msg = b.finish();
+            let message = crate::wire::split_messages(&msg).next().unwrap();
+            parse(&REJECT_ALL, message.genl_attrs(0), Strictness::Strict).map(|_| ()).unwrap_err()
+        };
+        let err = parse_one(1);
+        assert_eq!((err.errno, err.message), (22, "Attribute failed policy validation"));
+        let mut out = MessageBuilder::new(0, 0, 0, 0);
+        write_policy_attrs(err.policy.unwrap(), None, &mut out);
+        assert_eq!(out.finish().len(), crate::wire::NLMSG_HDRLEN, "NLA_REJECT describes nothing");
+        assert_eq!(parse_one(2).message, "Unknown attribute type");
+    }
+
+    #[test]
+    fn holes_in_a_policy_are_unsupported_when_strict() {
+        static HOLEY: AttrSet = AttrSet {
+            name: "holey",
+            attrs: &[AttrSpec { id: 3, name: "c", ty: AttrType::U32, check: Check::None, doc: "" }],
+        };
+        let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+        b.put_u32(2, 1);
+        let msg = b.finish();
+        let message = crate::wire::split_messages(&msg).next().unwrap();
+        let err = parse(&HOLEY, message.genl_attrs(0), Strictness::Strict).unwrap_err();
+        assert_eq!((err.errno, err.message, err.policy.is_none()), (22, "Unsupported attribute", true));
+        assert!(parse(&HOLEY, message.genl_attrs(0), Strictness::Liberal).is_ok());
     }
 
     #[test]

@@ -13,8 +13,11 @@ use crate::policy::{policy_attr, write_policy_attrs, AttrSet, AttrType};
 use crate::wire::{Attrs, MessageBuilder};
 use crate::DecodeError;
 
-/// The policies a dump covers, in the kernel's numbering: those of the
-/// selected commands first, then the sets nested in them, breadth first.
+/// The policies a dump covers, in the kernel's numbering
+/// (`netlink_policy_dump_add_policy`): each command's do policy, then its
+/// dump policy, each followed by the sets nested in what is listed so far
+/// that are not listed yet. A policy shared by several modes or commands
+/// (the same table) has one index.
 struct PolicyTable {
     sets: Vec<&'static AttrSet>,
 }
@@ -24,15 +27,15 @@ impl PolicyTable {
         let mut table = PolicyTable { sets: Vec::new() };
         for set in policies {
             table.add(set);
-        }
-        let mut next = 0;
-        while next < table.sets.len() {
-            for spec in table.sets[next].attrs {
-                if let AttrType::Nested(inner) = spec.ty {
-                    table.add(inner);
+            let mut next = 0;
+            while next < table.sets.len() {
+                for spec in table.sets[next].attrs {
+                    if let AttrType::Nested(inner) = spec.ty {
+                        table.add(inner);
+                    }
                 }
+                next += 1;
             }
-            next += 1;
         }
         table
     }
@@ -73,24 +76,25 @@ pub fn policy_dump(spec: &FamilySpec, op: Option<u32>) -> Result<Vec<PolicyPart>
         Some(op) => vec![spec.commands.iter().find(|c| u32::from(c.id) == op).ok_or(PolicyDumpError::UnknownOp)?],
         None => spec.commands.iter().collect(),
     };
-    let table = PolicyTable::new(commands.iter().filter_map(|c| c.policy));
+    let table = PolicyTable::new(commands.iter().flat_map(|c| [c.do_policy, c.dump_policy]).flatten());
     if table.sets.is_empty() {
         return Err(PolicyDumpError::NoPolicy);
     }
     let mut parts = Vec::new();
     for command in &commands {
-        let index = command.policy.and_then(|p| table.index(p));
         // The kernel keys the entry by its do handler's command number, which
         // is 0 for dump-only commands (so does its own getpolicy).
         let cmd = if command.has_do { u32::from(command.id) } else { 0 };
+        let index = |policy: Option<&'static AttrSet>| policy.and_then(|p| table.index(p));
         parts.push(PolicyPart::Op {
             cmd,
-            do_policy: index.filter(|_| command.has_do),
-            dump_policy: index.filter(|_| command.has_dump),
+            do_policy: index(command.do_policy).filter(|_| command.has_do),
+            dump_policy: index(command.dump_policy).filter(|_| command.has_dump),
         });
     }
     for (policy, set) in table.sets.iter().enumerate() {
-        for spec in set.attrs {
+        // `NLA_REJECT` entries describe nothing and are left out.
+        for spec in set.attrs.iter().filter(|a| !matches!(a.ty, AttrType::Reject)) {
             let mut scratch = MessageBuilder::new(0, 0, 0, 0);
             let nested = match spec.ty {
                 AttrType::Nested(inner) => table.index(inner),
@@ -183,19 +187,75 @@ mod tests {
         assert_eq!(policy_dump(&CTRL_FAMILY, Some(99)), Err(PolicyDumpError::UnknownOp));
     }
 
+    use crate::family::CommandSpec;
+    use crate::policy::{AttrSpec, Check, REJECT_ALL};
+
+    static INNER: AttrSet = AttrSet {
+        name: "inner",
+        attrs: &[AttrSpec { id: 1, name: "x", ty: AttrType::U8, check: Check::None, doc: "" }],
+    };
+    static OUTER: AttrSet = AttrSet {
+        name: "outer",
+        attrs: &[AttrSpec { id: 2, name: "inner", ty: AttrType::Nested(&INNER), check: Check::None, doc: "" }],
+    };
+    static OTHER: AttrSet = AttrSet {
+        name: "other",
+        attrs: &[AttrSpec { id: 3, name: "y", ty: AttrType::U32, check: Check::None, doc: "" }],
+    };
+    const fn command(id: u8, has_do: bool, do_policy: Option<&'static AttrSet>) -> CommandSpec {
+        CommandSpec {
+            id,
+            name: "",
+            has_do,
+            has_dump: true,
+            admin: false,
+            do_policy,
+            dump_policy: Some(&REJECT_ALL),
+            required: &[],
+            doc: "",
+        }
+    }
+    static NESTING: FamilySpec = FamilySpec {
+        name: "nesting",
+        version: 1,
+        hdrsize: 0,
+        resv_start_op: 0,
+        policy: None,
+        commands: &[command(1, true, Some(&OUTER)), command(2, true, Some(&OTHER)), command(3, false, None)],
+        notifications: &[],
+        mcast_groups: &[],
+    };
+
     #[test]
-    fn nested_sets_get_their_own_index_and_parts_round_trip() {
-        let parts = policy_dump(&crate::simdev::FAMILY, Some(1)).unwrap();
-        let port = parts.iter().find(|p| matches!(p, PolicyPart::Attr { policy: 0, attr: 4, .. })).expect("dev.port");
-        let PolicyPart::Attr { properties, .. } = port else { unreachable!() };
+    fn policies_are_numbered_as_the_kernel_adds_them() {
+        let parts = policy_dump(&NESTING, None).unwrap();
+        // outer=0, its nest inner=1 right after it, then the shared
+        // reject-all=2 (dump of every command), other=3; reject-all
+        // entries are not listed.
+        assert_eq!(parts[0], PolicyPart::Op { cmd: 1, do_policy: Some(0), dump_policy: Some(2) });
+        assert_eq!(parts[1], PolicyPart::Op { cmd: 2, do_policy: Some(3), dump_policy: Some(2) });
+        assert_eq!(parts[2], PolicyPart::Op { cmd: 0, do_policy: None, dump_policy: Some(2) });
+        let attrs: Vec<(u32, u32)> = parts[3..]
+            .iter()
+            .map(|p| match p {
+                PolicyPart::Attr { policy, attr, .. } => (*policy, *attr),
+                _ => panic!("ops come first"),
+            })
+            .collect();
+        assert_eq!(attrs, [(0, 2), (1, 1), (3, 3)]);
+        let PolicyPart::Attr { properties, .. } = &parts[3] else { unreachable!() };
         assert!(properties.contains(&(policy_attr::POLICY_IDX, 1)));
-        for part in &parts {
+    }
+
+    #[test]
+    fn parts_round_trip() {
+        for part in policy_dump(&crate::simdev::FAMILY, None).unwrap() {
             let mut b = MessageBuilder::genl(0x10, 0, 0, 0, 10, 2);
             b.put_u16(attr::FAMILY_ID, 0x13);
             part.encode(&mut b);
             let bytes = b.finish();
             let message = crate::wire::split_messages(&bytes).next().unwrap();
-            assert_eq!(&PolicyPart::decode(message.genl_attrs(0)).unwrap(), part);
+            assert_eq!(PolicyPart::decode(message.genl_attrs(0)).unwrap(), part);
         }
     }
 }

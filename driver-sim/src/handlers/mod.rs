@@ -61,12 +61,14 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
 /// The device a request names by `dev-id` or `dev-name` (both: they must
 /// agree), without side effects.
 fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
-    let id_attr = request.attrs.get(dev_attr::ID);
-    let name_attr = request.attrs.get(dev_attr::NAME);
+    let id_attr = request.attrs.get(dev_attr::DEV_ID);
+    let name_attr = request.attrs.get(dev_attr::DEV_NAME);
     let (selector, attr) = match (id_attr, name_attr) {
         (Some(id), _) => (DevSelector::Id(id.u32().unwrap_or_default()), id),
         (None, Some(name)) => (DevSelector::Name(name.string().unwrap_or_default().to_string()), name),
-        (None, None) => return Err(HandlerError::missing(dev_attr::ID, "missing attribute: dev-id or dev-name")),
+        // Do requests were checked against the spec's `Requires: dev-id|dev-name`;
+        // dumps select only when one is there.
+        (None, None) => return Err(HandlerError::missing(dev_attr::DEV_ID, "missing attribute: dev-id or dev-name")),
     };
     let device = sim
         .devices
@@ -106,7 +108,7 @@ pub fn target_device(sim: &mut Simulator, request: &Request<'_>) -> Result<u32, 
 /// The `start` of every device-scoped dump: the device the request names
 /// (`ENODEV` if none has that id or name), or every device.
 pub fn device_scope(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
-    if request.attrs.get(dev_attr::ID).is_some() || request.attrs.get(dev_attr::NAME).is_some() {
+    if request.attrs.get(dev_attr::DEV_ID).is_some() || request.attrs.get(dev_attr::DEV_NAME).is_some() {
         return Ok(DumpTarget::Devices(Some(select(sim, request)?)));
     }
     Ok(DumpTarget::Devices(None))
@@ -169,8 +171,19 @@ pub fn dump_per_object<T: simdev_protocol::simdev::Nested>(
     }
 }
 
-/// A required attribute, or `EINVAL` with `MISS_TYPE` naming it.
+/// An attribute the command requires: the spec's `Requires:` line makes
+/// the request path check it before the handler runs, so it is there
+/// (unless the spec and the handler disagree, a bug the debug assertion
+/// catches in tests; the request then still fails as a missing attribute).
 pub fn required<'a>(request: &Request<'a>, attr_type: u16) -> Result<Attr<'a>, HandlerError> {
+    debug_assert!(
+        request
+            .family
+            .command(request.genl.cmd)
+            .is_some_and(|c| c.required.iter().any(|alts| alts.contains(&attr_type))),
+        "the spec does not require attribute {attr_type} of command {}",
+        request.genl.cmd
+    );
     request.attrs.get(attr_type).ok_or_else(|| {
         let name = simdev::DEV_ATTRS.get(attr_type).map_or("?", |s| s.name);
         HandlerError::missing(attr_type, format!("missing attribute: {name}"))

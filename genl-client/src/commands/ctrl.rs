@@ -6,8 +6,8 @@ use crate::cli::CtrlCommand;
 use crate::client::{Client, Target};
 use crate::error::{Error, Result};
 use simdev_protocol::ctrl::{FamilyInfo, FamilySelector};
-use simdev_protocol::family::{GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL};
-use simdev_protocol::policy::policy_attr;
+use simdev_protocol::family::{FamilySpec, GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL};
+use simdev_protocol::policy::{policy_attr, AttrSet, AttrType};
 use simdev_protocol::policy_dump::PolicyPart;
 use std::fmt::Write;
 
@@ -17,16 +17,26 @@ pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> 
         CtrlCommand::List => client.list_families()?,
         CtrlCommand::Get { family } => vec![client.get_family(&FamilySelector::parse(family))?],
         CtrlCommand::Policy { family, args } => {
+            let selector = FamilySelector::parse(family);
+            let spec = known_spec(&mut client, &selector);
             let op = match args.as_slice() {
                 [] => None,
-                [word, value] if word == "op" => {
-                    Some(value.parse().map_err(|_| Error::Usage(format!("op `{value}` is not a command number")))?)
-                }
-                _ => return Err(Error::Usage("expected `op CMD`".into())),
+                [word, value] if word == "op" => Some(op_number(spec, value)?),
+                _ => return Err(Error::Usage("expected `op NAME|NUMBER`".into())),
             };
-            let parts = client.get_policy(&FamilySelector::parse(family), op)?;
-            let json: Vec<_> =
-                parts.iter().map(|(id, part)| serde_json::json!({"family_id": id, "part": part})).collect();
+            let parts = client.get_policy(&selector, op)?;
+            let names = spec.map(|spec| policy_names(spec, &parts)).unwrap_or_default();
+            let json: Vec<_> = parts
+                .iter()
+                .zip(names.into_iter().map(Some).chain(std::iter::repeat(None)))
+                .map(|((id, part), name)| {
+                    let mut json = serde_json::json!({"family_id": id, "part": part});
+                    if let Some(name) = name.flatten() {
+                        json["name"] = name.into();
+                    }
+                    json
+                })
+                .collect();
             output.show(&json, || {
                 print!("{}", parts.iter().map(|(id, p)| format_policy_part(*id, p)).collect::<String>())
             });
@@ -42,6 +52,77 @@ pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> 
         print!("{}", families.iter().map(format_family).collect::<String>());
     }
     Ok(())
+}
+
+/// The families whose spec genl-client carries: what names their ops and
+/// attributes.
+const KNOWN_SPECS: [&FamilySpec; 2] = [&simdev_protocol::ctrl::CTRL_FAMILY, &simdev_protocol::simdev::FAMILY];
+
+/// The spec of the family `selector` names, if genl-client knows it (a
+/// family given by id is asked for its name).
+fn known_spec(client: &mut Client, selector: &FamilySelector) -> Option<&'static FamilySpec> {
+    let name = match selector {
+        FamilySelector::Name(name) => name.clone(),
+        FamilySelector::Id(_) => client.get_family(selector).ok()?.name,
+    };
+    KNOWN_SPECS.into_iter().find(|spec| spec.name == name)
+}
+
+/// `op NAME|NUMBER`: a number, or an op name of a known family's spec.
+fn op_number(spec: Option<&FamilySpec>, value: &str) -> Result<u32> {
+    if let Ok(number) = value.parse() {
+        return Ok(number);
+    }
+    match spec {
+        Some(spec) => spec.command_by_name(value).map(|c| c.id.into()).ok_or_else(|| {
+            let names: Vec<&str> = spec.commands.iter().map(|c| c.name).collect();
+            Error::Usage(format!("{} has no op `{value}`; its ops: {}", spec.name, names.join(", ")))
+        }),
+        None => Err(Error::Usage(format!(
+            "op `{value}` is not a command number, and this family's op names are unknown here"
+        ))),
+    }
+}
+
+/// The name of each part of a policy dump, from the family's spec: the op
+/// of an op part, the attribute of an attribute part. Policy indexes are
+/// matched to attribute sets through the op parts (which policy each op
+/// uses) and nested attributes (which index their set got).
+fn policy_names(spec: &FamilySpec, parts: &[(u16, PolicyPart)]) -> Vec<Option<String>> {
+    // Dump-only ops are keyed 0 (the kernel's quirk): known only when the
+    // family has one of them.
+    let op_of = |cmd: u32| {
+        spec.commands.iter().find(|c| u32::from(c.id) == cmd && c.has_do).or_else(|| {
+            let dump_only: Vec<_> = spec.commands.iter().filter(|c| !c.has_do).collect();
+            (cmd == 0 && dump_only.len() == 1).then(|| dump_only[0])
+        })
+    };
+    let mut sets: std::collections::HashMap<u32, &'static AttrSet> = std::collections::HashMap::new();
+    for (_, part) in parts {
+        if let PolicyPart::Op { cmd, do_policy, dump_policy } = part {
+            let Some(command) = op_of(*cmd) else { continue };
+            for (index, policy) in [(do_policy, command.do_policy), (dump_policy, command.dump_policy)] {
+                if let (Some(index), Some(policy)) = (index, policy) {
+                    sets.insert(*index, policy);
+                }
+            }
+        }
+    }
+    parts
+        .iter()
+        .map(|(_, part)| match part {
+            PolicyPart::Op { cmd, .. } => op_of(*cmd).map(|c| c.name.to_string()),
+            PolicyPart::Attr { policy, attr, properties } => {
+                let attr_spec = sets.get(policy)?.get(*attr as u16)?;
+                let nested_index =
+                    properties.iter().find(|(k, _)| *k == policy_attr::POLICY_IDX).map(|(_, v)| *v as u32);
+                if let (AttrType::Nested(inner), Some(index)) = (attr_spec.ty, nested_index) {
+                    sets.entry(index).or_insert(inner);
+                }
+                Some(attr_spec.name.to_string())
+            }
+        })
+        .collect()
 }
 
 /// One family as `genl ctrl list` prints it (iproute2 `print_ctrl`),

@@ -1,32 +1,25 @@
 //! Typed `dev-*` and `port-*` messages: devices, ports, selectors, MACs.
 
 use super::hw::Nested;
-use super::{dev_attr, port_attr};
+use super::{dev_attr, oper_state, port_attr};
 use crate::wire::{Attrs, MessageBuilder};
 use crate::DecodeError;
 
-/// `IF_OPER_*`, named as `ip link` names them.
+/// `IF_OPER_*` (the spec's `oper-state` enum), named as `ip link` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperState(pub u8);
 
 impl OperState {
-    pub const UNKNOWN: OperState = OperState(0);
-    pub const DOWN: OperState = OperState(2);
-    pub const NOTPRESENT: OperState = OperState(1);
-    pub const LOWERLAYERDOWN: OperState = OperState(3);
-    pub const UP: OperState = OperState(6);
+    pub const UNKNOWN: OperState = OperState(oper_state::UNKNOWN as u8);
+    pub const DOWN: OperState = OperState(oper_state::DOWN as u8);
+    pub const NOTPRESENT: OperState = OperState(oper_state::NOTPRESENT as u8);
+    pub const LOWERLAYERDOWN: OperState = OperState(oper_state::LOWERLAYERDOWN as u8);
+    pub const UP: OperState = OperState(oper_state::UP as u8);
 
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            0 => "UNKNOWN",
-            1 => "NOTPRESENT",
-            2 => "DOWN",
-            3 => "LOWERLAYERDOWN",
-            4 => "TESTING",
-            5 => "DORMANT",
-            6 => "UP",
-            _ => "INVALID",
-        }
+    /// The spec's entry name in capitals (`ip link`'s), or `INVALID`.
+    pub fn name(self) -> String {
+        let entry = oper_state::ENTRIES.iter().find(|(value, _)| *value == u64::from(self.0));
+        entry.map_or("INVALID".to_string(), |(_, name)| name.to_uppercase())
     }
 }
 
@@ -45,8 +38,8 @@ impl DevSelector {
 
     pub fn encode(&self, out: &mut MessageBuilder) {
         match self {
-            DevSelector::Id(id) => out.put_u32(dev_attr::ID, *id),
-            DevSelector::Name(name) => out.put_str(dev_attr::NAME, name),
+            DevSelector::Id(id) => out.put_u32(dev_attr::DEV_ID, *id),
+            DevSelector::Name(name) => out.put_str(dev_attr::DEV_NAME, name),
         };
     }
 }
@@ -161,13 +154,13 @@ fn serialize_mac<S: serde::Serializer>(mac: &Mac, s: S) -> Result<S::Ok, S::Erro
 }
 
 fn serialize_oper_state<S: serde::Serializer>(state: &OperState, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(state.name())
+    s.serialize_str(&state.name())
 }
 
 impl DevInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::ID, self.id)
-            .put_str(dev_attr::NAME, &self.name)
+        out.put_u32(dev_attr::DEV_ID, self.id)
+            .put_str(dev_attr::DEV_NAME, &self.name)
             .put_str(dev_attr::BACKEND, &self.backend);
         if let Some(netns) = &self.netns {
             out.put_str(dev_attr::NETNS, netns);
@@ -182,8 +175,8 @@ impl DevInfo {
 
     pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
         let missing = |what| DecodeError::new(what, "missing or wrong size");
-        let id = attrs.get(dev_attr::ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
-        let name = attrs.get(dev_attr::NAME).and_then(|a| a.string()).ok_or(missing("dev-name"))?;
+        let id = attrs.get(dev_attr::DEV_ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
+        let name = attrs.get(dev_attr::DEV_NAME).and_then(|a| a.string()).ok_or(missing("dev-name"))?;
         let backend = attrs.get(dev_attr::BACKEND).and_then(|a| a.string()).unwrap_or_default();
         let ports = attrs
             .clone()

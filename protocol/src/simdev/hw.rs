@@ -33,15 +33,15 @@ pub struct Scoped<T> {
 
 impl<T: Nested> Scoped<T> {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::ID, self.dev_id).put_str(dev_attr::NAME, &self.dev_name);
+        out.put_u32(dev_attr::DEV_ID, self.dev_id).put_str(dev_attr::DEV_NAME, &self.dev_name);
         for item in &self.items {
             item.encode(out);
         }
     }
 
     pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
-        let dev_id = attrs.get(dev_attr::ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
-        let dev_name = string(attrs.get(dev_attr::NAME)).ok_or(missing("dev-name"))?;
+        let dev_id = attrs.get(dev_attr::DEV_ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
+        let dev_name = string(attrs.get(dev_attr::DEV_NAME)).ok_or(missing("dev-name"))?;
         let items = attrs
             .clone()
             .filter(|a| a.kind() == T::ATTR)
@@ -443,7 +443,7 @@ pub struct StatsInfo {
 
 impl StatsInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::ID, self.dev_id).put_str(dev_attr::NAME, &self.dev_name);
+        out.put_u32(dev_attr::DEV_ID, self.dev_id).put_str(dev_attr::DEV_NAME, &self.dev_name);
         self.driver.encode(out);
         self.server.encode(out);
         for port in &self.ports {

@@ -1,0 +1,338 @@
+//! simdev's YNL spec against the kernel's own YNL material (Debian's
+//! linux-source-6.12, fetched and cached by `tests/ynl/kernel-ynl`): the
+//! spec passes the kernel's JSON schema, and the kernel's YNL CLI, run
+//! unmodified with its socket pointed at a simulator (`tests/ynl/ynl-at-port`),
+//! reads the spec and drives the simulator: every operation, errors with
+//! extended ACKs decoded to attribute names, notifications. Changes are
+//! checked in the kernel (`ip`), not in the simulator's answers.
+
+use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
+use simdev_tests::{is_root, skip, Simulator, TempFile};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const HELPER: &str = include_str!("ynl/ynl-at-port");
+
+/// The Python that runs the kernel's YNL tools: `$SIMDEV_PYTHON` (tests/run
+/// sets it), else `python3`. It needs the yaml and jsonschema modules.
+fn python() -> Command {
+    Command::new(std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into()))
+}
+
+/// Where `tests/ynl/kernel-ynl` put the kernel's YNL material: the
+/// directory `$SIMDEV_KERNEL_YNL` names (tests/run sets it), or the
+/// default cache. `None` (and a visible skip) when neither has it.
+fn kernel_ynl() -> Option<PathBuf> {
+    let dir = match std::env::var_os("SIMDEV_KERNEL_YNL") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/simdev-ynl/linux-source-6.12"),
+    };
+    if dir.join("tools/net/ynl/cli.py").is_file() {
+        return Some(dir);
+    }
+    skip("the kernel's YNL material is not fetched here (run tests/ynl/kernel-ynl; tests/run does)");
+    None
+}
+
+struct Ynl {
+    dir: PathBuf,
+    port: u32,
+    spec: TempFile,
+    helper: TempFile,
+}
+
+impl Ynl {
+    fn new(dir: PathBuf, sim: &Simulator) -> Self {
+        Ynl {
+            dir,
+            port: sim.port,
+            spec: TempFile::with_contents("simdev.yaml", SPEC_YAML),
+            helper: TempFile::with_contents("ynl-at-port", HELPER),
+        }
+    }
+
+    fn schema(&self) -> PathBuf {
+        self.dir.join("Documentation/netlink/genetlink.yaml")
+    }
+
+    /// The kernel's YNL CLI with these arguments, against the simulator.
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run python3")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = python();
+        command
+            .arg(&self.helper.0)
+            .arg(self.port.to_string())
+            .arg(&self.dir)
+            .arg("--spec")
+            .arg(&self.spec.0)
+            .arg("--schema")
+            .arg(self.schema())
+            .args(args);
+        command
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "ynl {args:?}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+        text
+    }
+
+    /// Runs and expects a Netlink error; returns what YNL printed of it.
+    fn error(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "ynl {args:?} should fail: {text}");
+        assert!(text.contains("Netlink error"), "ynl {args:?}: not a netlink error: {text}");
+        text
+    }
+}
+
+const CONFIG: &str = r#"
+[[device]]
+name = "y0"
+ports = 2
+
+[[device.register]]
+name = "ctrl"
+offset = 0
+width = 32
+access = "rw"
+
+[[device.sensor]]
+name = "temp"
+kind = "temperature"
+unit = "mC"
+value = 40000
+min = -10000
+max = 100000
+"#;
+
+#[test]
+fn the_spec_passes_the_kernels_schema() {
+    let Some(dir) = kernel_ynl() else { return };
+    let spec = TempFile::with_contents("simdev.yaml", SPEC_YAML);
+    let check = "import sys, yaml, jsonschema\n\
+                 schema = yaml.safe_load(open(sys.argv[1]))\n\
+                 jsonschema.validate(yaml.safe_load(open(sys.argv[2])), schema)\n";
+    let out = python()
+        .args(["-c", check])
+        .arg(dir.join("Documentation/netlink/genetlink.yaml"))
+        .arg(&spec.0)
+        .output()
+        .expect("run python3 (needs the yaml and jsonschema modules: python3-yaml, python3-jsonschema)");
+    assert!(out.status.success(), "the kernel's schema refuses simdev.yaml: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(CONFIG);
+    let ynl = Ynl::new(dir, &sim);
+
+    let listed = ynl.ok(&["--list-ops"]);
+    for command in FAMILY.commands {
+        assert!(listed.contains(command.name), "--list-ops lacks {}: {listed}", command.name);
+    }
+
+    let dump: serde_json::Value = serde_json::from_str(&ynl.ok(&["--dump", "dev-get", "--output-json"])).unwrap();
+    let ports = dump[0]["port"].as_array().expect("dev-get dump: y0 with its ports");
+    assert_eq!(dump[0]["dev-name"], "y0");
+    for port in ports {
+        let link = sim.kernel_link(port["ifname"].as_str().unwrap());
+        assert_eq!(port["ifindex"], link["ifindex"]);
+        assert_eq!(port["mac"], link["address"], "display-hint mac");
+        assert_eq!(port["oper-state"], link["operstate"].as_str().unwrap().to_lowercase(), "the oper-state enum");
+    }
+
+    ynl.ok(&["--do", "dev-set", "--json", r#"{"dev-name": "y0", "mtu": 1400}"#]);
+    for name in ["y0p0", "y0p1"] {
+        assert_eq!(sim.kernel_link(name)["mtu"], 1400, "{name}: the kernel has the MTU YNL set");
+    }
+
+    let text = ynl.error(&["--do", "dev-set", "--json", r#"{"dev-name": "y0", "mtu": 10}"#]);
+    assert!(text.contains("error: -34"), "{text}");
+    assert!(text.contains("'bad-attr': '.mtu'"), "the offset decodes to the attribute's name: {text}");
+    assert!(text.contains("'min-value': 68"), "the policy's bounds: {text}");
+    let text = ynl.error(&["--do", "port-get", "--json", r#"{"dev-name": "y0"}"#]);
+    assert!(text.contains("'miss-type': 'port-index'"), "the spec's required attribute: {text}");
+    let text = ynl.error(&["--do", "dev-get", "--json", r#"{"dev-name": "y0", "reg-name": "ctrl"}"#]);
+    assert!(text.contains("'msg': 'Unsupported attribute'") && text.contains("'bad-attr': '.reg-name'"), "{text}");
+    for name in ["y0p0", "y0p1"] {
+        assert_eq!(sim.kernel_link(name)["mtu"], 1400, "{name}: refused requests changed nothing");
+    }
+}
+
+#[test]
+fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(CONFIG);
+    let ynl = Ynl::new(dir, &sim);
+    let dev = r#""dev-name": "y0""#;
+    // YNL raises on an attribute its spec does not know, so each answer
+    // decoding is the check that replies carry only what the spec defines.
+    let requests: Vec<(&str, &str, String)> = vec![
+        ("dev-get", "--do", format!("{{{dev}}}")),
+        ("dev-get", "--dump", "{}".into()),
+        ("dev-set", "--do", format!("{{{dev}, \"up\": 1}}")),
+        ("dev-new", "--do", r#"{"config": "name = \"y1\"\nports = 1\n"}"#.into()),
+        ("dev-del", "--do", r#"{"dev-name": "y1"}"#.into()),
+        ("dev-reset", "--do", format!("{{{dev}}}")),
+        ("port-get", "--do", format!("{{{dev}, \"port-index\": 1}}")),
+        ("port-get", "--dump", format!("{{{dev}}}")),
+        ("port-set", "--do", format!("{{{dev}, \"port-index\": 1, \"carrier\": 0}}")),
+        ("reg-get", "--do", format!("{{{dev}, \"reg-name\": \"ctrl\"}}")),
+        ("reg-get", "--dump", "{}".into()),
+        ("reg-set", "--do", format!("{{{dev}, \"reg-name\": \"ctrl\", \"reg-value\": 7}}")),
+        ("sensor-get", "--do", format!("{{{dev}, \"sensor-name\": \"temp\"}}")),
+        ("sensor-get", "--dump", "{}".into()),
+        ("sensor-set", "--do", format!("{{{dev}, \"sensor-name\": \"temp\", \"sensor-value\": -5}}")),
+        ("fw-get", "--do", format!("{{{dev}}}")),
+        ("fw-get", "--dump", "{}".into()),
+        ("fw-flash", "--do", format!("{{{dev}, \"fw-version\": \"2.0\"}}")),
+        ("stats-get", "--do", format!("{{{dev}}}")),
+        ("stats-get", "--dump", "{}".into()),
+        ("fault-set", "--do", format!("{{{dev}, \"fault-cmd\": \"reg-get\", \"fault-errno\": 5, \"fault-count\": 1}}")),
+        ("fault-get", "--do", format!("{{{dev}}}")),
+        ("fault-get", "--dump", "{}".into()),
+        ("fault-clear", "--do", format!("{{{dev}}}")),
+    ];
+    for command in FAMILY.commands {
+        for (mode, present) in [("--do", command.has_do), ("--dump", command.has_dump)] {
+            let covered = requests.iter().any(|(name, m, _)| *name == command.name && *m == mode);
+            assert_eq!(covered, present, "{} {mode}: every mode of every op is run here", command.name);
+        }
+    }
+    for (name, mode, json) in &requests {
+        let out = ynl.run(&["--no-schema", mode, name, "--json", json, "--output-json"]);
+        assert!(
+            out.status.success(),
+            "{name} {mode} {json}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // What the requests did, in the kernel.
+    assert_eq!(sim.kernel_link("y0p1")["operstate"], "LOWERLAYERDOWN", "port-set carrier 0 through YNL");
+    assert!(!sim.kernel_link_names().iter().any(|n| n.starts_with("y1")), "dev-new then dev-del through YNL");
+}
+
+#[test]
+fn the_kernels_ynl_cli_receives_the_simulators_notifications() {
+    let Some(dir) = kernel_ynl() else { return };
+    if !is_root() {
+        skip("joining NETLINK_USERSOCK groups needs root");
+        return;
+    }
+    let sim = Simulator::start(CONFIG);
+    let ynl = Ynl::new(dir, &sim);
+    // One YNL listens, another changes the device. (YNL 6.12 cannot do
+    // both on one socket: a notification arriving before the answer to
+    // its own request makes it fail, against the kernel's families too.)
+    let listener = ynl
+        .command(&["--no-schema", "--subscribe", "config", "--sleep", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    let pid = listener.id();
+    simdev_tests::eventually("the listener joined a group", || usersock_groups(pid).is_some_and(|g| g != 0));
+    ynl.ok(&["--no-schema", "--do", "dev-set", "--json", r#"{"dev-name": "y0", "mtu": 1300}"#]);
+    let out = listener.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("'name': 'dev-change-ntf'"), "{text}");
+    assert!(text.contains("'mtu': 1300"), "the notification carries the device as it is now: {text}");
+}
+
+/// The first 32 multicast groups of process `pid`'s NETLINK_USERSOCK
+/// socket (autobound to its pid), from `/proc/net/netlink`.
+fn usersock_groups(pid: u32) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/net/netlink").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (protocol, port, groups) = (fields.get(1)?, fields.get(2)?, fields.get(3)?);
+        (*protocol == "2" && port.parse::<u32>().ok()? == pid).then(|| u32::from_str_radix(groups, 16).ok())?
+    })
+}
+
+/// What the kernel's own spec reader (`tools/net/ynl/lib/nlspec.py`) makes
+/// of a spec: op names with request and reply values, attribute values per
+/// set, enum entry values. Printed as JSON by Python, compared with ours.
+const NLSPEC_DUMP: &str = r#"
+import json, sys
+sys.path.insert(0, sys.argv[1] + "/tools/net/ynl")
+from lib import SpecFamily
+family = SpecFamily(sys.argv[2], "")
+print(json.dumps({
+    "ops": [[name, op.req_value, op.rsp_value] for name, op in family.msgs.items()],
+    "sets": {name: [[a, attr.value] for a, attr in s.attrs.items()] for name, s in family.attr_sets.items()},
+    "enums": {name: [[e, entry.user_value()] for e, entry in c.entries.items()]
+              for name, c in family.consts.items() if c["type"] in ("enum", "flags")},
+}, sort_keys=True))
+"#;
+
+fn ours(family: &simdev_ynl::Family) -> serde_json::Value {
+    let ops: Vec<_> =
+        family.ops.iter().map(|op| serde_json::json!([op.name, op.request_value, op.reply_value])).collect();
+    let sets: serde_json::Map<_, _> = family
+        .attr_sets
+        .iter()
+        .map(|set| (set.name.clone(), set.attrs.iter().map(|a| serde_json::json!([a.name, a.value])).collect()))
+        .collect();
+    let enums: serde_json::Map<_, _> = family
+        .enums
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.entries.iter().map(|entry| serde_json::json!([entry.name, e.user_value(entry)])).collect(),
+            )
+        })
+        .collect();
+    serde_json::json!({"ops": ops, "sets": sets, "enums": enums})
+}
+
+#[test]
+fn specs_resolve_as_the_kernels_own_reader_resolves_them() {
+    let Some(dir) = kernel_ynl() else { return };
+    let simdev = TempFile::with_contents("simdev.yaml", SPEC_YAML);
+    let mut specs = vec![simdev.0.clone()];
+    for entry in std::fs::read_dir(dir.join("Documentation/netlink/specs")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("protocol: netlink-raw") {
+            specs.push(path);
+        }
+    }
+    assert!(specs.len() > 10, "the kernel's Generic Netlink specs: {specs:?}");
+    for path in specs {
+        let family = simdev_ynl::Family::from_yaml(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let out = python().args(["-c", NLSPEC_DUMP]).arg(&dir).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ours = ours(&family);
+        for section in ["ops", "sets", "enums"] {
+            if ours[section] == theirs[section] {
+                continue;
+            }
+            let differing = match (&ours[section], &theirs[section]) {
+                (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                    a.keys().chain(b.keys()).find(|k| a.get(*k) != b.get(*k)).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            panic!(
+                "{}: {section} {differing}: ours {} vs nlspec.py {}",
+                path.display(),
+                ours[section].get(&differing).unwrap_or(&ours[section]),
+                theirs[section].get(&differing).unwrap_or(&theirs[section])
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The README's reference of the simdev family is generated from its spec,
+//! `protocol/simdev.yaml`: this test renders it and fails when the README
+//! holds anything else between its markers. `SIMDEV_UPDATE_README=1` writes
+//! the rendered text into the README instead.
+
+use simdev_protocol::simdev::SPEC_YAML;
+use simdev_ynl::{AttrSet, AttrType, Family, Permission};
+use std::fmt::Write;
+
+const BEGIN: &str = "<!-- generated from protocol/simdev.yaml by tests/readme_reference.rs: begin -->\n";
+const END: &str = "<!-- generated: end -->\n";
+
+fn code_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// `u32 68..=65535`, `string ≤ 15`, `nest port`, `u8 enum oper-state`.
+fn type_text(family: &Family, set: &AttrSet, name: &str) -> String {
+    let attr = set.attr(name).expect("a listed attribute");
+    let checks = &attr.checks;
+    let mut text = attr.ty.name().to_string();
+    if attr.ty == AttrType::Nest {
+        text = format!("nest `{}`", attr.nested.as_deref().unwrap_or("?"));
+    }
+    if let Some(name) = &attr.enumeration {
+        let entries: Vec<&str> =
+            family.enumeration(name).map(|e| e.entries.iter().map(|x| x.name.as_str()).collect()).unwrap_or_default();
+        text.push_str(&format!(" enum `{name}` ({})", entries.join(", ")));
+    }
+    match (checks.min, checks.max) {
+        (Some(min), Some(max)) => text.push_str(&format!(" {min}..={max}")),
+        (Some(min), None) => text.push_str(&format!(" ≥ {min}")),
+        (None, Some(max)) => text.push_str(&format!(" ≤ {max}")),
+        (None, None) => {}
+    }
+    if let Some(len) = checks.max_len {
+        text.push_str(&format!(" ≤ {len} bytes"));
+    }
+    if let Some(len) = checks.exact_len {
+        text.push_str(&format!(" of {len} bytes"));
+    }
+    if attr.multi_attr {
+        text.push_str(", repeated");
+    }
+    text
+}
+
+fn render(family: &Family) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(w, "| command | id | do | dump | admin | request | reply | what it does |").unwrap();
+    writeln!(w, "|---|---|---|---|---|---|---|---|").unwrap();
+    for op in family.ops.iter().filter(|op| op.is_call()) {
+        let mode_list = |request: bool| -> String {
+            let lists: Vec<String> = [&op.do_, &op.dump]
+                .into_iter()
+                .flatten()
+                .map(|mode| {
+                    let message = if request { &mode.request } else { &mode.reply };
+                    message.as_ref().map_or("ACK".to_string(), |m| code_list(&m.attributes))
+                })
+                .collect();
+            let mut unique = lists.clone();
+            unique.dedup();
+            match unique.as_slice() {
+                [one] => one.clone(),
+                _ => format!("do: {}; dump: {}", lists[0], lists[1]),
+            }
+        };
+        let (doc, requires) = match op.doc.split_once("\nRequires: ") {
+            Some((doc, requires)) => (doc, requires.trim_end_matches('.')),
+            None => (op.doc.as_str(), ""),
+        };
+        let mut request = mode_list(true);
+        if !requires.is_empty() {
+            // `a|b` would end the table cell.
+            request.push_str(&format!(" (required: {})", requires.replace('|', " or ")));
+        }
+        let yes = |b: bool| if b { "yes" } else { "" };
+        writeln!(
+            w,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+            op.name,
+            op.request_value.unwrap_or_default(),
+            yes(op.do_.is_some()),
+            yes(op.dump.is_some()),
+            yes(op.permission != Permission::Anyone),
+            request,
+            mode_list(false),
+            doc.split_whitespace().collect::<Vec<_>>().join(" "),
+        )
+        .unwrap();
+    }
+    writeln!(w, "\n| notification | id | group | carries | when |").unwrap();
+    writeln!(w, "|---|---|---|---|---|").unwrap();
+    for op in family.ops.iter().filter(|op| op.is_notification()) {
+        let carries = family.notification_attrs(op).map(|m| code_list(&m.attributes)).unwrap_or_default();
+        let carries = match &op.notify {
+            Some(notified) => format!("what `{notified}` answers: {carries}"),
+            None => carries,
+        };
+        writeln!(
+            w,
+            "| `{}` | {} | `{}` | {} | {} |",
+            op.name,
+            op.reply_value.unwrap_or_default(),
+            op.mcgrp.as_deref().unwrap_or(""),
+            carries,
+            op.doc
+        )
+        .unwrap();
+    }
+    writeln!(w, "\nAttribute sets (number, name, type and checks):\n").unwrap();
+    for set in &family.attr_sets {
+        let attrs: Vec<String> =
+            set.attrs.iter().map(|a| format!("{} `{}` {}", a.value, a.name, type_text(family, set, &a.name))).collect();
+        writeln!(w, "- `{}`: {}.", set.name, attrs.join("; ")).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_readme_reference_is_the_specs() {
+    let family = Family::from_yaml(SPEC_YAML).unwrap();
+    let rendered = render(&family);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let Ok(readme) = std::fs::read_to_string(&path) else {
+        simdev_tests::skip(&format!("{} is not readable by this user", path.display()));
+        return;
+    };
+    let start = readme.find(BEGIN).expect("README: the begin marker") + BEGIN.len();
+    let end = start + readme[start..].find(END).expect("README: the end marker");
+    if readme[start..end] == rendered {
+        return;
+    }
+    if std::env::var_os("SIMDEV_UPDATE_README").is_some() {
+        std::fs::write(&path, format!("{}{rendered}{}", &readme[..start], &readme[end..])).unwrap();
+        return;
+    }
+    panic!(
+        "README.md's family reference is not what protocol/simdev.yaml says; \
+         run `SIMDEV_UPDATE_README=1 cargo test --test readme_reference`. It should read:\n{rendered}"
+    );
+}
