@@ -208,6 +208,27 @@ fn the_cli_changes_the_real_device() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
+
+    // -j: the failure is one JSON object, with the policy's bounds.
+    let out = sim.cli(&["-j", "dev", "set", "lab0", "mtu", "20"]);
+    assert_eq!(out.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(
+        error,
+        serde_json::json!({"error": {
+            "errno": "ERANGE", "code": 34, "description": "Math result not representable",
+            "message": "integer out of range", "attribute": "mtu",
+            "policy": {"min-value": 68, "max-value": 65535, "type": "u32"}
+        }})
+    );
+    // A usage error: exit status 2, and --help says so.
+    let out = sim.cli(&["dev", "set"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sim.cli(&["--family", "nosuch", "--do", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no built-in spec for `nosuch`"));
+    let help = String::from_utf8(sim.cli(&["--help"]).stdout).unwrap();
+    assert!(help.contains("2 on a usage error"), "{help}");
 }
 
 #[test]

@@ -96,6 +96,7 @@ const CONFIG: &str = r#"
 [[device]]
 name = "y0"
 ports = 2
+mac = "02:00:00:00:0a:00"
 
 [[device.register]]
 name = "ctrl"
@@ -167,21 +168,16 @@ fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
     }
 }
 
-#[test]
-fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
-    let Some(dir) = kernel_ynl() else { return };
-    let sim = Simulator::start(CONFIG);
-    let ynl = Ynl::new(dir, &sim);
+/// A request for every mode of every operation, on CONFIG's device, in an
+/// order whose answers do not depend on timing (except stats).
+fn every_request() -> Vec<(&'static str, &'static str, String)> {
     let dev = r#""dev-name": "y0""#;
-    // YNL raises on an attribute its spec does not know, so each answer
-    // decoding is the check that replies carry only what the spec defines.
-    let requests: Vec<(&str, &str, String)> = vec![
+    vec![
         ("dev-get", "--do", format!("{{{dev}}}")),
         ("dev-get", "--dump", "{}".into()),
         ("dev-set", "--do", format!("{{{dev}, \"up\": 1}}")),
-        ("dev-new", "--do", r#"{"config": "name = \"y1\"\nports = 1\n"}"#.into()),
+        ("dev-new", "--do", r#"{"config": "name = \"y1\"\nports = 1\nmac = \"02:00:00:00:0b:00\"\n"}"#.into()),
         ("dev-del", "--do", r#"{"dev-name": "y1"}"#.into()),
-        ("dev-reset", "--do", format!("{{{dev}}}")),
         ("port-get", "--do", format!("{{{dev}, \"port-index\": 1}}")),
         ("port-get", "--dump", format!("{{{dev}}}")),
         ("port-set", "--do", format!("{{{dev}, \"port-index\": 1, \"carrier\": 0}}")),
@@ -200,7 +196,19 @@ fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
         ("fault-get", "--do", format!("{{{dev}}}")),
         ("fault-get", "--dump", "{}".into()),
         ("fault-clear", "--do", format!("{{{dev}}}")),
-    ];
+        // Last: its carrier flap would make later answers depend on timing.
+        ("dev-reset", "--do", format!("{{{dev}}}")),
+    ]
+}
+
+#[test]
+fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(CONFIG);
+    let ynl = Ynl::new(dir, &sim);
+    // YNL raises on an attribute its spec does not know, so each answer
+    // decoding is the check that replies carry only what the spec defines.
+    let requests = every_request();
     for command in FAMILY.commands {
         for (mode, present) in [("--do", command.has_do), ("--dump", command.has_dump)] {
             let covered = requests.iter().any(|(name, m, _)| *name == command.name && *m == mode);
@@ -335,4 +343,124 @@ fn specs_resolve_as_the_kernels_own_reader_resolves_them() {
             );
         }
     }
+}
+
+/// JSON with the order of flag sets left out: YNL makes them Python sets,
+/// whose order is the interpreter's (lists of strings are sorted).
+fn without_set_order(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => {
+            let mut items = items;
+            items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            serde_json::Value::Array(items)
+        }
+        serde_json::Value::Array(items) => items.into_iter().map(without_set_order).collect(),
+        serde_json::Value::Object(map) => map.into_iter().map(|(k, v)| (k, without_set_order(v))).collect(),
+        other => other,
+    }
+}
+
+#[test]
+fn genl_client_gives_the_kernels_ynl_results_on_netdev_and_ethtool() {
+    let Some(dir) = kernel_ynl() else { return };
+    let ns = simdev_tests::TestNamespace::new();
+    ns.ip(&["link", "add", "ynl0", "numtxqueues", "3", "numrxqueues", "3", "type", "veth", "peer", "ynl1"]);
+    ns.ip(&["link", "set", "ynl0", "up"]);
+    let specs = dir.join("Documentation/netlink/specs");
+    let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        ("netdev", vec!["--dump", "dev-get"], false),
+        ("netdev", vec!["--do", "dev-get", "--json", r#"{"ifindex": 1}"#], false),
+        ("ethtool", vec!["--do", "linkinfo-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+        ("ethtool", vec!["--do", "channels-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+        ("ethtool", vec!["--dump", "channels-get"], true),
+        ("ethtool", vec!["--do", "linkstate-get", "--json", r#"{"header": {"dev-name": "ynl1"}}"#], true),
+        ("ethtool", vec!["--do", "tsinfo-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+        ("ethtool", vec!["--do", "linkmodes-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+        ("ethtool", vec!["--do", "strset-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+        ("ethtool", vec!["--do", "features-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#], true),
+    ];
+    for (family, args, compare_text) in cases {
+        let spec = specs.join(format!("{family}.yaml"));
+        let ynl = |json: bool| {
+            let mut command = ns.command(std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into()));
+            command.arg(dir.join("tools/net/ynl/cli.py")).arg("--no-schema").arg("--spec").arg(&spec).args(&args);
+            if json {
+                command.arg("--output-json");
+            }
+            command.output().unwrap()
+        };
+        let ours = |json: bool| {
+            let mut command = ns.command(simdev_tests::bin("genl-client"));
+            command.arg("--kernel").arg("--spec").arg(&spec).args(&args);
+            if json {
+                command.arg("-j");
+            }
+            command.output().unwrap()
+        };
+        let (theirs_json, ours_json) = (ynl(true), ours(true));
+        let case = format!("{family} {args:?}");
+        assert!(theirs_json.status.success(), "{case}: YNL: {}", String::from_utf8_lossy(&theirs_json.stdout));
+        assert!(ours_json.status.success(), "{case}: genl-client: {}", String::from_utf8_lossy(&ours_json.stderr));
+        let parse = |out: &Output| -> serde_json::Value {
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{case}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+        };
+        assert_eq!(without_set_order(parse(&ours_json)), without_set_order(parse(&theirs_json)), "{case}: JSON");
+        if compare_text {
+            // No flag sets in these answers: YNL's pprint text, byte for byte.
+            assert_eq!(
+                String::from_utf8_lossy(&ours(false).stdout),
+                String::from_utf8_lossy(&ynl(false).stdout),
+                "{case}"
+            );
+        }
+    }
+    // A refusal of the kernel's: both fail with its errno.
+    let args = ["--do", "rings-get", "--json", r#"{"header": {"dev-name": "ynl0"}}"#];
+    let spec = specs.join("ethtool.yaml");
+    let ours = ns
+        .command(simdev_tests::bin("genl-client"))
+        .arg("--kernel")
+        .arg("--spec")
+        .arg(&spec)
+        .args(args)
+        .arg("-j")
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+    assert_eq!(error["error"]["errno"], "EOPNOTSUPP", "veth has no rings: {error}");
+}
+
+/// An answer without what differs between two simulators of one config
+/// (where their netdevs live) or between runs (counters).
+fn comparable(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(items) = value.as_array_mut() {
+        items.iter_mut().for_each(|item| *item = comparable(item.take()));
+    }
+    if let Some(map) = value.as_object_mut() {
+        map.remove("netns");
+    }
+    value
+}
+
+#[test]
+fn genl_client_drives_every_operation_as_the_kernels_ynl_does() {
+    let Some(dir) = kernel_ynl() else { return };
+    // Two simulators of one config: YNL drives one, genl-client the other.
+    let (theirs, ours) = (Simulator::start(CONFIG), Simulator::start(CONFIG));
+    let ynl = Ynl::new(dir, &theirs);
+    for (name, mode, json) in every_request() {
+        let their_out = ynl.run(&["--no-schema", mode, name, "--json", &json, "--output-json"]);
+        let our_out = ours.cli(&["--family", "simdev", mode, name, "--json", &json, "-j"]);
+        let case = format!("{name} {mode} {json}");
+        assert!(their_out.status.success(), "{case}: YNL: {}", String::from_utf8_lossy(&their_out.stdout));
+        assert!(our_out.status.success(), "{case}: genl-client: {}", String::from_utf8_lossy(&our_out.stderr));
+        if name == "stats-get" {
+            continue; // kernel counters move on their own
+        }
+        let parse = |out: &Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).expect("JSON") };
+        assert_eq!(comparable(parse(&our_out)), comparable(parse(&their_out)), "{case}: genl-client (left) vs YNL");
+    }
+    assert_eq!(ours.kernel_link("y0p1")["operstate"], "LOWERLAYERDOWN", "port-set carrier 0 through genl-client");
 }

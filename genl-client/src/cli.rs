@@ -6,15 +6,18 @@ use clap::{Parser, Subcommand};
 use simdev_protocol::{DEFAULT_PORT, PORT_ENV};
 
 /// Generic Netlink client: resolve families, show and drive simdev devices,
-/// against the simdev simulator (default) or the kernel (--kernel).
+/// against the simdev simulator (default) or the kernel (--kernel); drive
+/// any family from its YNL spec (--family/--spec with --do/--dump).
 ///
 /// Exit status: 0 on success, 1 on any failure (printed on stderr with the
-/// errno, the extended-ACK message and the attribute at fault).
+/// errno, the extended-ACK message and the attribute at fault; with -j, one
+/// JSON object on stdout), 2 on a usage error.
 #[derive(Debug, Parser)]
 #[command(name = "genl-client", version)]
 pub struct Cli {
-    /// Print JSON (one document per command; `monitor` prints JSON lines).
-    #[arg(short = 'j', long = "json", global = true)]
+    /// Print JSON (one document per command; `monitor` prints JSON lines;
+    /// a failure is one JSON object). `--json` is the YNL grammar's request.
+    #[arg(short = 'j', long = "output-json", global = true)]
     pub json: bool,
 
     /// Pretty-print JSON.
@@ -53,8 +56,61 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = crate::pipeline::DEFAULT_WINDOW, requires = "batch")]
     pub window: usize,
 
+    #[command(flatten)]
+    pub ynl: YnlArgs,
+
     #[command(subcommand)]
     pub object: Option<Object>,
+}
+
+/// The YNL grammar: any family driven by its spec, as the kernel's
+/// `tools/net/ynl/cli.py` drives it, with the same results.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "YNL grammar (any family, by its spec)")]
+pub struct YnlArgs {
+    /// The family to drive by its built-in spec (simdev).
+    #[arg(long, value_name = "NAME", conflicts_with = "spec")]
+    pub family: Option<String>,
+    /// The YNL spec of the family to drive (e.g. the kernel's
+    /// Documentation/netlink/specs/netdev.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<std::path::PathBuf>,
+    /// Send the operation's do request.
+    #[arg(long = "do", value_name = "OP", conflicts_with = "dump_op")]
+    pub do_op: Option<String>,
+    /// Send the operation's dump request.
+    #[arg(long = "dump", value_name = "OP")]
+    pub dump_op: Option<String>,
+    /// The request's attributes: a JSON object of attribute names.
+    #[arg(long = "json", value_name = "JSON")]
+    pub request: Option<String>,
+    /// Join a multicast group; the notifications that arrived are printed at
+    /// the end (after --sleep).
+    #[arg(long, value_name = "GROUP")]
+    pub subscribe: Option<String>,
+    /// Wait this long (seconds) before printing notifications.
+    #[arg(long, value_name = "SECONDS")]
+    pub sleep: Option<f64>,
+    /// List the family's operations and their modes.
+    #[arg(long)]
+    pub list_ops: bool,
+    /// Decode attributes the spec does not know (as `UnknownAttr(N)`)
+    /// instead of failing.
+    #[arg(long)]
+    pub process_unknown: bool,
+}
+
+impl YnlArgs {
+    /// Whether the command line uses the YNL grammar.
+    pub fn used(&self) -> bool {
+        self.family.is_some()
+            || self.spec.is_some()
+            || self.do_op.is_some()
+            || self.dump_op.is_some()
+            || self.request.is_some()
+            || self.subscribe.is_some()
+            || self.list_ops
+    }
 }
 
 /// One line of a batch file: the CLI grammar without the program name.

@@ -412,7 +412,8 @@ pub(crate) fn status_error(status: &Status, request: &[u8], policy: Option<&'sta
             .and_then(|p| u16::try_from(t).ok().and_then(|t| p.get(t)))
             .map_or_else(|| format!("type {t}"), |spec| spec.name.to_string())
     });
-    Error::Netlink { errno, message: status.message.clone(), attribute, missing }
+    let details = Box::new(crate::error::ExtackDetails::from_status(status));
+    Error::Netlink { errno, message: status.message.clone(), attribute, missing, details }
 }
 
 fn set_netlink_option(socket: &NlSocket, option: i32, value: i32) -> Result<()> {

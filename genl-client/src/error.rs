@@ -15,6 +15,8 @@ pub enum Error {
         attribute: Option<String>,
         /// A required attribute that was missing (`NLMSGERR_ATTR_MISS_TYPE`), by name.
         missing: Option<String>,
+        /// The raw extended ACK: offset, missing type, failed policy.
+        details: Box<ExtackDetails>,
     },
     /// Nobody is bound at the simulator's port.
     #[error("no simulator answers at netlink port {0} (is driver-sim running? see --port / SIMDEV_PORT)")]
@@ -54,7 +56,109 @@ pub enum Error {
     Protocol(String),
 }
 
+/// What an extended ACK said, as numbers: for callers that name
+/// attributes themselves (from a spec) and for JSON errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtackDetails {
+    /// `NLMSGERR_ATTR_OFFS`: the offending attribute's byte offset.
+    pub offset: Option<u32>,
+    /// `NLMSGERR_ATTR_MISS_TYPE`.
+    pub missing_type: Option<u32>,
+    /// `NLMSGERR_ATTR_POLICY`: the failed policy's `NL_POLICY_TYPE_ATTR_*` values.
+    pub policy: Vec<(u16, u64)>,
+}
+
+impl ExtackDetails {
+    pub fn from_status(status: &simdev_protocol::extack::Status) -> Self {
+        let policy = status.policy.iter().flatten().map(|(kind, payload)| (*kind, uint(payload))).collect();
+        ExtackDetails { offset: status.offset, missing_type: status.missing_type, policy }
+    }
+
+    /// The policy as YNL names it (`{"type": "u32", "min-value": 68, ...}`).
+    pub fn policy_json(&self) -> Option<serde_json::Value> {
+        use simdev_protocol::policy::policy_attr as p;
+        if self.policy.is_empty() {
+            return None;
+        }
+        const TYPES: [&str; 17] = [
+            "flag",
+            "u8",
+            "u16",
+            "u32",
+            "u64",
+            "s8",
+            "s16",
+            "s32",
+            "s64",
+            "binary",
+            "string",
+            "nul_string",
+            "nested",
+            "nested_array",
+            "bitfield32",
+            "sint",
+            "uint",
+        ];
+        let mut map = serde_json::Map::new();
+        for &(kind, value) in &self.policy {
+            let (name, value): (&str, serde_json::Value) = match kind {
+                p::TYPE => ("type", TYPES.get((value as usize).wrapping_sub(1)).map_or(value.into(), |t| (*t).into())),
+                p::MIN_VALUE_S => ("min-value", (value as i64).into()),
+                p::MAX_VALUE_S => ("max-value", (value as i64).into()),
+                p::MIN_VALUE_U => ("min-value", value.into()),
+                p::MAX_VALUE_U => ("max-value", value.into()),
+                p::MIN_LENGTH => ("min-length", value.into()),
+                p::MAX_LENGTH => ("max-length", value.into()),
+                p::BITFIELD32_MASK => ("bitfield32-mask", value.into()),
+                p::MASK => ("mask", value.into()),
+                _ => continue,
+            };
+            map.insert(name.to_string(), value);
+        }
+        Some(serde_json::Value::Object(map))
+    }
+}
+
+fn uint(payload: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let len = payload.len().min(8);
+    bytes[..len].copy_from_slice(&payload[..len]);
+    u64::from_ne_bytes(bytes)
+}
+
 impl Error {
+    /// The error as one JSON object, for `-j`: the errno (name, number,
+    /// description), and what the extended ACK said (message, attribute,
+    /// missing attribute, the failed policy's bounds).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut error = serde_json::Map::new();
+        if let Some(errno) = self.errno() {
+            error.insert("errno".into(), format!("{errno:?}").into());
+            error.insert("code".into(), (errno as i32).into());
+            error.insert("description".into(), errno.desc().into());
+        }
+        match self {
+            Error::Netlink { message, attribute, missing, details, .. } => {
+                if let Some(message) = message {
+                    error.insert("message".into(), message.clone().into());
+                }
+                if let Some(attribute) = attribute {
+                    error.insert("attribute".into(), attribute.clone().into());
+                }
+                if let Some(missing) = missing {
+                    error.insert("missing".into(), missing.clone().into());
+                }
+                if let Some(policy) = details.policy_json() {
+                    error.insert("policy".into(), policy);
+                }
+            }
+            other => {
+                error.insert("message".into(), other.to_string().into());
+            }
+        }
+        serde_json::json!({ "error": error })
+    }
+
     pub fn io(context: &'static str, source: impl Into<std::io::Error>) -> Self {
         Error::Io { context, source: source.into() }
     }

@@ -9,6 +9,7 @@
 //! - [`pipeline`]: many requests in flight, answers matched in order.
 //! - [`mmsg`]: many datagrams per system call.
 //! - [`batch`]: batch files (`-b`), parsed as iproute2 parses them.
+//! - [`ynl`]: any family driven from its YNL spec, as the kernel's YNL CLI does.
 //! - [`cli`], [`commands`]: the `genl-client` command line.
 //!
 //! ```no_run
@@ -31,3 +32,4 @@ pub mod ethtool;
 pub mod mmsg;
 pub mod pipeline;
 pub mod simdev;
+pub mod ynl;

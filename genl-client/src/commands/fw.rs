@@ -100,6 +100,7 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, output:
                         message: Some(format!("flash of {image} failed: {} ({})", status.message, errno_name(errno))),
                         attribute: None,
                         missing: None,
+                        details: Default::default(),
                     });
                 }
                 return Ok(());

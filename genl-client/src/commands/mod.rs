@@ -13,6 +13,7 @@ pub mod hw;
 pub mod monitor;
 pub mod plan;
 pub mod render;
+pub mod ynl;
 
 use crate::cli::Cli;
 use crate::error::Result;
@@ -53,6 +54,17 @@ fn kernel_client(target: crate::client::Target, family: &str) -> Result<crate::c
 pub fn run(cli: &Cli) -> Result<()> {
     let output = Output { json: cli.json, pretty: cli.pretty };
     let target = cli.target();
+    if cli.ynl.used() {
+        if cli.object.is_some() {
+            return Err(crate::error::Error::Usage(
+                "give either OBJECT COMMAND or the YNL grammar (--family/--spec ...), not both".into(),
+            ));
+        }
+        if cli.batch.is_some() {
+            return Err(crate::error::Error::Usage("-b takes its commands, YNL grammar too, from the file".into()));
+        }
+        return ynl::run(target, &cli.ynl, output);
+    }
     if cli.object.is_some() && cli.batch.is_some() {
         return Err(crate::error::Error::Usage("give either a command or -b FILE, not both".into()));
     }
