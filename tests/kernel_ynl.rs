@@ -196,6 +196,7 @@ fn every_request() -> Vec<(&'static str, &'static str, String)> {
         ("fault-get", "--do", format!("{{{dev}}}")),
         ("fault-get", "--dump", "{}".into()),
         ("fault-clear", "--do", format!("{{{dev}}}")),
+        ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
         // Last: its carrier flap would make later answers depend on timing.
         ("dev-reset", "--do", format!("{{{dev}}}")),
     ]

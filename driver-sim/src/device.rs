@@ -15,7 +15,8 @@ use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
 use crate::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats, RegInfo, Scoped,
+    dev_attr, led_state, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats,
+    RegInfo, Scoped,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -57,6 +58,8 @@ pub struct Device {
     pub carrier_generation: Vec<u64>,
     /// Bumped when faults change, so timers of replaced link-flap faults stop.
     pub flap_generation: u64,
+    /// Per port: its LED (the spec's `led-state`), simulated on every backend.
+    pub leds: Vec<u8>,
 }
 
 impl Device {
@@ -66,6 +69,13 @@ impl Device {
 
     pub fn scoped<T>(&self, items: Vec<T>) -> Scoped<T> {
         Scoped { dev_id: self.id, dev_name: self.name.clone(), items }
+    }
+
+    /// A port as `dev-get` shows it: the hardware's view, and its LED.
+    fn port_info(&self, backend: &mut dyn Ports, port: &Port) -> Result<PortInfo, KernelError> {
+        let mut info = backend.port_info(port)?;
+        info.led_state = self.leds.get(port.index as usize).copied().unwrap_or_default();
+        Ok(info)
     }
 
     /// What the backend made for this device.
@@ -296,6 +306,7 @@ impl Devices {
             faults: Faults::from_config(&config.faults, self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             stats: DriverStats::default(),
             carrier_generation: vec![0; port_count],
+            leds: vec![led_state::OFF as u8; port_count],
             flap_generation: 0,
         };
         self.devices.insert(id, device);
@@ -479,7 +490,7 @@ impl Devices {
             BackendKind::Veth | BackendKind::Netdevsim => self.netns_path.clone(),
         };
         let (device, backend) = self.with_ports(id);
-        let ports = device.ports.iter().map(|port| backend.port_info(port)).collect::<Result<_, _>>()?;
+        let ports = device.ports.iter().map(|port| device.port_info(backend, port)).collect::<Result<_, _>>()?;
         let devlink = device.netdevsim.as_ref().map(|d| d.devlink().to_string());
         Ok(DevInfo { id, name: device.name.clone(), backend: device.backend.name().to_string(), netns, devlink, ports })
     }
@@ -584,7 +595,7 @@ impl Devices {
     /// Port `index` of a device, as the kernel sees it now.
     pub fn port_info(&mut self, id: u32, index: usize) -> Result<Option<PortInfo>, KernelError> {
         let (device, backend) = self.with_ports(id);
-        device.ports.get(index).map(|port| backend.port_info(port)).transpose()
+        device.ports.get(index).map(|port| device.port_info(backend, port)).transpose()
     }
 
     /// The kernel's counters of the device's ports (a port whose netdev

@@ -94,6 +94,8 @@ impl Ports for ModelBackend {
             carrier: state.up && state.carrier,
             rings: None,
             missing: false,
+            // Not the hardware's: the device model fills it in.
+            led_state: 0,
         })
     }
 

@@ -343,6 +343,8 @@ impl Ports for Netdevs {
             carrier: link.lower_up,
             rings: if port.has_rings { self.rings.get(&port.ifindex).copied() } else { None },
             missing: false,
+            // Not the hardware's: the device model fills it in.
+            led_state: 0,
         })
     }
 

@@ -8,6 +8,7 @@ pub mod ctrl;
 pub mod dev;
 pub mod fault;
 pub mod fw;
+pub mod led;
 pub mod port;
 pub mod reg;
 pub mod sensor;
@@ -54,6 +55,7 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
         cmd::FAULT_GET => both(fault::get, fault::DUMP),
         cmd::FAULT_SET => do_only(fault::set),
         cmd::FAULT_CLEAR => do_only(fault::clear),
+        cmd::DEV_LED_SET => do_only(led::set),
         _ => None,
     }
 }

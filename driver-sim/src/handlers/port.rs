@@ -13,7 +13,7 @@ use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, Mac};
 
 /// The port the request names by `port-index`.
-fn port_index(sim: &Simulator, request: &Request<'_>, dev: u32) -> Result<u32, HandlerError> {
+pub(super) fn port_index(sim: &Simulator, request: &Request<'_>, dev: u32) -> Result<u32, HandlerError> {
     let attr = required(request, dev_attr::PORT_INDEX)?;
     let index = attr.u32().unwrap_or(u32::MAX);
     let device = sim.devices.get(dev).expect("selected");

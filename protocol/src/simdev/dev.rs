@@ -1,7 +1,7 @@
 //! Typed `dev-*` and `port-*` messages: devices, ports, selectors, MACs.
 
 use super::hw::Nested;
-use super::{dev_attr, oper_state, port_attr};
+use super::{dev_attr, led_state, oper_state, port_attr};
 use crate::wire::{Attrs, MessageBuilder};
 use crate::DecodeError;
 
@@ -103,6 +103,9 @@ pub struct PortInfo {
     /// state for it (`oper_state` is `NOTPRESENT`, the rest zero).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
+    /// The port's LED (the spec's `led-state`): simulated, no kernel has it.
+    #[serde(serialize_with = "serialize_led_state")]
+    pub led_state: u8,
 }
 
 impl PortInfo {
@@ -120,6 +123,7 @@ impl PortInfo {
             carrier: false,
             rings: None,
             missing: true,
+            led_state: led_state::OFF as u8,
         }
     }
 }
@@ -151,6 +155,11 @@ pub struct DevInfo {
 
 fn serialize_mac<S: serde::Serializer>(mac: &Mac, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_mac(mac))
+}
+
+fn serialize_led_state<S: serde::Serializer>(state: &u8, s: S) -> Result<S::Ok, S::Error> {
+    let entry = led_state::ENTRIES.iter().find(|(value, _)| *value == u64::from(*state));
+    s.serialize_str(entry.map_or("invalid", |(_, name)| name))
 }
 
 fn serialize_oper_state<S: serde::Serializer>(state: &OperState, s: S) -> Result<S::Ok, S::Error> {
@@ -205,6 +214,7 @@ impl Nested for PortInfo {
         if self.missing {
             out.put_u8(port_attr::MISSING, 1);
         }
+        out.put_u8(port_attr::LED_STATE, self.led_state);
         if let Some(rings) = &self.rings {
             out.put_u32(port_attr::RX_RING, rings.rx)
                 .put_u32(port_attr::RX_RING_MAX, rings.rx_max)
@@ -230,6 +240,7 @@ impl Nested for PortInfo {
             oper_state: OperState(u8_of(port_attr::OPER_STATE, "port.oper-state")?),
             carrier: u8_of(port_attr::CARRIER, "port.carrier")? != 0,
             missing: attrs.get(port_attr::MISSING).and_then(|a| a.u8()).is_some_and(|m| m != 0),
+            led_state: attrs.get(port_attr::LED_STATE).and_then(|a| a.u8()).unwrap_or_default(),
             rings: match attrs.get(port_attr::RX_RING) {
                 None => None,
                 Some(_) => Some(Rings {
@@ -300,6 +311,7 @@ mod tests {
                 carrier: true,
                 rings: Some(Rings { rx: 512, rx_max: 4096, tx: 256, tx_max: 4096 }),
                 missing: false,
+                led_state: led_state::BLINK as u8,
             }],
         }
     }

@@ -1,0 +1,83 @@
+//! `dev-led-set`, the operation added to show what adding one takes: its
+//! spec entry, its handler, the model's LED state, this test. Driven
+//! through the spec-driven client (there is no friendly command for it).
+
+use simdev_tests::{is_root, skip, Simulator};
+
+const CONFIG: &str = "[[device]]\nname = \"led0\"\nports = 2\n";
+
+fn run(sim: &Simulator, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = sim.cli(&[&["-j", "--family", "simdev"], args].concat());
+    let value = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), value)
+}
+
+fn leds(sim: &Simulator) -> Vec<String> {
+    let (code, dev) = run(sim, &["--do", "dev-get", "--json", r#"{"dev-name": "led0"}"#]);
+    assert_eq!(code, Some(0), "{dev}");
+    dev["port"].as_array().unwrap().iter().map(|p| p["led-state"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_ports_led_is_set_shown_and_announced() {
+    let sim = Simulator::start(CONFIG);
+    assert_eq!(leds(&sim), ["off", "off"], "off until set");
+    let listener = if is_root() {
+        Some(
+            std::process::Command::new(simdev_tests::bin("genl-client"))
+                .args([
+                    "--port",
+                    &sim.port.to_string(),
+                    "-j",
+                    "--family",
+                    "simdev",
+                    "--subscribe",
+                    "config",
+                    "--sleep",
+                    "2",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    } else {
+        skip("joining multicast groups needs root: the announcement is not checked");
+        None
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let set = r#"{"dev-name": "led0", "port-index": 1, "led-state": "blink"}"#;
+    let (code, answer) = run(&sim, &["--do", "dev-led-set", "--json", set]);
+    assert_eq!((code, answer), (Some(0), serde_json::Value::Null), "only ACKed");
+    assert_eq!(leds(&sim), ["off", "blink"]);
+
+    if let Some(listener) = listener {
+        let out = listener.wait_with_output().unwrap();
+        let notifications: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let change = notifications.as_array().unwrap().iter().find(|n| n["name"] == "dev-change-ntf");
+        let change = change.unwrap_or_else(|| panic!("no dev-change-ntf: {notifications}"));
+        assert_eq!(change["msg"]["port"][1]["led-state"], "blink", "{change}");
+    }
+}
+
+#[test]
+fn bad_led_requests_are_refused_by_the_specs_policy() {
+    let sim = Simulator::start(CONFIG);
+    let cases = [
+        // Beyond the enum: its policy's maximum.
+        (r#"{"dev-name": "led0", "port-index": 0, "led-state": 3}"#, "ERANGE", Some("led-state"), None),
+        // Required by the spec.
+        (r#"{"dev-name": "led0", "port-index": 0}"#, "EINVAL", None, Some("led-state")),
+        (r#"{"dev-name": "led0", "port-index": 9, "led-state": "on"}"#, "ENODEV", Some("port-index"), None),
+        // An attribute dev-led-set does not take.
+        (r#"{"dev-name": "led0", "port-index": 0, "led-state": "on", "mtu": 1400}"#, "EINVAL", Some("mtu"), None),
+    ];
+    for (json, errno, attribute, missing) in cases {
+        let (code, answer) = run(&sim, &["--do", "dev-led-set", "--json", json]);
+        assert_eq!(code, Some(1), "{json}: {answer}");
+        let error = &answer["error"];
+        assert_eq!(error["errno"], errno, "{json}: {answer}");
+        assert_eq!(error["attribute"].as_str(), attribute, "{json}: {answer}");
+        assert_eq!(error["missing"].as_str(), missing, "{json}: {answer}");
+    }
+    assert_eq!(leds(&sim), ["off", "off"], "nothing refused changed anything");
+}
