@@ -86,7 +86,8 @@ fn json_gives_one_result_per_line() {
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["ok"], true);
-    assert_eq!(lines[1]["reply"]["value"], 5);
+    // The reply as the spec names it: what reg-get answers.
+    assert_eq!(lines[1]["reply"]["reg"][0]["value"], 5);
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(
         (lines[2]["ok"].as_bool(), lines[2]["errno"].as_str(), lines[2]["line"].as_u64()),
@@ -220,4 +221,89 @@ fn failed_batches_of_other_sockets_do_not_flush_a_sockets_record() {
     victim.send_raw(&write(2, 5, "ctrl")).unwrap();
     assert_eq!(status(&mut victim, 2), -libc::ECANCELED, "the victim's batch 5 is still stopped");
     assert_ne!(ctrl(&sim), 9, "and its later line did not run");
+}
+
+/// With `-j` every line gets one record, also the lines after a failure
+/// (skipped, whether they were in flight or never sent), so the records do
+/// not depend on the window.
+#[test]
+fn every_line_after_a_failure_gets_a_skipped_record_whatever_the_window() {
+    let text = format!("{}ctrl get simdev\ndev list\n", script(20, 5));
+    let run = |window: &str| {
+        let sim = Simulator::start(BOARD);
+        let (out, _) = batch(&sim, &text, &["-j", "--window", window]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(ctrl(&sim), 5);
+        let records: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        records
+    };
+    let sequential = run("1");
+    assert_eq!(sequential, run("64"));
+    // 20 writes, the failing one (line 7), ctrl get, dev list; the comment
+    // line has no record.
+    let lines: Vec<u64> = sequential.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, (2..=24).collect::<Vec<u64>>());
+    assert_eq!(sequential[5]["errno"], "EACCES", "{}", sequential[5]);
+    assert!(sequential[6..].iter().all(|r| r["skipped"] == true && r["ok"] == false), "{sequential:?}");
+    assert_eq!(sequential[22]["command"], "dev list");
+}
+
+/// The YNL grammar in a batch: `--family simdev --do|--dump` lines are
+/// pipelined with the friendly ones and stop the batch the same way; other
+/// YNL lines (here a spec file) run on their own, with the same answer.
+#[test]
+fn ynl_grammar_lines_run_in_a_batch() {
+    let sim = Simulator::start(BOARD);
+    let spec = TempFile::with_contents("simdev.yaml", simdev_protocol::simdev::SPEC_YAML);
+    let spec = spec.0.display().to_string();
+    let get = r#"--json '{"dev-name": "b0", "reg-name": "ctrl"}'"#;
+    let text = format!(
+        "--family simdev --do reg-set --json '{{\"dev-name\": \"b0\", \"reg-name\": \"ctrl\", \"reg-value\": 9}}'\n\
+         reg read b0 ctrl\n\
+         --family simdev --dump dev-get\n\
+         --spec {spec} --do reg-get {get}\n\
+         --family simdev --do reg-set --json '{{\"dev-name\": \"b0\", \"reg-name\": \"id\", \"reg-value\": 1}}'\n\
+         --family simdev --do reg-set --json '{{\"dev-name\": \"b0\", \"reg-name\": \"ctrl\", \"reg-value\": 10}}'\n"
+    );
+    let (out, _) = batch(&sim, &text, &["-j"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(r.len(), 6, "{r:?}");
+    assert_eq!((&r[0]["ok"], &r[0]["reply"]), (&true.into(), &serde_json::Value::Null), "only ACKed");
+    assert_eq!(r[1]["reply"]["reg"][0]["value"], 9);
+    assert_eq!(r[2]["reply"][0]["dev-name"], "b0", "a dump's reply is its list");
+    assert_eq!(r[3]["reply"], r[1]["reply"], "the spec file's answer is the built-in one's");
+    assert_eq!((&r[4]["errno"], &r[4]["attribute"]), (&"EACCES".into(), &"reg-name".into()), "{}", r[4]);
+    assert_eq!(r[5]["skipped"], true);
+    assert_eq!(ctrl(&sim), 9);
+
+    // Text: as YNL prints it, whether pipelined (built-in spec) or run alone (file).
+    let (out, _) = batch(&sim, &format!("--family simdev --do reg-get {get}\n--spec {spec} --do reg-get {get}\n"), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (first, second) = text.split_at(text.len() / 2);
+    assert_eq!(first, second, "{text}");
+    assert!(first.starts_with("{'dev-id': 1,\n 'dev-name': 'b0',\n 'reg': [{"), "{first}");
+}
+
+#[test]
+fn a_ynl_line_the_spec_refuses_stops_the_batch_before_anything_runs() {
+    let sim = Simulator::start(BOARD);
+    let cases = [
+        ("--family simdev --do dev-frob", "simdev has no operation `dev-frob`"),
+        ("--family simdev --dump dev-set", "simdev `dev-set` has no dump"),
+        ("--family simdev --do dev-set --json '{\"mtu\": \"big\"}'", "--json: "),
+        ("--family simdev --do dev-get --json '{'", "--json: "),
+        ("--family simdev --do dev-get reg list b0", "not both"),
+        ("--family nope --do dev-get", "no built-in spec for `nope`"),
+    ];
+    for (line, message) in cases {
+        let (out, path) = batch(&sim, &format!("reg write b0 ctrl 9\n{line}\n"), &[]);
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("{path}:2: ")) && stderr.contains(message), "{line}: {stderr}");
+        assert_eq!(ctrl(&sim), 0, "line 1 did not run: {line}");
+    }
 }

@@ -177,7 +177,11 @@ fn dev_set_is_announced_on_the_config_group() {
         assert_eq!(message.header.ty, sim.family_id);
         assert_eq!(message.header.seq, 0, "notifications carry seq 0");
         assert_eq!(message.genl_header().unwrap().cmd, simdev_protocol::simdev::cmd::DEV_CHANGE_NTF);
-        let dev = simdev_protocol::simdev::DevInfo::decode(message.genl_attrs(0)).unwrap();
+        let Some(genl_client::simdev::Event::DevChange { dev }) =
+            genl_client::simdev::Event::decode(&notifications[0].1).unwrap()
+        else {
+            panic!("a dev-change-ntf")
+        };
         if (dev.id, dev.ports[0].mtu) == (7, 1400) {
             break;
         }
@@ -193,8 +197,9 @@ fn the_cli_changes_the_real_device() {
 
     let out = sim.cli(&["-j", "dev", "show", "lab0"]);
     let dev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(dev["ports"][1]["mtu"], 9000);
-    assert_eq!(dev["ports"][1]["ifname"], "lab0p1");
+    assert_eq!(dev["port"][1]["mtu"], 9000, "the spec's names: {dev}");
+    assert_eq!(dev["port"][1]["ifname"], "lab0p1");
+    assert_eq!((&dev["dev-name"], &dev["port"][1]["oper-state"]), (&"lab0".into(), &"up".into()));
 
     let out = sim.cli(&["dev", "list"]);
     let text = String::from_utf8(out.stdout).unwrap();

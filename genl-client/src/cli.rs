@@ -113,12 +113,16 @@ impl YnlArgs {
     }
 }
 
-/// One line of a batch file: the CLI grammar without the program name.
+/// One line of a batch file: the CLI grammar without the program name
+/// (OBJECT COMMAND, or the YNL grammar).
 #[derive(Debug, Parser)]
 #[command(name = "batch line", no_binary_name = true)]
 pub struct BatchCommand {
+    #[command(flatten)]
+    pub ynl: YnlArgs,
+
     #[command(subcommand)]
-    pub object: Object,
+    pub object: Option<Object>,
 }
 
 impl Cli {

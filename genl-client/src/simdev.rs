@@ -3,12 +3,16 @@
 
 use crate::client::{Client, Reply, Subscription, Target};
 use crate::error::{Error, Result};
+use crate::ynl::codec::Codec;
+use crate::ynl::value::Value;
+use serde::de::DeserializeOwned;
 use simdev_protocol::ctrl::FamilyInfo;
 use simdev_protocol::simdev::{
-    self, cmd, dev_attr, DevInfo, DevSelector, DevSet, FaultInfo, FwInfo, FwStatus, Mac, Nested, PortInfo, RegInfo,
-    Scoped, SensorInfo, StatsInfo, DEV_ATTRS, FAMILY_VERSION,
+    self, format_mac, DevInfo, DevSelector, DevSet, FaultInfo, FwInfo, FwStatus, Mac, PortInfo, RegInfo, Scoped,
+    SensorInfo, StatsInfo, DEV_ATTRS, FAMILY_VERSION,
 };
 use simdev_protocol::wire::MessageBuilder;
+use simdev_ynl::Family;
 
 /// A client bound to the resolved `simdev` family.
 pub struct SimdevClient {
@@ -72,141 +76,194 @@ pub enum Call {
     FaultList(DevSelector),
     FaultSet(DevSelector, FaultInfo),
     FaultClear(DevSelector, Option<String>),
+    /// An operation as the YNL grammar names it (`--do OP | --dump OP
+    /// --json JSON`); made by [`Call::by_spec`], which checks it.
+    Spec {
+        op: String,
+        dump: bool,
+        request: serde_json::Value,
+    },
 }
 
 impl Call {
-    /// The simdev command number.
-    pub fn command(&self) -> u8 {
+    /// The spec's name of the operation it runs.
+    pub fn op(&self) -> &str {
         match self {
-            Call::DevGet(_) | Call::DevList => cmd::DEV_GET,
-            Call::DevSet(_) => cmd::DEV_SET,
-            Call::DevNew(_) => cmd::DEV_NEW,
-            Call::DevDel(_) => cmd::DEV_DEL,
-            Call::DevReset(_) => cmd::DEV_RESET,
-            Call::PortGet(..) | Call::PortList(_) => cmd::PORT_GET,
-            Call::PortSet(..) => cmd::PORT_SET,
-            Call::RegRead(..) | Call::RegList(_) => cmd::REG_GET,
-            Call::RegWrite(..) => cmd::REG_SET,
-            Call::SensorGet(..) | Call::SensorList(_) => cmd::SENSOR_GET,
-            Call::SensorSet(..) => cmd::SENSOR_SET,
-            Call::FwShow(_) => cmd::FW_GET,
-            Call::FwFlash(..) => cmd::FW_FLASH,
-            Call::Stats(_) => cmd::STATS_GET,
-            Call::FaultList(_) => cmd::FAULT_GET,
-            Call::FaultSet(..) => cmd::FAULT_SET,
-            Call::FaultClear(..) => cmd::FAULT_CLEAR,
+            Call::Spec { op, .. } => op,
+            Call::DevGet(_) | Call::DevList => "dev-get",
+            Call::DevSet(_) => "dev-set",
+            Call::DevNew(_) => "dev-new",
+            Call::DevDel(_) => "dev-del",
+            Call::DevReset(_) => "dev-reset",
+            Call::PortGet(..) | Call::PortList(_) => "port-get",
+            Call::PortSet(..) => "port-set",
+            Call::RegRead(..) | Call::RegList(_) => "reg-get",
+            Call::RegWrite(..) => "reg-set",
+            Call::SensorGet(..) | Call::SensorList(_) => "sensor-get",
+            Call::SensorSet(..) => "sensor-set",
+            Call::FwShow(_) => "fw-get",
+            Call::FwFlash(..) => "fw-flash",
+            Call::Stats(_) => "stats-get",
+            Call::FaultList(_) => "fault-get",
+            Call::FaultSet(..) => "fault-set",
+            Call::FaultClear(..) => "fault-clear",
         }
     }
 
     /// Whether it is sent as a dump.
     pub fn is_dump(&self) -> bool {
-        matches!(self, Call::DevList | Call::PortList(_) | Call::RegList(_) | Call::SensorList(_))
+        match self {
+            Call::Spec { dump, .. } => *dump,
+            _ => matches!(self, Call::DevList | Call::PortList(_) | Call::RegList(_) | Call::SensorList(_)),
+        }
     }
 
-    /// Writes the request's attributes.
-    pub fn encode(&self, m: &mut MessageBuilder) {
+    /// The YNL grammar's `--do OP` (or `--dump OP`) with `--json REQUEST`,
+    /// checked against the spec as the request is encoded: an unknown
+    /// operation or mode, or a request the spec cannot encode, is a usage
+    /// error before anything is sent.
+    pub fn by_spec(op: &str, dump: bool, request: serde_json::Value) -> Result<Call> {
+        let spec = simdev_spec();
+        let calls: Vec<&str> = spec.ops.iter().filter(|o| o.is_call()).map(|o| o.name.as_str()).collect();
+        let found = spec.op(op).filter(|o| o.is_call()).ok_or_else(|| {
+            Error::Usage(format!("simdev has no operation `{op}`; its operations: {}", calls.join(", ")))
+        })?;
+        let (has_mode, mode) = if dump { (found.dump.is_some(), "dump") } else { (found.do_.is_some(), "do") };
+        if !has_mode {
+            return Err(Error::Usage(format!("simdev `{op}` has no {mode}")));
+        }
+        if !request.is_object() {
+            return Err(Error::Usage(format!("--json: the request must be an object of attributes, not {request}")));
+        }
+        let mut scratch = MessageBuilder::genl(0, 0, 0, 0, 0, FAMILY_VERSION);
+        Codec::new(spec)
+            .encode("dev", None, &request, &mut scratch)
+            .map_err(|e| Error::Usage(format!("--json: {e}")))?;
+        Ok(Call::Spec { op: op.to_string(), dump, request })
+    }
+
+    /// The request's attributes as the spec names them (what the YNL
+    /// grammar's `--json` takes); the spec-driven encoder makes the message.
+    pub fn request(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let mut map = Map::new();
+        let mut put = |key: &str, value: Value| {
+            map.insert(key.to_string(), value);
+        };
+        let dev = |dev: &DevSelector, put: &mut dyn FnMut(&str, Value)| match dev {
+            DevSelector::Id(id) => put("dev-id", json!(id)),
+            DevSelector::Name(name) => put("dev-name", json!(name)),
+        };
+        let bool01 = |b: bool| json!(u8::from(b));
         match self {
+            Call::Spec { request, .. } => return request.clone(),
             Call::DevList => {}
-            Call::DevGet(dev)
-            | Call::DevDel(dev)
-            | Call::DevReset(dev)
-            | Call::FwShow(dev)
-            | Call::Stats(dev)
-            | Call::FaultList(dev) => dev.encode(m),
-            Call::DevSet(set) => set.encode(m),
-            Call::DevNew(config) => {
-                m.put_str(dev_attr::CONFIG, config);
+            Call::DevGet(d) | Call::DevDel(d) | Call::DevReset(d) | Call::FwShow(d) | Call::Stats(d) => {
+                dev(d, &mut put)
             }
-            Call::PortList(dev) | Call::RegList(dev) | Call::SensorList(dev) => {
-                if let Some(dev) = dev {
-                    dev.encode(m);
-                }
-            }
-            Call::PortGet(dev, port) => {
-                dev.encode(m);
-                m.put_u32(dev_attr::PORT_INDEX, *port);
-            }
-            Call::PortSet(dev, port, set) => {
-                dev.encode(m);
-                m.put_u32(dev_attr::PORT_INDEX, *port);
-                if let Some(carrier) = set.carrier {
-                    m.put_u8(dev_attr::CARRIER, carrier.into());
-                }
+            Call::FaultList(d) => dev(d, &mut put),
+            Call::DevSet(set) => {
+                dev(&set.dev, &mut put);
                 if let Some(mtu) = set.mtu {
-                    m.put_u32(dev_attr::MTU, mtu);
+                    put("mtu", json!(mtu));
                 }
                 if let Some(mac) = &set.mac {
-                    m.put_bytes(dev_attr::MAC, mac);
+                    put("mac", json!(format_mac(mac)));
                 }
                 if let Some(up) = set.up {
-                    m.put_u8(dev_attr::UP, up.into());
+                    put("up", bool01(up));
+                }
+            }
+            Call::DevNew(config) => put("config", json!(config)),
+            Call::PortList(d) | Call::RegList(d) | Call::SensorList(d) => {
+                if let Some(d) = d {
+                    dev(d, &mut put);
+                }
+            }
+            Call::PortGet(d, port) => {
+                dev(d, &mut put);
+                put("port-index", json!(port));
+            }
+            Call::PortSet(d, port, set) => {
+                dev(d, &mut put);
+                put("port-index", json!(port));
+                if let Some(carrier) = set.carrier {
+                    put("carrier", bool01(carrier));
+                }
+                if let Some(mtu) = set.mtu {
+                    put("mtu", json!(mtu));
+                }
+                if let Some(mac) = &set.mac {
+                    put("mac", json!(format_mac(mac)));
+                }
+                if let Some(up) = set.up {
+                    put("up", bool01(up));
                 }
                 if let Some(rx) = set.rx_ring {
-                    m.put_u32(dev_attr::RX_RING, rx);
+                    put("rx-ring", json!(rx));
                 }
                 if let Some(tx) = set.tx_ring {
-                    m.put_u32(dev_attr::TX_RING, tx);
+                    put("tx-ring", json!(tx));
                 }
             }
-            Call::RegRead(dev, reg) => {
-                dev.encode(m);
-                m.put_str(dev_attr::REG_NAME, reg);
+            Call::RegRead(d, reg) => {
+                dev(d, &mut put);
+                put("reg-name", json!(reg));
             }
-            Call::RegWrite(dev, reg, value) => {
-                dev.encode(m);
-                m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, *value);
+            Call::RegWrite(d, reg, value) => {
+                dev(d, &mut put);
+                put("reg-name", json!(reg));
+                put("reg-value", json!(value));
             }
-            Call::SensorGet(dev, sensor) => {
-                dev.encode(m);
-                m.put_str(dev_attr::SENSOR_NAME, sensor);
+            Call::SensorGet(d, sensor) => {
+                dev(d, &mut put);
+                put("sensor-name", json!(sensor));
             }
-            Call::SensorSet(dev, sensor, value) => {
-                dev.encode(m);
-                m.put_str(dev_attr::SENSOR_NAME, sensor).put_i64(dev_attr::SENSOR_VALUE, *value);
+            Call::SensorSet(d, sensor, value) => {
+                dev(d, &mut put);
+                put("sensor-name", json!(sensor));
+                put("sensor-value", json!(value));
             }
-            Call::FwFlash(dev, image) => {
-                dev.encode(m);
+            Call::FwFlash(d, image) => {
+                dev(d, &mut put);
                 match image {
-                    FwImage::Version(version) => m.put_str(dev_attr::FW_VERSION, version),
-                    FwImage::File(file) => m.put_str(dev_attr::FW_FILE, file),
-                };
+                    FwImage::Version(version) => put("fw-version", json!(version)),
+                    FwImage::File(file) => put("fw-file", json!(file)),
+                }
             }
-            Call::FaultSet(dev, fault) => {
-                dev.encode(m);
-                encode_fault(fault, m);
+            Call::FaultSet(d, fault) => {
+                dev(d, &mut put);
+                put("fault-cmd", json!(fault.command));
+                if fault.errno != 0 {
+                    put("fault-errno", json!(fault.errno));
+                }
+                let optional = [
+                    ("fault-count", fault.count),
+                    ("fault-probability", fault.probability),
+                    ("fault-interval-ms", fault.interval_ms),
+                    ("fault-down-ms", fault.down_ms),
+                    ("port-index", fault.port_index),
+                ];
+                for (key, value) in optional {
+                    if let Some(value) = value {
+                        put(key, json!(value));
+                    }
+                }
+                if fault.delay_ms != 0 {
+                    put("fault-delay-ms", json!(fault.delay_ms));
+                }
+                if let Some(fail_at) = fault.fail_at {
+                    put("fault-fail-at", json!(fail_at));
+                }
             }
-            Call::FaultClear(dev, command) => {
-                dev.encode(m);
+            Call::FaultClear(d, command) => {
+                dev(d, &mut put);
                 if let Some(command) = command {
-                    m.put_str(dev_attr::FAULT_CMD, command);
+                    put("fault-cmd", json!(command));
                 }
             }
         }
-    }
-}
-
-fn encode_fault(fault: &FaultInfo, m: &mut MessageBuilder) {
-    m.put_str(dev_attr::FAULT_CMD, &fault.command);
-    if fault.errno != 0 {
-        m.put_u32(dev_attr::FAULT_ERRNO, fault.errno);
-    }
-    let optional = [
-        (dev_attr::FAULT_COUNT, fault.count),
-        (dev_attr::FAULT_PROBABILITY, fault.probability),
-        (dev_attr::FAULT_INTERVAL_MS, fault.interval_ms),
-        (dev_attr::FAULT_DOWN_MS, fault.down_ms),
-        (dev_attr::PORT_INDEX, fault.port_index),
-    ];
-    for (attr, value) in optional {
-        if let Some(value) = value {
-            m.put_u32(attr, value);
-        }
-    }
-    if fault.delay_ms != 0 {
-        m.put_u32(dev_attr::FAULT_DELAY_MS, fault.delay_ms);
-    }
-    if let Some(fail_at) = fault.fail_at {
-        m.put_u8(dev_attr::FAULT_FAIL_AT, fail_at);
+        Value::Object(map)
     }
 }
 
@@ -234,17 +291,33 @@ impl SimdevClient {
         request
     }
 
-    /// The request for `call`, flagged as a dump when it is one.
-    pub fn call_request(&mut self, call: &Call) -> MessageBuilder {
+    /// The request for `call`, flagged as a dump when it is one, encoded by
+    /// the spec.
+    pub fn call_request(&mut self, call: &Call) -> Result<MessageBuilder> {
+        self.batch_request(call, None)
+    }
+
+    /// [`SimdevClient::call_request`], as part of batch `batch` (the
+    /// `batch` attribute: later requests of a failed batch are skipped).
+    pub fn batch_request(&mut self, call: &Call, batch: Option<u32>) -> Result<MessageBuilder> {
+        let spec = simdev_spec();
+        let op = spec.op(call.op()).expect("Call names the spec's operations");
+        let cmd = op.request_value.expect("an operation has a request value");
         let flags = if call.is_dump() { simdev_protocol::wire::NLM_F_DUMP } else { 0 };
-        let mut request = self.client.new_request(self.family.id, call.command(), FAMILY_VERSION, flags);
-        call.encode(&mut request);
-        request
+        let mut request = self.client.new_request(self.family.id, cmd, FAMILY_VERSION, flags);
+        let mut attrs = call.request();
+        if let Some(batch) = batch {
+            attrs["batch"] = batch.into();
+        }
+        Codec::new(spec)
+            .encode("dev", None, &attrs, &mut request)
+            .map_err(|e| Error::Usage(format!("{}: {e}", call.op())))?;
+        Ok(request)
     }
 
     /// Runs `call` and returns its replies (the parts, for dumps).
     pub fn call(&mut self, call: &Call) -> Result<Vec<Reply>> {
-        let request = self.call_request(call);
+        let request = self.call_request(call)?;
         if call.is_dump() {
             Ok(self.client.dump(request, Some(&DEV_ATTRS))?.parts)
         } else {
@@ -252,22 +325,31 @@ impl SimdevClient {
         }
     }
 
-    fn one<T>(&mut self, call: Call, decode: impl Fn(&Reply) -> Result<T>) -> Result<T> {
-        let replies = self.call(&call)?;
-        let reply = replies.first().ok_or_else(|| Error::Protocol("no reply".into()))?;
-        decode(reply)
+    /// Runs `call` and decodes its answer by the spec.
+    pub fn call_value(&mut self, call: &Call) -> Result<Value> {
+        let replies = self.call(call)?;
+        decode_answer(call, &replies)
     }
 
-    fn each<T>(&mut self, call: Call, decode: impl Fn(&Reply) -> Result<T>) -> Result<Vec<T>> {
-        self.call(&call)?.iter().map(decode).collect()
+    /// A do's reply, as `T`.
+    fn one<T: DeserializeOwned>(&mut self, call: Call) -> Result<T> {
+        match self.call_value(&call)? {
+            Value::None => Err(Error::Protocol(format!("{}: no reply", call.op()))),
+            value => typed(&value),
+        }
+    }
+
+    /// A dump's replies, each as `T`.
+    fn each<T: DeserializeOwned>(&mut self, call: Call) -> Result<Vec<T>> {
+        typed(&self.call_value(&call)?)
     }
 
     pub fn dev_get(&mut self, dev: &DevSelector) -> Result<DevInfo> {
-        self.one(Call::DevGet(dev.clone()), decode_dev)
+        self.one(Call::DevGet(dev.clone()))
     }
 
     pub fn dev_list(&mut self) -> Result<Vec<DevInfo>> {
-        self.each(Call::DevList, decode_dev)
+        self.each(Call::DevList)
     }
 
     /// Applies a change; returns once the simulator (and the kernel behind
@@ -278,7 +360,7 @@ impl SimdevClient {
 
     /// Hot-plugs a device described by a TOML `[[device]]` table body.
     pub fn dev_new(&mut self, config_toml: &str) -> Result<DevInfo> {
-        self.one(Call::DevNew(config_toml.to_string()), decode_dev)
+        self.one(Call::DevNew(config_toml.to_string()))
     }
 
     pub fn dev_del(&mut self, dev: &DevSelector) -> Result<()> {
@@ -291,11 +373,11 @@ impl SimdevClient {
 
     /// Ports of one device, or of all.
     pub fn port_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<PortInfo>>> {
-        self.each(Call::PortList(dev.cloned()), decode_scoped)
+        self.each(Call::PortList(dev.cloned()))
     }
 
     pub fn port_get(&mut self, dev: &DevSelector, port: u32) -> Result<PortInfo> {
-        self.one(Call::PortGet(dev.clone(), port), |r| first_item(decode_scoped(r)?))
+        first_item(self.one(Call::PortGet(dev.clone(), port))?)
     }
 
     pub fn port_set(&mut self, dev: &DevSelector, port: u32, set: &PortSet) -> Result<()> {
@@ -303,11 +385,11 @@ impl SimdevClient {
     }
 
     pub fn reg_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<RegInfo>>> {
-        self.each(Call::RegList(dev.cloned()), decode_scoped)
+        self.each(Call::RegList(dev.cloned()))
     }
 
     pub fn reg_read(&mut self, dev: &DevSelector, reg: &str) -> Result<RegInfo> {
-        self.one(Call::RegRead(dev.clone(), reg.to_string()), |r| first_item(decode_scoped(r)?))
+        first_item(self.one(Call::RegRead(dev.clone(), reg.to_string()))?)
     }
 
     pub fn reg_write(&mut self, dev: &DevSelector, reg: &str, value: u64) -> Result<()> {
@@ -315,11 +397,11 @@ impl SimdevClient {
     }
 
     pub fn sensor_list(&mut self, dev: Option<&DevSelector>) -> Result<Vec<Scoped<SensorInfo>>> {
-        self.each(Call::SensorList(dev.cloned()), decode_scoped)
+        self.each(Call::SensorList(dev.cloned()))
     }
 
     pub fn sensor_get(&mut self, dev: &DevSelector, sensor: &str) -> Result<SensorInfo> {
-        self.one(Call::SensorGet(dev.clone(), sensor.to_string()), |r| first_item(decode_scoped(r)?))
+        first_item(self.one(Call::SensorGet(dev.clone(), sensor.to_string()))?)
     }
 
     pub fn sensor_set(&mut self, dev: &DevSelector, sensor: &str, value: i64) -> Result<()> {
@@ -327,7 +409,7 @@ impl SimdevClient {
     }
 
     pub fn fw_show(&mut self, dev: &DevSelector) -> Result<Scoped<FwInfo>> {
-        self.one(Call::FwShow(dev.clone()), decode_scoped)
+        self.one(Call::FwShow(dev.clone()))
     }
 
     /// Starts a flash; it runs on in the simulator (see [`Event::FwStatus`]).
@@ -336,11 +418,11 @@ impl SimdevClient {
     }
 
     pub fn stats(&mut self, dev: &DevSelector) -> Result<StatsInfo> {
-        self.one(Call::Stats(dev.clone()), |r| Ok(StatsInfo::decode(r.message().genl_attrs(0))?))
+        self.one(Call::Stats(dev.clone()))
     }
 
     pub fn fault_list(&mut self, dev: &DevSelector) -> Result<Scoped<FaultInfo>> {
-        self.one(Call::FaultList(dev.clone()), decode_scoped)
+        self.one(Call::FaultList(dev.clone()))
     }
 
     /// Injects a fault (`fired` is ignored).
@@ -378,12 +460,31 @@ impl SimdevClient {
     }
 }
 
-pub fn decode_dev(reply: &Reply) -> Result<DevInfo> {
-    Ok(DevInfo::decode(reply.message().genl_attrs(0))?)
+/// The simdev spec (built in), read once.
+pub fn simdev_spec() -> &'static Family {
+    static SPEC: std::sync::OnceLock<Family> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| Family::from_yaml(simdev::SPEC_YAML).expect("the build checked the built-in spec"))
 }
 
-pub fn decode_scoped<T: Nested>(reply: &Reply) -> Result<Scoped<T>> {
-    Ok(Scoped::decode(reply.message().genl_attrs(0))?)
+/// The answer to `call` as the spec decodes it: a do's reply (`None` when
+/// only acknowledged), a dump's list of replies.
+pub fn decode_answer(call: &Call, replies: &[Reply]) -> Result<Value> {
+    let codec = Codec::new(simdev_spec());
+    let mut decoded = replies
+        .iter()
+        .map(|r| codec.decode("dev", r.message().genl_attrs(0)).map_err(|e| Error::Protocol(e.0)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(match (call.is_dump(), decoded.len()) {
+        (true, _) => Value::List(decoded),
+        (false, 0) => Value::None,
+        (false, 1) => decoded.pop().expect("one"),
+        (false, _) => Value::List(decoded),
+    })
+}
+
+/// A decoded value as a typed message (whose serde form is the spec's).
+pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<T> {
+    serde_json::from_value(value.to_json()).map_err(|e| Error::Protocol(format!("an answer of unexpected shape: {e}")))
 }
 
 fn first_item<T>(scoped: Scoped<T>) -> Result<T> {
@@ -391,8 +492,7 @@ fn first_item<T>(scoped: Scoped<T>) -> Result<T> {
 }
 
 /// A decoded simdev notification.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     DevChange { dev: DevInfo },
     DevAdd { dev: DevInfo },
@@ -406,23 +506,35 @@ pub enum Event {
 }
 
 impl Event {
-    /// Decodes a notification; `None` for commands this client does not know.
-    pub fn decode(reply: &Reply) -> Result<Option<Event>> {
+    /// Decodes a notification by the spec; `None` for commands the spec
+    /// has no notification for. Also returns the spec's name and the
+    /// decoded message (what `monitor -j` prints).
+    pub fn decode_named(reply: &Reply) -> Result<Option<(String, Value, Event)>> {
         let message = reply.message();
         let Some(genl) = message.genl_header() else { return Ok(None) };
-        let attrs = message.genl_attrs(0);
-        Ok(Some(match genl.cmd {
-            cmd::DEV_CHANGE_NTF => Event::DevChange { dev: DevInfo::decode(attrs)? },
-            cmd::DEV_ADD_NTF => Event::DevAdd { dev: DevInfo::decode(attrs)? },
-            cmd::DEV_DEL_NTF => Event::DevDel { dev: DevInfo::decode(attrs)? },
-            cmd::REG_CHANGE_NTF => Event::RegChange { regs: decode_scoped(reply)? },
-            cmd::SENSOR_CHANGE_NTF => Event::SensorChange { sensors: decode_scoped(reply)? },
-            cmd::SENSOR_ALARM_NTF => Event::SensorAlarm { sensors: decode_scoped(reply)? },
-            cmd::FW_FLASH_STATUS_NTF => Event::FwStatus { status: decode_scoped(reply)? },
-            cmd::FAULT_FIRED_NTF => Event::FaultFired { faults: decode_scoped(reply)? },
-            cmd::FAULT_CHANGE_NTF => Event::FaultChange { faults: decode_scoped(reply)? },
+        let spec = simdev_spec();
+        let Some(op) = spec.ops.iter().find(|op| op.is_notification() && op.reply_value == Some(genl.cmd)) else {
+            return Ok(None);
+        };
+        let msg = Codec::new(spec).decode("dev", message.genl_attrs(0)).map_err(|e| Error::Protocol(e.0))?;
+        let event = match op.name.as_str() {
+            "dev-change-ntf" => Event::DevChange { dev: typed(&msg)? },
+            "dev-add-ntf" => Event::DevAdd { dev: typed(&msg)? },
+            "dev-del-ntf" => Event::DevDel { dev: typed(&msg)? },
+            "reg-change-ntf" => Event::RegChange { regs: typed(&msg)? },
+            "sensor-change-ntf" => Event::SensorChange { sensors: typed(&msg)? },
+            "sensor-alarm-ntf" => Event::SensorAlarm { sensors: typed(&msg)? },
+            "fw-flash-status-ntf" => Event::FwStatus { status: typed(&msg)? },
+            "fault-fired-ntf" => Event::FaultFired { faults: typed(&msg)? },
+            "fault-change-ntf" => Event::FaultChange { faults: typed(&msg)? },
             _ => return Ok(None),
-        }))
+        };
+        Ok(Some((op.name.clone(), msg, event)))
+    }
+
+    /// Decodes a notification; `None` for commands this client does not know.
+    pub fn decode(reply: &Reply) -> Result<Option<Event>> {
+        Ok(Self::decode_named(reply)?.map(|(_, _, event)| event))
     }
 
     /// The device the event is about.
@@ -433,6 +545,145 @@ impl Event {
             Event::SensorChange { sensors } | Event::SensorAlarm { sensors } => sensors.dev_id,
             Event::FwStatus { status } => status.dev_id,
             Event::FaultFired { faults } | Event::FaultChange { faults } => faults.dev_id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simdev_protocol::simdev::{Access, DriverStats, Nested, OperState, PortStats, Rings, ServerStats};
+    use simdev_protocol::wire::split_messages;
+
+    /// What the simulator encodes, decoded the client's way: by the spec,
+    /// then into the typed message.
+    fn through_the_wire<T: DeserializeOwned>(encode: impl FnOnce(&mut MessageBuilder)) -> T {
+        let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
+        encode(&mut b);
+        let bytes = b.finish();
+        let message = split_messages(&bytes).next().unwrap();
+        let value = Codec::new(simdev_spec()).decode("dev", message.genl_attrs(0)).unwrap();
+        typed(&value).unwrap()
+    }
+
+    fn scoped<T: Nested + Clone>(items: Vec<T>) -> Scoped<T> {
+        Scoped { dev_id: 4, dev_name: "hw0".into(), items }
+    }
+
+    #[test]
+    fn every_reply_the_simulator_encodes_decodes_by_the_spec() {
+        let dev = DevInfo {
+            id: 3,
+            name: "sim0".into(),
+            backend: "veth".into(),
+            netns: None,
+            devlink: Some("netdevsim/netdevsim1".into()),
+            ports: vec![PortInfo {
+                index: 0,
+                ifindex: 7,
+                ifname: "sim0p0".into(),
+                peer_ifname: "sim0p0-peer".into(),
+                mac: [2, 0, 0, 0, 0, 1],
+                mtu: 1500,
+                up: true,
+                oper_state: OperState::UP,
+                carrier: true,
+                rings: Some(Rings { rx: 512, rx_max: 4096, tx: 256, tx_max: 4096 }),
+                missing: true,
+                led_state: simdev::led_state::ON as u8,
+            }],
+        };
+        assert_eq!(through_the_wire::<DevInfo>(|b| dev.encode(b)), dev);
+        let regs = scoped(vec![
+            RegInfo { name: "ctrl".into(), offset: 0, width: 32, access: Access::Rw, reset: 1, value: Some(5) },
+            RegInfo { name: "doorbell".into(), offset: 8, width: 16, access: Access::Wo, reset: 0, value: None },
+        ]);
+        assert_eq!(through_the_wire::<Scoped<RegInfo>>(|b| regs.encode(b)), regs);
+        let sensors = scoped(vec![SensorInfo {
+            name: "temp".into(),
+            kind: "temperature".into(),
+            unit: "mC".into(),
+            value: -5000,
+            min: -40000,
+            max: 125000,
+            alarm_low: None,
+            alarm_high: Some(90000),
+            alarm: true,
+        }]);
+        assert_eq!(through_the_wire::<Scoped<SensorInfo>>(|b| sensors.encode(b)), sensors);
+        let fw = scoped(vec![FwInfo {
+            version: "1.2.3".into(),
+            flash_duration_ms: Some(500),
+            flashing: true,
+            pending_version: Some("2.0".into()),
+        }]);
+        assert_eq!(through_the_wire::<Scoped<FwInfo>>(|b| fw.encode(b)), fw);
+        let status = scoped(vec![FwStatus {
+            message: "Flashing".into(),
+            version: "2.0".into(),
+            done: 5,
+            total: 10,
+            error: 0,
+            finished: false,
+        }]);
+        assert_eq!(through_the_wire::<Scoped<FwStatus>>(|b| status.encode(b)), status);
+        let faults = scoped(vec![FaultInfo {
+            command: "dev-set".into(),
+            errno: 5,
+            count: Some(2),
+            delay_ms: 10,
+            knob: Some("fail_reload".into()),
+            ..Default::default()
+        }]);
+        assert_eq!(through_the_wire::<Scoped<FaultInfo>>(|b| faults.encode(b)), faults);
+        let stats = StatsInfo {
+            dev_id: 1,
+            dev_name: "s".into(),
+            driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: u64::MAX },
+            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1 },
+            ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
+        };
+        assert_eq!(through_the_wire::<StatsInfo>(|b| stats.encode(b)), stats);
+    }
+
+    #[test]
+    fn every_call_encodes_by_the_spec() {
+        let dev = DevSelector::Name("d0".into());
+        let calls = [
+            Call::DevGet(DevSelector::Id(1)),
+            Call::DevList,
+            Call::DevSet(DevSet { dev: dev.clone(), mtu: Some(1400), mac: Some([2, 0, 0, 0, 0, 1]), up: Some(true) }),
+            Call::DevNew("name = \"x\"".into()),
+            Call::DevDel(dev.clone()),
+            Call::DevReset(dev.clone()),
+            Call::PortGet(dev.clone(), 1),
+            Call::PortList(Some(dev.clone())),
+            Call::PortSet(dev.clone(), 0, PortSet { carrier: Some(false), mtu: Some(9000), ..Default::default() }),
+            Call::RegRead(dev.clone(), "ctrl".into()),
+            Call::RegList(None),
+            Call::RegWrite(dev.clone(), "ctrl".into(), u64::MAX),
+            Call::SensorGet(dev.clone(), "t".into()),
+            Call::SensorList(None),
+            Call::SensorSet(dev.clone(), "t".into(), -3),
+            Call::FwShow(dev.clone()),
+            Call::FwFlash(dev.clone(), FwImage::File("f.bin".into())),
+            Call::Stats(dev.clone()),
+            Call::FaultList(dev.clone()),
+            Call::FaultSet(dev.clone(), FaultInfo { command: "reg-get".into(), errno: 5, ..Default::default() }),
+            Call::FaultClear(dev.clone(), None),
+        ];
+        let codec = Codec::new(simdev_spec());
+        for call in calls {
+            let op = simdev_spec().op(call.op()).unwrap();
+            let command = simdev::FAMILY.command(op.request_value.unwrap()).unwrap();
+            let mut b = MessageBuilder::genl(0x13, 0, 1, 0, command.id, 1);
+            codec.encode("dev", None, &call.request(), &mut b).unwrap();
+            let bytes = b.finish();
+            let message = split_messages(&bytes).next().unwrap();
+            // Each request passes its operation's own policy in the simulator.
+            let policy = command.policy(call.is_dump()).unwrap();
+            simdev_protocol::policy::parse(policy, message.genl_attrs(0), simdev_protocol::policy::Strictness::Strict)
+                .unwrap_or_else(|e| panic!("{call:?}: {}", e.message));
         }
     }
 }

@@ -2,43 +2,37 @@
 //! suite also replays on the checked-in corpus: arbitrary bytes through
 //! what both sides run on what they receive — splitting a datagram,
 //! attribute iteration, policy validation (strict and liberal) against
-//! every policy of both families, status decoding, and the typed decoders
-//! the client applies to answers. None of it may panic, whatever the bytes.
+//! every policy of both families (each op's do and dump policy), status
+//! decoding, the controller's decoders. (The client's spec-driven decoding
+//! of answers is fuzzed by the same target through
+//! `genl_client::ynl::fuzzing`.) None of it may panic, whatever the bytes.
 
 use crate::ctrl::{FamilyInfo, CTRL_GETFAMILY_POLICY, CTRL_GETPOLICY_POLICY};
 use crate::extack::decode_status;
 use crate::policy::{parse, AttrSet, Strictness};
 use crate::policy_dump::PolicyPart;
-use crate::simdev::{
-    DevInfo, FaultInfo, FwInfo, FwStatus, PortInfo, RegInfo, Scoped, SensorInfo, StatsInfo, DEV_ATTRS,
-};
+use crate::simdev::{DEV_ATTRS, FAMILY};
 use crate::wire::{split_messages, Attrs};
 
 /// How deep nests are walked (the kernel's own limit is similar).
 const MAX_DEPTH: usize = 8;
 
 pub fn wire_policy(data: &[u8]) {
-    let policies: [&AttrSet; 3] = [&DEV_ATTRS, &CTRL_GETFAMILY_POLICY, &CTRL_GETPOLICY_POLICY];
+    let per_op = FAMILY.commands.iter().flat_map(|c| [c.do_policy, c.dump_policy]).flatten();
+    let policies: Vec<&AttrSet> =
+        [&DEV_ATTRS, &CTRL_GETFAMILY_POLICY, &CTRL_GETPOLICY_POLICY].into_iter().chain(per_op).collect();
     for message in split_messages(data) {
         let _ = decode_status(&message);
         let _ = message.genl_header();
         let attrs = message.genl_attrs(0);
         walk(attrs.clone(), 0);
-        for policy in policies {
+        for &policy in &policies {
             for strictness in [Strictness::Strict, Strictness::Liberal] {
                 if let Ok(parsed) = parse(policy, attrs.clone(), strictness) {
                     let _ = parsed.warning;
                 }
             }
         }
-        let _ = DevInfo::decode(attrs.clone());
-        let _ = Scoped::<PortInfo>::decode(attrs.clone());
-        let _ = Scoped::<RegInfo>::decode(attrs.clone());
-        let _ = Scoped::<SensorInfo>::decode(attrs.clone());
-        let _ = Scoped::<FwInfo>::decode(attrs.clone());
-        let _ = Scoped::<FwStatus>::decode(attrs.clone());
-        let _ = Scoped::<FaultInfo>::decode(attrs.clone());
-        let _ = StatsInfo::decode(attrs.clone());
         let _ = FamilyInfo::decode(attrs.clone());
         let _ = PolicyPart::decode(attrs);
     }

@@ -115,9 +115,13 @@ impl TestNamespace {
             .expect("unshare a network namespace");
         let pid = holder.id();
         let netns = format!("/proc/{pid}/ns/net");
-        // Until unshare has exec'd sleep, the namespace is not the new one.
-        let own = std::fs::read_link("/proc/self/ns/net").expect("own netns");
-        eventually("the test namespace exists", || std::fs::read_link(&netns).is_ok_and(|ns| ns != own));
+        // unshare sets the namespaces up (as non-root: unshare, then the uid
+        // and gid maps) and only then execs sleep; entering earlier finds a
+        // namespace without a uid map, where creating a veth is EPERM.
+        let comm = format!("/proc/{pid}/comm");
+        eventually("the test namespace is set up", || {
+            std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep")
+        });
         let userns = (!is_root()).then(|| format!("/proc/{pid}/ns/user"));
         TestNamespace { holder, netns, userns }
     }
@@ -159,6 +163,17 @@ impl Drop for TestNamespace {
     fn drop(&mut self) {
         let _ = self.holder.kill();
         let _ = self.holder.wait();
+    }
+}
+
+/// A child process that runs until the test ends: killed and reaped on
+/// drop, so that a failing assertion leaves no process behind.
+pub struct Background(pub Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -1,14 +1,17 @@
 //! Running a batch file: every line is checked first (nothing runs if one is
-//! malformed, unless `--force`), then runs of simdev requests are pipelined
-//! and the other commands (controller, `fw flash`, `monitor`) run one at a
-//! time between them, in line order.
+//! malformed, unless `--force`), then runs of simdev requests (friendly
+//! commands, and the YNL grammar's `--family simdev --do|--dump`) are
+//! pipelined and the other commands (controller, `fw flash`, `monitor`, the
+//! rest of the YNL grammar) run one at a time between them, in line order.
 //!
 //! Stop-at-first-failure is exact even with requests in flight: every
 //! request carries the run's `batch` id, and the simulator answers
 //! `ECANCELED` (without running them) to requests of a batch that already
-//! failed on this socket. Those lines are reported as skipped.
+//! failed on this socket. Those lines, and the later ones never sent, are
+//! reported as skipped: with `-j`, every line gets exactly one record,
+//! whatever the window.
 
-use super::plan::{plan, Action};
+use super::plan::{plan_line, Action};
 use super::render::{render, reply_json};
 use super::Output;
 use crate::batch::{parse_batch, BatchLine};
@@ -19,7 +22,8 @@ use crate::pipeline::{Flow, Pipelined};
 use crate::simdev::{Call, SimdevClient};
 use clap::Parser;
 use nix::errno::Errno;
-use simdev_protocol::simdev::{dev_attr, DEV_ATTRS};
+use simdev_protocol::simdev::DEV_ATTRS;
+use std::collections::BTreeSet;
 use std::io::Read;
 
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +61,9 @@ struct Runner {
     failed: usize,
     skipped: usize,
     stopped: bool,
+    /// The lines reported so far (by line number), so that each line gets
+    /// one report.
+    reported: BTreeSet<usize>,
     /// The id the simulator uses to skip the rest after a failure.
     batch_id: Option<u32>,
 }
@@ -64,7 +71,7 @@ struct Runner {
 impl Runner {
     fn new(target: Target, name: String, options: Options) -> Self {
         let batch_id = (!options.force).then(random_batch_id);
-        Runner { target, name, options, failed: 0, skipped: 0, stopped: false, batch_id }
+        Runner { target, name, options, failed: 0, skipped: 0, stopped: false, reported: BTreeSet::new(), batch_id }
     }
 
     /// Runs the lines; returns how many failed.
@@ -75,7 +82,7 @@ impl Runner {
             .collect();
         let mut planned = Vec::new();
         for (line, command) in lines.iter().zip(&parsed) {
-            match command.as_ref().map_err(Clone::clone).and_then(|c| plan(&c.object).map_err(|e| e.to_string())) {
+            match command.as_ref().map_err(Clone::clone).and_then(|c| plan_line(c).map_err(|e| e.to_string())) {
                 Ok(action) => planned.push((line, action)),
                 Err(message) => {
                     self.report_failure(line, "EINVAL", &message, None);
@@ -87,6 +94,7 @@ impl Runner {
         }
         let mut sim: Option<SimdevClient> = None;
         let mut run_of_calls: Vec<(&BatchLine, Call)> = Vec::new();
+        let lines_to_run: Vec<&BatchLine> = planned.iter().map(|(line, _)| *line).collect();
         for (line, action) in planned {
             if self.stopped {
                 break;
@@ -102,10 +110,28 @@ impl Runner {
             }
         }
         self.pipeline(&mut sim, run_of_calls)?;
+        if self.stopped {
+            for line in lines_to_run {
+                if !self.reported.contains(&line.line) {
+                    self.report_skipped(line);
+                }
+            }
+        }
         if self.skipped > 0 && !self.options.output.json {
-            eprintln!("{}: {} line(s) in flight after the failure were skipped, not run", self.name, self.skipped);
+            eprintln!("{}: {} line(s) after the failure were skipped, not run", self.name, self.skipped);
         }
         Ok(self.failed)
+    }
+
+    /// A line not run because an earlier one failed (in flight and
+    /// cancelled by the simulator, or never sent).
+    fn report_skipped(&mut self, line: &BatchLine) {
+        self.reported.insert(line.line);
+        self.skipped += 1;
+        if self.options.output.json {
+            let value = serde_json::json!({"line": line.line, "command": line.text, "ok": false, "skipped": true});
+            self.options.output.print_json(&value);
+        }
     }
 
     /// Sends a run of simdev requests through the pipeline.
@@ -117,16 +143,10 @@ impl Runner {
             *sim = Some(SimdevClient::connect(self.target)?);
         }
         let sim = sim.as_mut().unwrap();
-        let requests: Vec<Pipelined> = calls
+        let requests = calls
             .iter()
-            .map(|(_, call)| {
-                let mut request = sim.call_request(call);
-                if let Some(id) = self.batch_id {
-                    request.put_u32(dev_attr::BATCH, id);
-                }
-                Pipelined { request, dump: call.is_dump() }
-            })
-            .collect();
+            .map(|(_, call)| Ok(Pipelined { request: sim.batch_request(call, self.batch_id)?, dump: call.is_dump() }))
+            .collect::<Result<Vec<_>>>()?;
         sim.client().pipeline(requests, self.options.window, Some(&DEV_ATTRS), |index, outcome| {
             let (line, call) = &calls[index];
             self.complete(line, call, outcome)
@@ -144,12 +164,7 @@ impl Runner {
             Err(Error::Netlink { errno: Errno::ECANCELED, ref message, .. })
                 if self.batch_id.is_some() && message.as_deref().is_some_and(|m| m.starts_with("skipped:")) =>
             {
-                self.skipped += 1;
-                if self.options.output.json {
-                    let value =
-                        serde_json::json!({"line": line.line, "command": line.text, "ok": false, "skipped": true});
-                    self.options.output.print_json(&value);
-                }
+                self.report_skipped(line)
             }
             Err(e) => self.report_error(line, &e),
         }
@@ -160,16 +175,23 @@ impl Runner {
         }
     }
 
-    fn report_success(&self, line: &BatchLine, call: &Call, replies: &[Reply]) -> Result<()> {
+    fn report_success(&mut self, line: &BatchLine, call: &Call, replies: &[Reply]) -> Result<()> {
         let output = self.options.output;
         if output.json {
             let reply = reply_json(call, replies)?;
-            output
-                .print_json(&serde_json::json!({"line": line.line, "command": line.text, "ok": true, "reply": reply}));
+            self.report_json_success(line, reply);
             Ok(())
         } else {
+            self.reported.insert(line.line);
             render(call, replies, output)
         }
+    }
+
+    /// `{"line", "command", "ok": true, "reply"}`.
+    fn report_json_success(&mut self, line: &BatchLine, reply: serde_json::Value) {
+        self.reported.insert(line.line);
+        let record = serde_json::json!({"line": line.line, "command": line.text, "ok": true, "reply": reply});
+        self.options.output.print_json(&record);
     }
 
     /// Runs a command that is not a single request (after the pipeline drained).
@@ -183,13 +205,31 @@ impl Runner {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
             Action::Monitor(groups) => super::monitor::run(self.target, groups, output),
+            // With -j the answers go into the line's record.
+            Action::Ynl(args) if output.json && !args.list_ops => {
+                let mut documents = Vec::new();
+                match super::ynl::load_spec(args)
+                    .and_then(|family| super::ynl::answers(self.target, args, &family, |d| documents.push(d)))
+                {
+                    Ok(()) => {
+                        let reply = match documents.len() {
+                            0 => serde_json::Value::Null,
+                            1 => documents.remove(0).to_json(),
+                            _ => documents.iter().map(|d| d.to_json()).collect(),
+                        };
+                        return self.report_json_success(line, reply);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Action::Ynl(args) => super::ynl::run(self.target, args, output),
             Action::Call(_) => unreachable!("calls are pipelined"),
         };
         match result {
-            Ok(()) if output.json => {
-                output.print_json(&serde_json::json!({"line": line.line, "command": line.text, "ok": true}))
+            Ok(()) if output.json => self.report_json_success(line, serde_json::Value::Null),
+            Ok(()) => {
+                self.reported.insert(line.line);
             }
-            Ok(()) => {}
             Err(e) => self.report_error(line, &e),
         }
     }
@@ -209,6 +249,7 @@ impl Runner {
 
     /// `FILE:LINE: <command>: <errno name>: <extack message>`, or a JSON line.
     fn report_failure(&mut self, line: &BatchLine, errno: &str, message: &str, attribute: Option<&str>) {
+        self.reported.insert(line.line);
         self.failed += 1;
         if !self.options.force {
             self.stopped = true;

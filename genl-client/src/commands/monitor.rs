@@ -28,9 +28,10 @@ pub fn run(target: Target, groups: &[String], output: Output) -> Result<()> {
         };
         for (group, reply) in batch {
             let group = sim.group_name(group).unwrap_or("?");
-            let Some(event) = Event::decode(&reply)? else { continue };
+            let Some((name, msg, event)) = Event::decode_named(&reply)? else { continue };
             if output.json {
-                let line = serde_json::json!({ "group": group, "event": event });
+                // As the YNL grammar lists notifications, with the group.
+                let line = serde_json::json!({ "group": group, "name": name, "msg": msg.to_json() });
                 println!("{line}");
             } else {
                 println!("[{group}] {}", describe_event(&event));

@@ -1,13 +1,14 @@
 //! From a parsed command line to what runs: most commands are one simdev
 //! request ([`Call`]); the controller commands, `fw flash` (which follows
-//! the flash) and `monitor` run their own way.
+//! the flash), `monitor` and the YNL grammar beyond one simdev request run
+//! their own way.
 
 use super::dev::{device_toml, parse_set};
 use super::fault::parse_fault;
 use super::hw::parse_port_set;
 use crate::cli::{
-    parse_u64, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand, FwCommand, Object, PortCommand,
-    RegCommand, SensorCommand, StatsCommand,
+    parse_u64, BatchCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand, FwCommand, Object,
+    PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
 };
 use crate::error::{Error, Result};
 use crate::simdev::{Call, FwImage};
@@ -20,6 +21,36 @@ pub enum Action<'a> {
     Ethtool(&'a EthtoolCommand),
     FwFlash(DevSelector, FwImage),
     Monitor(&'a [String]),
+    /// The YNL grammar, run as `genl-client` runs it alone.
+    Ynl(&'a YnlArgs),
+}
+
+/// A batch line: OBJECT COMMAND, or the YNL grammar. A do or dump of the
+/// built-in simdev spec is one request (pipelined like the friendly
+/// commands); the rest of the YNL grammar (another family or spec file,
+/// `--subscribe`, `--list-ops`) runs on its own.
+pub fn plan_line(line: &BatchCommand) -> Result<Action<'_>> {
+    let usage = |text: &str| Err(Error::Usage(text.into()));
+    let ynl = &line.ynl;
+    match (&line.object, ynl.used()) {
+        (Some(_), true) => usage("give either OBJECT COMMAND or the YNL grammar (--family/--spec ...), not both"),
+        (Some(object), false) => plan(object),
+        (None, false) => usage("give a command: OBJECT COMMAND, or the YNL grammar (--family/--spec ...)"),
+        (None, true) => {
+            let built_in = ynl.family.as_deref() == Some(simdev_protocol::simdev::FAMILY_NAME) && ynl.spec.is_none();
+            let one_request = ynl.subscribe.is_none() && !ynl.list_ops && !ynl.process_unknown;
+            let op = ynl.do_op.as_ref().map(|op| (op, false)).or(ynl.dump_op.as_ref().map(|op| (op, true)));
+            match op {
+                Some((op, dump)) if built_in && one_request => {
+                    Ok(Action::Call(Call::by_spec(op, dump, super::ynl::request_json(ynl)?)?))
+                }
+                _ => {
+                    super::ynl::check(ynl)?;
+                    Ok(Action::Ynl(ynl))
+                }
+            }
+        }
+    }
 }
 
 pub fn plan(object: &Object) -> Result<Action<'_>> {

@@ -65,6 +65,26 @@ fn print(value: &Value, output: Output) {
     }
 }
 
+/// The request: `--json`, or no attributes.
+pub fn request_json(args: &YnlArgs) -> Result<serde_json::Value> {
+    match &args.request {
+        Some(text) => serde_json::from_str(text).map_err(|e| Error::Usage(format!("--json: {e}"))),
+        None => Ok(serde_json::json!({})),
+    }
+}
+
+/// Checks a command line without sending anything: the spec loads, the
+/// operations exist in the modes asked for, the request is JSON.
+pub fn check(args: &YnlArgs) -> Result<()> {
+    let family = load_spec(args)?;
+    for (name, dump) in [(&args.do_op, false), (&args.dump_op, true)] {
+        if let Some(name) = name {
+            operation(&family, name, dump)?;
+        }
+    }
+    request_json(args).map(drop)
+}
+
 /// Runs one command line of the YNL grammar.
 pub fn run(target: Target, args: &YnlArgs, output: Output) -> Result<()> {
     let family = load_spec(args)?;
@@ -76,17 +96,21 @@ pub fn run(target: Target, args: &YnlArgs, output: Output) -> Result<()> {
                 .collect();
             println!("{}  [ {} ]", op.name, modes.join(", "));
         }
-        if args.do_op.is_none() && args.dump_op.is_none() && args.subscribe.is_none() {
-            return Ok(());
-        }
     }
-    let request: serde_json::Value = match &args.request {
-        Some(text) => serde_json::from_str(text).map_err(|e| Error::Usage(format!("--json: {e}")))?,
-        None => serde_json::json!({}),
-    };
+    answers(target, args, &family, |answer| print(&answer, output))
+}
+
+/// Runs the requests and the subscription of a command line; `emit` gets
+/// each document YNL would print, in order: each answer as it comes, then
+/// the notifications that arrived (a list).
+pub fn answers(target: Target, args: &YnlArgs, family: &Family, mut emit: impl FnMut(Value)) -> Result<()> {
+    if args.do_op.is_none() && args.dump_op.is_none() && args.subscribe.is_none() {
+        return Ok(());
+    }
+    let request = request_json(args)?;
     let mut client = Client::connect(target)?;
     let info = client.resolve_family(&family.name)?;
-    let mut codec = Codec::new(&family);
+    let mut codec = Codec::new(family);
     codec.process_unknown = args.process_unknown;
 
     let subscription = match &args.subscribe {
@@ -104,16 +128,15 @@ pub fn run(target: Target, args: &YnlArgs, output: Output) -> Result<()> {
 
     for (name, dump) in [(&args.do_op, false), (&args.dump_op, true)] {
         let Some(name) = name else { continue };
-        let op = operation(&family, name, dump)?;
-        let answers = call(&mut client, &codec, info.id, op, dump, &request)?;
-        print(&answers, output);
+        let op = operation(family, name, dump)?;
+        emit(call(&mut client, &codec, info.id, op, dump, &request)?);
     }
 
     if let Some(seconds) = args.sleep {
         std::thread::sleep(Duration::from_secs_f64(seconds.max(0.0)));
     }
     if let Some(mut subscription) = subscription {
-        print(&Value::List(notifications(&mut subscription, &codec)?), output);
+        emit(Value::List(notifications(&mut subscription, &codec)?));
     }
     Ok(())
 }

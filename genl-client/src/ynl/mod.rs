@@ -4,6 +4,8 @@
 //!
 //! - [`codec`]: requests from JSON, replies to values, by the spec.
 //! - [`value`]: decoded values, printed as YNL prints them (JSON or pprint).
+//! - [`fuzzing`]: the client's half of the `wire_policy` fuzz target.
 
 pub mod codec;
+pub mod fuzzing;
 pub mod value;

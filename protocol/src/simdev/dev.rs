@@ -2,8 +2,7 @@
 
 use super::hw::Nested;
 use super::{dev_attr, led_state, oper_state, port_attr};
-use crate::wire::{Attrs, MessageBuilder};
-use crate::DecodeError;
+use crate::wire::MessageBuilder;
 
 /// `IF_OPER_*` (the spec's `oper-state` enum), named as `ip link` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,29 +81,33 @@ pub fn parse_mac(text: &str) -> Option<Mac> {
     parts.next().is_none().then_some(mac)
 }
 
-/// One port as `dev-get` reports it: the kernel's view of its netdev.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One port as `dev-get` reports it: the kernel's view of its netdev. Its
+/// serde form is the `port` nest as the spec names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct PortInfo {
     pub index: u32,
     pub ifindex: u32,
     pub ifname: String,
     pub peer_ifname: String,
-    #[serde(serialize_with = "serialize_mac")]
+    #[serde(with = "super::forms::mac")]
     pub mac: Mac,
     pub mtu: u32,
+    #[serde(with = "super::forms::bool01")]
     pub up: bool,
-    #[serde(serialize_with = "serialize_oper_state")]
+    #[serde(with = "super::forms::oper_state")]
     pub oper_state: OperState,
+    #[serde(with = "super::forms::bool01")]
     pub carrier: bool,
     /// Ring sizes, when the port's driver has them (ethtool `-g`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub rings: Option<Rings>,
     /// The port's netdev was deleted outside simdev: the kernel has no
     /// state for it (`oper_state` is `NOTPRESENT`, the rest zero).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(with = "super::forms::bool01", default, skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
     /// The port's LED (the spec's `led-state`): simulated, no kernel has it.
-    #[serde(serialize_with = "serialize_led_state")]
+    #[serde(with = "super::forms::led_state", default)]
     pub led_state: u8,
 }
 
@@ -129,41 +132,36 @@ impl PortInfo {
 }
 
 /// A port's ring sizes and their maximums, as ethtool reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rings {
+    #[serde(rename = "rx-ring")]
     pub rx: u32,
+    #[serde(rename = "rx-ring-max")]
     pub rx_max: u32,
+    #[serde(rename = "tx-ring")]
     pub tx: u32,
+    #[serde(rename = "tx-ring-max")]
     pub tx_max: u32,
 }
 
-/// A device as `dev-get` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A device as `dev-get` reports it; its serde form is the reply as the
+/// spec names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DevInfo {
+    #[serde(rename = "dev-id")]
     pub id: u32,
+    #[serde(rename = "dev-name")]
     pub name: String,
     pub backend: String,
     /// Where the device's netdevs live (`/proc/PID/ns/net`, for `nsenter`);
     /// none for model devices.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns: Option<String>,
     /// The kernel devlink instance behind the device (`netdevsim/netdevsimN`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devlink: Option<String>,
+    #[serde(rename = "port", default)]
     pub ports: Vec<PortInfo>,
-}
-
-fn serialize_mac<S: serde::Serializer>(mac: &Mac, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_mac(mac))
-}
-
-fn serialize_led_state<S: serde::Serializer>(state: &u8, s: S) -> Result<S::Ok, S::Error> {
-    let entry = led_state::ENTRIES.iter().find(|(value, _)| *value == u64::from(*state));
-    s.serialize_str(entry.map_or("invalid", |(_, name)| name))
-}
-
-fn serialize_oper_state<S: serde::Serializer>(state: &OperState, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&state.name())
 }
 
 impl DevInfo {
@@ -181,25 +179,11 @@ impl DevInfo {
             port.encode(out);
         }
     }
-
-    pub fn decode(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
-        let missing = |what| DecodeError::new(what, "missing or wrong size");
-        let id = attrs.get(dev_attr::DEV_ID).and_then(|a| a.u32()).ok_or(missing("dev-id"))?;
-        let name = attrs.get(dev_attr::DEV_NAME).and_then(|a| a.string()).ok_or(missing("dev-name"))?;
-        let backend = attrs.get(dev_attr::BACKEND).and_then(|a| a.string()).unwrap_or_default();
-        let ports = attrs
-            .clone()
-            .filter(|a| a.kind() == dev_attr::PORT)
-            .map(|a| PortInfo::decode_fields(a.nested()))
-            .collect::<Result<_, _>>()?;
-        let netns = attrs.get(dev_attr::NETNS).and_then(|a| a.string()).map(str::to_string);
-        let devlink = attrs.get(dev_attr::DEVLINK).and_then(|a| a.string()).map(str::to_string);
-        Ok(DevInfo { id, name: name.to_string(), backend: backend.to_string(), netns, devlink, ports })
-    }
 }
 
 impl Nested for PortInfo {
     const ATTR: u16 = dev_attr::PORT;
+    const KEY: &'static str = "port";
 
     fn encode_fields(&self, out: &mut MessageBuilder) {
         out.put_u32(port_attr::INDEX, self.index)
@@ -221,36 +205,6 @@ impl Nested for PortInfo {
                 .put_u32(port_attr::TX_RING, rings.tx)
                 .put_u32(port_attr::TX_RING_MAX, rings.tx_max);
         }
-    }
-
-    fn decode_fields(attrs: Attrs<'_>) -> Result<Self, DecodeError> {
-        let missing = |what| DecodeError::new(what, "missing or wrong size");
-        let u32_of = |id, what| attrs.get(id).and_then(|a| a.u32()).ok_or(missing(what));
-        let u8_of = |id, what| attrs.get(id).and_then(|a| a.u8()).ok_or(missing(what));
-        let str_of = |id| attrs.get(id).and_then(|a| a.string()).unwrap_or_default().to_string();
-        let mac = attrs.get(port_attr::MAC).and_then(|a| Mac::try_from(a.payload).ok()).ok_or(missing("port.mac"))?;
-        Ok(PortInfo {
-            index: u32_of(port_attr::INDEX, "port.index")?,
-            ifindex: u32_of(port_attr::IFINDEX, "port.ifindex")?,
-            ifname: str_of(port_attr::IFNAME),
-            peer_ifname: str_of(port_attr::PEER_IFNAME),
-            mac,
-            mtu: u32_of(port_attr::MTU, "port.mtu")?,
-            up: u8_of(port_attr::UP, "port.up")? != 0,
-            oper_state: OperState(u8_of(port_attr::OPER_STATE, "port.oper-state")?),
-            carrier: u8_of(port_attr::CARRIER, "port.carrier")? != 0,
-            missing: attrs.get(port_attr::MISSING).and_then(|a| a.u8()).is_some_and(|m| m != 0),
-            led_state: attrs.get(port_attr::LED_STATE).and_then(|a| a.u8()).unwrap_or_default(),
-            rings: match attrs.get(port_attr::RX_RING) {
-                None => None,
-                Some(_) => Some(Rings {
-                    rx: u32_of(port_attr::RX_RING, "port.rx-ring")?,
-                    rx_max: u32_of(port_attr::RX_RING_MAX, "port.rx-ring-max")?,
-                    tx: u32_of(port_attr::TX_RING, "port.tx-ring")?,
-                    tx_max: u32_of(port_attr::TX_RING_MAX, "port.tx-ring-max")?,
-                }),
-            },
-        })
     }
 }
 
@@ -317,12 +271,21 @@ mod tests {
     }
 
     #[test]
-    fn dev_info_round_trips() {
-        let mut b = MessageBuilder::genl(0x13, 0, 1, 0, cmd::DEV_GET, FAMILY_VERSION);
-        sample().encode(&mut b);
-        let bytes = b.finish();
-        let message = split_messages(&bytes).next().unwrap();
-        assert_eq!(DevInfo::decode(message.genl_attrs(0)).unwrap(), sample());
+    fn dev_info_serde_form_is_the_specs() {
+        let json = serde_json::to_value(sample()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "dev-id": 3, "dev-name": "sim0", "backend": "veth", "netns": "/proc/1/ns/net",
+                "devlink": "netdevsim/netdevsim1",
+                "port": [{
+                    "index": 0, "ifindex": 7, "ifname": "sim0p0", "peer-ifname": "sim0p0-peer",
+                    "mac": "02:00:00:00:00:01", "mtu": 1500, "up": 1, "oper-state": "up", "carrier": 1,
+                    "rx-ring": 512, "rx-ring-max": 4096, "tx-ring": 256, "tx-ring-max": 4096, "led-state": "blink"
+                }]
+            })
+        );
+        assert_eq!(serde_json::from_value::<DevInfo>(json).unwrap(), sample());
     }
 
     #[test]

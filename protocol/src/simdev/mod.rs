@@ -31,6 +31,7 @@
 //! carry the same attributes as the matching get reply, with seq 0.
 
 pub mod dev;
+mod forms;
 pub mod hw;
 
 pub use dev::*;

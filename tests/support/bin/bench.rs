@@ -151,7 +151,7 @@ fn pipelined_writes(sim: &Simulator, ops: u32) -> f64 {
     let requests: Vec<Pipelined> = (0..ops)
         .map(|i| {
             let call = Call::RegWrite(dev.clone(), "scratch".into(), u64::from(i));
-            Pipelined { request: client.call_request(&call), dump: false }
+            Pipelined { request: client.call_request(&call).expect("a valid request"), dump: false }
         })
         .collect();
     let started = Instant::now();
