@@ -33,11 +33,14 @@ fn attr_paths(attrs: Attrs<'_>, prefix: &str, out: &mut BTreeSet<String>) {
     }
 }
 
-/// One answer, described without ids and names.
-fn shape(reply: &Reply) -> String {
+/// One answer, described without ids and names; `own_port` is the
+/// requester's port, which every answer carries in `nlmsg_pid` (the request
+/// said 0).
+fn shape(reply: &Reply, own_port: u32) -> String {
     let message = reply.message();
     let header = message.header;
-    match header.ty {
+    let pid = if header.port == own_port { "requester".to_string() } else { header.port.to_string() };
+    let described = match header.ty {
         NLMSG_ERROR | NLMSG_DONE => {
             let status = decode_status(&message).expect("status");
             format!(
@@ -57,7 +60,8 @@ fn shape(reply: &Reply) -> String {
             attr_paths(message.genl_attrs(0), "", &mut paths);
             format!("type={ty:#x} flags={:#x} cmd={} version={} attrs={paths:?}", header.flags, genl.cmd, genl.version)
         }
-    }
+    };
+    format!("pid={pid} {described}")
 }
 
 fn request(flags: u16, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> Vec<u8> {
@@ -68,8 +72,12 @@ fn request(flags: u16, command: u8, build: impl FnOnce(&mut MessageBuilder)) -> 
 
 /// Sends `bytes` to both controllers and compares every answer's shape.
 fn assert_same_answers(sim: &Simulator, case: &str, bytes: &[u8]) {
-    let kernel: Vec<String> = exchange(&mut Client::kernel().unwrap(), bytes, SEQ).iter().map(shape).collect();
-    let simulated: Vec<String> = exchange(&mut sim.client(), bytes, SEQ).iter().map(shape).collect();
+    let shapes = |mut client: Client| {
+        let port = client.local_port().unwrap();
+        exchange(&mut client, bytes, SEQ).iter().map(|r| shape(r, port)).collect::<Vec<String>>()
+    };
+    let kernel = shapes(Client::kernel().unwrap());
+    let simulated = shapes(sim.client());
     assert_eq!(simulated, kernel, "case `{case}`: simulator (left) vs kernel (right)");
 }
 
@@ -259,16 +267,20 @@ fn getfamily_dump_matches_the_kernel() {
         let bytes = request(flags, cmd::GETFAMILY, |m| {
             m.put_str(attr::FAMILY_NAME, "ignored");
         });
-        let kernel = exchange(&mut Client::kernel().unwrap(), &bytes, SEQ);
-        let simulated = exchange(&mut sim.client(), &bytes, SEQ);
+        let answers = |mut client: Client| {
+            let port = client.local_port().unwrap();
+            exchange(&mut client, &bytes, SEQ).iter().map(|r| shape(r, port)).collect::<Vec<String>>()
+        };
+        let kernel = answers(Client::kernel().unwrap());
+        let simulated = answers(sim.client());
         // Both end with exactly one DONE carrying 0, and no ACK even when asked.
         for answers in [&kernel, &simulated] {
             let last = answers.last().unwrap();
-            assert_eq!(shape(last), "DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None");
-            assert_eq!(answers.iter().filter(|r| simdev_tests::is_status(r)).count(), 1);
+            assert_eq!(last, "pid=requester DONE flags=0x2 error=0 msg=None offs=None miss=None policy=None");
+            assert_eq!(answers.iter().filter(|r| r.contains(" DONE ") || r.contains(" ERROR ")).count(), 1);
         }
-        let kernel_shapes: BTreeSet<String> = kernel[..kernel.len() - 1].iter().map(shape).collect();
-        let simulated_shapes: Vec<String> = simulated[..simulated.len() - 1].iter().map(shape).collect();
+        let kernel_shapes: BTreeSet<String> = kernel[..kernel.len() - 1].iter().cloned().collect();
+        let simulated_shapes: Vec<String> = simulated[..simulated.len() - 1].to_vec();
         assert_eq!(simulated_shapes.len(), 2, "nlctrl and simdev");
         for s in &simulated_shapes {
             assert!(
@@ -375,4 +387,20 @@ fn simdev_policy_dump_has_the_structure_of_the_kernels_per_op_families() {
     per_op_structure(&mut kernel, "ethtool").unwrap_or_else(|e| panic!("the kernel's own: {e}"));
     // Every simdev mode takes at least `batch`, so none is reject-all.
     per_op_structure(&mut sim.client(), "simdev").unwrap();
+}
+
+/// `family_id = "auto"` gives simdev the id the kernel would give a family
+/// registered now (the one after its last), so no kernel family has it;
+/// `"random"` also avoids theirs.
+#[test]
+fn the_family_id_is_one_no_kernel_family_has() {
+    let kernel: Vec<u16> = Client::kernel().unwrap().list_families().unwrap().iter().map(|f| f.id).collect();
+    let last = kernel.iter().copied().filter(|&id| id >= 0x13).max().expect("the kernel has dynamic families");
+    let sim = Simulator::start("[[device]]\nname = \"fid0\"\nbackend = \"model\"\n");
+    assert_eq!(sim.family_id, last + 1, "the kernel's next id; the kernel's: {kernel:?}");
+    for _ in 0..5 {
+        let sim =
+            Simulator::start("[simulator]\nfamily_id = \"random\"\n[[device]]\nname = \"fid1\"\nbackend = \"model\"\n");
+        assert!(!kernel.contains(&sim.family_id), "{:#x} is the kernel's", sim.family_id);
+    }
 }

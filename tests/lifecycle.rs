@@ -31,6 +31,64 @@ fn a_port_in_use_is_a_clear_startup_error() {
     assert_eq!(client.dev_list().unwrap().len(), 1);
 }
 
+/// `--port auto`: the kernel picks a free port (autobind) and the ready
+/// line names it; fifty simulators started at once all come up, each on
+/// its own port, each serving its own device.
+#[test]
+fn fifty_simulators_started_at_once_on_auto_ports_all_come_up() {
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let config = format!("[[device]]\nname = \"auto{i}\"\nbackend = \"model\"\n");
+                Simulator::try_start(&config).map_err(|e| format!("simulator {i}: {e}"))
+            })
+        })
+        .collect();
+    let sims: Vec<Simulator> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    let mut ports: Vec<u32> = sims.iter().map(|s| s.port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 50, "fifty different ports");
+    for (i, sim) in sims.iter().enumerate() {
+        assert!(sim.ready_line.contains(&format!(" port={} ", sim.port)), "{}", sim.ready_line);
+        let devices = sim.simdev().dev_list().unwrap();
+        assert_eq!(devices.iter().map(|d| d.name.clone()).collect::<Vec<_>>(), [format!("auto{i}")]);
+    }
+}
+
+#[test]
+fn port_zero_or_garbage_is_refused_and_auto_is_offered() {
+    for (args, message) in [
+        (vec!["--port", "0"], "port 0 is the kernel's (`auto` lets the kernel pick a free one)"),
+        (vec!["--port", "sixty"], "`sixty` is not a port id or `auto`"),
+    ] {
+        let out = driver_sim(&args);
+        assert_eq!(out.status.code(), Some(2), "a usage error: {args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // In the file too, where "auto" works as on the command line.
+    let config = TempFile::with_contents(
+        "auto",
+        "[simulator]\nport = \"auto\"\n[[device]]\nname = \"fa0\"\nbackend = \"model\"\n",
+    );
+    let mut child = Command::new(bin("driver-sim"))
+        .args(["--config", &config.0.display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut ready).unwrap();
+    let port: u32 = ready
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("port="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{ready}"));
+    let devices = SimdevClient::connect(Target::Simulator { port }).unwrap().dev_list().unwrap();
+    assert_eq!(devices[0].name, "fa0");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn bad_toml_names_file_line_column_and_key_before_creating_anything() {
     let config =

@@ -1,5 +1,6 @@
 //! `driver-sim`'s command line: every flag defined and documented once.
 
+use crate::config::PortChoice;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -16,9 +17,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Netlink port id to serve on (decimal or 0x-hex); overrides the config.
-    #[arg(long, value_name = "PORT", value_parser = parse_port)]
-    pub port: Option<u32>,
+    /// Netlink port id to serve on (decimal or 0x-hex), or `auto` for a
+    /// free one the kernel picks (the ready line names it); overrides the
+    /// config.
+    #[arg(long, value_name = "PORT|auto", value_parser = PortChoice::parse)]
+    pub port: Option<PortChoice>,
 
     /// Validate the configuration, print a summary, and exit.
     #[arg(long)]
@@ -30,16 +33,4 @@ pub struct Cli {
     /// else is touched.
     #[arg(long, conflicts_with = "check_config")]
     pub reclaim: bool,
-}
-
-pub fn parse_port(text: &str) -> Result<u32, String> {
-    let value = match text.strip_prefix("0x") {
-        Some(hex) => u32::from_str_radix(hex, 16),
-        None => text.parse(),
-    }
-    .map_err(|e| format!("`{text}` is not a port id: {e}"))?;
-    if value == 0 {
-        return Err("port 0 is the kernel's".into());
-    }
-    Ok(value)
 }

@@ -42,8 +42,8 @@ pub struct Config {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatorConfig {
-    /// Netlink port id to serve on (`--port` overrides).
-    pub port: Option<Spanned<u32>>,
+    /// Netlink port id to serve on, or "auto" (`--port` overrides).
+    pub port: Option<Spanned<PortChoice>>,
     /// Where the hardware lives: "private" or "host".
     #[serde(default)]
     pub netns: Netns,
@@ -86,6 +86,35 @@ pub enum Netns {
     Private,
     /// The namespace the simulator was started in (needs CAP_NET_ADMIN there).
     Host,
+}
+
+/// Where the simulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PortChoice {
+    /// A free port the kernel picks (autobind, as for any netlink socket
+    /// bound to port 0); the ready line names it.
+    #[serde(with = "auto_word")]
+    Auto,
+    Fixed(u32),
+}
+
+impl PortChoice {
+    /// `auto`, or a port id in decimal or `0x` hex (not 0: the kernel's).
+    pub fn parse(text: &str) -> Result<PortChoice, String> {
+        if text == "auto" {
+            return Ok(PortChoice::Auto);
+        }
+        let value = match text.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => text.parse(),
+        }
+        .map_err(|e| format!("`{text}` is not a port id or `auto`: {e}"))?;
+        if value == 0 {
+            return Err("port 0 is the kernel's (`auto` lets the kernel pick a free one)".into());
+        }
+        Ok(PortChoice::Fixed(value))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -622,8 +651,11 @@ impl Config {
                 ));
             }
         }
-        if let Some(port) = self.simulator.port.as_ref().filter(|p| *p.get_ref() == 0) {
-            return Err((port.span(), "simulator.port: 0 is the kernel's port".to_string()));
+        if let Some(port) = self.simulator.port.as_ref().filter(|p| *p.get_ref() == PortChoice::Fixed(0)) {
+            return Err((
+                port.span(),
+                "simulator.port: 0 is the kernel's port (\"auto\" lets the kernel pick a free one)".to_string(),
+            ));
         }
         let mut names = std::collections::HashSet::new();
         let mut ids = std::collections::HashSet::new();
@@ -871,6 +903,12 @@ mod tests {
         assert!(msg.starts_with("lab.toml:2:13: simulator.family_id: 0x5 is outside"), "{msg}");
         let msg = error("[simulator]\nport = 0\n");
         assert!(msg.starts_with("lab.toml:2:8: simulator.port: 0"), "{msg}");
+        let msg = error("[simulator]\nport = \"any\"\n");
+        assert!(msg.starts_with("lab.toml:2:8: "), "{msg}");
+        let auto = Config::parse("[simulator]\nport = \"auto\"\n", "lab.toml").unwrap();
+        assert_eq!(auto.simulator.port.map(|p| *p.get_ref()), Some(PortChoice::Auto));
+        assert_eq!(PortChoice::parse("0x10"), Ok(PortChoice::Fixed(16)));
+        assert!(PortChoice::parse("0").unwrap_err().contains("`auto` lets the kernel pick"));
     }
 
     #[test]

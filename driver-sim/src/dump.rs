@@ -124,7 +124,7 @@ impl DumpCursor {
                 }
             }
         };
-        let mut done = build_done(&self.request.header, error, &ext);
+        let mut done = build_done(&self.request.header, self.request.port, error, &ext);
         if interrupted {
             mark_interrupted(&mut done);
         }

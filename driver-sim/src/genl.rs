@@ -150,7 +150,7 @@ pub fn handle_datagram(
 pub fn refuse_datagram(datagram: &[u8], client: &mut Client) {
     let ext = ExtAck::message("too many requests from this socket are waiting: not run");
     for message in split_messages(datagram).filter(|m| m.header.flags & NLM_F_REQUEST != 0) {
-        client.push(build_error(&message.header, -libc::ENOBUFS, &ext));
+        client.push(build_error(&message.header, client.port, -libc::ENOBUFS, &ext));
     }
 }
 
@@ -158,7 +158,7 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     let header = message.header;
     if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
         if header.flags & NLM_F_ACK != 0 {
-            client.push(build_error(&header, 0, &ExtAck::default()));
+            client.push(build_error(&header, sender.port, 0, &ExtAck::default()));
         }
         return;
     }
@@ -173,10 +173,10 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
         }
         (Ok(warning), None) => {
             if header.flags & NLM_F_ACK != 0 && !is_dump {
-                answers.push(build_error(&header, 0, &warning));
+                answers.push(build_error(&header, sender.port, 0, &warning));
             }
         }
-        (Err(e), _) => answers.push(build_error(&header, -e.errno, &e.ext)),
+        (Err(e), _) => answers.push(build_error(&header, sender.port, -e.errno, &e.ext)),
     }
     sim.count_request(failed);
     match sim.take_delay() {

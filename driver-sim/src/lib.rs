@@ -29,7 +29,7 @@ pub mod timers;
 pub mod wake;
 
 use anyhow::Context;
-use config::{Config, FamilyIdChoice, Netns, DEFAULT_CONFIG_NAME};
+use config::{Config, FamilyIdChoice, Netns, PortChoice, DEFAULT_CONFIG_NAME};
 use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
 use std::io::Write;
 
@@ -57,8 +57,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     // soon as the simulator serves.
     server::install_signal_handlers().context("installing signal handlers")?;
 
-    let port =
-        cli.port.or(config.simulator.port.as_ref().map(|p| *p.get_ref())).unwrap_or(simdev_protocol::DEFAULT_PORT);
+    let port = cli
+        .port
+        .or(config.simulator.port.as_ref().map(|p| *p.get_ref()))
+        .unwrap_or(PortChoice::Fixed(simdev_protocol::DEFAULT_PORT));
     let mut server = server::Server::bind(port)?;
 
     let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private)?;
@@ -81,8 +83,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     devices.netns_path = Some(namespace.netns_path.clone());
 
     let family_id = match *config.simulator.family_id.get_ref() {
-        FamilyIdChoice::Auto => GENL_START_ALLOC,
-        FamilyIdChoice::Random => random_family_id(),
+        FamilyIdChoice::Auto => next_family_id(&kernel_family_ids()),
+        FamilyIdChoice::Random => random_family_id(&kernel_family_ids()),
         FamilyIdChoice::Fixed(id) => id,
     };
     let own_uid = nix::unistd::geteuid().as_raw();
@@ -135,13 +137,62 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
 const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A random id from the kernel's dynamic range, never the controller's.
-fn random_family_id() -> u16 {
+/// The ids of the kernel's Generic Netlink families (its controller's
+/// dump; any user may ask). Empty, with a warning, if it cannot answer.
+fn kernel_family_ids() -> Vec<u16> {
+    let families = genl_client::client::Client::kernel().and_then(|mut kernel| kernel.list_families());
+    match families {
+        Ok(families) => families.iter().map(|f| f.id).collect(),
+        Err(e) => {
+            log::warn!("cannot list the kernel's families ({e}): the family id may be one of theirs");
+            Vec::new()
+        }
+    }
+}
+
+/// The id the kernel would give a family registered now: its allocator
+/// (`idr_alloc_cyclic` from `GENL_START_ALLOC`) hands out the one after
+/// the last it gave, wrapping to the first free one. So simdev looks like
+/// one more kernel family, and no kernel family has its id. (A family the
+/// kernel registers later gets the next one, which the simulator then
+/// does not see.)
+fn next_family_id(taken: &[u16]) -> u16 {
+    let after_last =
+        taken.iter().copied().filter(|&id| id >= GENL_START_ALLOC).max().map_or(GENL_START_ALLOC, |id| id + 1);
+    (after_last..=GENL_MAX_ID)
+        .chain(GENL_START_ALLOC..after_last)
+        .find(|id| !taken.contains(id))
+        .unwrap_or(GENL_START_ALLOC)
+}
+
+/// A random dynamic id that no kernel family has.
+fn random_family_id(taken: &[u16]) -> u16 {
     let mut bytes = [0u8; 2];
     // SAFETY: getrandom writes at most the buffer's length.
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 2, 0) };
     let raw = if n == 2 { u16::from_ne_bytes(bytes) } else { std::process::id() as u16 };
     let span = GENL_MAX_ID - GENL_START_ALLOC + 1;
-    let id = GENL_START_ALLOC + raw % span;
+    let start = GENL_START_ALLOC + raw % span;
+    let id = (start..=GENL_MAX_ID).chain(GENL_START_ALLOC..start).find(|id| !taken.contains(id)).unwrap_or(start);
     debug_assert_ne!(id, GENL_ID_CTRL);
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_family_id_is_the_kernels_next() {
+        assert_eq!(next_family_id(&[]), GENL_START_ALLOC);
+        assert_eq!(next_family_id(&[GENL_ID_CTRL, 0x13, 0x14, 0x15]), 0x16);
+        assert_eq!(next_family_id(&[GENL_ID_CTRL, 0x13, 0x15]), 0x16, "after the last, not in a gap");
+        assert_eq!(next_family_id(&[0x13, GENL_MAX_ID]), 0x14, "wraps to the first free one");
+    }
+
+    #[test]
+    fn a_random_family_id_is_free() {
+        let taken: Vec<u16> = (GENL_START_ALLOC..GENL_MAX_ID).collect();
+        assert_eq!(random_family_id(&taken), GENL_MAX_ID);
+    }
 }

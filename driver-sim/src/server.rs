@@ -8,6 +8,7 @@
 //! ([`crate::clients`]), which is tried again later.
 
 use crate::clients::{Clients, Sent, MESSAGES_PER_TURN};
+use crate::config::PortChoice;
 use crate::genl::{handle_datagram, refuse_datagram, Sender};
 use crate::simulator::Simulator;
 use genl_client::mmsg::{send_batch, RecvBatch};
@@ -38,12 +39,19 @@ pub struct Server {
 
 impl Server {
     /// Binds the simulator's port; a taken port is [`BindError::PortInUse`].
-    pub fn bind(port: u32) -> Result<Self, BindError> {
+    /// With [`PortChoice::Auto`] the kernel picks a free one (port 0 asks
+    /// for its autobind), read back from the socket.
+    pub fn bind(choice: PortChoice) -> Result<Self, BindError> {
         let socket = NlSocket::new(NlFamily::Usersock).map_err(BindError::Socket)?;
-        socket.bind(Some(port), Groups::empty()).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => BindError::PortInUse(port),
+        let asked = match choice {
+            PortChoice::Auto => 0,
+            PortChoice::Fixed(port) => port,
+        };
+        socket.bind(Some(asked), Groups::empty()).map_err(|e| match e.raw_os_error() {
+            Some(libc::EADDRINUSE) => BindError::PortInUse(asked),
             _ => BindError::Socket(e),
         })?;
+        let port = socket.pid().map_err(BindError::Socket)?;
         // SAFETY: the socket outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
         setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| BindError::Socket(e.into()))?;
@@ -187,7 +195,7 @@ fn answer(sim: &mut Simulator, clients: &mut Clients, slots: &RecvBatch, count: 
         if datagram.truncated {
             if let Some(header) = NlHeader::parse(datagram.bytes) {
                 let ext = ExtAck::message("request larger than the simulator's receive buffer");
-                client.push(build_error(&header, -libc::EMSGSIZE, &ext));
+                client.push(build_error(&header, sender.port, -libc::EMSGSIZE, &ext));
             }
         } else if client.has_inbox() {
             if !client.park(datagram.bytes, sender.uid) {

@@ -263,8 +263,8 @@ impl Simulator {
         let Some(request) = self.pending.remove(&token) else { return };
         let answer = match outcome {
             Ok(()) if request.header.flags & simdev_protocol::wire::NLM_F_ACK == 0 => return,
-            Ok(()) => build_error(&request.header, 0, &Default::default()),
-            Err(e) => build_error(&request.header, -e.errno, &e.ext),
+            Ok(()) => build_error(&request.header, request.port, 0, &Default::default()),
+            Err(e) => build_error(&request.header, request.port, -e.errno, &e.ext),
         };
         self.completed.push((request.port, request.uid, vec![answer]));
     }

@@ -70,13 +70,16 @@ impl ExtAck {
 }
 
 /// Builds the `NLMSG_ERROR` the kernel sends for `request`: `error` is 0
-/// for an ACK or a negative errno. Addressed to the requester's port.
-pub fn build_error(request: &NlHeader, error: i32, ext: &ExtAck) -> Vec<u8> {
+/// for an ACK or a negative errno. Its `nlmsg_pid` is `requester`, the
+/// port the request came from (the kernel's `netlink_ack` writes the
+/// sender's port there, whatever the request's own `nlmsg_pid` said; the
+/// echoed request header keeps that).
+pub fn build_error(request: &NlHeader, requester: u32, error: i32, ext: &ExtAck) -> Vec<u8> {
     let mut flags = NLM_F_CAPPED;
     if !ext.is_empty() && (error != 0 || ext.message.is_some()) {
         flags |= NLM_F_ACK_TLVS;
     }
-    let mut out = MessageBuilder::new(NLMSG_ERROR, flags, request.seq, request.port);
+    let mut out = MessageBuilder::new(NLMSG_ERROR, flags, request.seq, requester);
     let mut body = Vec::with_capacity(20);
     body.extend_from_slice(&error.to_ne_bytes());
     request.write(&mut body);
@@ -85,13 +88,15 @@ pub fn build_error(request: &NlHeader, error: i32, ext: &ExtAck) -> Vec<u8> {
     out.finish()
 }
 
-/// Builds the `NLMSG_DONE` that ends a dump (`error` 0 or negative errno).
-pub fn build_done(request: &NlHeader, error: i32, ext: &ExtAck) -> Vec<u8> {
+/// Builds the `NLMSG_DONE` that ends a dump (`error` 0 or negative errno),
+/// with the requester's port in `nlmsg_pid` as the kernel's
+/// `netlink_dump_done` puts it.
+pub fn build_done(request: &NlHeader, requester: u32, error: i32, ext: &ExtAck) -> Vec<u8> {
     let mut flags = NLM_F_MULTI;
     if ext.message.is_some() {
         flags |= NLM_F_ACK_TLVS;
     }
-    let mut out = MessageBuilder::new(NLMSG_DONE, flags, request.seq, request.port);
+    let mut out = MessageBuilder::new(NLMSG_DONE, flags, request.seq, requester);
     out.put_raw(&error.to_ne_bytes());
     if let Some(message) = &ext.message {
         out.put_str(attr::MSG, message);
@@ -179,7 +184,7 @@ mod tests {
             policy: Some(&NAME),
             ..Default::default()
         };
-        let bytes = build_error(&request, -22, &ext);
+        let bytes = build_error(&request, 0, -22, &ext);
         let expected_tlvs = "27000100417474726962757465206661696c656420706f6c6963792076616c69646174696f6e0000\
 080002001400000014000480080007000f000000080001000c000000";
         let hex: String = bytes[36..].iter().map(|b| format!("{b:02x}")).collect();
@@ -197,17 +202,18 @@ mod tests {
 
     #[test]
     fn plain_ack_has_no_tlvs() {
-        let request = NlHeader { len: 20, ty: 0x10, flags: 5, seq: 9, port: 77 };
-        let bytes = build_error(&request, 0, &ExtAck::default());
+        let request = NlHeader { len: 20, ty: 0x10, flags: 5, seq: 9, port: 0 };
+        let bytes = build_error(&request, 77, 0, &ExtAck::default());
         let header = NlHeader::parse(&bytes).unwrap();
-        assert_eq!((header.len, header.flags, header.seq, header.port), (36, NLM_F_CAPPED, 9, 77));
+        assert_eq!((header.len, header.flags, header.seq, header.port), (36, NLM_F_CAPPED, 9, 77), "to the requester");
+        assert_eq!(decode_first_status(&bytes).unwrap().request.unwrap().port, 0, "the request's header as it was");
         assert_eq!(decode_first_status(&bytes).unwrap().error, 0);
     }
 
     #[test]
     fn done_carries_status_and_message() {
         let request = NlHeader { len: 20, ty: 0x13, flags: 0x301, seq: 3, port: 5 };
-        let bytes = build_done(&request, -5, &ExtAck::message("dump failed"));
+        let bytes = build_done(&request, 5, -5, &ExtAck::message("dump failed"));
         let status = decode_first_status(&bytes).unwrap();
         assert_eq!(status.error, -5);
         assert_eq!(status.message.as_deref(), Some("dump failed"));

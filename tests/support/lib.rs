@@ -55,13 +55,6 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// A netlink port no other test process or test in this process uses.
-pub fn unique_port() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    0x4000_0000 + (std::process::id() % 0x10_0000) * 64 + n % 64
-}
-
 /// A file in the temp directory, removed on drop.
 pub struct TempFile(pub PathBuf);
 
@@ -211,7 +204,6 @@ impl Simulator {
     /// namespace), returning the failure (exit status, stderr).
     pub fn try_start_in(ns: Option<&TestNamespace>, config: &str, args: &[&str]) -> Result<Simulator, String> {
         let config = TempFile::with_contents("config", config);
-        let port = unique_port();
         let mut command = match ns {
             Some(ns) => ns.command(bin("driver-sim")),
             None => Command::new(bin("driver-sim")),
@@ -220,8 +212,8 @@ impl Simulator {
             .args(args)
             .arg("--config")
             .arg(&config.0)
-            .arg("--port")
-            .arg(port.to_string())
+            // The kernel picks a free port: parallel tests never collide.
+            .args(["--port", "auto"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
