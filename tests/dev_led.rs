@@ -2,7 +2,7 @@
 //! spec entry, its handler, the model's LED state, this test. Driven
 //! through the spec-driven client (there is no friendly command for it).
 
-use simdev_tests::{is_root, skip, Simulator};
+use simdev_tests::Simulator;
 
 const CONFIG: &str = "[[device]]\nname = \"led0\"\nports = 2\n";
 
@@ -22,41 +22,23 @@ fn leds(sim: &Simulator) -> Vec<String> {
 fn a_ports_led_is_set_shown_and_announced() {
     let sim = Simulator::start(CONFIG);
     assert_eq!(leds(&sim), ["off", "off"], "off until set");
-    let listener = if is_root() {
-        Some(
-            std::process::Command::new(simdev_tests::bin("genl-client"))
-                .args([
-                    "--port",
-                    &sim.port.to_string(),
-                    "-j",
-                    "--family",
-                    "simdev",
-                    "--subscribe",
-                    "config",
-                    "--sleep",
-                    "2",
-                ])
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
-    } else {
-        skip("joining multicast groups needs root: the announcement is not checked");
-        None
-    };
+    // As root it joins the group; otherwise the simulator unicasts.
+    let listener = std::process::Command::new(simdev_tests::bin("genl-client"))
+        .args(["--port", &sim.port.to_string(), "-j", "--family", "simdev", "--subscribe", "config", "--sleep", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let set = r#"{"dev-name": "led0", "port-index": 1, "led-state": "blink"}"#;
     let (code, answer) = run(&sim, &["--do", "dev-led-set", "--json", set]);
     assert_eq!((code, answer), (Some(0), serde_json::Value::Null), "only ACKed");
     assert_eq!(leds(&sim), ["off", "blink"]);
 
-    if let Some(listener) = listener {
-        let out = listener.wait_with_output().unwrap();
-        let notifications: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let change = notifications.as_array().unwrap().iter().find(|n| n["name"] == "dev-change-ntf");
-        let change = change.unwrap_or_else(|| panic!("no dev-change-ntf: {notifications}"));
-        assert_eq!(change["msg"]["port"][1]["led-state"], "blink", "{change}");
-    }
+    let out = listener.wait_with_output().unwrap();
+    let notifications: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let change = notifications.as_array().unwrap().iter().find(|n| n["name"] == "dev-change-ntf");
+    let change = change.unwrap_or_else(|| panic!("no dev-change-ntf: {notifications}"));
+    assert_eq!(change["msg"]["port"][1]["led-state"], "blink", "{change}");
 }
 
 #[test]

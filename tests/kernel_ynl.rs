@@ -197,6 +197,9 @@ fn every_request() -> Vec<(&'static str, &'static str, String)> {
         ("fault-get", "--dump", "{}".into()),
         ("fault-clear", "--do", format!("{{{dev}}}")),
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
+        // Group 2 is simdev's first (config): the controller's notify is 1.
+        ("subscribe", "--do", r#"{"mcast-group": 2}"#.into()),
+        ("unsubscribe", "--do", "{}".into()),
         // Last: its carrier flap would make later answers depend on timing.
         ("dev-reset", "--do", format!("{{{dev}}}")),
     ]

@@ -9,7 +9,7 @@ use genl_client::simdev::{Event, PortSet, SimdevClient};
 use nix::errno::Errno;
 use simdev_protocol::simdev::{DevInfo, DevSelector, DevSet, OperState, GROUP_CONFIG};
 use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
-use simdev_tests::{eventually, has_flag, skip, RawSocket, Simulator};
+use simdev_tests::{eventually, has_flag, RawSocket, Simulator};
 use std::time::Duration;
 
 const TWO: &str = "[[device]]\nname = \"oc0\"\nports = 2\n[[device]]\nname = \"oc1\"\n";
@@ -23,19 +23,11 @@ fn ip(sim: &Simulator, args: &[&str]) {
     assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A subscription to `config`, or a visible skip when joining is refused.
-fn watch_config(client: &SimdevClient) -> Option<Subscription> {
-    match client.subscribe(&[GROUP_CONFIG]) {
-        Ok(subscription) => {
-            subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();
-            Some(subscription)
-        }
-        Err(genl_client::error::Error::SubscribePermission) => {
-            skip("joining multicast groups needs root: the announcements are not checked");
-            None
-        }
-        Err(e) => panic!("subscribe: {e}"),
-    }
+/// A subscription to `config` (joined as root, by unicast otherwise).
+fn watch_config(client: &SimdevClient) -> Subscription {
+    let subscription = client.subscribe(&[GROUP_CONFIG]).expect("subscribe");
+    subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();
+    subscription
 }
 
 /// The next `dev-change-ntf` of device `name` that `wanted` accepts.
@@ -59,10 +51,8 @@ fn an_mtu_set_with_ip_link_shows_at_once_and_is_announced() {
     ip(&sim, &["link", "set", "oc0p1", "mtu", "9000"]);
     eventually("dev show has the new MTU", || client.dev_get(&dev("oc0")).unwrap().ports[1].mtu == 9000);
     assert_eq!(client.dev_get(&dev("oc0")).unwrap().ports[0].mtu, 1500, "the other port is unchanged");
-    if let Some(events) = events.as_mut() {
-        let announced = announced(events, "oc0", |d| d.ports[1].mtu == 9000);
-        assert_eq!(announced.ports[0].mtu, 1500);
-    }
+    let announced = announced(&mut events, "oc0", |d| d.ports[1].mtu == 9000);
+    assert_eq!(announced.ports[0].mtu, 1500);
 }
 
 #[test]
@@ -79,9 +69,7 @@ fn a_netdev_deleted_outside_leaves_its_device_listed_with_the_port_missing_until
     assert_eq!((oc0.ports[1].oper_state, oc0.ports[1].ifname.as_str()), (OperState::NOTPRESENT, "oc0p1"));
     assert!(!oc0.ports[0].missing && oc0.ports[0].up, "the other port is fine");
     assert!(devices[1].ports.iter().all(|p| !p.missing), "oc1 is healthy");
-    if let Some(events) = events.as_mut() {
-        announced(events, "oc0", |d| d.ports[1].missing);
-    }
+    announced(&mut events, "oc0", |d| d.ports[1].missing);
     let out = sim.cli(&["dev", "show", "oc0"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("missing"), "{}", String::from_utf8_lossy(&out.stdout));
 
@@ -126,12 +114,10 @@ fn a_device_whose_netdevs_were_deleted_outside_can_be_removed() {
     eventually("both ports show as missing", || client.dev_get(&dev("oc0")).unwrap().ports.iter().all(|p| p.missing));
     client.dev_del(&dev("oc0")).unwrap();
     assert_eq!(client.dev_list().unwrap().len(), 1);
-    if let Some(events) = events.as_mut() {
-        loop {
-            let notifications = events.recv().expect("the removal is announced");
-            if notifications.iter().any(|(_, r)| matches!(Event::decode(r), Ok(Some(Event::DevDel { .. })))) {
-                break;
-            }
+    loop {
+        let notifications = events.recv().expect("the removal is announced");
+        if notifications.iter().any(|(_, r)| matches!(Event::decode(r), Ok(Some(Event::DevDel { .. })))) {
+            break;
         }
     }
 }

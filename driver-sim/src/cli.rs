@@ -33,4 +33,30 @@ pub struct Cli {
     /// else is touched.
     #[arg(long, conflicts_with = "check_config")]
     pub reclaim: bool,
+
+    /// Also name the hardware's namespace: bind-mount it at
+    /// /run/netns/NAME (so `ip -n NAME` works) until the simulator ends
+    /// (even by kill -9); overrides the config. Needs root.
+    #[arg(long, value_name = "NAME", value_parser = netns_name)]
+    pub netns_name: Option<String>,
+
+    /// Also write the ready line to file descriptor N, then close it (for
+    /// harnesses that do not read stdout).
+    #[arg(long, value_name = "N")]
+    pub ready_fd: Option<i32>,
+
+    /// Once ready, run the command after `--` (the program under test) with
+    /// SIMDEV_PORT, SIMDEV_FAMILY_ID, SIMDEV_NETNS (and SIMDEV_USERNS,
+    /// SIMDEV_NETNS_NAME when there are) in its environment; when it exits,
+    /// tear down and exit with its status.
+    #[arg(long, requires = "command")]
+    pub exec: bool,
+
+    /// The program `--exec` runs, and its arguments.
+    #[arg(last = true, value_name = "PROGRAM", requires = "exec")]
+    pub command: Vec<String>,
+}
+
+fn netns_name(text: &str) -> Result<String, String> {
+    crate::netns::check_netns_name(text).map(|()| text.to_string())
 }

@@ -32,7 +32,7 @@
 
 use crate::batch::FailedBatches;
 use crate::dump::DumpCursor;
-use crate::simulator::Simulator;
+use crate::simulator::{Simulator, SubscriptionChange};
 use simdev_protocol::simdev::ServerStats;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -89,6 +89,11 @@ pub struct Client {
     /// When it is tried again, and the pause after that.
     retry: Option<(Instant, Duration)>,
     last_active: u64,
+    /// Groups whose notifications it is sent by unicast (`subscribe`), as
+    /// a mask of group numbers (bit N-1 for group N).
+    subscribed: u32,
+    /// Its dropped answers were logged.
+    warned: bool,
 }
 
 impl Client {
@@ -105,20 +110,31 @@ impl Client {
             dropped: 0,
             retry: None,
             last_active: 0,
+            subscribed: 0,
+            warned: false,
         }
     }
 
     /// Queues an answer datagram, or drops it when the queue is full.
     pub fn push(&mut self, datagram: Vec<u8>) {
         if self.outgoing_bytes + datagram.len() > CLIENT_QUEUE_MAX {
-            if self.dropped == 0 {
+            if !self.warned {
+                // Once per client: a log line per drop would be a flood.
                 log::warn!("client port {} (uid {:?}) does not read its socket: dropping answers", self.port, self.uid);
+                self.warned = true;
             }
             self.dropped += 1;
             return;
         }
         self.outgoing_bytes += datagram.len();
         self.outgoing.push_back(datagram);
+    }
+
+    pub fn change_subscription(&mut self, change: SubscriptionChange) {
+        self.subscribed = match change {
+            SubscriptionChange::Join(groups) => self.subscribed | groups,
+            SubscriptionChange::Leave(groups) => self.subscribed & !groups,
+        };
     }
 
     pub fn dump_running(&self) -> bool {
@@ -160,7 +176,7 @@ impl Client {
     }
 
     fn is_empty(&self) -> bool {
-        !self.has_work() && self.failed_batches.is_empty() && self.inbox.is_empty()
+        !self.has_work() && self.failed_batches.is_empty() && self.inbox.is_empty() && self.subscribed == 0
     }
 
     /// Drops the newest answers until at most `bytes` are waiting.
@@ -244,6 +260,24 @@ impl Clients {
                 }
             }
         }
+    }
+
+    /// Queues a copy of each notification for every socket subscribed to
+    /// its group; returns those sockets' ports (to flush).
+    pub fn fan_out(&mut self, notifications: &[(u32, Vec<u8>)]) -> Vec<u32> {
+        let mut touched = Vec::new();
+        for (group, message) in notifications {
+            let bit = 1u32.checked_shl(group - 1).unwrap_or(0);
+            let subscribers: Vec<(u32, Option<u32>)> =
+                self.by_port.values().filter(|c| c.subscribed & bit != 0).map(|c| (c.port, c.uid)).collect();
+            for (port, uid) in subscribers {
+                self.push(port, uid, message.clone());
+                touched.push(port);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        touched
     }
 
     /// Queues an answer for `port` (answers a timer released).

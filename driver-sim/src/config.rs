@@ -52,6 +52,9 @@ pub struct SimulatorConfig {
     pub family_id: Spanned<FamilyIdChoice>,
     /// Uids allowed to run admin commands; default: root and the simulator's own uid.
     pub admin_uids: Option<Vec<u32>>,
+    /// Also bind-mount the private hardware namespace at /run/netns/NAME
+    /// (root only; `--netns-name` overrides).
+    pub netns_name: Option<Spanned<String>>,
     /// Seed of the generator behind probabilistic faults (reproducible runs).
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -72,6 +75,7 @@ impl Default for SimulatorConfig {
             netns: Netns::Private,
             family_id: auto_family_id(),
             admin_uids: None,
+            netns_name: None,
             seed: default_seed(),
         }
     }
@@ -640,6 +644,10 @@ impl Config {
 
     /// Semantic checks; returns the span of the offending value.
     fn validate(&self) -> Result<(), (Range<usize>, String)> {
+        if let Some(name) = &self.simulator.netns_name {
+            crate::netns::check_netns_name(name.get_ref())
+                .map_err(|why| (name.span(), format!("simulator.netns_name: {why}")))?;
+        }
         let family_id = &self.simulator.family_id;
         if let FamilyIdChoice::Fixed(id) = *family_id.get_ref() {
             if !(GENL_START_ALLOC..=GENL_MAX_ID).contains(&id) {

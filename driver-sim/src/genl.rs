@@ -61,6 +61,13 @@ impl Request<'_> {
         MessageBuilder::genl(self.family_id, flags, header.seq, self.sender.port, cmd, self.family.version)
     }
 
+    /// Every attribute of type `kind` (the policy's index keeps only the
+    /// last of each type, as the kernel's `nla_parse` does; a multi-attr is
+    /// read from the message).
+    pub fn all(&self, kind: u16) -> impl Iterator<Item = Attr<'_>> {
+        self.message.genl_attrs(self.family.hdrsize.into()).filter(move |a| a.kind() == kind)
+    }
+
     /// What later buffers of a dump of this request need to know.
     pub fn dump_request(&self, target: crate::dump::DumpTarget) -> DumpRequest {
         DumpRequest {
@@ -166,6 +173,9 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     let mut answers = Vec::new();
     let result = run_request(sim, message, sender, client, &mut answers);
     let failed = result.is_err();
+    if let (Some(change), false) = (sim.take_subscription_change(), failed) {
+        client.change_subscription(change);
+    }
     match (result, sim.take_answer_later()) {
         // Its work goes on: the ACK comes when it ends.
         (Ok(_), Some(token)) => {

@@ -19,6 +19,7 @@ pub mod dump;
 pub mod fuzzing;
 pub mod genl;
 pub mod handlers;
+pub mod launch;
 pub mod model;
 pub mod netns;
 pub mod ownership;
@@ -30,17 +31,19 @@ pub mod wake;
 
 use anyhow::Context;
 use config::{Config, FamilyIdChoice, Netns, PortChoice, DEFAULT_CONFIG_NAME};
+use nix::sys::signal::Signal;
 use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
-use std::io::Write;
 
-/// Runs the simulator until SIGINT/SIGTERM, then tears everything down.
-pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
+/// Runs the simulator until SIGINT/SIGTERM (or until `--exec`'s program
+/// ends), then tears everything down. Returns the exit status: 0, or the
+/// program's.
+pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     if cli.reclaim {
         let mut rtnl = rtnl::Rtnl::new(netns::open_rtnl().context("opening rtnetlink")?);
         for what in ownership::reclaim(&mut rtnl).context("reclaiming leftovers")? {
             eprintln!("driver-sim: reclaimed {what}");
         }
-        return Ok(());
+        return Ok(0);
     }
 
     let (config, source) = match &cli.config {
@@ -50,7 +53,27 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if cli.check_config {
         let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
         println!("{source}: ok: {} devices, {ports} ports", config.devices.len());
-        return Ok(());
+        return Ok(0);
+    }
+
+    // What cannot work is said before anything is created.
+    let netns_name = cli.netns_name.clone().or(config.simulator.netns_name.as_ref().map(|n| n.get_ref().clone()));
+    if let Some(name) = &netns_name {
+        if config.simulator.netns != Netns::Private {
+            anyhow::bail!(
+                "--netns-name names the simulator's private namespace; with netns = \"host\" the hardware is in yours"
+            );
+        }
+        if !nix::unistd::geteuid().is_root() {
+            anyhow::bail!(
+                "--netns-name needs root (it bind-mounts the namespace at {}/{name}); without root, enter the \
+                 namespace with nsenter and the ready line's netns= and userns= paths",
+                netns::NETNS_RUN_DIR
+            );
+        }
+    }
+    if let Some(fd) = cli.ready_fd {
+        launch::check_ready_fd(fd)?;
     }
 
     // A signal during startup is remembered and handled (as teardown) as
@@ -63,7 +86,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         .unwrap_or(PortChoice::Fixed(simdev_protocol::DEFAULT_PORT));
     let mut server = server::Server::bind(port)?;
 
-    let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private)?;
+    let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private, netns_name.as_deref())?;
     let backends = device::Backends {
         netdevs: Some(
             backend::netdevs::Netdevs::new(
@@ -104,31 +127,38 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         sim.devices.netdevs().expect("made above").monitors().context("duplicating the notification sockets")?;
     sim.watcher = Some(wake::Watcher::start(monitors, waker).context("starting the notification watcher")?);
 
-    let mut ready = format!(
-        "ready family={} id={family_id:#x} port={} netns={}",
-        simdev_protocol::simdev::FAMILY_NAME,
-        server.port(),
-        namespace.netns_path
-    );
-    if let Some(userns) = &namespace.userns_path {
-        ready.push_str(&format!(" userns={userns}"));
+    let ready = launch::Ready {
+        family_id,
+        port: server.port(),
+        netns: namespace.netns_path.clone(),
+        userns: namespace.userns_path.clone(),
+        netns_name,
+    };
+    // Before the program starts, so its end is never missed.
+    if cli.exec {
+        server::stop_when_a_child_exits().context("installing the SIGCHLD handler")?;
     }
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{ready}").and_then(|_| stdout.flush()).context("writing the ready line")?;
-    drop(stdout);
+    ready.announce(cli.ready_fd)?;
+    let mut program = if cli.exec { Some(ready.spawn(&cli.command)?) } else { None };
 
     let outcome = server.serve(&mut sim);
+    launch::notify_service_manager("STOPPING=1");
+    // The program under test loses its simulator: it ends too.
+    if let Some(program) = program.as_mut() {
+        if matches!(program.try_wait(), Ok(None)) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(program.id() as i32), Signal::SIGTERM);
+        }
+    }
     sim.devices.remove_all();
     // The simulator holds the holder's channel too (the undertaker): it
     // goes first, so the holder sees the channel close.
     drop(sim);
     drop(namespace);
-    match outcome {
-        Ok(signal) => {
-            log::info!("{signal}: torn down");
-            Ok(())
-        }
-        Err(e) => Err(e).context("serving"),
+    let signal = outcome.context("serving")?;
+    log::info!("{signal}: torn down");
+    match program {
+        Some(mut program) => Ok(launch::exit_code(program.wait().context("--exec: waiting for the program")?)),
+        None => Ok(0),
     }
 }
 

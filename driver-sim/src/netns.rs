@@ -103,10 +103,23 @@ pub enum NetnsError {
     Rtnl(std::io::Error),
 }
 
+/// Where `ip netns` keeps named namespaces.
+pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// Whether `name` can name a namespace under [`NETNS_RUN_DIR`] (as `ip
+/// netns add` checks it: a plain file name).
+pub fn check_netns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err(format!("`{name}` is not a namespace name (a file name in {NETNS_RUN_DIR})"));
+    }
+    Ok(())
+}
+
 impl HardwareNamespace {
     /// The hardware's namespace, `private` or the simulator's own, with its
-    /// holder. Must be called while the process is single-threaded (it forks).
-    pub fn new(private: bool) -> Result<Self, NetnsError> {
+    /// holder; a private one also bind-mounted at /run/netns/`name` (root
+    /// only). Must be called while the process is single-threaded (it forks).
+    pub fn new(private: bool, name: Option<&str>) -> Result<Self, NetnsError> {
         let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
             .map_err(|e| NetnsError::Holder(e.to_string()))?;
         let parent = nix::unistd::getpid();
@@ -116,7 +129,7 @@ impl HardwareNamespace {
         match unsafe { fork() }.map_err(|e| NetnsError::Holder(e.to_string()))? {
             ForkResult::Child => {
                 drop(ours);
-                let status = match hold_namespace(theirs.as_raw_fd(), parent, private, as_root) {
+                let status = match hold_namespace(theirs.as_raw_fd(), parent, private, as_root, name) {
                     Ok(()) => 0,
                     Err(message) => {
                         let _ = sendmsg::<()>(
@@ -176,7 +189,7 @@ impl Drop for HardwareNamespace {
 /// The holder's life: a new namespace (if `private`), netlink sockets sent
 /// to the simulator, then wait until the simulator is gone and delete what
 /// it left that would outlive it.
-fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> Result<(), String> {
+fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool, name: Option<&str>) -> Result<(), String> {
     // Ctrl-C reaches the whole process group: the simulator tears down and
     // then ends the holder, which must not leave on its own before.
     // SAFETY: setting dispositions in a single-threaded child.
@@ -199,6 +212,7 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> 
         write("/proc/self/uid_map", format!("0 {uid} 1"))?;
         write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     }
+    let named = name.map(NamedNetns::mount).transpose()?;
     let rtnl = open_rtnl().map_err(|e| format!("rtnetlink socket: {e}"))?;
     let genl = open_genl().map_err(|e| format!("generic netlink socket: {e}"))?;
     let link_monitor = open_link_monitor().map_err(|e| format!("rtnetlink monitor socket: {e}"))?;
@@ -257,7 +271,41 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool) -> 
             let _ = std::fs::write(format!("{}/del_device", crate::backend::netdevsim::BUS), id.to_string());
         }
     }
+    drop(named);
     Ok(())
+}
+
+/// The holder's namespace bind-mounted at /run/netns/NAME, as `ip netns
+/// add` mounts one; unmounted and removed on drop (the holder outlives the
+/// simulator, so this happens after `kill -9` too).
+struct NamedNetns {
+    path: std::path::PathBuf,
+}
+
+impl NamedNetns {
+    fn mount(name: &str) -> Result<Self, String> {
+        use nix::mount::{mount, MsFlags};
+        std::fs::create_dir_all(NETNS_RUN_DIR).map_err(|e| format!("creating {NETNS_RUN_DIR}: {e}"))?;
+        let path = std::path::Path::new(NETNS_RUN_DIR).join(name);
+        // Never take over a name somebody else uses.
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{} exists: a network namespace of that name is there already (ip netns list)", path.display())
+            }
+            _ => format!("creating {}: {e}", path.display()),
+        })?;
+        let named = NamedNetns { path };
+        mount(Some("/proc/self/ns/net"), &named.path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| format!("bind-mounting the namespace at {}: {e}", named.path.display()))?;
+        Ok(named)
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Receives the holder's four netlink sockets, or its error message.

@@ -84,7 +84,7 @@ impl Server {
         loop {
             if let Some(signal) = stop_signal() {
                 sim.abort_flashes("the simulator stopped");
-                self.send_notifications(sim.take_notifications());
+                self.notify(sim, &mut clients);
                 return Ok(signal);
             }
             self.run_timers(sim, &mut clients, &mut touched);
@@ -96,7 +96,7 @@ impl Server {
             }
             clients.flush_due(sim, &mut send);
             sim.announce_changes();
-            self.send_notifications(sim.take_notifications());
+            self.notify(sim, &mut clients);
             sim.server_stats = clients.stats();
 
             let now = Instant::now();
@@ -164,6 +164,17 @@ impl Server {
             }
         };
         (delivered, stopped)
+    }
+
+    /// Sends the notifications waiting: to their groups, and to the
+    /// sockets subscribed to those groups by unicast.
+    fn notify(&self, sim: &mut Simulator, clients: &mut Clients) {
+        let notifications = sim.take_notifications();
+        let mut send = |port, datagrams: &[&[u8]]| self.send_to(port, datagrams);
+        for port in clients.fan_out(&notifications) {
+            clients.flush(port, sim, &mut send);
+        }
+        self.send_notifications(notifications);
     }
 
     fn send_notifications(&self, notifications: Vec<(u32, Vec<u8>)>) {
@@ -259,6 +270,16 @@ pub fn install_signal_handlers() -> nix::Result<()> {
         unsafe { sigaction(signal, &action) }?;
     }
     Ok(())
+}
+
+/// SIGCHLD makes [`Server::serve`] return too (`--exec`: the program under
+/// test ended; the only other child, the namespace holder, ends only after
+/// the simulator, unless something killed it).
+pub fn stop_when_a_child_exits() -> nix::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let action = SigAction::new(SigHandler::Handler(on_stop_signal), SaFlags::SA_NOCLDSTOP, SigSet::empty());
+    // SAFETY: the handler only stores to an atomic.
+    unsafe { sigaction(Signal::SIGCHLD, &action) }.map(drop)
 }
 
 fn stop_signal() -> Option<Signal> {

@@ -126,11 +126,21 @@ pub struct Simulator {
     /// Set by a handler whose request is answered later (its work runs on
     /// a worker): the token [`Simulator::answer`] is called with.
     answer_later: Option<u64>,
+    /// What the request being handled changes in its socket's subscription.
+    subscription_change: Option<SubscriptionChange>,
     next_token: u64,
     /// Requests waiting for their work to end, by token.
     pending: HashMap<u64, PendingRequest>,
     /// Answers to such requests, ready to go to their clients.
     completed: Vec<HeldAnswers>,
+}
+
+/// A change to a socket's unicast subscription, as masks of group numbers
+/// (bit N-1 for group N).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    Join(u32),
+    Leave(u32),
 }
 
 /// A request whose answer waits for work a worker does.
@@ -156,6 +166,7 @@ impl Simulator {
             server_stats: Default::default(),
             watcher: None,
             answer_later: None,
+            subscription_change: None,
             next_token: 0,
             pending: HashMap::new(),
             completed: Vec::new(),
@@ -250,6 +261,16 @@ impl Simulator {
 
     pub fn take_answer_later(&mut self) -> Option<u64> {
         self.answer_later.take()
+    }
+
+    /// Asks for the requesting socket's subscription to change (once the
+    /// request succeeded; see `handlers::subscribe`).
+    pub fn change_subscription(&mut self, change: SubscriptionChange) {
+        self.subscription_change = Some(change);
+    }
+
+    pub fn take_subscription_change(&mut self) -> Option<SubscriptionChange> {
+        self.subscription_change.take()
     }
 
     /// Keeps a request whose answer comes later.

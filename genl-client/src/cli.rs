@@ -194,7 +194,14 @@ pub enum Object {
     },
     /// Print notifications of the given groups (config, events, fw; default all)
     /// until interrupted. Lost notifications (ENOBUFS) are reported on stderr.
-    Monitor { groups: Vec<String> },
+    /// Users who may not join the groups (not root) get them by unicast.
+    Monitor {
+        /// Print a timestamp before each notification, as `ip monitor -t`
+        /// does (with -j: a "timestamp" member).
+        #[arg(short = 't', long = "timestamp")]
+        timestamp: bool,
+        groups: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

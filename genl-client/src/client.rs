@@ -27,7 +27,8 @@ use simdev_protocol::extack::Status;
 use simdev_protocol::policy::AttrSet;
 use simdev_protocol::policy_dump::PolicyPart;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLM_F_DUMP_INTR, NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
+    split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    RECV_BUF_LEN, SOL_NETLINK,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
 use std::time::{Duration, Instant};
@@ -465,6 +466,28 @@ pub struct Subscription {
     slot: RecvBatch,
     /// Uids whose notifications are believed (simulator targets).
     trusted: Vec<u32>,
+    /// When the peer unicasts the notifications (see
+    /// [`Client::into_unicast_subscription`]): the group of each
+    /// notification command, since a unicast does not say.
+    unicast_groups: Option<std::collections::HashMap<u8, u32>>,
+}
+
+impl Client {
+    /// This client's socket as a [`Subscription`] to notifications the
+    /// peer unicasts to it (once asked to, by a request on this socket),
+    /// `groups` naming the group of each notification command.
+    pub fn into_unicast_subscription(self, groups: std::collections::HashMap<u8, u32>) -> Result<Subscription> {
+        let subscription = Subscription {
+            socket: self.socket,
+            target: self.target,
+            slot: RecvBatch::new(1, RECV_BUF_LEN),
+            trusted: self.trusted,
+            unicast_groups: Some(groups),
+        };
+        // Notifications may be far apart: no answer timeout.
+        subscription.set_timeout(None)?;
+        Ok(subscription)
+    }
 }
 
 impl Subscription {
@@ -491,7 +514,7 @@ impl Subscription {
             let options = SimulatorOptions::current()?;
             trusted = [0, nix::unistd::geteuid().as_raw()].into_iter().chain(options.trusted_uids).collect();
         }
-        Ok(Subscription { socket, target, slot: RecvBatch::new(1, RECV_BUF_LEN), trusted })
+        Ok(Subscription { socket, target, slot: RecvBatch::new(1, RECV_BUF_LEN), trusted, unicast_groups: None })
     }
 
     /// Sets the receive buffer size (the kernel doubles it and enforces a
@@ -527,10 +550,24 @@ impl Subscription {
                             uid => return Err(Error::Untrusted { port, uid: uid.unwrap_or(u32::MAX) }),
                         }
                     }
-                    // nl_groups holds the bit of the group it was sent to.
-                    let group = datagram.groups.trailing_zeros() + 1;
                     let messages = split_messages(datagram.bytes);
-                    return Ok(messages.map(|m| (group, Reply { bytes: m.bytes.to_vec() })).collect());
+                    let Some(by_command) = &self.unicast_groups else {
+                        // nl_groups holds the bit of the group it was sent to.
+                        let group = datagram.groups.trailing_zeros() + 1;
+                        return Ok(messages.map(|m| (group, Reply { bytes: m.bytes.to_vec() })).collect());
+                    };
+                    // Unicast: notifications only (not the answers to this
+                    // socket's own requests), their group by command.
+                    let notifications: Vec<(u32, Reply)> = messages
+                        .filter(|m| m.header.seq == 0 && m.header.ty >= NLMSG_MIN_TYPE)
+                        .filter_map(|m| {
+                            let group = *by_command.get(&m.genl_header()?.cmd)?;
+                            Some((group, Reply { bytes: m.bytes.to_vec() }))
+                        })
+                        .collect();
+                    if !notifications.is_empty() {
+                        return Ok(notifications);
+                    }
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ENOBUFS) => return Err(Error::EventsLost),

@@ -451,12 +451,38 @@ impl SimdevClient {
                     .ok_or_else(|| Error::Usage(format!("simdev has no multicast group `{name}`")))
             })
             .collect::<Result<Vec<_>>>()?;
-        Subscription::new(self.client.target(), &ids)
+        subscribe_groups(self.client.target(), &self.family, &ids)
     }
 
     /// The name of group number `id`.
     pub fn group_name(&self, id: u32) -> Option<&str> {
         self.family.mcast_groups.iter().find(|g| g.id == id).map(|g| g.name.as_str())
+    }
+}
+
+/// Subscribes to simdev's groups `ids` (numbers from the controller): joins
+/// them, or, where the kernel refuses (joining `NETLINK_USERSOCK` groups
+/// takes `CAP_NET_ADMIN`), asks the simulator to unicast their
+/// notifications to a socket of its own (`subscribe`, simdev's extension).
+/// Either way the [`Subscription`] gives each notification with its group.
+pub fn subscribe_groups(target: Target, family: &FamilyInfo, ids: &[u32]) -> Result<Subscription> {
+    match Subscription::new(target, ids) {
+        Err(Error::SubscribePermission) => {
+            let mut client = Client::connect(target)?;
+            let mut request = client.new_request(family.id, simdev::cmd::SUBSCRIBE, FAMILY_VERSION, 0);
+            for &id in ids {
+                request.put_u32(simdev::dev_attr::MCAST_GROUP, id);
+            }
+            client.execute(request, Some(&DEV_ATTRS))?;
+            let groups = simdev_spec()
+                .ops
+                .iter()
+                .filter(|op| op.is_notification())
+                .filter_map(|op| Some((op.reply_value?, family.group_id(op.mcgrp.as_deref()?)?)))
+                .collect();
+            client.into_unicast_subscription(groups)
+        }
+        other => other,
     }
 }
 

@@ -238,6 +238,16 @@ impl Simulator {
                 return Err(format!("{why} ({status}): {stderr}"));
             }
         };
+        // From now on its log goes to the test's output (shown when the
+        // test fails); a pipe nobody drains would block the simulator.
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            if !text.is_empty() {
+                eprint!("driver-sim's log:\n{text}");
+            }
+        });
         let field =
             |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string));
         let family_id = field("id").and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok());

@@ -13,6 +13,7 @@ pub mod port;
 pub mod reg;
 pub mod sensor;
 pub mod stats;
+pub mod subscribe;
 
 use crate::dump::{DumpRequest, DumpStep, DumpTarget, Position};
 use crate::genl::{HandlerError, Handlers, Request};
@@ -56,6 +57,8 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
         cmd::FAULT_SET => do_only(fault::set),
         cmd::FAULT_CLEAR => do_only(fault::clear),
         cmd::DEV_LED_SET => do_only(led::set),
+        cmd::SUBSCRIBE => do_only(subscribe::subscribe),
+        cmd::UNSUBSCRIBE => do_only(subscribe::unsubscribe),
         _ => None,
     }
 }

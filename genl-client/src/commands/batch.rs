@@ -204,7 +204,7 @@ impl Runner {
             Action::FwFlash(dev, image) => {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
-            Action::Monitor(groups) => super::monitor::run(self.target, groups, output),
+            Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
             // With -j the answers go into the line's record.
             Action::Ynl(args) if output.json && !args.list_ops => {
                 let mut documents = Vec::new();

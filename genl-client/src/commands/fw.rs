@@ -2,7 +2,7 @@
 //! notifications (subscribed before the flash starts, so none is missed):
 //! a progress bar on a terminal, plain lines otherwise, and a failing exit
 //! status when the flash fails. Users who may not join multicast groups
-//! (not root) get progress by polling `fw-get` instead.
+//! (not root) get the same notifications by unicast (`subscribe`).
 
 use super::Output;
 use crate::client::PROBE_EVERY;
@@ -12,9 +12,6 @@ use simdev_protocol::errno::errno_name;
 use simdev_protocol::simdev::{DevSelector, FwStatus, GROUP_FW};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
-
-/// How often `fw flash` polls when it cannot subscribe.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Shows progress on a terminal as a bar, otherwise as lines.
 struct Progress {
@@ -47,7 +44,13 @@ impl Progress {
                 bar.set_message(status.message.clone());
             }
             None if self.output.json => self.output.print_json(status),
-            None => println!("fw flash {}: {} {}/{}", self.device, status.message, status.done, status.total),
+            None => match (status.done * 100).checked_div(status.total) {
+                Some(percent) => println!(
+                    "fw flash {}: {} {percent}% ({}/{})",
+                    self.device, status.message, status.done, status.total
+                ),
+                None => println!("fw flash {}: {}", self.device, status.message),
+            },
         }
     }
 
@@ -61,15 +64,8 @@ impl Progress {
 pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, output: Output) -> Result<()> {
     let device = sim.dev_get(dev)?;
     let progress = Progress::new(&device.name, output);
-    let mut subscription = match sim.subscribe(&[GROUP_FW]) {
-        Ok(subscription) => Some(subscription),
-        Err(Error::SubscribePermission) => None,
-        Err(e) => return Err(e),
-    };
+    let mut subscription = sim.subscribe(&[GROUP_FW])?;
     sim.fw_flash(dev, image)?;
-    let Some(subscription) = subscription.as_mut() else {
-        return poll_flash(sim, dev, image, &progress);
-    };
     // A simulated flash reports at least every duration / 10; a kernel
     // driver's (netdevsim) has no stated duration. Allow generous slack,
     // and check every half second that the simulator is still there.
@@ -106,37 +102,5 @@ pub fn flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, output:
                 return Ok(());
             }
         }
-    }
-}
-
-/// Follows a flash by polling `fw-get` (for users who cannot subscribe).
-fn poll_flash(sim: &mut SimdevClient, dev: &DevSelector, image: &FwImage, progress: &Progress) -> Result<()> {
-    loop {
-        let fw = sim.fw_show(dev)?.items.remove(0);
-        if !fw.flashing {
-            progress.finish();
-            return match image {
-                FwImage::Version(version) if fw.version != *version => Err(Error::Protocol(format!(
-                    "flash of {version} failed: the running version is still {}",
-                    fw.version
-                ))),
-                // A file's outcome is only in the notifications: say so rather than guess.
-                FwImage::File(file) => Err(Error::Usage(format!(
-                    "the flash of {file} ended; its outcome is reported only on the fw group, \
-                     which needs CAP_NET_ADMIN to join (run genl-client monitor fw as root)"
-                ))),
-                FwImage::Version(_) => Ok(()),
-            };
-        }
-        let status = FwStatus {
-            message: "Flashing".into(),
-            version: image.to_string(),
-            done: 0,
-            total: 0,
-            error: 0,
-            finished: false,
-        };
-        progress.report(&status);
-        std::thread::sleep(POLL_INTERVAL);
     }
 }

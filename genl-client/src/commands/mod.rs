@@ -90,7 +90,7 @@ pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, ou
         plan::Action::Devlink(command) => devlink::run(target, command, output),
         plan::Action::Ethtool(command) => ethtool::run(target, command, output),
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
-        plan::Action::Monitor(groups) => monitor::run(target, groups, output),
+        plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
         plan::Action::Ynl(args) => ynl::run(target, args, output),
     }
 }

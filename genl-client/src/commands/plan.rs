@@ -20,7 +20,8 @@ pub enum Action<'a> {
     Devlink(&'a DevlinkCommand),
     Ethtool(&'a EthtoolCommand),
     FwFlash(DevSelector, FwImage),
-    Monitor(&'a [String]),
+    /// The groups, and whether to print timestamps.
+    Monitor(&'a [String], bool),
     /// The YNL grammar, run as `genl-client` runs it alone.
     Ynl(&'a YnlArgs),
 }
@@ -60,7 +61,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Ctrl { command } => return Ok(Action::Ctrl(command)),
         Object::Devlink { command } => return Ok(Action::Devlink(command)),
         Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
-        Object::Monitor { groups } => return Ok(Action::Monitor(groups)),
+        Object::Monitor { groups, timestamp } => return Ok(Action::Monitor(groups, *timestamp)),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {
                 [version] => FwImage::Version(version.clone()),

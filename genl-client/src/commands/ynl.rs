@@ -121,7 +121,12 @@ pub fn answers(target: Target, args: &YnlArgs, family: &Family, mut emit: impl F
                     family.name
                 ))
             })?;
-            Some(Subscription::new(target, &[id])?)
+            // simdev's own groups also reach users who may not join them.
+            if family.name == simdev_protocol::simdev::FAMILY_NAME && target != Target::Kernel {
+                Some(crate::simdev::subscribe_groups(target, &info, &[id])?)
+            } else {
+                Some(Subscription::new(target, &[id])?)
+            }
         }
         None => None,
     };
