@@ -76,7 +76,7 @@ fn a_simulator_that_dies_with_a_request_queued_is_reported_promptly() {
     let waiting = std::thread::spawn(move || timed_cli(port, &["--timeout", "30", "dev", "list"]));
     std::thread::sleep(Duration::from_millis(300)); // the request is queued
     signal(&sim, Signal::SIGKILL);
-    sim.child.wait().unwrap();
+    sim.child().wait().unwrap();
     let (out, took) = waiting.join().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

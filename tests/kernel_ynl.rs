@@ -168,8 +168,15 @@ fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
     }
 }
 
+/// CONFIG's simulator on the virtual clock: time passes only by
+/// `clock-advance`, so every run answers alike.
+fn start_virtual() -> Simulator {
+    Simulator::try_start_in(None, CONFIG, &["--clock", "virtual"]).unwrap()
+}
+
 /// A request for every mode of every operation, on CONFIG's device, in an
-/// order whose answers do not depend on timing (except stats).
+/// order whose answers do not depend on timing (except stats), for a
+/// simulator on the virtual clock ([`start_virtual`]).
 fn every_request() -> Vec<(&'static str, &'static str, String)> {
     let dev = r#""dev-name": "y0""#;
     vec![
@@ -190,6 +197,9 @@ fn every_request() -> Vec<(&'static str, &'static str, String)> {
         ("fw-get", "--do", format!("{{{dev}}}")),
         ("fw-get", "--dump", "{}".into()),
         ("fw-flash", "--do", format!("{{{dev}, \"fw-version\": \"2.0\"}}")),
+        // The simulators run on the virtual clock: this ends the flash.
+        ("clock-advance", "--do", r#"{"clock-advance-ms": 60000}"#.into()),
+        ("clock-get", "--do", "{}".into()),
         ("stats-get", "--do", format!("{{{dev}}}")),
         ("stats-get", "--dump", "{}".into()),
         ("fault-set", "--do", format!("{{{dev}, \"fault-cmd\": \"reg-get\", \"fault-errno\": 5, \"fault-count\": 1}}")),
@@ -208,7 +218,7 @@ fn every_request() -> Vec<(&'static str, &'static str, String)> {
 #[test]
 fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
     let Some(dir) = kernel_ynl() else { return };
-    let sim = Simulator::start(CONFIG);
+    let sim = start_virtual();
     let ynl = Ynl::new(dir, &sim);
     // YNL raises on an attribute its spec does not know, so each answer
     // decoding is the check that replies carry only what the spec defines.
@@ -452,7 +462,7 @@ fn comparable(mut value: serde_json::Value) -> serde_json::Value {
 fn genl_client_drives_every_operation_as_the_kernels_ynl_does() {
     let Some(dir) = kernel_ynl() else { return };
     // Two simulators of one config: YNL drives one, genl-client the other.
-    let (theirs, ours) = (Simulator::start(CONFIG), Simulator::start(CONFIG));
+    let (theirs, ours) = (start_virtual(), start_virtual());
     let ynl = Ynl::new(dir, &theirs);
     for (name, mode, json) in every_request() {
         let their_out = ynl.run(&["--no-schema", mode, name, "--json", &json, "--output-json"]);

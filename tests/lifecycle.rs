@@ -165,7 +165,7 @@ fn kill_9_leaves_nothing_in_the_callers_namespace() {
     let pid = nix::unistd::Pid::from_raw(sim.pid());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     let mut sim = sim;
-    sim.child.wait().unwrap();
+    sim.child().wait().unwrap();
     eventually("the namespace holder is gone", || !std::path::Path::new(&holder).exists());
     assert!(host_links().iter().all(|l| !l.starts_with("k9p")), "no k9 port in the caller's namespace");
     // the port is free again at once

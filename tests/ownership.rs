@@ -101,7 +101,7 @@ fn kill_9_in_the_host_namespace_leaves_nothing_of_its_own() {
     let mut sim = Simulator::start_in(&ns, &host_config(&["hk9"]));
     assert!(ns.ifindex("hk9p1-peer").is_some());
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(sim.pid()), nix::sys::signal::Signal::SIGKILL).unwrap();
-    sim.child.wait().unwrap();
+    sim.child().wait().unwrap();
     eventually("the namespace holder removed the simulator's netdevs", || {
         ns.link_names().iter().all(|name| !name.starts_with("hk9"))
     });
@@ -122,7 +122,7 @@ fn reclaim_removes_only_what_dead_simulators_left() {
     for pid in holder.into_iter().chain([dead.pid()]) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
     }
-    dead.child.wait().unwrap();
+    dead.child().wait().unwrap();
     assert!(ns.ifindex("rcdeadp0").is_some(), "left behind");
 
     let error = Simulator::try_start_in(Some(&ns), &host_config(&["rcdead"]), &[]).err().expect("names are taken");

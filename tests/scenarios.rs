@@ -349,8 +349,8 @@ fn teardown_removes_everything_the_simulator_created() {
 fn a_killed_simulator_leaves_nothing_behind() {
     let (_, mut sim, mut client) = start("sc10", 2);
     let devlink = client.dev_get(&dev("sc10")).unwrap().devlink;
-    sim.child.kill().expect("SIGKILL the simulator");
-    sim.child.wait().expect("reap it");
+    sim.child().kill().expect("SIGKILL the simulator");
+    sim.child().wait().expect("reap it");
     // The namespace holder cleans up and exits once the simulator is gone.
     eventually("the namespace is gone", || !Path::new(&sim.netns).exists());
     if let Some(handle) = devlink {

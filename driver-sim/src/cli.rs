@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_parser = netns_name)]
     pub netns_name: Option<String>,
 
+    /// What simulated time follows: `real`, or `virtual` (still until
+    /// `genl-client clock advance` moves it); overrides the config.
+    #[arg(long, value_enum, value_name = "CLOCK")]
+    pub clock: Option<crate::config::ClockChoice>,
+
     /// Also write the ready line to file descriptor N, then close it (for
     /// harnesses that do not read stdout).
     #[arg(long, value_name = "N")]

@@ -16,7 +16,7 @@ use crate::genl::{handle_datagram, Sender};
 use crate::simulator::{Families, Simulator};
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::wire::{align4, split_messages, NLMSG_DONE, NLMSG_ERROR};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The devices the in-process simulator starts with: something for every
 /// handler to work on.
@@ -85,7 +85,9 @@ pub fn in_process_simulator(config: &str) -> Simulator {
 fn model_simulator(configs: ResolvedDevices, admin_uids: Vec<u32>, seed: u64) -> Simulator {
     let mut devices = Devices::new(Backends::model_only(), seed);
     devices.create_all(configs).expect("model devices");
-    Simulator::new(Families::new(simdev_protocol::ctrl::GENL_START_ALLOC), devices, admin_uids)
+    // Virtual time: the fuzzer runs an hour of timers in no time.
+    let timers = crate::timers::Timers::new(true);
+    Simulator::new(Families::new(simdev_protocol::ctrl::GENL_START_ALLOC), devices, admin_uids, timers)
 }
 
 /// A fresh simulator with [`DEVICES`] (parsed once: each run starts anew
@@ -124,9 +126,9 @@ pub fn request_path(data: &[u8]) {
     }
     // Timers (flash steps, flaps, held-back answers), in order, bounded:
     // link flaps go on forever.
-    let later = Instant::now() + Duration::from_secs(3600);
+    let later = sim.timers.now() + Duration::from_secs(3600);
     for _ in 0..50 {
-        let Some((deadline, event)) = sim.timers.pop_due(later) else { break };
+        let Some((deadline, event)) = sim.timers.advance_step(later) else { break };
         if let Some((port, uid, datagrams)) = sim.run_timer(deadline, event) {
             for datagram in datagrams {
                 clients.push(port, uid, datagram);

@@ -6,7 +6,9 @@
 //! hardware kinds), [`device`] (the device model), [`server`] (socket and
 //! event loop), [`clients`] (what is kept per client, bounded), [`genl`]
 //! (the kernel's request path), [`dump`] (dumps a buffer at a time), [`handlers`] (one file
-//! per object), [`simulator`] (the state handlers work on).
+//! per object), [`simulator`] (the state handlers work on), [`launch`]
+//! (the ready line, `--exec`). [`testing`] is for other programs' tests: a
+//! simulator in one call.
 
 pub mod backend;
 pub mod background;
@@ -26,6 +28,7 @@ pub mod ownership;
 pub mod rtnl;
 pub mod server;
 pub mod simulator;
+pub mod testing;
 pub mod timers;
 pub mod wake;
 
@@ -57,6 +60,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     }
 
     // What cannot work is said before anything is created.
+    let clock = cli.clock.unwrap_or(config.simulator.clock);
+    if clock == config::ClockChoice::Virtual {
+        if let Some(dev) = config.devices.iter().find(|d| d.backend == config::BackendKind::Netdevsim) {
+            anyhow::bail!("device `{}`: {}", dev.name.get_ref(), config::VIRTUAL_CLOCK_NETDEVSIM);
+        }
+    }
     let netns_name = cli.netns_name.clone().or(config.simulator.netns_name.as_ref().map(|n| n.get_ref().clone()));
     if let Some(name) = &netns_name {
         if config.simulator.netns != Netns::Private {
@@ -120,7 +129,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(SETTLE_MAX);
     let families = simulator::Families::new(family_id);
-    let mut sim = simulator::Simulator::new(families, devices, admin_uids);
+    let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
+    let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
     sim.background.set_waker(waker.clone());
     let monitors =

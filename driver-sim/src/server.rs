@@ -100,7 +100,7 @@ impl Server {
             sim.server_stats = clients.stats();
 
             let now = Instant::now();
-            let deadline = [sim.timers.next_deadline(), clients.next_due()]
+            let deadline = [sim.timers.next_wakeup(), clients.next_due()]
                 .into_iter()
                 .flatten()
                 .fold(now + MAX_BLOCK, Instant::min);
@@ -129,8 +129,7 @@ impl Server {
 
     /// Runs every due timer event: held-back answers go to their clients.
     fn run_timers(&self, sim: &mut Simulator, clients: &mut Clients, touched: &mut Vec<u32>) {
-        let now = Instant::now();
-        while let Some((deadline, event)) = sim.timers.pop_due(now) {
+        while let Some((deadline, event)) = sim.timers.pop_due() {
             if let Some((port, uid, datagrams)) = sim.run_timer(deadline, event) {
                 for datagram in datagrams {
                     clients.push(port, uid, datagram);

@@ -12,7 +12,7 @@ use simdev_protocol::simdev::{self, cmd, FwStatus, Nested, GROUP_CONFIG, GROUP_E
 use simdev_protocol::wire::MessageBuilder;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Answers a latency fault held back: `(port, uid, datagrams)`.
 pub type HeldAnswers = (u32, Option<u32>, Vec<Vec<u8>>);
@@ -152,12 +152,13 @@ pub struct PendingRequest {
 }
 
 impl Simulator {
-    pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>) -> Self {
+    /// A simulator on `timers`' clock (real or virtual).
+    pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>, timers: Timers) -> Self {
         let mut sim = Simulator {
             families,
             background: Default::default(),
             devices,
-            timers: Timers::default(),
+            timers,
             admin_uids,
             notifications: Vec::new(),
             pending_delay: None,
@@ -385,9 +386,23 @@ impl Simulator {
         }
     }
 
+    /// Runs every timer event due within `span` of simulated time, in
+    /// order, each at its own time (virtual clock: `clock-advance`), and
+    /// announces what each changed as it happens; answers they release go
+    /// to their clients with the completed ones.
+    pub fn advance_clock(&mut self, span: Duration) {
+        let until = self.timers.now() + span;
+        while let Some((deadline, event)) = self.timers.advance_step(until) {
+            if let Some(held) = self.run_timer(deadline, event) {
+                self.completed.push(held);
+            }
+            self.announce_changes();
+        }
+    }
+
     /// Runs one due timer event; returns answers held back for a client
     /// `(port, uid, datagrams)`.
-    pub fn run_timer(&mut self, deadline: Instant, event: TimerEvent) -> Option<HeldAnswers> {
+    pub fn run_timer(&mut self, deadline: Duration, event: TimerEvent) -> Option<HeldAnswers> {
         match event {
             TimerEvent::Send { port, uid, datagrams } => return Some((port, uid, datagrams)),
             TimerEvent::FlashStep { dev, generation } => {

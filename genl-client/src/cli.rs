@@ -172,6 +172,12 @@ pub enum Object {
         #[command(subcommand)]
         command: FwCommand,
     },
+    /// Simulated time: `show`, or `advance DURATION` on the virtual clock
+    /// (running every timer due in that span, in order).
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// Kernel port counters and driver counters.
     Stats {
         #[command(subcommand)]
@@ -360,6 +366,36 @@ pub enum StatsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Simulated time, and whether the clock is virtual.
+    Show,
+    /// Move the virtual clock forward: `500ms`, `61s`, `2m`, `1h`, `1.5s`.
+    Advance {
+        #[arg(value_parser = parse_duration_ms, value_name = "DURATION")]
+        duration_ms: u64,
+    },
+}
+
+/// A duration with its unit (`ms`, `s`, `m`, `h`), in whole milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3600e3,
+        _ => return Err(format!("`{text}`: give a unit, ms, s, m or h (`500ms`, `61s`, `2m`)")),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration"))?;
+    let ms = (value * scale).round();
+    if !(1.0..=u64::MAX as f64).contains(&ms) {
+        return Err(format!("`{text}`: at least 1 ms"));
+    }
+    Ok(ms as u64)
+}
+
+#[derive(Debug, Subcommand)]
 pub enum FaultCommand {
     /// A device's faults.
     #[command(alias = "ls")]
@@ -397,6 +433,18 @@ pub fn parse_u64(text: &str) -> Result<u64, std::num::ParseIntError> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn durations_have_units() {
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("61s"), Ok(61_000));
+        assert_eq!(parse_duration_ms("2m"), Ok(120_000));
+        assert_eq!(parse_duration_ms("1.5s"), Ok(1500));
+        assert_eq!(parse_duration_ms("1h"), Ok(3_600_000));
+        assert!(parse_duration_ms("60").unwrap_err().contains("give a unit"));
+        assert!(parse_duration_ms("0s").unwrap_err().contains("at least 1 ms"));
+        assert!(parse_duration_ms("xs").is_err());
+    }
 
     #[test]
     fn the_command_line_definitions_are_consistent() {

@@ -76,6 +76,9 @@ pub enum Call {
     FaultList(DevSelector),
     FaultSet(DevSelector, FaultInfo),
     FaultClear(DevSelector, Option<String>),
+    ClockShow,
+    /// Milliseconds to move the virtual clock by.
+    ClockAdvance(u64),
     /// An operation as the YNL grammar names it (`--do OP | --dump OP
     /// --json JSON`); made by [`Call::by_spec`], which checks it.
     Spec {
@@ -107,6 +110,8 @@ impl Call {
             Call::FaultList(_) => "fault-get",
             Call::FaultSet(..) => "fault-set",
             Call::FaultClear(..) => "fault-clear",
+            Call::ClockShow => "clock-get",
+            Call::ClockAdvance(_) => "clock-advance",
         }
     }
 
@@ -157,7 +162,8 @@ impl Call {
         let bool01 = |b: bool| json!(u8::from(b));
         match self {
             Call::Spec { request, .. } => return request.clone(),
-            Call::DevList => {}
+            Call::DevList | Call::ClockShow => {}
+            Call::ClockAdvance(ms) => put("clock-advance-ms", json!(ms)),
             Call::DevGet(d) | Call::DevDel(d) | Call::DevReset(d) | Call::FwShow(d) | Call::Stats(d) => {
                 dev(d, &mut put)
             }
@@ -435,6 +441,19 @@ impl SimdevClient {
         self.call(&Call::FaultClear(dev.clone(), command.map(str::to_string))).map(drop)
     }
 
+    /// Simulated time since the simulator started, and whether its clock
+    /// is virtual.
+    pub fn clock(&mut self) -> Result<(std::time::Duration, bool)> {
+        clock_of(&self.call_value(&Call::ClockShow)?)
+    }
+
+    /// Moves the virtual clock forward by `span`, once every timer due in
+    /// it has run; returns the new simulated time.
+    pub fn clock_advance(&mut self, span: std::time::Duration) -> Result<std::time::Duration> {
+        let ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+        Ok(clock_of(&self.call_value(&Call::ClockAdvance(ms))?)?.0)
+    }
+
     /// Subscribes to the named groups (all when empty), resolved through
     /// the controller like any family's groups.
     pub fn subscribe(&self, groups: &[&str]) -> Result<Subscription> {
@@ -511,6 +530,13 @@ pub fn decode_answer(call: &Call, replies: &[Reply]) -> Result<Value> {
 /// A decoded value as a typed message (whose serde form is the spec's).
 pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<T> {
     serde_json::from_value(value.to_json()).map_err(|e| Error::Protocol(format!("an answer of unexpected shape: {e}")))
+}
+
+/// `clock-get`'s reply: the time and whether the clock is virtual.
+fn clock_of(value: &Value) -> Result<(std::time::Duration, bool)> {
+    let json = value.to_json();
+    let ms = json["clock-ms"].as_u64().ok_or_else(|| Error::Protocol("clock reply without clock-ms".into()))?;
+    Ok((std::time::Duration::from_millis(ms), json["clock-virtual"] == 1))
 }
 
 fn first_item<T>(scoped: Scoped<T>) -> Result<T> {
@@ -697,6 +723,8 @@ mod tests {
             Call::FaultList(dev.clone()),
             Call::FaultSet(dev.clone(), FaultInfo { command: "reg-get".into(), errno: 5, ..Default::default() }),
             Call::FaultClear(dev.clone(), None),
+            Call::ClockShow,
+            Call::ClockAdvance(1500),
         ];
         let codec = Codec::new(simdev_spec());
         for call in calls {

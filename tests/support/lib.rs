@@ -1,5 +1,5 @@
 //! Test harness for the workspace integration tests: start `driver-sim`
-//! from a TOML text and wait for its ready line, look at the kernel's state
+//! through `driver_sim::testing` (the fixture other projects use), look at the kernel's state
 //! inside the simulator's namespace (`nsenter` + `ip -j`), run the CLI, and
 //! exchange raw bytes with the kernel's and the simulator's controllers.
 //!
@@ -8,15 +8,10 @@
 
 use genl_client::client::{Client, Reply};
 use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
-
-/// How long a simulator may take to print its ready line.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Path of a workspace binary (`driver-sim`, `genl-client`).
 pub fn bin(name: &str) -> PathBuf {
@@ -170,9 +165,10 @@ impl Drop for Background {
     }
 }
 
-/// A running simulator; SIGTERM and reaped on drop.
+/// A running simulator: `driver_sim::testing`'s fixture, with what these
+/// tests check around it (the kernel's view, the CLI, a test namespace).
 pub struct Simulator {
-    pub child: Child,
+    pub inner: driver_sim::testing::Simulator,
     pub port: u32,
     pub family_id: u16,
     pub netns: String,
@@ -180,7 +176,6 @@ pub struct Simulator {
     pub ready_line: String,
     /// Runs commands where the simulator runs (a test namespace), if not here.
     place: Option<(String, Option<String>)>,
-    _config: TempFile,
 }
 
 impl Simulator {
@@ -203,70 +198,34 @@ impl Simulator {
     /// Like [`Simulator::start_in`] (or [`Simulator::try_start`] without a
     /// namespace), returning the failure (exit status, stderr).
     pub fn try_start_in(ns: Option<&TestNamespace>, config: &str, args: &[&str]) -> Result<Simulator, String> {
-        let config = TempFile::with_contents("config", config);
-        let mut command = match ns {
-            Some(ns) => ns.command(bin("driver-sim")),
-            None => Command::new(bin("driver-sim")),
-        };
-        let mut child = command
-            .args(args)
-            .arg("--config")
-            .arg(&config.0)
-            // The kernel picks a free port: parallel tests never collide.
-            .args(["--port", "auto"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawn: {e}"))?;
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.find_map(|l| l.ok().filter(|l| l.starts_with("ready")));
-            let _ = tx.send(first);
-            for _ in lines {} // keep draining so the simulator never blocks on stdout
-        });
-        let line = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(Some(line)) => line,
-            outcome => {
-                let _ = child.kill();
-                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                let mut stderr = String::new();
-                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-                let why = if outcome.is_err() { "no ready line in time" } else { "exited" };
-                return Err(format!("{why} ({status}): {stderr}"));
+        let mut builder = driver_sim::testing::Simulator::builder(config).program(bin("driver-sim"));
+        if let Some(ns) = ns {
+            let mut prefix = vec!["nsenter".to_string()];
+            if let Some(userns) = &ns.userns {
+                prefix.extend([format!("--user={userns}"), "--preserve-credentials".into()]);
             }
-        };
-        // From now on its log goes to the test's output (shown when the
-        // test fails); a pipe nobody drains would block the simulator.
-        let mut stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            if !text.is_empty() {
-                eprint!("driver-sim's log:\n{text}");
-            }
-        });
-        let field =
-            |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string));
-        let family_id = field("id").and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok());
+            prefix.push(format!("--net={}", ns.netns));
+            builder = builder.prefix(prefix);
+        }
+        for arg in args {
+            builder = builder.arg(arg);
+        }
+        let inner = builder.start().map_err(|e| e.to_string())?;
         Ok(Simulator {
-            port: field("port").and_then(|p| p.parse().ok()).ok_or("no port in ready line")?,
-            family_id: family_id.ok_or("no id in ready line")?,
-            netns: field("netns").ok_or("no netns in ready line")?,
+            port: inner.port(),
+            family_id: inner.family_id(),
+            netns: inner.netns_path().to_string(),
             // A simulator in a test namespace's user namespace is root there
             // and prints none; entering its hardware takes the test's.
-            userns: field("userns").or_else(|| ns.and_then(|ns| ns.userns.clone())),
-            ready_line: line.clone(),
+            userns: inner.userns_path().map(str::to_string).or_else(|| ns.and_then(|ns| ns.userns.clone())),
+            ready_line: inner.ready_line().to_string(),
             place: ns.map(|ns| (ns.netns.clone(), ns.userns.clone())),
-            child,
-            _config: config,
+            inner,
         })
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.inner.pid() as i32
     }
 
     /// A `simdev` client of this simulator (family resolved).
@@ -312,16 +271,12 @@ impl Simulator {
 
     /// SIGTERM, then wait; returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), nix::sys::signal::Signal::SIGTERM);
-        self.child.wait().expect("wait for driver-sim")
+        self.inner.stop().expect("wait for driver-sim")
     }
-}
 
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop();
-        }
+    /// The `driver-sim` process (to kill it, say).
+    pub fn child(&mut self) -> &mut Child {
+        self.inner.child()
     }
 }
 

@@ -106,6 +106,10 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let text = attr.string().unwrap_or_default();
     let config = DeviceConfig::parse(text, "dev-new config")
         .map_err(|e| HandlerError::at(errno::EINVAL, e.to_string(), &attr))?;
+    if sim.timers.is_virtual() && config.backend == crate::config::BackendKind::Netdevsim {
+        let message = format!("device `{}`: {}", config.name.get_ref(), crate::config::VIRTUAL_CLOCK_NETDEVSIM);
+        return Err(HandlerError::at(errno::EINVAL, message, &attr));
+    }
     let name = config.name.get_ref().clone();
     if sim.devices.iter().any(|d| d.name == name) {
         return Err(HandlerError::at(errno::EEXIST, format!("device {name} exists"), &attr));

@@ -4,6 +4,7 @@
 //! what every device-scoped handler starts with: find the device the
 //! request names, count the request against it, and fire its faults.
 
+pub mod clock;
 pub mod ctrl;
 pub mod dev;
 pub mod fault;
@@ -59,6 +60,8 @@ pub fn lookup(family: &FamilySpec, command: u8) -> Option<Handlers> {
         cmd::DEV_LED_SET => do_only(led::set),
         cmd::SUBSCRIBE => do_only(subscribe::subscribe),
         cmd::UNSUBSCRIBE => do_only(subscribe::unsubscribe),
+        cmd::CLOCK_GET => do_only(clock::get),
+        cmd::CLOCK_ADVANCE => do_only(clock::advance),
         _ => None,
     }
 }

@@ -7,8 +7,8 @@ use super::dev::{device_toml, parse_set};
 use super::fault::parse_fault;
 use super::hw::parse_port_set;
 use crate::cli::{
-    parse_u64, BatchCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand, FwCommand, Object,
-    PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
+    parse_u64, BatchCommand, ClockCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand,
+    FwCommand, Object, PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
 };
 use crate::error::{Error, Result};
 use crate::simdev::{Call, FwImage};
@@ -98,6 +98,8 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
             SensorCommand::Set { dev: d, sensor, value } => Call::SensorSet(dev(d), sensor.clone(), *value),
         },
         Object::Stats { command: StatsCommand::Show { dev: d } } => Call::Stats(dev(d)),
+        Object::Clock { command: ClockCommand::Show } => Call::ClockShow,
+        Object::Clock { command: ClockCommand::Advance { duration_ms } } => Call::ClockAdvance(*duration_ms),
         Object::Fault { command } => match command {
             FaultCommand::List { dev: d } => Call::FaultList(dev(d)),
             FaultCommand::Set { dev: d, command, args } => {

@@ -72,6 +72,12 @@ pub fn render(call: &Call, replies: &[Reply], output: Output) -> Result<()> {
             }
         }
         Call::Stats(_) => each::<StatsInfo>(call, &answer)?.iter().for_each(print_stats),
+        Call::ClockShow | Call::ClockAdvance(_) => {
+            let clock = answer.to_json();
+            let kind = if clock["clock-virtual"] == 1 { "virtual" } else { "real" };
+            let ms = clock["clock-ms"].as_u64().unwrap_or_default();
+            println!("clock {kind} time {}.{:03}s", ms / 1000, ms % 1000);
+        }
         // As the YNL grammar prints it (and the kernel's YNL CLI).
         Call::Spec { .. } => println!("{}", pformat(&answer)),
         _ => {}
