@@ -27,22 +27,25 @@ fn vc0() -> DevSelector {
     DevSelector::Name("vc0".into())
 }
 
-/// Every notification that arrives within `wait`, as its name and message
-/// (without the namespace path, which differs between simulators).
-fn drain(events: &mut Events, wait: Duration) -> Vec<String> {
+/// The notifications that arrive until one `last` accepts (bounded), as
+/// name and message (without the namespace path, which differs between
+/// simulators).
+fn until(events: &mut Events, last: impl Fn(&str) -> bool) -> Vec<String> {
     let subscription = events.subscription();
-    subscription.set_timeout(Some(wait)).unwrap();
+    subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut seen = Vec::new();
-    while let Ok(batch) = subscription.recv() {
-        for (_, reply) in batch {
+    loop {
+        for (_, reply) in subscription.recv().expect("the notification in time") {
             if let Some((name, msg, _)) = Event::decode_named(&reply).unwrap() {
                 let mut msg = msg.to_json();
                 msg.as_object_mut().unwrap().remove("netns");
                 seen.push(format!("{name} {msg}"));
+                if last(seen.last().unwrap()) {
+                    return seen;
+                }
             }
         }
     }
-    seen
 }
 
 /// A one-hour flash: nothing happens until time is advanced, half of it
@@ -52,18 +55,15 @@ fn flash_an_hour() -> Vec<String> {
     let mut client = sim.client().unwrap();
     let mut events = sim.subscribe(&["fw", "config"]).unwrap();
     client.fw_flash(&vc0(), &FwImage::Version("2.0".into())).unwrap();
-    let mut seen = drain(&mut events, Duration::from_millis(200));
-    assert_eq!(seen.len(), 1, "only the flash's start: {seen:?}");
+    let mut seen = until(&mut events, |n| n.contains("Preparing to flash"));
     assert!(client.fw_show(&vc0()).unwrap().items[0].flashing, "time stands still");
 
     assert_eq!(client.clock_advance(Duration::from_secs(1800)).unwrap(), Duration::from_secs(1800));
-    let half = drain(&mut events, Duration::from_millis(200));
-    assert!(half.last().unwrap().contains("\"done\":50,"), "{half:?}");
+    seen.extend(until(&mut events, |n| n.contains("\"done\":50,")));
     assert!(client.fw_show(&vc0()).unwrap().items[0].flashing, "not before the hour");
-    seen.extend(half);
 
     client.clock_advance(Duration::from_secs(1800)).unwrap();
-    seen.extend(drain(&mut events, Duration::from_millis(200)));
+    seen.extend(until(&mut events, |n| n.starts_with("dev-change-ntf")));
     let fw = client.fw_show(&vc0()).unwrap().items.remove(0);
     assert_eq!((fw.flashing, fw.version.as_str()), (false, "2.0"));
     assert_eq!(client.clock().unwrap(), (Duration::from_secs(3600), true));
@@ -98,14 +98,12 @@ fn a_link_flap_fault_flaps_once_per_interval_advanced() {
         ..Default::default()
     };
     client.fault_set(&vc0(), &flap).unwrap();
-    let mut events = sim.subscribe(&["events"]).unwrap();
     client.clock_advance(Duration::from_millis(4999)).unwrap();
-    assert_eq!(drain(&mut events, Duration::from_millis(200)).len(), 4, "4 intervals, 4 flaps");
+    assert_eq!(client.fault_list(&vc0()).unwrap().items[0].fired, 4, "4 intervals, 4 flaps");
     assert!(client.dev_get(&vc0()).unwrap().ports[0].carrier, "each one over after 100 ms");
 
     client.clock_advance(Duration::from_millis(1)).unwrap();
-    assert_eq!(drain(&mut events, Duration::from_millis(200)).len(), 1, "the fifth, at 5 s exactly");
-    assert_eq!(client.fault_list(&vc0()).unwrap().items[0].fired, 5);
+    assert_eq!(client.fault_list(&vc0()).unwrap().items[0].fired, 5, "the fifth, at 5 s exactly");
     let link = |sim: &Simulator| {
         let mut nsenter = std::process::Command::new("nsenter");
         if let Some(userns) = sim.userns_path() {
@@ -120,11 +118,17 @@ fn a_link_flap_fault_flaps_once_per_interval_advanced() {
         links[0]["flags"].as_array().unwrap().iter().any(|f| f == "LOWER_UP")
     };
     assert!(!link(&sim), "down in the kernel during the fifth flap");
-    let out = std::process::Command::new(simdev_tests::bin("genl-client"))
-        .args(["--port", &sim.port().to_string(), "clock", "advance", "100ms"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "clock virtual time 5.100s\n", "the CLI's way");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(simdev_tests::bin("genl-client"))
+            .args(["--port", &sim.port().to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(cli(&["clock", "advance", "100ms"]), "", "the CLI's way: silent, like any change");
+    assert_eq!(cli(&["clock", "show"]), "clock virtual time 5.100s\n");
     assert!(link(&sim), "and up again 100 ms later");
 }
 
@@ -173,4 +177,44 @@ fn a_delayed_answer_comes_when_its_delay_is_advanced() {
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "not before its delay");
     admin.clock_advance(Duration::from_millis(1)).unwrap();
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap(), "vc0");
+}
+
+/// A long advance runs a budget of timers per turn: others are served
+/// meanwhile (and see the time move), a second advance meanwhile is
+/// refused, and it is acknowledged once everything ran.
+#[test]
+fn a_long_advance_serves_others_meanwhile() {
+    let sim = start("[[device]]\nname = \"vc0\"\nbackend = \"model\"\n");
+    let mut admin = sim.client().unwrap();
+    let flap = FaultInfo {
+        command: "link-flap".into(),
+        interval_ms: Some(10),
+        down_ms: Some(1),
+        port_index: Some(0),
+        ..Default::default()
+    };
+    admin.fault_set(&vc0(), &flap).unwrap();
+    let target = sim.target();
+    let advancing = std::thread::spawn(move || {
+        let mut client = genl_client::simdev::SimdevClient::connect(target).unwrap();
+        client.clock_advance(Duration::from_secs(600)) // 60 000 flaps, 120 000 timers
+    });
+    let mut other = sim.client().unwrap();
+    let mut seen_between = false;
+    let mut refused = false;
+    while !advancing.is_finished() {
+        std::thread::sleep(Duration::from_millis(5));
+        let (now, _) = other.clock().unwrap();
+        seen_between |= now > Duration::ZERO && now < Duration::from_secs(600);
+        if let Err(e) = other.clock_advance(Duration::from_millis(1)) {
+            refused |= e.errno() == Some(nix::errno::Errno::EBUSY);
+        }
+    }
+    assert!(advancing.join().unwrap().unwrap().as_secs() >= 600, "acknowledged at the end");
+    assert!(seen_between, "another client was answered while the clock moved");
+    assert!(refused, "a second advance meanwhile is EBUSY");
+    // One flap per 10 ms of simulated time (the small advances that got
+    // through before or after the long one included).
+    let now = admin.clock().unwrap().0.as_millis() as u64;
+    assert_eq!(admin.fault_list(&vc0()).unwrap().items[0].fired, now / 10);
 }

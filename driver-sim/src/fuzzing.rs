@@ -126,6 +126,10 @@ pub fn request_path(data: &[u8]) {
     }
     // Timers (flash steps, flaps, held-back answers), in order, bounded:
     // link flaps go on forever.
+    // A clock-advance it asked for, a few turns of it.
+    for _ in 0..5 {
+        sim.continue_advance();
+    }
     let later = sim.timers.now() + Duration::from_secs(3600);
     for _ in 0..50 {
         let Some((deadline, event)) = sim.timers.advance_step(later) else { break };

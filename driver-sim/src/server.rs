@@ -104,7 +104,7 @@ impl Server {
                 .into_iter()
                 .flatten()
                 .fold(now + MAX_BLOCK, Instant::min);
-            let received = if deadline <= now || clients.turns_waiting() {
+            let received = if deadline <= now || clients.turns_waiting() || sim.is_advancing() {
                 slots.receive(self.socket.as_raw_fd(), libc::MSG_DONTWAIT)
             } else {
                 // Whole milliseconds, so an unchanged deadline costs no syscall.
@@ -137,6 +137,7 @@ impl Server {
                 touched.push(port);
             }
         }
+        sim.continue_advance();
         sim.poll_background();
         for (port, uid, datagrams) in sim.take_completed() {
             for datagram in datagrams {

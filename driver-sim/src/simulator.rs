@@ -128,11 +128,25 @@ pub struct Simulator {
     answer_later: Option<u64>,
     /// What the request being handled changes in its socket's subscription.
     subscription_change: Option<SubscriptionChange>,
+    /// The `clock-advance` in progress.
+    advancing: Option<Advance>,
     next_token: u64,
     /// Requests waiting for their work to end, by token.
     pending: HashMap<u64, PendingRequest>,
     /// Answers to such requests, ready to go to their clients.
     completed: Vec<HeldAnswers>,
+}
+
+/// Timer events one turn of the event loop runs while the virtual clock is
+/// being advanced: however long the span, other clients are served between
+/// turns.
+pub const ADVANCE_BUDGET: usize = 1000;
+
+/// A `clock-advance` in progress: where it goes, and its waiting request.
+#[derive(Debug)]
+struct Advance {
+    until: Duration,
+    token: u64,
 }
 
 /// A change to a socket's unicast subscription, as masks of group numbers
@@ -168,6 +182,7 @@ impl Simulator {
             watcher: None,
             answer_later: None,
             subscription_change: None,
+            advancing: None,
             next_token: 0,
             pending: HashMap::new(),
             completed: Vec::new(),
@@ -386,13 +401,34 @@ impl Simulator {
         }
     }
 
-    /// Runs every timer event due within `span` of simulated time, in
-    /// order, each at its own time (virtual clock: `clock-advance`), and
-    /// announces what each changed as it happens; answers they release go
-    /// to their clients with the completed ones.
-    pub fn advance_clock(&mut self, span: Duration) {
-        let until = self.timers.now() + span;
-        while let Some((deadline, event)) = self.timers.advance_step(until) {
+    /// Starts moving the virtual clock forward by `span` (`clock-advance`);
+    /// the request waiting under `token` is answered once every timer due
+    /// in the span has run ([`Simulator::continue_advance`]). `false` if
+    /// an advance is already running.
+    pub fn start_advance(&mut self, span: Duration, token: u64) -> bool {
+        if self.advancing.is_some() {
+            return false;
+        }
+        self.advancing = Some(Advance { until: self.timers.now() + span, token });
+        true
+    }
+
+    pub fn is_advancing(&self) -> bool {
+        self.advancing.is_some()
+    }
+
+    /// Runs the next [`ADVANCE_BUDGET`] timer events of the advance in
+    /// progress, in order, each at its own time, announcing what each
+    /// changed as it happens (answers they release go to their clients
+    /// with the completed ones); answers the advance once none is left.
+    pub fn continue_advance(&mut self) {
+        let Some(until) = self.advancing.as_ref().map(|a| a.until) else { return };
+        for _ in 0..ADVANCE_BUDGET {
+            let Some((deadline, event)) = self.timers.advance_step(until) else {
+                let token = self.advancing.take().expect("running").token;
+                self.answer(token, Ok(()));
+                return;
+            };
             if let Some(held) = self.run_timer(deadline, event) {
                 self.completed.push(held);
             }

@@ -447,11 +447,12 @@ impl SimdevClient {
         clock_of(&self.call_value(&Call::ClockShow)?)
     }
 
-    /// Moves the virtual clock forward by `span`, once every timer due in
-    /// it has run; returns the new simulated time.
+    /// Moves the virtual clock forward by `span`; returns once every timer
+    /// due in it has run, with the new simulated time.
     pub fn clock_advance(&mut self, span: std::time::Duration) -> Result<std::time::Duration> {
         let ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
-        Ok(clock_of(&self.call_value(&Call::ClockAdvance(ms))?)?.0)
+        self.call(&Call::ClockAdvance(ms))?;
+        Ok(self.clock()?.0)
     }
 
     /// Subscribes to the named groups (all when empty), resolved through

@@ -1,7 +1,10 @@
 //! `clock-get` and `clock-advance`: simulated time. On the virtual clock
 //! (`--clock virtual`) time stands still until `clock-advance` moves it,
 //! running every timer due in the span in order, each at its own time, so a
-//! test's notifications come in the same sequence every run.
+//! test's notifications come in the same sequence every run. A long advance
+//! runs a budget of timers per turn of the event loop
+//! ([`crate::simulator::ADVANCE_BUDGET`]), serving others in between, and
+//! is acknowledged when done.
 
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
@@ -9,16 +12,12 @@ use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr};
 use std::time::Duration;
 
-fn reply(sim: &Simulator, request: &Request<'_>, command: u8) -> Vec<u8> {
-    let mut reply = request.reply(command);
+pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let mut reply = request.reply(cmd::CLOCK_GET);
     reply
         .put_u64(dev_attr::CLOCK_MS, sim.timers.now().as_millis() as u64)
         .put_u8(dev_attr::CLOCK_VIRTUAL, sim.timers.is_virtual().into());
-    reply.finish()
-}
-
-pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
-    Ok(Some(reply(sim, request, cmd::CLOCK_GET)))
+    Ok(Some(reply.finish()))
 }
 
 pub fn advance(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
@@ -28,6 +27,10 @@ pub fn advance(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<
         let message = "the simulator runs on the real clock: start it with --clock virtual to advance time";
         return Err(HandlerError::at(errno::EOPNOTSUPP, message.to_string(), &attr));
     }
-    sim.advance_clock(Duration::from_millis(attr.u64().unwrap_or_default()));
-    Ok(Some(reply(sim, request, cmd::CLOCK_ADVANCE)))
+    let token = sim.answer_later();
+    if !sim.start_advance(Duration::from_millis(attr.u64().unwrap_or_default()), token) {
+        sim.take_answer_later();
+        return Err(HandlerError::new(errno::EBUSY, "the clock is being advanced already".to_string()));
+    }
+    Ok(None)
 }

@@ -72,7 +72,7 @@ pub fn render(call: &Call, replies: &[Reply], output: Output) -> Result<()> {
             }
         }
         Call::Stats(_) => each::<StatsInfo>(call, &answer)?.iter().for_each(print_stats),
-        Call::ClockShow | Call::ClockAdvance(_) => {
+        Call::ClockShow => {
             let clock = answer.to_json();
             let kind = if clock["clock-virtual"] == 1 { "virtual" } else { "real" };
             let ms = clock["clock-ms"].as_u64().unwrap_or_default();
