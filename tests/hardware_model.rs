@@ -1,7 +1,7 @@
 //! The simulated hardware: traffic, carrier, registers, sensors, firmware
 //! flash, faults, hot-plug, statistics; each checked in the kernel where the
-//! kernel has a say, and through notifications (joined as root, unicast to
-//! other users).
+//! kernel has a say, and through notifications (by unicast, as genl-client
+//! subscribes; one test joins a group as a kernel client would).
 
 use genl_client::client::Subscription;
 use genl_client::error::Error;
@@ -65,9 +65,7 @@ fn hw0() -> DevSelector {
     DevSelector::Name("hw0".into())
 }
 
-/// Subscribes to `groups`: joins them as root, otherwise by unicast
-/// (`subscribe`), since unprivileged users may not join NETLINK_USERSOCK
-/// groups.
+/// Subscribes to `groups` (by unicast: `subscribe`).
 fn subscribe(client: &SimdevClient, groups: &[&str]) -> Subscription {
     let subscription = client.subscribe(groups).expect("subscribe");
     subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -385,7 +383,10 @@ fn a_subscriber_that_falls_behind_learns_it_lost_notifications() {
         skip("a subscriber learns of losses (ENOBUFS) only when it joined the group, which needs root");
         return;
     }
-    let mut events = subscribe(&client, &[GROUP_EVENTS]);
+    // A member of the group, as a kernel client would join it.
+    let group = client.group_id(GROUP_EVENTS).unwrap();
+    let mut events = Subscription::new(genl_client::client::Target::Simulator { port: sim.port }, &[group]).unwrap();
+    events.set_timeout(Some(Duration::from_secs(10))).unwrap();
     events.set_recv_buffer(1).unwrap(); // the kernel's minimum
     for value in 0..200 {
         client.sensor_set(&hw0(), "temp", value).unwrap();

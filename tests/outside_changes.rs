@@ -23,7 +23,7 @@ fn ip(sim: &Simulator, args: &[&str]) {
     assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A subscription to `config` (joined as root, by unicast otherwise).
+/// A subscription to `config` (by unicast, as genl-client subscribes).
 fn watch_config(client: &SimdevClient) -> Subscription {
     let subscription = client.subscribe(&[GROUP_CONFIG]).expect("subscribe");
     subscription.set_timeout(Some(Duration::from_secs(10))).unwrap();

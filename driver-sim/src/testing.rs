@@ -264,8 +264,12 @@ impl Simulator {
         Ok(SimdevClient::connect(self.target())?)
     }
 
-    /// Subscribes to groups (`config`, `events`, `fw`; all when empty),
-    /// joined as root and by unicast otherwise. Subscribe before acting.
+    /// Subscribes to groups (`config`, `events`, `fw`; all when empty).
+    /// Subscribe before acting. By unicast (simdev's `subscribe`), as root
+    /// too: every simulator on the machine multicasts on the same
+    /// `NETLINK_USERSOCK` groups, and a group member also takes the
+    /// notifications of simulators other tests run (a busy one can overflow
+    /// it); unicast hears only this one.
     pub fn subscribe(&self, groups: &[&str]) -> Result<Events, Error> {
         Ok(Events { subscription: self.client()?.subscribe(groups)? })
     }

@@ -199,8 +199,8 @@ pub enum Object {
         command: DevlinkCommand,
     },
     /// Print notifications of the given groups (config, events, fw; default all)
-    /// until interrupted. Lost notifications (ENOBUFS) are reported on stderr.
-    /// Users who may not join the groups (not root) get them by unicast.
+    /// until interrupted. They come by unicast (simdev's `subscribe`): no
+    /// privilege needed, only this simulator's.
     Monitor {
         /// Print a timestamp before each notification, as `ip monitor -t`
         /// does (with -j: a "timestamp" member).

@@ -456,22 +456,34 @@ impl SimdevClient {
     }
 
     /// Subscribes to the named groups (all when empty), resolved through
-    /// the controller like any family's groups.
+    /// the controller like any family's groups, by unicast
+    /// ([`subscribe_by_unicast`]): no privilege needed, and only this
+    /// simulator's notifications. (To join the groups as a kernel client
+    /// would, give their ids to [`Subscription::new`].)
     pub fn subscribe(&self, groups: &[&str]) -> Result<Subscription> {
+        subscribe_by_unicast(self.client.target(), &self.family, &self.group_ids(groups)?)
+    }
+
+    /// The id of one of simdev's groups.
+    pub fn group_id(&self, name: &str) -> Result<u32> {
+        Ok(self.group_ids(&[name])?[0])
+    }
+
+    /// The ids of the named groups (all when empty).
+    fn group_ids(&self, groups: &[&str]) -> Result<Vec<u32>> {
         let names: Vec<&str> = if groups.is_empty() {
             self.family.mcast_groups.iter().map(|g| g.name.as_str()).collect()
         } else {
             groups.to_vec()
         };
-        let ids = names
+        names
             .iter()
             .map(|name| {
                 self.family
                     .group_id(name)
                     .ok_or_else(|| Error::Usage(format!("simdev has no multicast group `{name}`")))
             })
-            .collect::<Result<Vec<_>>>()?;
-        subscribe_groups(self.client.target(), &self.family, &ids)
+            .collect()
     }
 
     /// The name of group number `id`.
@@ -487,23 +499,31 @@ impl SimdevClient {
 /// Either way the [`Subscription`] gives each notification with its group.
 pub fn subscribe_groups(target: Target, family: &FamilyInfo, ids: &[u32]) -> Result<Subscription> {
     match Subscription::new(target, ids) {
-        Err(Error::SubscribePermission) => {
-            let mut client = Client::connect(target)?;
-            let mut request = client.new_request(family.id, simdev::cmd::SUBSCRIBE, FAMILY_VERSION, 0);
-            for &id in ids {
-                request.put_u32(simdev::dev_attr::MCAST_GROUP, id);
-            }
-            client.execute(request, Some(&DEV_ATTRS))?;
-            let groups = simdev_spec()
-                .ops
-                .iter()
-                .filter(|op| op.is_notification())
-                .filter_map(|op| Some((op.reply_value?, family.group_id(op.mcgrp.as_deref()?)?)))
-                .collect();
-            client.into_unicast_subscription(groups)
-        }
+        Err(Error::SubscribePermission) => subscribe_by_unicast(target, family, ids),
         other => other,
     }
+}
+
+/// Asks the simulator to unicast the notifications of simdev's groups `ids`
+/// to a socket of its own (`subscribe`, simdev's extension). Unlike joining,
+/// it needs no privilege, and it hears only this simulator: every
+/// simulator on the machine multicasts on the same `NETLINK_USERSOCK`
+/// groups, so a member's receive buffer also takes (and drops) the others'
+/// notifications, and a busy one can overflow it.
+pub fn subscribe_by_unicast(target: Target, family: &FamilyInfo, ids: &[u32]) -> Result<Subscription> {
+    let mut client = Client::connect(target)?;
+    let mut request = client.new_request(family.id, simdev::cmd::SUBSCRIBE, FAMILY_VERSION, 0);
+    for &id in ids {
+        request.put_u32(simdev::dev_attr::MCAST_GROUP, id);
+    }
+    client.execute(request, Some(&DEV_ATTRS))?;
+    let groups = simdev_spec()
+        .ops
+        .iter()
+        .filter(|op| op.is_notification())
+        .filter_map(|op| Some((op.reply_value?, family.group_id(op.mcgrp.as_deref()?)?)))
+        .collect();
+    client.into_unicast_subscription(groups)
 }
 
 /// The simdev spec (built in), read once.

@@ -1,8 +1,8 @@
 //! `fw show|flash`. A flash is followed through the simulator's `fw`
 //! notifications (subscribed before the flash starts, so none is missed):
 //! a progress bar on a terminal, plain lines otherwise, and a failing exit
-//! status when the flash fails. Users who may not join multicast groups
-//! (not root) get the same notifications by unicast (`subscribe`).
+//! status when the flash fails. The notifications come by unicast
+//! (`subscribe`), so any user sees the progress.
 
 use super::Output;
 use crate::client::PROBE_EVERY;

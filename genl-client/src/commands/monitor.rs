@@ -1,7 +1,8 @@
 //! `monitor [-t] [GROUP]...`: one line per notification (`-j`: JSON
 //! lines), until interrupted, with `-t` a timestamp as `ip monitor -t`
-//! prints it. Lost notifications are reported, and monitoring goes on.
-//! Users who may not join the groups get them by unicast (`subscribe`).
+//! prints it. The notifications come by unicast (`subscribe`): any user,
+//! only this simulator's. Losses a socket reports are said, and monitoring
+//! goes on.
 
 use super::fault::describe;
 use super::Output;
