@@ -109,7 +109,7 @@ pub enum ClockChoice {
 }
 
 /// Why a netdevsim device cannot run on the virtual clock.
-pub const VIRTUAL_CLOCK_NETDEVSIM: &str = "the netdevsim backend's kernel operations (devlink flashes, reloads) take \
+const VIRTUAL_CLOCK_NETDEVSIM: &str = "the netdevsim backend's kernel operations (devlink flashes, reloads) take \
      real time, which a virtual clock cannot stop: use clock = \"real\" (or the veth or model backend)";
 
 /// Where the simulator serves.
@@ -376,6 +376,15 @@ fn yes() -> bool {
 }
 
 impl DeviceConfig {
+    /// Whether the device can run on `clock`: a netdevsim device cannot
+    /// run on the virtual one (its kernel operations take real time).
+    pub fn check_clock(&self, clock: ClockChoice) -> Result<(), String> {
+        if clock == ClockChoice::Virtual && self.backend == BackendKind::Netdevsim {
+            return Err(format!("device `{}`: {VIRTUAL_CLOCK_NETDEVSIM}", self.name.get_ref()));
+        }
+        Ok(())
+    }
+
     /// Parses one device table (what `dev-new` carries), validated like a
     /// `[[device]]` of a file; `source` names it in errors.
     pub fn parse(text: &str, source: &str) -> Result<DeviceConfig, ConfigError> {
@@ -689,9 +698,7 @@ impl Config {
         let mut ids = std::collections::HashSet::new();
         for dev in &self.devices {
             dev.validate()?;
-            if self.simulator.clock == ClockChoice::Virtual && dev.backend == BackendKind::Netdevsim {
-                return Err((dev.name.span(), format!("device `{}`: {VIRTUAL_CLOCK_NETDEVSIM}", dev.name.get_ref())));
-            }
+            dev.check_clock(self.simulator.clock).map_err(|why| (dev.name.span(), why))?;
             let name = dev.name.get_ref();
             if !names.insert(name.clone()) {
                 return Err((dev.name.span(), format!("device.name `{name}`: duplicate device name")));

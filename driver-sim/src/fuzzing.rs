@@ -192,15 +192,7 @@ pub fn config(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    fn replay(target: &str, run: fn(&[u8])) {
-        let dir = format!("{}/../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
-        let mut count = 0;
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
-            run(&std::fs::read(entry.unwrap().path()).unwrap());
-            count += 1;
-        }
-        assert!(count > 0, "the {target} corpus is not empty");
-    }
+    use simdev_protocol::fuzzing::replay_corpus as replay;
 
     /// The checked-in corpora of the simulator's fuzz targets, replayed.
     #[test]

@@ -36,6 +36,26 @@ impl Ready {
         line
     }
 
+    /// Reads a ready line back (what [`Ready::line`] wrote); `Err` names the
+    /// first field missing or malformed.
+    pub fn parse(line: &str) -> Result<Ready, &'static str> {
+        let field = |key: &str| {
+            line.split(' ').find_map(|w| w.strip_prefix(key).and_then(|v| v.strip_prefix('='))).map(str::to_string)
+        };
+        if !line.starts_with("ready ") {
+            return Err("ready");
+        }
+        Ok(Ready {
+            port: field("port").and_then(|p| p.parse().ok()).ok_or("port")?,
+            family_id: field("id")
+                .and_then(|id| u16::from_str_radix(id.trim_start_matches("0x"), 16).ok())
+                .ok_or("id")?,
+            netns: field("netns").ok_or("netns")?,
+            userns: field("userns"),
+            netns_name: field("netns_name"),
+        })
+    }
+
     /// Says so: the line on stdout and on `ready_fd` (then closed), and
     /// `READY=1` to `NOTIFY_SOCKET` when set.
     pub fn announce(&self, ready_fd: Option<i32>) -> anyhow::Result<()> {
@@ -110,4 +130,28 @@ pub fn notify_service_manager(state: &str) {
 pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status.code().or(status.signal().map(|s| 128 + s)).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ready_line_reads_back() {
+        let ready = Ready {
+            family_id: 0x20,
+            port: 4242,
+            netns: "/proc/7/ns/net".into(),
+            userns: Some("/proc/7/ns/user".into()),
+            netns_name: Some("lab".into()),
+        };
+        let line = ready.line();
+        assert_eq!(
+            line,
+            "ready family=simdev id=0x20 port=4242 netns=/proc/7/ns/net userns=/proc/7/ns/user netns_name=lab"
+        );
+        let back = Ready::parse(&line).unwrap();
+        assert_eq!((back.family_id, back.port, back.line()), (0x20, 4242, line));
+        assert_eq!(Ready::parse("ready family=simdev id=0x20 netns=/x").err(), Some("port"));
+    }
 }

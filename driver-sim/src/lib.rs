@@ -60,11 +60,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     }
 
     // What cannot work is said before anything is created.
+    // (`--clock` may override the file's clock, which the file's check saw.)
     let clock = cli.clock.unwrap_or(config.simulator.clock);
-    if clock == config::ClockChoice::Virtual {
-        if let Some(dev) = config.devices.iter().find(|d| d.backend == config::BackendKind::Netdevsim) {
-            anyhow::bail!("device `{}`: {}", dev.name.get_ref(), config::VIRTUAL_CLOCK_NETDEVSIM);
-        }
+    for dev in &config.devices {
+        dev.check_clock(clock).map_err(anyhow::Error::msg)?;
     }
     let netns_name = cli.netns_name.clone().or(config.simulator.netns_name.as_ref().map(|n| n.get_ref().clone()));
     if let Some(name) = &netns_name {

@@ -34,6 +34,7 @@
 //! workspace's own can give Cargo's `CARGO_BIN_EXE_driver-sim`). The error
 //! type carries text and numbers only: no `nix` or other crate's types.
 
+use crate::launch::Ready;
 use genl_client::client::{Subscription, Target};
 use genl_client::simdev::{Event, SimdevClient};
 use std::ffi::OsString;
@@ -171,35 +172,14 @@ impl Builder {
                 eprint!("driver-sim's log:\n{text}");
             }
         });
-        let field = |key: &'static str| {
-            line.split(' ')
-                .find_map(|w| w.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-                .map(str::to_string)
-                .ok_or_else(|| Error::ReadyLine { key, line: line.clone() })
-        };
-        let port = field("port")?.parse().map_err(|_| Error::ReadyLine { key: "port", line: line.clone() })?;
-        let family_id = u16::from_str_radix(field("id")?.trim_start_matches("0x"), 16)
-            .map_err(|_| Error::ReadyLine { key: "id", line: line.clone() })?;
-        Ok(Simulator {
-            port,
-            family_id,
-            netns: field("netns")?,
-            userns: field("userns").ok(),
-            netns_name: field("netns_name").ok(),
-            child,
-            ready_line: line,
-            _config: config,
-        })
+        let ready = Ready::parse(&line).map_err(|key| Error::ReadyLine { key, line: line.clone() })?;
+        Ok(Simulator { ready, child, ready_line: line, _config: config })
     }
 }
 
 /// A running `driver-sim`: SIGTERM (teardown) and reaped on drop.
 pub struct Simulator {
-    port: u32,
-    family_id: u16,
-    netns: String,
-    userns: Option<String>,
-    netns_name: Option<String>,
+    ready: Ready,
     ready_line: String,
     child: Child,
     _config: ConfigFile,
@@ -223,27 +203,27 @@ impl Simulator {
 
     /// The netlink port it serves on (what `genl-client --port` takes).
     pub fn port(&self) -> u32 {
-        self.port
+        self.ready.port
     }
 
     /// The simdev family's id.
     pub fn family_id(&self) -> u16 {
-        self.family_id
+        self.ready.family_id
     }
 
     /// Its hardware's network namespace, `/proc/PID/ns/net` (for `nsenter --net=`).
     pub fn netns_path(&self) -> &str {
-        &self.netns
+        &self.ready.netns
     }
 
     /// The user namespace to enter first, when it runs without root.
     pub fn userns_path(&self) -> Option<&str> {
-        self.userns.as_deref()
+        self.ready.userns.as_deref()
     }
 
     /// The namespace's name under /run/netns, when [`Builder::netns_name`] gave one.
     pub fn netns_name(&self) -> Option<&str> {
-        self.netns_name.as_deref()
+        self.ready.netns_name.as_deref()
     }
 
     pub fn ready_line(&self) -> &str {
@@ -256,7 +236,7 @@ impl Simulator {
 
     /// The [`Target`] genl-client's library takes.
     pub fn target(&self) -> Target {
-        Target::Simulator { port: self.port }
+        Target::Simulator { port: self.ready.port }
     }
 
     /// A client with the `simdev` family resolved.

@@ -48,17 +48,24 @@ fn walk(attrs: Attrs<'_>, depth: usize) {
     }
 }
 
+/// Runs `run` on every input of fuzz target `target`'s checked-in corpus
+/// (`fuzz/corpus/TARGET` in this workspace): the test suites replay them
+/// on stable. Panics if the corpus is missing or empty.
+pub fn replay_corpus(target: &str, run: fn(&[u8])) {
+    let dir = format!("{}/../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        run(&std::fs::read(entry.unwrap().path()).unwrap());
+        count += 1;
+    }
+    assert!(count > 0, "the {target} corpus is not empty");
+}
+
 #[cfg(test)]
 mod tests {
     /// The checked-in corpus of the `wire_policy` fuzz target, replayed.
     #[test]
     fn the_fuzz_corpus_replays_without_a_panic() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/wire_policy");
-        let mut count = 0;
-        for entry in std::fs::read_dir(dir).expect("the wire_policy corpus") {
-            super::wire_policy(&std::fs::read(entry.unwrap().path()).unwrap());
-            count += 1;
-        }
-        assert!(count > 0, "the corpus is not empty");
+        super::replay_corpus("wire_policy", super::wire_policy);
     }
 }

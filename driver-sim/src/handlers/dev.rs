@@ -7,7 +7,7 @@
 //! undoes what was done.
 
 use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_work, required, target_device};
-use crate::config::DeviceConfig;
+use crate::config::{ClockChoice, DeviceConfig};
 use crate::device::{ChangeError, KernelWork, PortSettings};
 use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
@@ -106,10 +106,8 @@ pub fn new(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     let text = attr.string().unwrap_or_default();
     let config = DeviceConfig::parse(text, "dev-new config")
         .map_err(|e| HandlerError::at(errno::EINVAL, e.to_string(), &attr))?;
-    if sim.timers.is_virtual() && config.backend == crate::config::BackendKind::Netdevsim {
-        let message = format!("device `{}`: {}", config.name.get_ref(), crate::config::VIRTUAL_CLOCK_NETDEVSIM);
-        return Err(HandlerError::at(errno::EINVAL, message, &attr));
-    }
+    let clock = if sim.timers.is_virtual() { ClockChoice::Virtual } else { ClockChoice::Real };
+    config.check_clock(clock).map_err(|why| HandlerError::at(errno::EINVAL, why, &attr))?;
     let name = config.name.get_ref().clone();
     if sim.devices.iter().any(|d| d.name == name) {
         return Err(HandlerError::at(errno::EEXIST, format!("device {name} exists"), &attr));

@@ -206,11 +206,9 @@ impl Runner {
             }
             Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
             // With -j the answers go into the line's record.
-            Action::Ynl(args) if output.json && !args.list_ops => {
+            Action::Ynl(args, family) if output.json && !args.list_ops => {
                 let mut documents = Vec::new();
-                match super::ynl::load_spec(args)
-                    .and_then(|family| super::ynl::answers(self.target, args, &family, |d| documents.push(d)))
-                {
+                match super::ynl::answers(self.target, args, &family, |d| documents.push(d)) {
                     Ok(()) => {
                         let reply = match documents.len() {
                             0 => serde_json::Value::Null,
@@ -222,7 +220,7 @@ impl Runner {
                     Err(e) => Err(e),
                 }
             }
-            Action::Ynl(args) => super::ynl::run(self.target, args, output),
+            Action::Ynl(args, family) => super::ynl::run_with(self.target, args, &family, output),
             Action::Call(_) => unreachable!("calls are pipelined"),
         };
         match result {

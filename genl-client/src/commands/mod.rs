@@ -91,6 +91,6 @@ pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, ou
         plan::Action::Ethtool(command) => ethtool::run(target, command, output),
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
-        plan::Action::Ynl(args) => ynl::run(target, args, output),
+        plan::Action::Ynl(args, family) => ynl::run_with(target, args, &family, output),
     }
 }

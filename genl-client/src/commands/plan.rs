@@ -23,7 +23,7 @@ pub enum Action<'a> {
     /// The groups, and whether to print timestamps.
     Monitor(&'a [String], bool),
     /// The YNL grammar, run as `genl-client` runs it alone.
-    Ynl(&'a YnlArgs),
+    Ynl(&'a YnlArgs, simdev_ynl::Family),
 }
 
 /// A batch line: OBJECT COMMAND, or the YNL grammar. A do or dump of the
@@ -45,10 +45,7 @@ pub fn plan_line(line: &BatchCommand) -> Result<Action<'_>> {
                 Some((op, dump)) if built_in && one_request => {
                     Ok(Action::Call(Call::by_spec(op, dump, super::ynl::request_json(ynl)?)?))
                 }
-                _ => {
-                    super::ynl::check(ynl)?;
-                    Ok(Action::Ynl(ynl))
-                }
+                _ => Ok(Action::Ynl(ynl, super::ynl::check(ynl)?)),
             }
         }
     }

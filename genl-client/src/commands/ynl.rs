@@ -74,20 +74,26 @@ pub fn request_json(args: &YnlArgs) -> Result<serde_json::Value> {
 }
 
 /// Checks a command line without sending anything: the spec loads, the
-/// operations exist in the modes asked for, the request is JSON.
-pub fn check(args: &YnlArgs) -> Result<()> {
+/// operations exist in the modes asked for, the request is JSON. Returns
+/// the spec, to run it with ([`run_with`]).
+pub fn check(args: &YnlArgs) -> Result<Family> {
     let family = load_spec(args)?;
     for (name, dump) in [(&args.do_op, false), (&args.dump_op, true)] {
         if let Some(name) = name {
             operation(&family, name, dump)?;
         }
     }
-    request_json(args).map(drop)
+    request_json(args)?;
+    Ok(family)
 }
 
 /// Runs one command line of the YNL grammar.
 pub fn run(target: Target, args: &YnlArgs, output: Output) -> Result<()> {
-    let family = load_spec(args)?;
+    run_with(target, args, &load_spec(args)?, output)
+}
+
+/// [`run`] with the family's spec already loaded.
+pub fn run_with(target: Target, args: &YnlArgs, family: &Family, output: Output) -> Result<()> {
     if args.list_ops {
         for op in family.ops.iter().filter(|op| op.is_call()) {
             let modes: Vec<&str> = [(op.do_.is_some(), "do"), (op.dump.is_some(), "dump")]
@@ -97,7 +103,7 @@ pub fn run(target: Target, args: &YnlArgs, output: Output) -> Result<()> {
             println!("{}  [ {} ]", op.name, modes.join(", "));
         }
     }
-    answers(target, args, &family, |answer| print(&answer, output))
+    answers(target, args, family, |answer| print(&answer, output))
 }
 
 /// Runs the requests and the subscription of a command line; `emit` gets
