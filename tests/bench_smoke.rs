@@ -25,6 +25,9 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "rss_10k_mib",
         "stalled_rtt_ratio",
         "amplification_rss_mib",
+        "probe_kernel_ctrl_rtt_us",
+        "probe_direct_rtt_us",
+        "probe_preload_rtt_us",
     ] {
         assert!(figures[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {figures}");
     }

@@ -176,9 +176,11 @@ fn start_virtual() -> Simulator {
 
 /// A request for every mode of every operation, on CONFIG's device, in an
 /// order whose answers do not depend on timing (except stats), for a
-/// simulator on the virtual clock ([`start_virtual`]).
-fn every_request() -> Vec<(&'static str, &'static str, String)> {
+/// simulator on the virtual clock ([`start_virtual`]), `sim` or one like it.
+fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
     let dev = r#""dev-name": "y0""#;
+    // Group ids are allocated at startup, free of the kernel's.
+    let config_group = sim.simdev().family().group_id("config").expect("simdev's config group");
     vec![
         ("dev-get", "--do", format!("{{{dev}}}")),
         ("dev-get", "--dump", "{}".into()),
@@ -208,7 +210,7 @@ fn every_request() -> Vec<(&'static str, &'static str, String)> {
         ("fault-clear", "--do", format!("{{{dev}}}")),
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
         // Group 2 is simdev's first (config): the controller's notify is 1.
-        ("subscribe", "--do", r#"{"mcast-group": 2}"#.into()),
+        ("subscribe", "--do", format!("{{\"mcast-group\": {config_group}}}")),
         ("unsubscribe", "--do", "{}".into()),
         // Last: its carrier flap would make later answers depend on timing.
         ("dev-reset", "--do", format!("{{{dev}}}")),
@@ -222,7 +224,7 @@ fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
     let ynl = Ynl::new(dir, &sim);
     // YNL raises on an attribute its spec does not know, so each answer
     // decoding is the check that replies carry only what the spec defines.
-    let requests = every_request();
+    let requests = every_request(&sim);
     for command in FAMILY.commands {
         for (mode, present) in [("--do", command.has_do), ("--dump", command.has_dump)] {
             let covered = requests.iter().any(|(name, m, _)| *name == command.name && *m == mode);
@@ -464,7 +466,7 @@ fn genl_client_drives_every_operation_as_the_kernels_ynl_does() {
     // Two simulators of one config: YNL drives one, genl-client the other.
     let (theirs, ours) = (start_virtual(), start_virtual());
     let ynl = Ynl::new(dir, &theirs);
-    for (name, mode, json) in every_request() {
+    for (name, mode, json) in every_request(&theirs) {
         let their_out = ynl.run(&["--no-schema", mode, name, "--json", &json, "--output-json"]);
         let our_out = ours.cli(&["--family", "simdev", mode, name, "--json", &json, "-j"]);
         let case = format!("{name} {mode} {json}");

@@ -7,7 +7,8 @@
 //!
 //! A buffer holds as many whole messages as fit in [`DUMP_DATAGRAM_MAX`]
 //! bytes; `NLMSG_DONE` is appended to the last one when it fits, or comes
-//! alone. If the simulator's state changed since the dump started, every
+//! alone (always alone for the controller's dumps, as the kernel's
+//! [`DoneFraming`]). If the simulator's state changed since the dump started, every
 //! later message (and `NLMSG_DONE`) carries `NLM_F_DUMP_INTR`, as
 //! `nl_dump_check_consistent` marks them.
 
@@ -71,11 +72,25 @@ pub type DumpStart = fn(&mut Simulator, &Request<'_>) -> Result<DumpTarget, Hand
 /// did not fit the buffer, so it must not change state.
 pub type DumpNext = fn(&mut Simulator, &DumpRequest, Position) -> DumpStep;
 
+/// Where a dump's `NLMSG_DONE` goes, as the kernel's handler of the same
+/// kind puts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoneFraming {
+    /// Appended to the last buffer when it fits: handlers that return 0
+    /// once complete (the YNL-era families: netdev, ethtool).
+    WithLastPart,
+    /// In a datagram of its own: handlers that return `skb->len` until a
+    /// call adds nothing (the controller's `ctrl_dumpfamily` and
+    /// `ctrl_dumppolicy`), so the kernel learns the end from an empty buffer.
+    Alone,
+}
+
 /// A command's dump.
 #[derive(Clone, Copy)]
 pub struct DumpHandler {
     pub start: DumpStart,
     pub next: DumpNext,
+    pub done: DoneFraming,
 }
 
 /// A dump in progress.
@@ -85,13 +100,22 @@ pub struct DumpCursor {
     position: Position,
     /// The simulator's generation when the dump started.
     generation: u64,
-    /// Every message was sent; only `NLMSG_DONE` is left (it did not fit).
+    /// Every message was sent; only `NLMSG_DONE` is left (it did not fit,
+    /// or goes alone).
     only_done_left: bool,
+    done: DoneFraming,
 }
 
 impl DumpCursor {
-    pub fn new(request: DumpRequest, next: DumpNext, generation: u64) -> Self {
-        DumpCursor { request, next, position: Position::default(), generation, only_done_left: false }
+    pub fn new(request: DumpRequest, handler: &DumpHandler, generation: u64) -> Self {
+        DumpCursor {
+            request,
+            next: handler.next,
+            position: Position::default(),
+            generation,
+            only_done_left: false,
+            done: handler.done,
+        }
     }
 
     pub fn request(&self) -> &DumpRequest {
@@ -128,7 +152,8 @@ impl DumpCursor {
         if interrupted {
             mark_interrupted(&mut done);
         }
-        if !buffer.is_empty() && buffer.len() + done.len() > DUMP_DATAGRAM_MAX {
+        let fits = buffer.len() + done.len() <= DUMP_DATAGRAM_MAX && self.done == DoneFraming::WithLastPart;
+        if !buffer.is_empty() && !fits {
             self.only_done_left = true;
             return (buffer, false);
         }

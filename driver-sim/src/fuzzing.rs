@@ -87,7 +87,7 @@ fn model_simulator(configs: ResolvedDevices, admin_uids: Vec<u32>, seed: u64) ->
     devices.create_all(configs).expect("model devices");
     // Virtual time: the fuzzer runs an hour of timers in no time.
     let timers = crate::timers::Timers::new(true);
-    Simulator::new(Families::new(simdev_protocol::ctrl::GENL_START_ALLOC), devices, admin_uids, timers)
+    Simulator::new(Families::new(simdev_protocol::ctrl::GENL_START_ALLOC, &[]), devices, admin_uids, timers)
 }
 
 /// A fresh simulator with [`DEVICES`] (parsed once: each run starts anew

@@ -254,7 +254,7 @@ fn run_request(
     }
     let result = match (handlers.dump, handlers.do_) {
         (Some(dump), _) if is_dump => (dump.start)(sim, &request).map(|target| {
-            let mut cursor = DumpCursor::new(request.dump_request(target), dump.next, sim.generation());
+            let mut cursor = DumpCursor::new(request.dump_request(target), &dump, sim.generation());
             let (buffer, finished) = cursor.next_buffer(sim);
             answers.push(buffer);
             if !finished {

@@ -113,9 +113,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let mut devices = device::Devices::new(backends, config.simulator.seed);
     devices.netns_path = Some(namespace.netns_path.clone());
 
+    let kernel = kernel_families();
+    let kernel_ids: Vec<u16> = kernel.iter().map(|f| f.id).collect();
+    let kernel_groups: Vec<u32> = kernel.iter().flat_map(|f| f.mcast_groups.iter().map(|g| g.id)).collect();
     let family_id = match *config.simulator.family_id.get_ref() {
-        FamilyIdChoice::Auto => next_family_id(&kernel_family_ids()),
-        FamilyIdChoice::Random => random_family_id(&kernel_family_ids()),
+        FamilyIdChoice::Auto => next_family_id(&kernel_ids),
+        FamilyIdChoice::Random => random_family_id(&kernel_ids),
         FamilyIdChoice::Fixed(id) => id,
     };
     let own_uid = nix::unistd::geteuid().as_raw();
@@ -127,7 +130,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(SETTLE_MAX);
-    let families = simulator::Families::new(family_id);
+    let families = simulator::Families::new(family_id, &kernel_groups);
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
@@ -175,13 +178,13 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
 /// announce its ports' settled link state (its link watch can take a second).
 const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A random id from the kernel's dynamic range, never the controller's.
-/// The ids of the kernel's Generic Netlink families (its controller's
-/// dump; any user may ask). Empty, with a warning, if it cannot answer.
-fn kernel_family_ids() -> Vec<u16> {
+/// The kernel's Generic Netlink families (its controller's dump; any
+/// user may ask): their ids and groups are not simdev's to take. Empty,
+/// with a warning, if it cannot answer.
+fn kernel_families() -> Vec<simdev_protocol::ctrl::FamilyInfo> {
     let families = genl_client::client::Client::kernel().and_then(|mut kernel| kernel.list_families());
     match families {
-        Ok(families) => families.iter().map(|f| f.id).collect(),
+        Ok(families) => families,
         Err(e) => {
             log::warn!("cannot list the kernel's families ({e}): the family id may be one of theirs");
             Vec::new()

@@ -36,12 +36,14 @@ pub struct Families {
 }
 
 impl Families {
-    /// Registers nlctrl and simdev. `NETLINK_USERSOCK` has groups 1..=32;
-    /// the controller takes 1 and simdev the next ones.
-    pub fn new(simdev_id: u16) -> Self {
-        let ctrl_groups: Vec<u32> = (1..=CTRL_FAMILY.mcast_groups.len() as u32).collect();
-        let first = ctrl_groups.len() as u32 + 1;
-        let simdev_groups = (first..first + simdev::FAMILY.mcast_groups.len() as u32).collect();
+    /// Registers nlctrl and simdev. The controller's `notify` group is the
+    /// kernel's (0x10); simdev's groups are numbered as the kernel would
+    /// number them if simdev were one more kernel family, so programs that
+    /// see both (`genl-client exec`) never confuse them: the first run of
+    /// free ids, given the groups the kernel's families hold (`kernel_groups`).
+    pub fn new(simdev_id: u16, kernel_groups: &[u32]) -> Self {
+        let ctrl_groups = vec![u32::from(GENL_ID_CTRL)];
+        let simdev_groups = allocate_groups(simdev::FAMILY.mcast_groups.len() as u32, kernel_groups);
         let mut families =
             Families { simdev_id, simdev_groups, ctrl_groups, encoded: Vec::new(), policy_dumps: HashMap::new() };
         families.encoded = families
@@ -102,6 +104,29 @@ impl Families {
         let index = simdev::FAMILY.mcast_groups.iter().position(|g| *g == name).expect("a declared group");
         self.simdev_groups[index]
     }
+}
+
+/// `NETLINK_USERSOCK` has groups 1..=32: the simulator multicasts on them.
+const USERSOCK_GROUPS: u32 = 32;
+
+/// Group ids the kernel never hands out: 0 and 1, and those of the
+/// controller and of the two families with fixed ids (`mc_group_start` in
+/// `net/netlink/genetlink.c`).
+const RESERVED_GROUPS: [u32; 5] = [0, 1, GENL_ID_CTRL as u32, GENL_ID_CTRL as u32 + 1, GENL_ID_CTRL as u32 + 2];
+
+/// The first `count` consecutive group ids free of `taken` and of the
+/// reserved ones, as the kernel's `genl_allocate_reserve_groups` finds
+/// them, within `NETLINK_USERSOCK`'s 32. If the kernel holds too many, the
+/// highest ids (a program that also sees the kernel's families may then
+/// mistake one of them for simdev's; a warning says so).
+fn allocate_groups(count: u32, taken: &[u32]) -> Vec<u32> {
+    let free = |id: &u32| !RESERVED_GROUPS.contains(id) && !taken.contains(id);
+    let first = (2..=USERSOCK_GROUPS + 1 - count).find(|&first| (first..first + count).all(|id| free(&id)));
+    let first = first.unwrap_or_else(|| {
+        log::warn!("no {count} consecutive multicast group ids are free of the kernel's: simdev's may be taken");
+        USERSOCK_GROUPS + 1 - count
+    });
+    (first..first + count).collect()
 }
 
 pub struct Simulator {
@@ -488,5 +513,26 @@ impl Simulator {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_allocated_as_the_kernel_would() {
+        // This machine's kernel holds 2..=10, 0x10 and 0x11.
+        let kernel: Vec<u32> = (2..=10).chain([0x10, 0x11]).collect();
+        assert_eq!(allocate_groups(3, &kernel), [11, 12, 13]);
+        assert_eq!(allocate_groups(3, &[]), [2, 3, 4]);
+        assert_eq!(allocate_groups(3, &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]), [19, 20, 21], "never 16..=18");
+        assert_eq!(allocate_groups(3, &(2..=32).collect::<Vec<_>>()), [30, 31, 32], "within usersock's 32");
+    }
+
+    #[test]
+    fn the_controllers_notify_group_is_the_kernels() {
+        let families = Families::new(simdev_protocol::ctrl::GENL_START_ALLOC, &[]);
+        assert_eq!(families.ctrl_groups, [0x10]);
     }
 }

@@ -208,6 +208,14 @@ pub enum Object {
         timestamp: bool,
         groups: Vec<String>,
     },
+    /// Run PROGRAM so that its NETLINK_GENERIC sockets see the simulator's
+    /// simdev family next to the kernel's families (an LD_PRELOAD library;
+    /// see README "Your own programs"). The exit status is PROGRAM's.
+    Exec {
+        /// PROGRAM [ARGS...], after `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "PROGRAM")]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

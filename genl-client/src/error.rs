@@ -54,6 +54,10 @@ pub enum Error {
     Usage(String),
     #[error("unexpected reply: {0}")]
     Protocol(String),
+    /// `exec` cannot run the program as asked (not found, out of the
+    /// preload library's reach, no library).
+    #[error("exec: {0}")]
+    Exec(String),
 }
 
 /// What an extended ACK said, as numbers: for callers that name

@@ -18,6 +18,7 @@ pub mod family;
 pub mod fuzzing;
 pub mod policy;
 pub mod policy_dump;
+pub mod preload;
 pub mod simdev;
 pub mod wire;
 

@@ -2,7 +2,7 @@
 //! dump) and `CTRL_CMD_GETPOLICY`, answered like the kernel's
 //! `ctrl_getfamily`, `ctrl_dumpfamily` and `ctrl_dumppolicy`.
 
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::ctrl::{attr, cmd};
@@ -30,7 +30,8 @@ pub fn get_family(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<V
 }
 
 /// Like the kernel, the dump ignores any attributes and lists every family.
-pub const DUMP_FAMILIES: DumpHandler = DumpHandler { start: |_, _| Ok(DumpTarget::Families), next: next_family };
+pub const DUMP_FAMILIES: DumpHandler =
+    DumpHandler { start: |_, _| Ok(DumpTarget::Families), next: next_family, done: DoneFraming::Alone };
 
 fn next_family(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     let Some((_, attrs)) = sim.families.encoded().get(position.outer as usize) else {
@@ -44,7 +45,7 @@ fn next_family(sim: &mut Simulator, request: &DumpRequest, position: Position) -
 /// `CTRL_CMD_GETPOLICY` (dump only): the family by id or name (neither is
 /// `EINVAL`, unknown `ENOENT`), optionally one command (unknown: `ENOENT`
 /// pointing at the attribute).
-pub const DUMP_POLICY: DumpHandler = DumpHandler { start: start_policy, next: next_policy };
+pub const DUMP_POLICY: DumpHandler = DumpHandler { start: start_policy, next: next_policy, done: DoneFraming::Alone };
 
 fn start_policy(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let bare = |errno| HandlerError { errno, ext: Default::default() };

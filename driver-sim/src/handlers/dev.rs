@@ -9,7 +9,7 @@
 use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_work, required, target_device};
 use crate::config::{ClockChoice, DeviceConfig};
 use crate::device::{ChangeError, KernelWork, PortSettings};
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::rtnl::KernelError;
 use crate::simulator::{Simulator, RESET_FLAP};
@@ -25,7 +25,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_device(sim, request, position, cmd::DEV_GET, |sim, id, part| {

@@ -4,7 +4,7 @@
 //! the kernel fails the request (`fault-get` names the knob).
 
 use super::{device_scope, dump_per_device, kernel_error, required, target_device};
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::model::faults::check_fault;
 use crate::simulator::Simulator;
@@ -23,7 +23,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_device(sim, request, position, cmd::FAULT_GET, |sim, id, part| {

@@ -7,7 +7,7 @@
 
 use super::{device_scope, dump_per_device, kernel_error, refuse_during_kernel_work, required, target_device};
 use crate::device::KernelWork;
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use crate::timers::TimerEvent;
@@ -28,7 +28,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_device(sim, request, position, cmd::FW_GET, write_fw)

@@ -6,7 +6,7 @@
 use super::dev::change_error;
 use super::{device_scope, dump_per_object, kernel_error, required, target_device};
 use crate::device::PortSettings;
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
@@ -34,7 +34,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_object(sim, request, position, cmd::PORT_GET, |sim, id, index| {

@@ -1,7 +1,7 @@
 //! `reg-get`, `reg-set`: the register file, with its access rules.
 
 use super::{device_scope, dump_per_object, kernel_error, required, target_device};
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::model::registers::AccessError;
 use crate::simulator::Simulator;
@@ -34,7 +34,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_object(sim, request, position, cmd::REG_GET, |sim, id, index| {

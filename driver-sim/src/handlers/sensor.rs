@@ -2,7 +2,7 @@
 //! alarm threshold (either way) is announced on the `events` group.
 
 use super::{device_scope, dump_per_object, required, target_device};
-use crate::dump::{DumpHandler, DumpRequest, DumpStep, Position};
+use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
@@ -23,7 +23,7 @@ pub fn get(sim: &mut Simulator, request: &Request<'_>) -> Result<Option<Vec<u8>>
     Ok(Some(reply.finish()))
 }
 
-pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next };
+pub const DUMP: DumpHandler = DumpHandler { start: device_scope, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     dump_per_object(sim, request, position, cmd::SENSOR_GET, |sim, id, index| {

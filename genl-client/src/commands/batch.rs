@@ -205,6 +205,9 @@ impl Runner {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
             Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
+            Action::Exec(_) => {
+                Err(crate::error::Error::Usage("exec runs a program in genl-client's place: not in a batch".into()))
+            }
             // With -j the answers go into the line's record.
             Action::Ynl(args, family) if output.json && !args.list_ops => {
                 let mut documents = Vec::new();

@@ -7,6 +7,7 @@ pub mod ctrl;
 pub mod dev;
 pub mod devlink;
 pub mod ethtool;
+pub mod exec;
 pub mod fault;
 pub mod fw;
 pub mod hw;
@@ -92,5 +93,6 @@ pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, ou
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
         plan::Action::Ynl(args, family) => ynl::run_with(target, args, &family, output),
+        plan::Action::Exec(command) => exec::run(target, command),
     }
 }

@@ -72,6 +72,13 @@ fn main() {
     results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
+    for (name, how) in [
+        ("probe_kernel_ctrl_rtt_us", ProbeWay::Kernel),
+        ("probe_direct_rtt_us", ProbeWay::Direct),
+        ("probe_preload_rtt_us", ProbeWay::Preload),
+    ] {
+        results.insert(name, best_of_three(false, || probe_rtt(&sim, how, sizes.rtt_rounds)));
+    }
     drop(sim);
 
     let (normal, stalled) = stalled_rtt(sizes.rtt_rounds);
@@ -85,6 +92,39 @@ fn main() {
     results.insert("ip_batch_500_create_s", best_of_three(false, || ip_batch_creation(sizes.veth_ports)));
 
     report(&results, smoke);
+}
+
+/// How `genl-probe` reaches the answer to its GETFAMILY.
+#[derive(Clone, Copy)]
+enum ProbeWay {
+    /// The kernel's nlctrl about itself.
+    Kernel,
+    /// simdev, straight to the simulator's port (`NETLINK_USERSOCK`).
+    Direct,
+    /// simdev, on `NETLINK_GENERIC` under `genl-client exec` (the preload).
+    Preload,
+}
+
+/// The GETFAMILY round trip of a C-library client (`genl-probe rtt`).
+fn probe_rtt(sim: &Simulator, how: ProbeWay, rounds: u32) -> f64 {
+    let probe = simdev_tests::bin("genl-probe");
+    let mut command = match how {
+        ProbeWay::Preload => {
+            let mut c = std::process::Command::new(simdev_tests::bin("genl-client"));
+            c.args(["--port", &sim.port.to_string(), "exec", "--"]).arg(&probe);
+            c
+        }
+        _ => std::process::Command::new(&probe),
+    };
+    command.args([if matches!(how, ProbeWay::Kernel) { "nlctrl" } else { "simdev" }, "rtt"]);
+    command.env("GENL_PROBE_ROUNDS", rounds.to_string());
+    if matches!(how, ProbeWay::Direct) {
+        command.env("GENL_PROBE_DIRECT_PORT", sim.port.to_string());
+    }
+    let out = command.output().expect("run genl-probe");
+    assert!(out.status.success(), "genl-probe: {out:?}");
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("genl-probe JSON");
+    value["rtt_us"].as_f64().expect("rtt_us")
 }
 
 fn pin_to_one_cpu() {
@@ -358,6 +398,11 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
         let get = |k: &str| results[k];
         let goals = [
             ("sim_getfamily_rtt_us / floor_rtt_us", get("sim_getfamily_rtt_us") / get("floor_rtt_us"), "<= 1.3"),
+            (
+                "probe_preload_rtt_us / probe_direct_rtt_us",
+                get("probe_preload_rtt_us") / get("probe_direct_rtt_us"),
+                "<= 1.1",
+            ),
             (
                 "sim_pipelined_ops_s / kernel seq rate",
                 get("sim_pipelined_ops_s") / (1e6 / get("kernel_ctrl_rtt_us")),

@@ -1,0 +1,523 @@
+//! One Generic Netlink socket of the program, as the library sees it: the
+//! program's own kernel socket plus a hidden companion on
+//! `NETLINK_USERSOCK` that talks to the simulator. Sending splits each
+//! datagram by destination ([`crate::route`]); receiving takes the next
+//! datagram from either side, the simulator's reframed ([`crate::reframe`]),
+//! and waits on both when there is none and the socket blocks.
+
+use crate::config::Config;
+use crate::real;
+use crate::reframe::{reframe, Context, Requests};
+use crate::route;
+use libc::{c_int, c_void, iovec, msghdr, pollfd, sockaddr_nl, socklen_t, ssize_t};
+use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
+use simdev_protocol::simdev::{self, dev_attr};
+use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_REQUEST};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a controller dump's `NLMSG_DONE` waits for simdev's entry
+/// before it goes without it (the simulator is stopped or gone).
+const DUMP_ENTRY_WAIT: Duration = Duration::from_secs(2);
+/// How many of the library's own requests it remembers, to drop their answers.
+const OWN_KEPT: usize = 64;
+/// Larger than any datagram the simulator or the kernel sends (their
+/// buffers are at most 64 KiB).
+const SCRATCH_LEN: usize = 128 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
+}
+
+pub struct Shim {
+    /// The companion socket (its fd).
+    pub companion: c_int,
+    companion_port: u32,
+    config: &'static Config,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ext_ack: bool,
+    cap_ack: bool,
+    /// The program's socket's port, once it has one.
+    program_port: u32,
+    /// `connect`ed to another program's socket: sends without an address go there.
+    connected_elsewhere: bool,
+    requests: Requests,
+    /// Controller dumps waiting for simdev's entry: (seq, sent at).
+    dumps: Vec<(u32, Instant)>,
+    /// Sequence numbers of the library's own requests and of dumps that
+    /// gave up waiting: answers with them are dropped.
+    own: VecDeque<u32>,
+    next_own_seq: u32,
+    /// Which side is asked first on the next receive (they take turns).
+    simulator_first: bool,
+    /// The socket's `SO_RCVTIMEO`, as the program set it.
+    receive_timeout: Option<Duration>,
+}
+
+impl State {
+    /// Drops answers with this sequence number from now on.
+    fn ignore(&mut self, seq: u32) {
+        if self.own.len() == OWN_KEPT {
+            self.own.pop_front();
+        }
+        self.own.push_back(seq);
+    }
+}
+
+fn errno() -> c_int {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn set_errno(value: c_int) {
+    // SAFETY: the calling thread's errno.
+    unsafe { *libc::__errno_location() = value };
+}
+
+/// Says once per process that the simulator cannot be reached.
+fn warn_unreachable(port: u32, error: &io::Error) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        eprintln!("simdev-preload: the simulator at port {port} cannot be reached ({error}); is driver-sim running?");
+    }
+}
+
+fn netlink_address(port: u32, groups: u32) -> sockaddr_nl {
+    // SAFETY: sockaddr_nl is plain data; all-zero is valid.
+    let mut address: sockaddr_nl = unsafe { std::mem::zeroed() };
+    address.nl_family = libc::AF_NETLINK as u16;
+    address.nl_pid = port;
+    address.nl_groups = groups;
+    address
+}
+
+const ADDRESS_LEN: socklen_t = std::mem::size_of::<sockaddr_nl>() as socklen_t;
+
+/// The bound port of a netlink socket (0 when unbound).
+fn port_of(fd: c_int) -> u32 {
+    let mut address = netlink_address(0, 0);
+    let mut len = ADDRESS_LEN;
+    // SAFETY: address has room for len bytes.
+    let r = unsafe { libc::getsockname(fd, (&raw mut address).cast(), &mut len) };
+    if r == 0 {
+        address.nl_pid
+    } else {
+        0
+    }
+}
+
+fn is_nonblocking(fd: c_int) -> bool {
+    // SAFETY: F_GETFL takes no argument.
+    unsafe { real::fcntl(fd, libc::F_GETFL, 0) & libc::O_NONBLOCK != 0 }
+}
+
+/// The bytes a `msghdr`'s buffers hold, in order.
+///
+/// # Safety
+/// `msg` describes valid buffers.
+unsafe fn gather(msg: &msghdr) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for i in 0..msg.msg_iovlen {
+        // SAFETY: the caller's buffers.
+        let iov = unsafe { &*msg.msg_iov.add(i) };
+        if iov.iov_len > 0 {
+            bytes.extend_from_slice(unsafe { std::slice::from_raw_parts(iov.iov_base as *const u8, iov.iov_len) });
+        }
+    }
+    bytes
+}
+
+/// Fills a `msghdr` as the kernel's `netlink_recvmsg` would with this
+/// datagram from port 0; returns what `recvmsg` returns.
+///
+/// # Safety
+/// `msg` describes valid buffers.
+unsafe fn deliver(msg: &mut msghdr, datagram: &[u8], groups: u32, flags: c_int) -> ssize_t {
+    let mut copied = 0;
+    for i in 0..msg.msg_iovlen {
+        // SAFETY: the caller's buffers.
+        let iov = unsafe { &*msg.msg_iov.add(i) };
+        let take = iov.iov_len.min(datagram.len() - copied);
+        unsafe { std::ptr::copy_nonoverlapping(datagram[copied..].as_ptr(), iov.iov_base as *mut u8, take) };
+        copied += take;
+    }
+    msg.msg_flags = if copied < datagram.len() { libc::MSG_TRUNC } else { 0 };
+    if !msg.msg_name.is_null() {
+        let address = netlink_address(0, groups);
+        let len = (msg.msg_namelen as usize).min(ADDRESS_LEN as usize);
+        // SAFETY: the caller's name buffer holds msg_namelen bytes.
+        unsafe { std::ptr::copy_nonoverlapping((&raw const address).cast::<u8>(), msg.msg_name.cast(), len) };
+        msg.msg_namelen = ADDRESS_LEN;
+    }
+    msg.msg_controllen = 0;
+    if flags & libc::MSG_TRUNC != 0 {
+        datagram.len() as ssize_t
+    } else {
+        copied as ssize_t
+    }
+}
+
+impl Shim {
+    /// Opens the companion socket for a new program socket.
+    pub fn open(config: &'static Config) -> io::Result<Shim> {
+        // SAFETY: plain socket calls on an fd this function owns.
+        let companion =
+            unsafe { real::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_USERSOCK) };
+        if companion < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let address = netlink_address(0, 0);
+        // SAFETY: a valid address of its length.
+        if unsafe { real::bind(companion, (&raw const address).cast(), ADDRESS_LEN) } < 0 {
+            let error = io::Error::last_os_error();
+            unsafe { real::close(companion) };
+            return Err(error);
+        }
+        let companion_port = port_of(companion);
+        Ok(Shim { companion, companion_port, config, state: Mutex::new(State::default()) })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sends to the simulator from the companion.
+    fn to_simulator(&self, bytes: &[u8], nonblocking: bool) -> io::Result<()> {
+        let address = netlink_address(self.config.port, 0);
+        let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        // SAFETY: bytes and address are valid for their lengths.
+        let sent = unsafe {
+            real::sendto(
+                self.companion,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                flags,
+                (&raw const address).cast(),
+                ADDRESS_LEN,
+            )
+        };
+        if sent < 0 {
+            let error = io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::ECONNREFUSED) {
+                warn_unreachable(self.config.port, &error);
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// The program's port, binding its socket first if it has none yet
+    /// (the kernel binds on the first send too).
+    fn program_port(&self, fd: c_int) -> u32 {
+        let known = self.state().program_port;
+        if known != 0 {
+            return known;
+        }
+        let mut port = port_of(fd);
+        if port == 0 {
+            let address = netlink_address(0, 0);
+            // SAFETY: a valid address of its length.
+            unsafe { real::bind(fd, (&raw const address).cast(), ADDRESS_LEN) };
+            port = port_of(fd);
+        }
+        self.state().program_port = port;
+        port
+    }
+
+    /// A request of the library's own (its answer is dropped).
+    fn own_request(&self, cmd: u8, group: u32) -> io::Result<()> {
+        let seq = {
+            let mut state = self.state();
+            state.next_own_seq = state.next_own_seq.wrapping_add(1);
+            let seq = 0x5349_0000 | (state.next_own_seq & 0xffff);
+            state.ignore(seq);
+            seq
+        };
+        let mut request =
+            MessageBuilder::genl(self.config.family_id, NLM_F_REQUEST, seq, 0, cmd, simdev::FAMILY_VERSION);
+        request.put_u32(dev_attr::MCAST_GROUP, group);
+        self.to_simulator(&request.finish(), false)
+    }
+
+    /// Joins or leaves one of simdev's groups: the simulator unicasts the
+    /// group's notifications to the companion (any user may; all
+    /// simulators share `NETLINK_USERSOCK`'s groups, so joining those
+    /// would also bring other simulators' notifications).
+    pub fn membership(&self, group: u32, join: bool) -> io::Result<()> {
+        let cmd = if join { simdev::cmd::SUBSCRIBE } else { simdev::cmd::UNSUBSCRIBE };
+        self.own_request(cmd, group)
+    }
+
+    /// Whether `group` is one of simdev's.
+    pub fn is_simdev_group(&self, group: u32) -> bool {
+        self.config.groups.contains(&group)
+    }
+
+    /// simdev's groups among a `bind` group mask.
+    pub fn simdev_groups_in(&self, mask: u32) -> Vec<u32> {
+        self.config.groups.iter().copied().filter(|&g| (1..=32).contains(&g) && mask & (1 << (g - 1)) != 0).collect()
+    }
+
+    pub fn set_option(&self, name: c_int, on: bool) {
+        let mut state = self.state();
+        match name {
+            simdev_protocol::wire::NETLINK_EXT_ACK => state.ext_ack = on,
+            simdev_protocol::wire::NETLINK_CAP_ACK => state.cap_ack = on,
+            _ => {}
+        }
+    }
+
+    /// Records the `SO_RCVTIMEO` the program gave its socket (zero: none).
+    pub fn set_receive_timeout(&self, timeout: Duration) {
+        self.state().receive_timeout = (!timeout.is_zero()).then_some(timeout);
+    }
+
+    pub fn set_connected_elsewhere(&self, elsewhere: bool) {
+        self.state().connected_elsewhere = elsewhere;
+    }
+
+    /// `sendmsg` on the program's socket.
+    ///
+    /// # Safety
+    /// `msg` describes valid buffers.
+    pub unsafe fn sendmsg(&self, fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+        // SAFETY: the caller's message.
+        let m = unsafe { &*msg };
+        let to_kernel = if m.msg_name.is_null() || (m.msg_namelen as usize) < ADDRESS_LEN as usize {
+            !self.state().connected_elsewhere
+        } else {
+            let address = unsafe { &*(m.msg_name as *const sockaddr_nl) };
+            address.nl_pid == 0 && address.nl_groups == 0
+        };
+        if !to_kernel {
+            return unsafe { real::sendmsg(fd, msg, flags) };
+        }
+        let bytes = unsafe { gather(m) };
+        let Some(plan) = route::plan(&bytes, self.config.family_id) else {
+            return unsafe { real::sendmsg(fd, msg, flags) };
+        };
+        // The kernel handles a Generic Netlink request inside the send and
+        // never says EAGAIN; the simulator's socket is read promptly, so a
+        // send to it waits (rarely) rather than fail, unless told not to.
+        let nonblocking = flags & libc::MSG_DONTWAIT != 0;
+        self.program_port(fd);
+        if !plan.simulator.is_empty() {
+            {
+                let mut state = self.state();
+                if !state.cap_ack {
+                    for message in split_messages(&plan.simulator) {
+                        state.requests.remember(message.bytes);
+                    }
+                }
+            }
+            if let Err(error) = self.to_simulator(&plan.simulator, nonblocking) {
+                set_errno(error.raw_os_error().unwrap_or(libc::EIO));
+                return -1;
+            }
+        }
+        for &seq in &plan.dumps_with_simdev {
+            let mut request =
+                MessageBuilder::genl(GENL_ID_CTRL, NLM_F_REQUEST, seq, 0, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION);
+            request.put_str(ctrl::attr::FAMILY_NAME, simdev::FAMILY_NAME);
+            // Unreachable: the kernel's list goes without simdev (warned).
+            if self.to_simulator(&request.finish(), nonblocking).is_ok() {
+                self.state().dumps.push((seq, Instant::now()));
+            }
+        }
+        if !plan.kernel.is_empty() {
+            let mut iov = iovec { iov_base: plan.kernel.as_ptr() as *mut c_void, iov_len: plan.kernel.len() };
+            let mut kernel_part = *m;
+            kernel_part.msg_iov = &mut iov;
+            kernel_part.msg_iovlen = 1;
+            let sent = unsafe { real::sendmsg(fd, &kernel_part, flags) };
+            if sent < 0 {
+                return sent;
+            }
+        }
+        bytes.len() as ssize_t
+    }
+
+    /// `recvmsg` on the program's socket.
+    ///
+    /// # Safety
+    /// `msg` describes valid buffers.
+    pub unsafe fn recvmsg(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+        let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
+        let deadline = match (nonblocking, self.state().receive_timeout) {
+            (false, Some(timeout)) => Some(Instant::now() + timeout),
+            _ => None,
+        };
+        loop {
+            // One poll tells which side has something (a blocking socket
+            // waits here); then that side is read without waiting.
+            let kernel_waits = self.kernel_must_wait(fd);
+            let mut fds = [
+                pollfd { fd: self.companion, events: libc::POLLIN, revents: 0 },
+                pollfd { fd, events: libc::POLLIN, revents: 0 },
+            ];
+            let timeout = if nonblocking {
+                0
+            } else {
+                let dump_deadline = self.state().dumps.iter().map(|&(_, since)| since + DUMP_ENTRY_WAIT).min();
+                let wake_at = [deadline, dump_deadline.filter(|_| kernel_waits)].into_iter().flatten().min();
+                let now = Instant::now();
+                wake_at.map_or(-1, |at| at.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as c_int)
+            };
+            let count = if kernel_waits { 1 } else { 2 };
+            let ready = unsafe { real::poll(fds.as_mut_ptr(), count, timeout) };
+            if ready < 0 {
+                return -1; // EINTR, as a blocking recvmsg interrupted by a signal
+            }
+            let simulator_first = {
+                let mut state = self.state();
+                state.simulator_first = !state.simulator_first;
+                state.simulator_first
+            };
+            for simulator in [simulator_first, !simulator_first] {
+                if simulator && fds[0].revents != 0 {
+                    if let Some(result) = unsafe { self.take_from_simulator(fd, msg, flags) } {
+                        return result;
+                    }
+                } else if !simulator && count == 2 && fds[1].revents != 0 {
+                    // Errors (ENOBUFS, a pending socket error) are the kernel socket's to report.
+                    let result = unsafe { real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) };
+                    if result >= 0 || errno() != libc::EAGAIN {
+                        return result;
+                    }
+                }
+            }
+            let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+            if nonblocking || timed_out {
+                set_errno(libc::EAGAIN);
+                return -1;
+            }
+        }
+    }
+
+    /// Takes the next datagram from the simulator, if one is there, and
+    /// delivers it reframed. `None`: nothing to deliver now.
+    ///
+    /// # Safety
+    /// `msg` describes valid buffers.
+    unsafe fn take_from_simulator(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> Option<ssize_t> {
+        let peek = flags & libc::MSG_PEEK != 0;
+        // Not program_port(): receiving does not bind a socket.
+        let program_port = match self.state().program_port {
+            0 => port_of(fd),
+            known => known,
+        };
+        SCRATCH.with_borrow_mut(|scratch| loop {
+            let mut source = netlink_address(0, 0);
+            let mut iov = iovec { iov_base: scratch.as_mut_ptr().cast(), iov_len: scratch.len() };
+            // SAFETY: zeroed msghdr, then pointed at live buffers.
+            let mut header: msghdr = unsafe { std::mem::zeroed() };
+            header.msg_name = (&raw mut source).cast();
+            header.msg_namelen = ADDRESS_LEN;
+            header.msg_iov = &mut iov;
+            header.msg_iovlen = 1;
+            let flags_here = libc::MSG_DONTWAIT | if peek { libc::MSG_PEEK } else { 0 };
+            let len = unsafe { real::recvmsg(self.companion, &mut header, flags_here) };
+            if len < 0 {
+                return if errno() == libc::EAGAIN { None } else { Some(-1) };
+            }
+            let consume = || {
+                if peek {
+                    unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
+                }
+            };
+            if source.nl_pid != self.config.port {
+                consume(); // not from our simulator: nobody else may answer
+                continue;
+            }
+            let datagram = &scratch[..(len as usize).min(scratch.len())];
+            let delivery = {
+                let mut state = self.state();
+                let (dumps, own) = (&state.dumps, &state.own);
+                let delivery = reframe(
+                    datagram,
+                    &Context {
+                        companion_port: self.companion_port,
+                        program_port,
+                        ext_ack: state.ext_ack,
+                        cap_ack: state.cap_ack,
+                        requests: &state.requests,
+                        dumps_with_simdev: &|seq| dumps.iter().any(|&(s, _)| s == seq),
+                        own: &|seq| own.contains(&seq),
+                        config: self.config,
+                    },
+                );
+                if !peek {
+                    state.dumps.retain(|(seq, _)| !delivery.dumps_answered.contains(seq));
+                }
+                delivery
+            };
+            match delivery.datagram {
+                None => consume(),
+                // SAFETY: the caller's message.
+                Some(out) => return Some(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
+            }
+        })
+    }
+
+    /// Whether the kernel's next datagram must wait: it ends a controller
+    /// dump whose simdev entry has not been delivered yet. A dump that
+    /// waited too long, or that the kernel refused, stops waiting.
+    fn kernel_must_wait(&self, fd: c_int) -> bool {
+        let mut state = self.state();
+        if state.dumps.is_empty() {
+            return false;
+        }
+        let expired: Vec<u32> =
+            state.dumps.iter().filter(|(_, since)| since.elapsed() >= DUMP_ENTRY_WAIT).map(|&(seq, _)| seq).collect();
+        for seq in expired {
+            eprintln!("simdev-preload: the simulator did not answer in time; the family list goes without simdev");
+            state.dumps.retain(|&(s, _)| s != seq);
+            state.ignore(seq);
+        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+            // SAFETY: scratch is writable for its length.
+            let len = unsafe { real::recv(fd, scratch.as_mut_ptr().cast(), scratch.len(), flags) };
+            if len <= 0 {
+                return false;
+            }
+            let mut wait = false;
+            for message in split_messages(&scratch[..len as usize]) {
+                let seq = message.header.seq;
+                if !state.dumps.iter().any(|&(s, _)| s == seq) {
+                    continue;
+                }
+                match message.header.ty {
+                    NLMSG_DONE => wait = true,
+                    NLMSG_ERROR => {
+                        // The kernel refused the dump: it has no list to join.
+                        state.dumps.retain(|&(s, _)| s != seq);
+                        state.ignore(seq);
+                    }
+                    _ => {}
+                }
+            }
+            wait
+        })
+    }
+
+    /// Applies a receive buffer size to the companion too.
+    pub fn mirror_socket_option(&self, name: c_int, value: *const c_void, len: socklen_t) {
+        // SAFETY: the caller's option value.
+        unsafe { real::setsockopt(self.companion, libc::SOL_SOCKET, name, value, len) };
+    }
+}
+
+impl Drop for Shim {
+    fn drop(&mut self) {
+        // SAFETY: the companion is this shim's alone.
+        unsafe { real::close(self.companion) };
+    }
+}

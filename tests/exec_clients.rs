@@ -1,0 +1,254 @@
+//! Unmodified third-party Generic Netlink programs reach the simulator
+//! through `genl-client exec` (the preload library): iproute2's `genl`,
+//! libnl's `genl-ctrl-list`, pyroute2, the kernel's YNL CLI, a C-library
+//! probe (`genl-probe`) and a neli program. They see simdev next to the
+//! kernel's families, drive it, and observe the kernel's framing: the
+//! probe's view of simdev equals its view of a kernel family. Changes are
+//! checked in the kernel (`ip`), not in the simulator's answers.
+
+use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
+use simdev_tests::{bin, skip, Simulator, TempFile};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const CONFIG: &str = "[[device]]\nname = \"ex0\"\nports = 2\n\n[[device]]\nname = \"ex1\"\nports = 1\n";
+
+/// `genl-client --port P exec -- PROGRAM ARGS...`
+fn exec(sim: &Simulator, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(bin("genl-client"));
+    command.arg("--port").arg(sim.port.to_string()).arg("exec").arg("--").arg(program);
+    command
+}
+
+fn stdout(output: Output, what: &str) -> String {
+    assert!(output.status.success(), "{what}: {output:?}");
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// `genl ctrl list` split into one block per family, by name.
+fn families(listing: &str) -> Vec<(String, String)> {
+    listing
+        .split("\nName: ")
+        .map(|b| b.trim_start_matches("Name: ").trim().to_string())
+        .filter(|b| !b.is_empty())
+        .map(|b| (b.lines().next().unwrap_or_default().trim().to_string(), b))
+        .collect()
+}
+
+#[test]
+fn iproute2_genl_lists_simdev_among_the_kernels_families() {
+    let sim = Simulator::start(CONFIG);
+    let plain = stdout(Command::new("genl").args(["ctrl", "list"]).output().unwrap(), "genl ctrl list");
+    let through = stdout(exec(&sim, "genl").args(["ctrl", "list"]).output().unwrap(), "exec genl ctrl list");
+    let (kernel, mut seen) = (families(&plain), families(&through));
+    let simdev = seen.iter().position(|(name, _)| name == "simdev").expect("simdev listed");
+    let (_, block) = seen.remove(simdev);
+    assert_eq!(seen, kernel, "every kernel family, unchanged");
+    assert!(block.contains(&format!("ID: {:#x}", sim.family_id)), "{block}");
+    assert_eq!(block.matches("ID-0x").count(), FAMILY.commands.len() + FAMILY.mcast_groups.len(), "{block}");
+    let info = sim.simdev();
+    for group in FAMILY.mcast_groups {
+        let id = info.family().group_id(group).unwrap();
+        assert!(block.contains(&format!("ID-{id:#x}  name: {group}")), "{block}");
+        assert!(!plain.contains(&format!("ID-{id:#x}  name:")), "group {id:#x} is not a kernel group");
+    }
+    // GETFAMILY by name and by id: the simulator's answer, the same block.
+    let by_name = stdout(exec(&sim, "genl").args(["ctrl", "get", "name", "simdev"]).output().unwrap(), "get name");
+    let by_id = format!("{:#x}", sim.family_id);
+    let by_id = stdout(exec(&sim, "genl").args(["ctrl", "get", "id", &by_id]).output().unwrap(), "get id");
+    assert_eq!(families(&by_name), [("simdev".to_string(), block.clone())]);
+    assert_eq!(families(&by_id), families(&by_name));
+    // A kernel family asked through the preload: the kernel's answer.
+    let nlctrl = |c: &mut Command| stdout(c.args(["ctrl", "get", "name", "nlctrl"]).output().unwrap(), "nlctrl");
+    assert_eq!(nlctrl(&mut exec(&sim, "genl")), nlctrl(&mut Command::new("genl")));
+}
+
+#[test]
+fn libnl_lists_simdev_among_the_kernels_families() {
+    if Command::new("genl-ctrl-list").arg("--help").output().is_err() {
+        skip("libnl's genl-ctrl-list is not installed (Debian libnl-utils; .ci/run installs it)");
+        return;
+    }
+    let sim = Simulator::start(CONFIG);
+    let plain = stdout(Command::new("genl-ctrl-list").output().unwrap(), "genl-ctrl-list");
+    let through = stdout(exec(&sim, "genl-ctrl-list").output().unwrap(), "exec genl-ctrl-list");
+    let line = format!("{:#06x} simdev version {}", sim.family_id, simdev_protocol::simdev::FAMILY_VERSION);
+    let mut expected: Vec<&str> = plain.lines().collect();
+    expected.push(&line);
+    let mut seen: Vec<&str> = through.lines().collect();
+    expected.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(seen, expected);
+}
+
+/// The pinned packages of tests/python/requirements.txt (.ci/run installs them).
+fn pyroute2_path() -> Option<std::ffi::OsString> {
+    let packages = std::env::var_os("SIMDEV_PYTEST_PATH").unwrap_or_else(|| "/opt/simdev-python".into());
+    if PathBuf::from(&packages).join("pyroute2").is_dir() {
+        return Some(packages);
+    }
+    skip(
+        "pyroute2 is not installed (.ci/run: pip install --target /opt/simdev-python -r tests/python/requirements.txt)",
+    );
+    None
+}
+
+fn python() -> std::ffi::OsString {
+    std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
+#[test]
+fn pyroute2_resolves_simdev_and_dumps_its_devices() {
+    let Some(packages) = pyroute2_path() else { return };
+    let sim = Simulator::start(CONFIG);
+    let script = TempFile::with_contents("pyroute2_dump.py", include_str!("clients/pyroute2_dump.py"));
+    let out = exec(&sim, python()).arg(&script.0).env("PYTHONPATH", packages).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        stdout(out, "pyroute2").lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines[0]["family_id"], sim.family_id);
+    let names: Vec<&str> = lines[1..].iter().map(|l| l["dev_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ex0", "ex1"]);
+    // The kernel has what pyroute2 was told about.
+    assert!(sim.kernel_link_names().contains(&"ex0p1".to_string()));
+}
+
+/// The kernel's YNL CLI, unmodified, with simdev's spec, under exec.
+struct Ynl {
+    dir: PathBuf,
+    spec: TempFile,
+}
+
+impl Ynl {
+    fn new() -> Option<Ynl> {
+        let dir = match std::env::var_os("SIMDEV_KERNEL_YNL") {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/simdev-ynl/linux-source-6.12"),
+        };
+        if !dir.join("tools/net/ynl/cli.py").is_file() {
+            skip("the kernel's YNL material is not fetched here (run tests/ynl/kernel-ynl; tests/run does)");
+            return None;
+        }
+        Some(Ynl { dir, spec: TempFile::with_contents("simdev.yaml", SPEC_YAML) })
+    }
+
+    fn command(&self, sim: Option<&Simulator>, spec: &std::path::Path, args: &[&str]) -> Command {
+        let mut command = match sim {
+            Some(sim) => exec(sim, python()),
+            None => Command::new(python()),
+        };
+        // Sets print in hash order: one seed, so runs compare.
+        command.env("PYTHONHASHSEED", "0");
+        command.arg(self.dir.join("tools/net/ynl/cli.py")).arg("--no-schema").arg("--spec").arg(spec).args(args);
+        command
+    }
+
+    fn simdev(&self, sim: &Simulator, args: &[&str]) -> String {
+        let out = self.command(Some(sim), &self.spec.0, &[&["--output-json"], args].concat()).output().unwrap();
+        stdout(out, &format!("ynl {args:?}"))
+    }
+}
+
+#[test]
+fn the_kernels_ynl_cli_drives_simdev_through_exec() {
+    let Some(ynl) = Ynl::new() else { return };
+    let sim = Simulator::start(CONFIG);
+    let dump: serde_json::Value = serde_json::from_str(&ynl.simdev(&sim, &["--dump", "dev-get"])).unwrap();
+    let names: Vec<&str> = dump.as_array().unwrap().iter().map(|d| d["dev-name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ex0", "ex1"]);
+    let ifname = dump[0]["port"][1]["ifname"].as_str().unwrap().to_string();
+    assert_eq!(sim.kernel_link(&ifname)["ifname"], ifname.as_str(), "the kernel has the dumped port");
+
+    ynl.simdev(&sim, &["--do", "dev-set", "--json", r#"{"dev-name": "ex0", "mtu": 1400}"#]);
+    assert_eq!(sim.kernel_link("ex0p0")["mtu"], 1400, "changed in the kernel");
+
+    // Two requests in one datagram: four answers, each in its own datagram.
+    let both = ynl
+        .simdev(&sim, &["--multi", "dev-get", r#"{"dev-name": "ex1"}"#, "--multi", "fw-get", r#"{"dev-name": "ex0"}"#]);
+    let both: serde_json::Value = serde_json::from_str(&both).unwrap();
+    assert_eq!((both[0]["dev-name"].as_str(), both[1]["dev-name"].as_str()), (Some("ex1"), Some("ex0")), "{both}");
+}
+
+#[test]
+fn the_kernels_ynl_cli_receives_simdev_notifications_through_exec() {
+    let Some(ynl) = Ynl::new() else { return };
+    let sim = Simulator::start(CONFIG);
+    // Joining simdev's group needs no privilege through the preload (it
+    // subscribes by unicast), so this runs as any user.
+    let listener = ynl
+        .command(Some(&sim), &ynl.spec.0, &["--output-json", "--subscribe", "config", "--sleep", "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let set = sim.cli(&["dev", "set", "ex1", "mtu", "1300"]);
+    assert!(set.status.success(), "{set:?}");
+    let out = stdout(listener.wait_with_output().unwrap(), "ynl --subscribe");
+    assert!(out.contains("\"name\": \"dev-change-ntf\"") && out.contains("\"mtu\": 1300"), "{out}");
+}
+
+#[test]
+fn kernel_families_answer_through_exec_as_without_it() {
+    let Some(ynl) = Ynl::new() else { return };
+    let sim = Simulator::start(CONFIG);
+    let netdev = ynl.dir.join("Documentation/netlink/specs/netdev.yaml");
+    let run = |sim| stdout(ynl.command(sim, &netdev, &["--dump", "dev-get"]).output().unwrap(), "ynl netdev");
+    assert_eq!(run(Some(&sim)), run(None));
+}
+
+/// `genl-probe FAMILY SCENARIO` under exec.
+fn probe(sim: &Simulator, family: &str, scenario: &str) -> serde_json::Value {
+    let out = exec(sim, bin("genl-probe")).args([family, scenario]).output().unwrap();
+    serde_json::from_str(&stdout(out, &format!("genl-probe {family} {scenario}"))).expect("JSON")
+}
+
+#[test]
+fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
+    let sim = Simulator::start(CONFIG);
+    // The controller's answers about simdev (the simulator's) against its
+    // answers about itself (the kernel's), seen by the same program.
+    for scenario in ["do", "multi", "error", "dump", "peek", "poll", "epoll", "thread", "fork"] {
+        let (kernel, simulated) = (probe(&sim, "nlctrl", scenario), probe(&sim, "simdev", scenario));
+        assert_eq!(simulated, kernel, "{scenario}");
+    }
+    let multi = probe(&sim, "simdev", "multi");
+    assert_eq!(multi.as_array().unwrap().len(), 4, "reply, ACK, reply, ACK: four datagrams");
+    // simdev's own dump against netdev's: DONE with the last parts, the
+    // requester's port. (netdev's parts lack NLM_F_MULTI, genlmsg_iput;
+    // simdev's have it, as ethtool's and nlctrl's.)
+    let (netdev, simdev) = (probe(&sim, "netdev", "family-dump"), probe(&sim, "simdev", "family-dump"));
+    for key in ["ends_with_done", "one_done", "done_pid_is_mine", "done_shares_the_last_datagram"] {
+        assert_eq!(simdev[key], netdev[key], "{key}: {simdev} vs {netdev}");
+    }
+    assert_eq!(simdev["every_part_multi"], true);
+}
+
+#[test]
+fn programs_out_of_the_preloads_reach_are_refused() {
+    let sim = Simulator::start(CONFIG);
+    let source = TempFile::with_contents("static-main.c", "int main(void) { return 0; }\n");
+    let program = TempFile::with_contents("static-main", "");
+    let built = Command::new("gcc").args(["-x", "c", "-static", "-o"]).arg(&program.0).arg(&source.0).output();
+    if !built.as_ref().is_ok_and(|o| o.status.success()) {
+        skip("gcc cannot link a static program here (no libc.a)");
+        return;
+    }
+    let out = exec(&sim, &program.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is statically linked"), "{stderr}");
+    let out = exec(&sim, "no-such-program-anywhere").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-program-anywhere: command not found"));
+    // The program's exit status is exec's.
+    assert_eq!(exec(&sim, "sh").args(["-c", "exit 7"]).status().unwrap().code(), Some(7));
+}
+
+#[test]
+fn a_neli_router_program_drives_simdev_through_exec() {
+    let sim = Simulator::start(CONFIG);
+    let program = bin("examples/neli_router");
+    let out = stdout(exec(&sim, &program).output().unwrap(), "neli_router");
+    assert_eq!(out, format!("family {:#x}\n1 ex0\n2 ex1\n", sim.family_id));
+    // Without exec it asks the kernel, which has no simdev.
+    let alone = Command::new(&program).output().unwrap();
+    assert!(!alone.status.success(), "{alone:?}");
+}
