@@ -179,7 +179,7 @@ fn the_kernels_ynl_cli_receives_simdev_notifications_through_exec() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    sim.wait_for_subscribers(1);
     let set = sim.cli(&["dev", "set", "ex1", "mtu", "1300"]);
     assert!(set.status.success(), "{set:?}");
     let out = stdout(listener.wait_with_output().unwrap(), "ynl --subscribe");
@@ -206,7 +206,7 @@ fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
     let sim = Simulator::start(CONFIG);
     // The controller's answers about simdev (the simulator's) against its
     // answers about itself (the kernel's), seen by the same program.
-    for scenario in ["do", "multi", "error", "dump", "peek", "poll", "epoll", "thread", "fork"] {
+    for scenario in ["do", "multi", "error", "error-capped", "dump", "peek", "poll", "epoll", "thread", "fork"] {
         let (kernel, simulated) = (probe(&sim, "nlctrl", scenario), probe(&sim, "simdev", scenario));
         assert_eq!(simulated, kernel, "{scenario}");
     }
@@ -236,6 +236,19 @@ fn programs_out_of_the_preloads_reach_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is statically linked"), "{stderr}");
+    // What marks a Go binary (Go makes its own system calls even when
+    // dynamically linked): its build-info section.
+    let go = TempFile::with_contents(
+        "go-like.c",
+        "__attribute__((section(\".go.buildinfo\"), used)) static const char info[] = \"\\xff Go buildinf:\";\n\
+         int main(void) { return 0; }\n",
+    );
+    let go_program = TempFile::with_contents("go-like", "");
+    let built = Command::new("gcc").args(["-x", "c", "-o"]).arg(&go_program.0).arg(&go.0).output().unwrap();
+    assert!(built.status.success(), "{built:?}");
+    let out = exec(&sim, &go_program.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a Go program"), "{out:?}");
     let out = exec(&sim, "no-such-program-anywhere").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-program-anywhere: command not found"));
     // The program's exit status is exec's.

@@ -1,17 +1,15 @@
 //! simdev's YNL spec against the kernel's own YNL material (Debian's
 //! linux-source-6.12, fetched and cached by `tests/ynl/kernel-ynl`): the
 //! spec passes the kernel's JSON schema, and the kernel's YNL CLI, run
-//! unmodified with its socket pointed at a simulator (`tests/ynl/ynl-at-port`),
-//! reads the spec and drives the simulator: every operation, errors with
+//! unmodified under `genl-client exec` (the preload library shows it simdev
+//! next to the kernel's families), reads the spec and drives the simulator: every operation, errors with
 //! extended ACKs decoded to attribute names, notifications. Changes are
 //! checked in the kernel (`ip`), not in the simulator's answers.
 
 use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
-use simdev_tests::{is_root, skip, Simulator, TempFile};
+use simdev_tests::{skip, Simulator, TempFile};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-const HELPER: &str = include_str!("ynl/ynl-at-port");
 
 /// The Python that runs the kernel's YNL tools: `$SIMDEV_PYTHON` (tests/run
 /// sets it), else `python3`. It needs the yaml and jsonschema modules.
@@ -38,17 +36,11 @@ struct Ynl {
     dir: PathBuf,
     port: u32,
     spec: TempFile,
-    helper: TempFile,
 }
 
 impl Ynl {
     fn new(dir: PathBuf, sim: &Simulator) -> Self {
-        Ynl {
-            dir,
-            port: sim.port,
-            spec: TempFile::with_contents("simdev.yaml", SPEC_YAML),
-            helper: TempFile::with_contents("ynl-at-port", HELPER),
-        }
+        Ynl { dir, port: sim.port, spec: TempFile::with_contents("simdev.yaml", SPEC_YAML) }
     }
 
     fn schema(&self) -> PathBuf {
@@ -60,12 +52,15 @@ impl Ynl {
         self.command(args).output().expect("run python3")
     }
 
+    /// `genl-client --port P exec -- python3 cli.py --spec simdev.yaml ARGS`.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = python();
+        let mut command = Command::new(simdev_tests::bin("genl-client"));
         command
-            .arg(&self.helper.0)
+            .arg("--port")
             .arg(self.port.to_string())
-            .arg(&self.dir)
+            .args(["exec", "--"])
+            .arg(python().get_program())
+            .arg(self.dir.join("tools/net/ynl/cli.py"))
             .arg("--spec")
             .arg(&self.spec.0)
             .arg("--schema")
@@ -248,10 +243,6 @@ fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
 #[test]
 fn the_kernels_ynl_cli_receives_the_simulators_notifications() {
     let Some(dir) = kernel_ynl() else { return };
-    if !is_root() {
-        skip("joining NETLINK_USERSOCK groups needs root");
-        return;
-    }
     let sim = Simulator::start(CONFIG);
     let ynl = Ynl::new(dir, &sim);
     // One YNL listens, another changes the device. (YNL 6.12 cannot do
@@ -263,25 +254,15 @@ fn the_kernels_ynl_cli_receives_the_simulators_notifications() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run python3");
-    let pid = listener.id();
-    simdev_tests::eventually("the listener joined a group", || usersock_groups(pid).is_some_and(|g| g != 0));
+    // Through the preload its join is simdev's unicast subscribe: no
+    // privilege needed.
+    sim.wait_for_subscribers(1);
     ynl.ok(&["--no-schema", "--do", "dev-set", "--json", r#"{"dev-name": "y0", "mtu": 1300}"#]);
     let out = listener.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("'name': 'dev-change-ntf'"), "{text}");
     assert!(text.contains("'mtu': 1300"), "the notification carries the device as it is now: {text}");
-}
-
-/// The first 32 multicast groups of process `pid`'s NETLINK_USERSOCK
-/// socket (autobound to its pid), from `/proc/net/netlink`.
-fn usersock_groups(pid: u32) -> Option<u32> {
-    let table = std::fs::read_to_string("/proc/net/netlink").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (protocol, port, groups) = (fields.get(1)?, fields.get(2)?, fields.get(3)?);
-        (*protocol == "2" && port.parse::<u32>().ok()? == pid).then(|| u32::from_str_radix(groups, 16).ok())?
-    })
 }
 
 /// What the kernel's own spec reader (`tools/net/ynl/lib/nlspec.py`) makes

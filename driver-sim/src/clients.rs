@@ -386,6 +386,7 @@ impl Clients {
             answers_dropped: self.answers_dropped,
             answers_queued: self.queued_bytes as u64,
             clients_waiting: self.by_port.values().filter(|c| c.has_work()).count() as u32,
+            subscribers: self.by_port.values().filter(|c| c.subscribed != 0).count() as u32,
         }
     }
 }

@@ -234,6 +234,16 @@ impl Simulator {
             .expect("resolve simdev")
     }
 
+    /// Waits until `count` sockets have subscribed to notifications by
+    /// unicast (a listener is ready once its subscription is in).
+    pub fn wait_for_subscribers(&self, count: u32) {
+        let dev = self.simdev().dev_list().expect("dev-get dump").first().expect("a device").name.clone();
+        let selector = simdev_protocol::simdev::DevSelector::Name(dev);
+        eventually(&format!("{count} subscriber(s)"), || {
+            self.simdev().stats(&selector).is_ok_and(|s| s.server.subscribers >= count)
+        });
+    }
+
     /// A raw client socket connected to this simulator.
     pub fn client(&self) -> Client {
         Client::simulator(self.port).expect("connect to simulator")

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
     let fd = unsafe { real::socket(domain, ty, protocol) };
     if fd >= 0 && domain == libc::AF_NETLINK && protocol == libc::NETLINK_GENERIC {
         if let Some(config) = config::get() {
-            match Shim::open(config) {
+            match Shim::open(config, ty & libc::SOCK_NONBLOCK != 0) {
                 Ok(shim) => table::insert(fd, Arc::new(shim)),
                 Err(e) => eprintln!("simdev-preload: no companion socket ({e}); this socket talks to the kernel only"),
             }
@@ -98,6 +98,25 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
     if cmd == libc::F_DUPFD || cmd == libc::F_DUPFD_CLOEXEC {
         follow_dup(fd, result);
     }
+    if cmd == libc::F_SETFL && result == 0 {
+        if let Some(shim) = table::get(fd) {
+            shim.set_nonblocking(arg as c_int & libc::O_NONBLOCK != 0);
+        }
+    }
+    result
+}
+
+/// `ioctl` is variadic in C too; `FIONBIO` (how Python makes a socket
+/// non-blocking) points at an int.
+#[no_mangle]
+pub unsafe extern "C" fn ioctl(fd: c_int, request: libc::c_ulong, arg: usize) -> c_int {
+    let result = unsafe { real::ioctl(fd, request, arg) };
+    if request == libc::FIONBIO && result == 0 && arg != 0 {
+        if let Some(shim) = table::get(fd) {
+            // SAFETY: FIONBIO's argument is a pointer to int.
+            shim.set_nonblocking(unsafe { *(arg as *const c_int) } != 0);
+        }
+    }
     result
 }
 
@@ -118,6 +137,9 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
         address.nl_groups &= !(1 << (group - 1));
     }
     let result = unsafe { real::bind(fd, (&raw const address).cast(), len) };
+    if result == 0 && address.nl_groups != 0 {
+        shim.kernel_active();
+    }
     if result == 0 {
         for group in groups {
             if let Err(e) = shim.membership(group, true) {
@@ -134,6 +156,9 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
     if result == 0 {
         if let (Some(shim), Some(address)) = (table::get(fd), unsafe { netlink_address(addr, len) }) {
             shim.set_connected_elsewhere(address.nl_pid != 0);
+            if address.nl_pid != 0 {
+                shim.kernel_active();
+            }
         }
     }
     result
@@ -161,6 +186,7 @@ pub unsafe extern "C" fn setsockopt(
     let result = unsafe { real::setsockopt(fd, level, name, value, len) };
     if result == 0 {
         match (level, name, int_value) {
+            (SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, _) => shim.kernel_active(),
             (SOL_NETLINK, NETLINK_EXT_ACK | NETLINK_CAP_ACK, Some(on)) => shim.set_option(name, on != 0),
             (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_RCVBUFFORCE, _) => {
                 shim.mirror_socket_option(name, value, len)
@@ -171,6 +197,8 @@ pub unsafe extern "C" fn setsockopt(
                 let timeout =
                     std::time::Duration::new(tv.tv_sec.max(0) as u64, (tv.tv_usec.clamp(0, 999_999) * 1000) as u32);
                 shim.set_receive_timeout(timeout);
+                // A wait on the simulator alone keeps it too.
+                shim.mirror_socket_option(name, value, len);
             }
             _ => {}
         }

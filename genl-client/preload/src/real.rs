@@ -60,6 +60,15 @@ real! {
     epoll_pwait(epfd: c_int, events: *mut epoll_event, max: c_int, timeout: c_int, mask: *const libc::sigset_t) -> c_int;
 }
 
+/// `ioctl`, which is variadic in C.
+pub unsafe fn ioctl(fd: c_int, request: libc::c_ulong, arg: usize) -> c_int {
+    static SLOT: AtomicUsize = AtomicUsize::new(0);
+    let address = resolve(&SLOT, "ioctl\0");
+    // SAFETY: ioctl's C signature (glibc's request type).
+    let function: unsafe extern "C" fn(c_int, libc::c_ulong, ...) -> c_int = unsafe { std::mem::transmute(address) };
+    unsafe { function(fd, request, arg) }
+}
+
 /// `fcntl`, which is variadic in C.
 pub unsafe fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
     static SLOT: AtomicUsize = AtomicUsize::new(0);

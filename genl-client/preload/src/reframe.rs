@@ -28,10 +28,12 @@ impl Requests {
     const KEPT: usize = 64;
 
     pub fn remember(&mut self, message: &[u8]) {
-        if self.recent.len() == Self::KEPT {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(message.to_vec());
+        // Once full, the oldest one's buffer is reused: no allocation per request.
+        let mut kept =
+            if self.recent.len() == Self::KEPT { self.recent.pop_front().unwrap_or_default() } else { Vec::new() };
+        kept.clear();
+        kept.extend_from_slice(message);
+        self.recent.push_back(kept);
     }
 
     /// The latest request with this header.
@@ -77,27 +79,34 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
         if (context.own)(header.seq) {
             continue;
         }
-        let mut bytes = message.bytes.to_vec();
+        let start = out.len();
+        out.extend_from_slice(message.bytes);
         let mut header = header;
         if (context.dumps_with_simdev)(header.seq) && header.ty == GENL_ID_CTRL {
             delivery.dumps_answered.push(header.seq);
             let is_entry = message.genl_header().is_some_and(|g| g.cmd == ctrl::cmd::NEWFAMILY);
             if !is_entry {
+                out.truncate(start);
                 continue;
             }
             header.flags |= NLM_F_MULTI;
         }
         if (context.dumps_with_simdev)(header.seq) && header.ty == NLMSG_ERROR {
             delivery.dumps_answered.push(header.seq);
+            out.truncate(start);
             continue;
         }
         if header.port == context.companion_port {
             header.port = context.program_port;
         }
         match header.ty {
-            NLMSG_ERROR => bytes = reframe_error(&bytes, &mut header, context),
+            NLMSG_ERROR => {
+                let error = reframe_error(message.bytes, &mut header, context);
+                out.truncate(start);
+                out.extend_from_slice(&error);
+            }
             NLMSG_DONE if !context.ext_ack => {
-                bytes.truncate(NLMSG_HDRLEN + 4);
+                out.truncate(start + NLMSG_HDRLEN + 4);
                 header.flags &= !NLM_F_ACK_TLVS;
             }
             ty if ty == context.config.family_id && header.seq == 0 => {
@@ -108,11 +117,11 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
             }
             _ => {}
         }
-        header.len = bytes.len() as u32;
-        let mut head = Vec::with_capacity(NLMSG_HDRLEN);
-        header.write(&mut head);
-        bytes[..NLMSG_HDRLEN].copy_from_slice(&head);
-        out.extend_from_slice(&bytes);
+        header.len = (out.len() - start) as u32;
+        let head = &mut out[start..start + NLMSG_HDRLEN];
+        head[0..4].copy_from_slice(&header.len.to_ne_bytes());
+        head[6..8].copy_from_slice(&header.flags.to_ne_bytes());
+        head[12..16].copy_from_slice(&header.port.to_ne_bytes());
         out.resize(align4(out.len()), 0);
     }
     if !out.is_empty() {

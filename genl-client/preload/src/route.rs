@@ -54,6 +54,33 @@ pub struct Plan {
     pub dumps_with_simdev: Vec<u32>,
 }
 
+/// Where a whole datagram goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// All to the kernel as it is.
+    Kernel,
+    /// All to the simulator as it is.
+    Simulator,
+    Split(Plan),
+}
+
+/// Routes `datagram`: whole when every message goes one way (no copy
+/// needed), split otherwise.
+pub fn route(datagram: &[u8], family_id: u16) -> Routing {
+    let mut destinations = split_messages(datagram).map(|m| destination(&m, family_id));
+    let whole = |to: Destination| {
+        let parsed: usize = split_messages(datagram).map(|m| align4(m.bytes.len())).sum();
+        parsed >= datagram.len() && split_messages(datagram).all(|m| destination(&m, family_id) == to)
+    };
+    match destinations.next() {
+        Some(Destination::Simulator) if whole(Destination::Simulator) => Routing::Simulator,
+        _ => match plan(datagram, family_id) {
+            None => Routing::Kernel,
+            Some(plan) => Routing::Split(plan),
+        },
+    }
+}
+
 /// Splits `datagram`; `None` when it all goes to the kernel as it is (no
 /// copy needed).
 pub fn plan(datagram: &[u8], family_id: u16) -> Option<Plan> {
@@ -141,6 +168,17 @@ mod tests {
         assert_eq!(plan.kernel, [a, c].concat());
         assert_eq!(plan.simulator, [b, d].concat());
         assert_eq!(plan.dumps_with_simdev, [3]);
+    }
+
+    #[test]
+    fn a_datagram_all_for_one_side_goes_whole() {
+        let b = MessageBuilder::genl(SIMDEV, NLM_F_REQUEST, 2, 0, cmd::DEV_GET, 1).finish();
+        let d = getfamily(NLM_F_ACK, 4, Some(Err("simdev")));
+        assert_eq!(route(&[b.clone(), d.clone()].concat(), SIMDEV), Routing::Simulator);
+        assert_eq!(route(&getfamily(NLM_F_ACK, 4, Some(Err("netdev"))), SIMDEV), Routing::Kernel);
+        let mixed = [b.clone(), getfamily(0, 5, Some(Err("netdev")))].concat();
+        assert!(matches!(route(&mixed, SIMDEV), Routing::Split(_)));
+        assert!(matches!(route(&[b, vec![1, 2, 3]].concat(), SIMDEV), Routing::Split(_)), "trailing bytes");
     }
 
     #[test]

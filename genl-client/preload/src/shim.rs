@@ -60,6 +60,23 @@ struct State {
     simulator_first: bool,
     /// The socket's `SO_RCVTIMEO`, as the program set it.
     receive_timeout: Option<Duration>,
+    /// The socket's `O_NONBLOCK`, as the program set it (at creation,
+    /// `fcntl(F_SETFL)`, `ioctl(FIONBIO)`).
+    nonblocking: bool,
+    /// The program sent to the kernel or joined its groups: answers may
+    /// come from there.
+    kernel_active: bool,
+}
+
+/// What taking from the simulator's side gave.
+enum Taken {
+    Delivered(ssize_t),
+    /// The companion's receive failed (errno set).
+    Failed,
+    /// Nothing there (or, waiting, the receive timeout passed).
+    Empty,
+    /// Waiting, a datagram came that was not the program's.
+    Skipped,
 }
 
 impl State {
@@ -113,11 +130,6 @@ fn port_of(fd: c_int) -> u32 {
     }
 }
 
-fn is_nonblocking(fd: c_int) -> bool {
-    // SAFETY: F_GETFL takes no argument.
-    unsafe { real::fcntl(fd, libc::F_GETFL, 0) & libc::O_NONBLOCK != 0 }
-}
-
 /// The bytes a `msghdr`'s buffers hold, in order.
 ///
 /// # Safety
@@ -166,7 +178,7 @@ unsafe fn deliver(msg: &mut msghdr, datagram: &[u8], groups: u32, flags: c_int) 
 
 impl Shim {
     /// Opens the companion socket for a new program socket.
-    pub fn open(config: &'static Config) -> io::Result<Shim> {
+    pub fn open(config: &'static Config, nonblocking: bool) -> io::Result<Shim> {
         // SAFETY: plain socket calls on an fd this function owns.
         let companion =
             unsafe { real::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_USERSOCK) };
@@ -181,7 +193,8 @@ impl Shim {
             return Err(error);
         }
         let companion_port = port_of(companion);
-        Ok(Shim { companion, companion_port, config, state: Mutex::new(State::default()) })
+        let state = State { nonblocking, ..State::default() };
+        Ok(Shim { companion, companion_port, config, state: Mutex::new(state) })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -297,32 +310,55 @@ impl Shim {
             address.nl_pid == 0 && address.nl_groups == 0
         };
         if !to_kernel {
+            self.kernel_active(); // the peer may answer on it
             return unsafe { real::sendmsg(fd, msg, flags) };
         }
-        let bytes = unsafe { gather(m) };
-        let Some(plan) = route::plan(&bytes, self.config.family_id) else {
-            return unsafe { real::sendmsg(fd, msg, flags) };
+        let gathered;
+        let bytes: &[u8] = if m.msg_iovlen == 1 && !m.msg_iov.is_null() {
+            // SAFETY: the caller's one buffer.
+            let iov = unsafe { &*m.msg_iov };
+            if iov.iov_len == 0 {
+                &[]
+            } else {
+                unsafe { std::slice::from_raw_parts(iov.iov_base as *const u8, iov.iov_len) }
+            }
+        } else {
+            gathered = unsafe { gather(m) };
+            &gathered
         };
+        let split;
+        let (for_simulator, for_kernel, dumps_with_simdev): (&[u8], &[u8], &[u32]) =
+            match route::route(bytes, self.config.family_id) {
+                route::Routing::Kernel => {
+                    self.kernel_active();
+                    return unsafe { real::sendmsg(fd, msg, flags) };
+                }
+                route::Routing::Simulator => (bytes, &[], &[]),
+                route::Routing::Split(plan) => {
+                    split = plan;
+                    (&split.simulator, &split.kernel, &split.dumps_with_simdev)
+                }
+            };
         // The kernel handles a Generic Netlink request inside the send and
         // never says EAGAIN; the simulator's socket is read promptly, so a
         // send to it waits (rarely) rather than fail, unless told not to.
         let nonblocking = flags & libc::MSG_DONTWAIT != 0;
         self.program_port(fd);
-        if !plan.simulator.is_empty() {
+        if !for_simulator.is_empty() {
             {
                 let mut state = self.state();
                 if !state.cap_ack {
-                    for message in split_messages(&plan.simulator) {
+                    for message in split_messages(for_simulator) {
                         state.requests.remember(message.bytes);
                     }
                 }
             }
-            if let Err(error) = self.to_simulator(&plan.simulator, nonblocking) {
+            if let Err(error) = self.to_simulator(for_simulator, nonblocking) {
                 set_errno(error.raw_os_error().unwrap_or(libc::EIO));
                 return -1;
             }
         }
-        for &seq in &plan.dumps_with_simdev {
+        for &seq in dumps_with_simdev {
             let mut request =
                 MessageBuilder::genl(GENL_ID_CTRL, NLM_F_REQUEST, seq, 0, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION);
             request.put_str(ctrl::attr::FAMILY_NAME, simdev::FAMILY_NAME);
@@ -331,8 +367,9 @@ impl Shim {
                 self.state().dumps.push((seq, Instant::now()));
             }
         }
-        if !plan.kernel.is_empty() {
-            let mut iov = iovec { iov_base: plan.kernel.as_ptr() as *mut c_void, iov_len: plan.kernel.len() };
+        if !for_kernel.is_empty() {
+            self.kernel_active();
+            let mut iov = iovec { iov_base: for_kernel.as_ptr() as *mut c_void, iov_len: for_kernel.len() };
             let mut kernel_part = *m;
             kernel_part.msg_iov = &mut iov;
             kernel_part.msg_iovlen = 1;
@@ -349,14 +386,35 @@ impl Shim {
     /// # Safety
     /// `msg` describes valid buffers.
     pub unsafe fn recvmsg(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-        let nonblocking = flags & libc::MSG_DONTWAIT != 0 || is_nonblocking(fd);
-        let deadline = match (nonblocking, self.state().receive_timeout) {
-            (false, Some(timeout)) => Some(Instant::now() + timeout),
-            _ => None,
+        let (nonblocking, receive_timeout) = {
+            let state = self.state();
+            (flags & libc::MSG_DONTWAIT != 0 || state.nonblocking, state.receive_timeout)
         };
+        // Computed when first needed: the wait on the simulator alone keeps
+        // the timeout on the companion itself.
+        let mut deadline = None;
         loop {
+            if self.kernel_idle() {
+                // Nothing can come from the kernel: wait on the simulator
+                // alone, in one system call (the companion has the socket's
+                // receive timeout). A wake-up ends the wait when the kernel
+                // side gets busy meanwhile.
+                match unsafe { self.take_from_simulator(fd, msg, flags, !nonblocking) } {
+                    Taken::Delivered(result) => return result,
+                    Taken::Failed => return -1,
+                    Taken::Empty => {
+                        set_errno(libc::EAGAIN);
+                        return -1;
+                    }
+                    Taken::Skipped => continue,
+                }
+            }
             // One poll tells which side has something (a blocking socket
             // waits here); then that side is read without waiting.
+            if deadline.is_none() {
+                deadline = Some(receive_timeout.filter(|_| !nonblocking).map(|timeout| Instant::now() + timeout));
+            }
+            let deadline = deadline.flatten();
             let kernel_waits = self.kernel_must_wait(fd);
             let mut fds = [
                 pollfd { fd: self.companion, events: libc::POLLIN, revents: 0 },
@@ -382,8 +440,10 @@ impl Shim {
             };
             for simulator in [simulator_first, !simulator_first] {
                 if simulator && fds[0].revents != 0 {
-                    if let Some(result) = unsafe { self.take_from_simulator(fd, msg, flags) } {
-                        return result;
+                    match unsafe { self.take_from_simulator(fd, msg, flags, false) } {
+                        Taken::Delivered(result) => return result,
+                        Taken::Failed => return -1,
+                        Taken::Empty | Taken::Skipped => {}
                     }
                 } else if !simulator && count == 2 && fds[1].revents != 0 {
                     // Errors (ENOBUFS, a pending socket error) are the kernel socket's to report.
@@ -401,12 +461,47 @@ impl Shim {
         }
     }
 
-    /// Takes the next datagram from the simulator, if one is there, and
-    /// delivers it reframed. `None`: nothing to deliver now.
+    /// Whether nothing can arrive from the kernel: the program never sent
+    /// to it, joined none of its groups, and no controller dump is merging.
+    fn kernel_idle(&self) -> bool {
+        let state = self.state();
+        !state.kernel_active && state.dumps.is_empty()
+    }
+
+    /// The program's socket talks to the kernel from now on: its answers
+    /// must be waited for too. A reader waiting on the simulator alone is
+    /// woken (a datagram from the companion to itself, which it drops).
+    pub fn kernel_active(&self) {
+        let was = std::mem::replace(&mut self.state().kernel_active, true);
+        if !was {
+            let wake = MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, 0, 0, 0).finish();
+            let address = netlink_address(self.companion_port, 0);
+            // SAFETY: a valid buffer and address.
+            unsafe {
+                real::sendto(
+                    self.companion,
+                    wake.as_ptr().cast(),
+                    wake.len(),
+                    libc::MSG_DONTWAIT,
+                    (&raw const address).cast(),
+                    ADDRESS_LEN,
+                )
+            };
+        }
+    }
+
+    /// Records the socket's `O_NONBLOCK` as the program sets it.
+    pub fn set_nonblocking(&self, nonblocking: bool) {
+        self.state().nonblocking = nonblocking;
+    }
+
+    /// Takes the next datagram from the simulator and delivers it
+    /// reframed: one that is there, or (`wait`) the next to come, until
+    /// the socket's receive timeout.
     ///
     /// # Safety
     /// `msg` describes valid buffers.
-    unsafe fn take_from_simulator(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> Option<ssize_t> {
+    unsafe fn take_from_simulator(&self, fd: c_int, msg: *mut msghdr, flags: c_int, wait: bool) -> Taken {
         let peek = flags & libc::MSG_PEEK != 0;
         // Not program_port(): receiving does not bind a socket.
         let program_port = match self.state().program_port {
@@ -422,10 +517,10 @@ impl Shim {
             header.msg_namelen = ADDRESS_LEN;
             header.msg_iov = &mut iov;
             header.msg_iovlen = 1;
-            let flags_here = libc::MSG_DONTWAIT | if peek { libc::MSG_PEEK } else { 0 };
+            let flags_here = if wait { 0 } else { libc::MSG_DONTWAIT } | if peek { libc::MSG_PEEK } else { 0 };
             let len = unsafe { real::recvmsg(self.companion, &mut header, flags_here) };
             if len < 0 {
-                return if errno() == libc::EAGAIN { None } else { Some(-1) };
+                return if errno() == libc::EAGAIN { Taken::Empty } else { Taken::Failed };
             }
             let consume = || {
                 if peek {
@@ -433,7 +528,10 @@ impl Shim {
                 }
             };
             if source.nl_pid != self.config.port {
-                consume(); // not from our simulator: nobody else may answer
+                consume(); // not from our simulator (or a wake-up): nobody else may answer
+                if wait {
+                    return Taken::Skipped;
+                }
                 continue;
             }
             let datagram = &scratch[..(len as usize).min(scratch.len())];
@@ -459,9 +557,13 @@ impl Shim {
                 delivery
             };
             match delivery.datagram {
+                None if wait => {
+                    consume();
+                    return Taken::Skipped;
+                }
                 None => consume(),
                 // SAFETY: the caller's message.
-                Some(out) => return Some(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
+                Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }
         })
     }

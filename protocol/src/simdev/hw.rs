@@ -338,6 +338,8 @@ pub struct ServerStats {
     pub answers_queued: u64,
     /// Clients with answers waiting or a dump paused now.
     pub clients_waiting: u32,
+    /// Sockets that notifications are unicast to now (simdev's `subscribe`).
+    pub subscribers: u32,
 }
 
 impl Nested for ServerStats {
@@ -348,7 +350,8 @@ impl Nested for ServerStats {
     fn encode_fields(&self, out: &mut MessageBuilder) {
         out.put_u64(server_attr::ANSWERS_DROPPED, self.answers_dropped)
             .put_u64(server_attr::ANSWERS_QUEUED, self.answers_queued)
-            .put_u32(server_attr::CLIENTS_WAITING, self.clients_waiting);
+            .put_u32(server_attr::CLIENTS_WAITING, self.clients_waiting)
+            .put_u32(server_attr::SUBSCRIBERS, self.subscribers);
     }
 }
 
@@ -499,7 +502,7 @@ mod tests {
             dev_id: 1,
             dev_name: "s".into(),
             driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: 3 },
-            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1 },
+            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1, subscribers: 2 },
             ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
         let json = serde_json::to_value(&stats).unwrap();

@@ -24,8 +24,13 @@ fn check(rc: libc::c_int, what: &str) -> libc::c_int {
 
 fn open() -> i32 {
     // SAFETY: plain socket calls.
+    unsafe { configure(check(libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC), "socket")) }
+}
+
+/// The options every probe socket gets: extended ACKs, a 5 s receive timeout.
+fn configure(fd: i32) -> i32 {
+    // SAFETY: plain socket calls.
     unsafe {
-        let fd = check(libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC), "socket");
         let one: libc::c_int = 1;
         let len = std::mem::size_of::<libc::c_int>() as u32;
         check(libc::setsockopt(fd, 270, 11, (&raw const one).cast(), len), "NETLINK_EXT_ACK");
@@ -46,8 +51,15 @@ fn direct(port: u32) -> i32 {
         address.nl_pid = port;
         let len = std::mem::size_of::<libc::sockaddr_nl>() as u32;
         check(libc::connect(fd, (&raw const address).cast(), len), "connect");
-        fd
+        configure(fd)
     }
+}
+
+/// Sets a `SOL_NETLINK` option.
+fn set_option(fd: i32, name: i32, value: libc::c_int) {
+    let len = std::mem::size_of::<libc::c_int>() as u32;
+    // SAFETY: an int option.
+    check(unsafe { libc::setsockopt(fd, 270, name, (&raw const value).cast(), len) }, "setsockopt");
 }
 
 fn own_port(fd: i32) -> u32 {
@@ -148,27 +160,28 @@ fn scenario(family: &str, name: &str) -> Value {
     let fd = open();
     match name {
         // A do request with an ACK; two in one datagram; an error.
-        "do" | "multi" | "error" => {
+        "do" | "multi" | "error" | "error-capped" => {
+            if name == "error-capped" {
+                // The other way round: errors capped, no extended ACK.
+                set_option(fd, 10, 1); // NETLINK_CAP_ACK
+                set_option(fd, 11, 0); // NETLINK_EXT_ACK
+            }
             let datagram = match name {
                 "do" => getfamily(1, family),
                 "multi" => [getfamily(1, family), getfamily(2, family)].concat(),
                 _ => {
-                    // GETPOLICY has no do handler: EOPNOTSUPP, the request echoed.
-                    let mut m = MessageBuilder::genl(
-                        ctrl::GENL_ID_CTRL,
-                        NLM_F_REQUEST | NLM_F_ACK,
-                        2,
-                        0,
-                        ctrl::cmd::GETPOLICY,
-                        2,
-                    );
+                    // A policy dump of a command the family lacks: refused
+                    // at its start, the attribute at fault in the extended ACK.
+                    let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
+                    let mut m = MessageBuilder::genl(ctrl::GENL_ID_CTRL, flags, 2, 0, ctrl::cmd::GETPOLICY, 2);
                     m.put_str(ctrl::attr::FAMILY_NAME, family);
+                    m.put_u32(ctrl::attr::OP, 255);
                     m.finish()
                 }
             };
             send(fd, &datagram);
             let port = own_port(fd);
-            let datagrams = read_until_status(fd, 2.min(if name == "do" { 1 } else { 2 }));
+            let datagrams = read_until_status(fd, if name == "do" { 1 } else { 2 });
             json!(datagrams.iter().map(|d| describe(d, port)).collect::<Vec<_>>())
         }
         // A policy dump: parts packed, one DONE with the requester's port.
@@ -285,7 +298,9 @@ fn scenario(family: &str, name: &str) -> Value {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, family, name] = args.as_slice() else {
-        eprintln!("usage: genl-probe FAMILY do|multi|error|dump|family-dump|peek|poll|epoll|thread|fork|rtt");
+        eprintln!(
+            "usage: genl-probe FAMILY do|multi|error|error-capped|dump|family-dump|peek|poll|epoll|thread|fork|rtt"
+        );
         std::process::exit(2);
     };
     println!("{}", scenario(family, name));
