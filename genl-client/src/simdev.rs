@@ -345,9 +345,12 @@ impl SimdevClient {
         }
     }
 
-    /// A dump's replies, each as `T`.
+    /// A dump's replies, each as `T` (one at a time: a dump of many
+    /// objects never holds more than one decoded form at once).
     fn each<T: DeserializeOwned>(&mut self, call: Call) -> Result<Vec<T>> {
-        typed(&self.call_value(&call)?)
+        let replies = self.call(&call)?;
+        let codec = Codec::new(simdev_spec());
+        replies.iter().map(|reply| typed(&decode_reply(&codec, reply)?)).collect()
     }
 
     pub fn dev_get(&mut self, dev: &DevSelector) -> Result<DevInfo> {
@@ -536,10 +539,7 @@ pub fn simdev_spec() -> &'static Family {
 /// only acknowledged), a dump's list of replies.
 pub fn decode_answer(call: &Call, replies: &[Reply]) -> Result<Value> {
     let codec = Codec::new(simdev_spec());
-    let mut decoded = replies
-        .iter()
-        .map(|r| codec.decode("dev", r.message().genl_attrs(0)).map_err(|e| Error::Protocol(e.0)))
-        .collect::<Result<Vec<_>>>()?;
+    let mut decoded = replies.iter().map(|r| decode_reply(&codec, r)).collect::<Result<Vec<_>>>()?;
     Ok(match (call.is_dump(), decoded.len()) {
         (true, _) => Value::List(decoded),
         (false, 0) => Value::None,
@@ -548,9 +548,14 @@ pub fn decode_answer(call: &Call, replies: &[Reply]) -> Result<Value> {
     })
 }
 
+/// One reply's attributes, decoded by the spec.
+fn decode_reply(codec: &Codec, reply: &Reply) -> Result<Value> {
+    codec.decode("dev", reply.message().genl_attrs(0)).map_err(|e| Error::Protocol(e.0))
+}
+
 /// A decoded value as a typed message (whose serde form is the spec's).
 pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<T> {
-    serde_json::from_value(value.to_json()).map_err(|e| Error::Protocol(format!("an answer of unexpected shape: {e}")))
+    T::deserialize(value).map_err(|e| Error::Protocol(format!("an answer of unexpected shape: {e}")))
 }
 
 /// `clock-get`'s reply: the time and whether the clock is virtual.
@@ -630,13 +635,18 @@ mod tests {
 
     /// What the simulator encodes, decoded the client's way: by the spec,
     /// then into the typed message.
-    fn through_the_wire<T: DeserializeOwned>(encode: impl FnOnce(&mut MessageBuilder)) -> T {
+    fn through_the_wire<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
+        encode: impl FnOnce(&mut MessageBuilder),
+    ) -> T {
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
         encode(&mut b);
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
         let value = Codec::new(simdev_spec()).decode("dev", message.genl_attrs(0)).unwrap();
-        typed(&value).unwrap()
+        let direct = typed(&value).unwrap();
+        let via_json: T = serde_json::from_value(value.to_json()).unwrap();
+        assert_eq!(direct, via_json, "the typed form is the JSON form");
+        direct
     }
 
     fn scoped<T: Nested + Clone>(items: Vec<T>) -> Scoped<T> {

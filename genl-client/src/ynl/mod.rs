@@ -4,8 +4,10 @@
 //!
 //! - [`codec`]: requests from JSON, replies to values, by the spec.
 //! - [`value`]: decoded values, printed as YNL prints them (JSON or pprint).
+//! - [`de`]: decoded values read as typed messages (their JSON's serde form).
 //! - [`fuzzing`]: the client's half of the `wire_policy` fuzz target.
 
 pub mod codec;
+pub mod de;
 pub mod fuzzing;
 pub mod value;

@@ -72,12 +72,19 @@ fn main() {
     results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
     results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
-    for (name, how) in [
+    // The three ways take turns, five times, so that a slow spell of the
+    // machine falls on all of them; each keeps its best.
+    let ways = [
         ("probe_kernel_ctrl_rtt_us", ProbeWay::Kernel),
         ("probe_direct_rtt_us", ProbeWay::Direct),
         ("probe_preload_rtt_us", ProbeWay::Preload),
-    ] {
-        results.insert(name, best_of_three(false, || probe_rtt(&sim, how, sizes.rtt_rounds)));
+    ];
+    for _ in 0..5 {
+        for (name, how) in ways {
+            let rtt = probe_rtt(&sim, how, sizes.rtt_rounds);
+            let best = results.entry(name).or_insert(f64::MAX);
+            *best = best.min(rtt);
+        }
     }
     drop(sim);
 
