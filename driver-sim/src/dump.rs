@@ -7,9 +7,9 @@
 //!
 //! A buffer holds as many whole messages as fit in [`DUMP_DATAGRAM_MAX`]
 //! bytes; `NLMSG_DONE` is appended to the last one when it fits, or comes
-//! alone (always alone for the controller's dumps, as the kernel's
-//! [`DoneFraming`]). If the simulator's state changed since the dump started, every
-//! later message (and `NLMSG_DONE`) carries `NLM_F_DUMP_INTR`, as
+//! alone (always alone for the controller's dumps: [`DoneFraming`]). If the
+//! simulator's state changed since the dump started, every later message
+//! (and `NLMSG_DONE`) carries `NLM_F_DUMP_INTR`, as
 //! `nl_dump_check_consistent` marks them.
 
 use crate::genl::{HandlerError, Request};
@@ -77,7 +77,7 @@ pub type DumpNext = fn(&mut Simulator, &DumpRequest, Position) -> DumpStep;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DoneFraming {
     /// Appended to the last buffer when it fits: handlers that return 0
-    /// once complete (the YNL-era families: netdev, ethtool).
+    /// once complete (the YNL-era ones; netdev's, compared on this kernel).
     WithLastPart,
     /// In a datagram of its own: handlers that return `skb->len` until a
     /// call adds nothing (the controller's `ctrl_dumpfamily` and

@@ -28,8 +28,8 @@ pub fn run(target: Target, command: &[OsString]) -> Result<()> {
     let path = find_program(program)?;
     check_reachable(&path, program)?;
     let library = library()?;
-    let simulator = SimdevClient::connect(target)?;
-    let family = simulator.family();
+    // Resolved here, then closed: the program inherits no socket of ours.
+    let family = SimdevClient::connect(target)?.family().clone();
     let groups: Vec<String> = simdev_protocol::simdev::FAMILY
         .mcast_groups
         .iter()
