@@ -291,6 +291,48 @@ fn scenario(family: &str, name: &str) -> Value {
             }
             json!({ "rtt_us": started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds) })
         }
+        // Forks while another thread keeps using the socket's fds (dup and
+        // close): every child can still close its copy and exit.
+        "fork-busy" => {
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let busy = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        // SAFETY: a duplicate of our own socket, closed at once.
+                        unsafe { libc::close(libc::dup(fd)) };
+                    }
+                })
+            };
+            let mut stuck = 0;
+            for _ in 0..50 {
+                // SAFETY: the child only closes an fd and exits.
+                let child = unsafe { libc::fork() };
+                if child == 0 {
+                    unsafe {
+                        libc::close(fd);
+                        libc::_exit(0);
+                    }
+                }
+                let deadline = std::time::Instant::now() + Duration::from_secs(2);
+                let mut status = 0;
+                // SAFETY: waiting for our child, killing it if it hangs.
+                while unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == 0 {
+                    if std::time::Instant::now() > deadline {
+                        stuck += 1;
+                        unsafe {
+                            libc::kill(child, libc::SIGKILL);
+                            libc::waitpid(child, &mut status, 0);
+                        }
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            busy.join().unwrap();
+            json!({ "children_stuck": stuck })
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -299,7 +341,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, family, name] = args.as_slice() else {
         eprintln!(
-            "usage: genl-probe FAMILY do|multi|error|error-capped|dump|family-dump|peek|poll|epoll|thread|fork|rtt"
+            "usage: genl-probe FAMILY do|multi|error|error-capped|dump|family-dump|peek|poll|epoll|thread|fork|fork-busy|rtt"
         );
         std::process::exit(2);
     };
