@@ -6,8 +6,8 @@
 //! probe's view of simdev equals its view of a kernel family. Changes are
 //! checked in the kernel (`ip`), not in the simulator's answers.
 
-use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
-use simdev_tests::{bin, skip, Simulator, TempFile};
+use simdev_protocol::simdev::{cmd, dev_attr, FAMILY, FAMILY_NAME, FAMILY_VERSION, SPEC_YAML};
+use simdev_tests::{bin, kernel_ynl, python, python_packages, skip, Simulator, TempFile};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -81,10 +81,10 @@ fn libnl_lists_simdev_among_the_kernels_families() {
     assert_eq!(seen, expected);
 }
 
-/// The pinned packages of tests/python/requirements.txt (.ci/run installs them).
-fn pyroute2_path() -> Option<std::ffi::OsString> {
-    let packages = std::env::var_os("SIMDEV_PYTEST_PATH").unwrap_or_else(|| "/opt/simdev-python".into());
-    if PathBuf::from(&packages).join("pyroute2").is_dir() {
+/// The pinned packages, if pyroute2 is among them.
+fn pyroute2_packages() -> Option<PathBuf> {
+    let packages = python_packages();
+    if packages.join("pyroute2").is_dir() {
         return Some(packages);
     }
     skip(
@@ -93,16 +93,20 @@ fn pyroute2_path() -> Option<std::ffi::OsString> {
     None
 }
 
-fn python() -> std::ffi::OsString {
-    std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into())
-}
-
 #[test]
 fn pyroute2_resolves_simdev_and_dumps_its_devices() {
-    let Some(packages) = pyroute2_path() else { return };
+    let Some(packages) = pyroute2_packages() else { return };
     let sim = Simulator::start(CONFIG);
     let script = TempFile::with_contents("pyroute2_dump.py", include_str!("clients/pyroute2_dump.py"));
-    let out = exec(&sim, python()).arg(&script.0).env("PYTHONPATH", packages).output().unwrap();
+    let numbers =
+        [FAMILY_VERSION, cmd::DEV_GET, dev_attr::DEV_ID as u8, dev_attr::DEV_NAME as u8].map(|n| n.to_string());
+    let out = exec(&sim, python())
+        .arg(&script.0)
+        .arg(FAMILY_NAME)
+        .args(numbers)
+        .env("PYTHONPATH", packages)
+        .output()
+        .unwrap();
     let lines: Vec<serde_json::Value> =
         stdout(out, "pyroute2").lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     assert_eq!(lines[0]["family_id"], sim.family_id);
@@ -120,15 +124,7 @@ struct Ynl {
 
 impl Ynl {
     fn new() -> Option<Ynl> {
-        let dir = match std::env::var_os("SIMDEV_KERNEL_YNL") {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/simdev-ynl/linux-source-6.12"),
-        };
-        if !dir.join("tools/net/ynl/cli.py").is_file() {
-            skip("the kernel's YNL material is not fetched here (run tests/ynl/kernel-ynl; tests/run does)");
-            return None;
-        }
-        Some(Ynl { dir, spec: TempFile::with_contents("simdev.yaml", SPEC_YAML) })
+        Some(Ynl { dir: kernel_ynl()?, spec: TempFile::with_contents("simdev.yaml", SPEC_YAML) })
     }
 
     fn command(&self, sim: Option<&Simulator>, spec: &std::path::Path, args: &[&str]) -> Command {

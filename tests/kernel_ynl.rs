@@ -7,30 +7,9 @@
 //! checked in the kernel (`ip`), not in the simulator's answers.
 
 use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
-use simdev_tests::{skip, Simulator, TempFile};
+use simdev_tests::{kernel_ynl, python, Simulator, TempFile};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-/// The Python that runs the kernel's YNL tools: `$SIMDEV_PYTHON` (tests/run
-/// sets it), else `python3`. It needs the yaml and jsonschema modules.
-fn python() -> Command {
-    Command::new(std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into()))
-}
-
-/// Where `tests/ynl/kernel-ynl` put the kernel's YNL material: the
-/// directory `$SIMDEV_KERNEL_YNL` names (tests/run sets it), or the
-/// default cache. `None` (and a visible skip) when neither has it.
-fn kernel_ynl() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SIMDEV_KERNEL_YNL") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/simdev-ynl/linux-source-6.12"),
-    };
-    if dir.join("tools/net/ynl/cli.py").is_file() {
-        return Some(dir);
-    }
-    skip("the kernel's YNL material is not fetched here (run tests/ynl/kernel-ynl; tests/run does)");
-    None
-}
 
 struct Ynl {
     dir: PathBuf,
@@ -59,7 +38,7 @@ impl Ynl {
             .arg("--port")
             .arg(self.port.to_string())
             .args(["exec", "--"])
-            .arg(python().get_program())
+            .arg(python())
             .arg(self.dir.join("tools/net/ynl/cli.py"))
             .arg("--spec")
             .arg(&self.spec.0)
@@ -115,7 +94,7 @@ fn the_spec_passes_the_kernels_schema() {
     let check = "import sys, yaml, jsonschema\n\
                  schema = yaml.safe_load(open(sys.argv[1]))\n\
                  jsonschema.validate(yaml.safe_load(open(sys.argv[2])), schema)\n";
-    let out = python()
+    let out = Command::new(python())
         .args(["-c", check])
         .arg(dir.join("Documentation/netlink/genetlink.yaml"))
         .arg(&spec.0)
@@ -318,7 +297,7 @@ fn specs_resolve_as_the_kernels_own_reader_resolves_them() {
     for path in specs {
         let family = simdev_ynl::Family::from_yaml(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let out = python().args(["-c", NLSPEC_DUMP]).arg(&dir).arg(&path).output().unwrap();
+        let out = Command::new(python()).args(["-c", NLSPEC_DUMP]).arg(&dir).arg(&path).output().unwrap();
         assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
         let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let ours = ours(&family);
@@ -379,7 +358,7 @@ fn genl_client_gives_the_kernels_ynl_results_on_netdev_and_ethtool() {
     for (family, args, compare_text) in cases {
         let spec = specs.join(format!("{family}.yaml"));
         let ynl = |json: bool| {
-            let mut command = ns.command(std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into()));
+            let mut command = ns.command(python());
             command.arg(dir.join("tools/net/ynl/cli.py")).arg("--no-schema").arg("--spec").arg(&spec).args(&args);
             if json {
                 command.arg("--output-json");

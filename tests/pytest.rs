@@ -4,15 +4,15 @@
 //! `/opt/simdev-python` (or `$SIMDEV_PYTEST_PATH`); without them the test
 //! says so and does not run.
 
-use simdev_tests::{bin, skip};
+use simdev_tests::{bin, python, python_packages, skip};
 use std::process::Command;
 
 const SUITE: &str = include_str!("python/test_driver_sim.py");
 
 #[test]
 fn the_python_suite_passes() {
-    let packages = std::env::var_os("SIMDEV_PYTEST_PATH").unwrap_or_else(|| "/opt/simdev-python".into());
-    let python = std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into());
+    let packages = python_packages();
+    let python = python();
     let has_pytest = Command::new(&python)
         .args(["-c", "import pytest"])
         .env("PYTHONPATH", &packages)

@@ -17,21 +17,19 @@ use neli::nl::NlPayload;
 use neli::router::synchronous::NlRouter;
 use neli::types::{Buffer, GenlBuffer};
 use neli::utils::Groups;
+// The family's numbers, from its one definition (protocol/simdev.yaml);
+// everything on the wire is neli's own encoding.
+use simdev_protocol::simdev::dev_attr::{DEV_ID, DEV_NAME};
+use simdev_protocol::simdev::{cmd::DEV_GET, FAMILY_NAME, FAMILY_VERSION};
 use std::error::Error;
-
-/// From simdev.yaml, as a program written against the spec would have them.
-const DEV_GET: u8 = 1;
-const VERSION: u8 = 1;
-const DEV_ID: u16 = 1;
-const DEV_NAME: u16 = 2;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let (router, _multicast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())?;
-    let family = router.resolve_genl_family("simdev")?;
+    let family = router.resolve_genl_family(FAMILY_NAME)?;
     println!("family {family:#x}");
     let request = GenlmsghdrBuilder::<u8, u16>::default()
         .cmd(DEV_GET)
-        .version(VERSION)
+        .version(FAMILY_VERSION)
         .attrs(GenlBuffer::<u16, Buffer>::new())
         .build()?;
     let replies = router.send::<u16, _, u16, Genlmsghdr<u8, u16>>(family, NlmF::DUMP, NlPayload::Payload(request))?;

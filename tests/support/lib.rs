@@ -50,6 +50,35 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// The Python the tests run (the kernel's YNL tools, pytest, pyroute2):
+/// `$SIMDEV_PYTHON` (tests/run sets it: a python3 `nobody` can run too),
+/// else `python3`.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
+/// Where the packages pinned in `tests/python/requirements.txt` are
+/// installed (`.ci/run` puts them there): `$SIMDEV_PYTEST_PATH`, else
+/// `/opt/simdev-python`. For `PYTHONPATH`.
+pub fn python_packages() -> PathBuf {
+    std::env::var_os("SIMDEV_PYTEST_PATH").map_or_else(|| PathBuf::from("/opt/simdev-python"), PathBuf::from)
+}
+
+/// Where `tests/ynl/kernel-ynl` put the kernel's YNL material: the
+/// directory `$SIMDEV_KERNEL_YNL` names (tests/run sets it), or the
+/// default cache. `None` (and a visible skip) when neither has it.
+pub fn kernel_ynl() -> Option<PathBuf> {
+    let dir = match std::env::var_os("SIMDEV_KERNEL_YNL") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/simdev-ynl/linux-source-6.12"),
+    };
+    if dir.join("tools/net/ynl/cli.py").is_file() {
+        return Some(dir);
+    }
+    skip("the kernel's YNL material is not fetched here (run tests/ynl/kernel-ynl; tests/run does)");
+    None
+}
+
 /// A file in the temp directory, removed on drop.
 pub struct TempFile(pub PathBuf);
 

@@ -65,25 +65,27 @@ pub enum Routing {
 }
 
 /// Routes `datagram`: whole when every message goes one way (no copy
-/// needed), split otherwise.
+/// needed; one pass over the headers), split otherwise.
 pub fn route(datagram: &[u8], family_id: u16) -> Routing {
-    let mut destinations = split_messages(datagram).map(|m| destination(&m, family_id));
-    let whole = |to: Destination| {
-        let parsed: usize = split_messages(datagram).map(|m| align4(m.bytes.len())).sum();
-        parsed >= datagram.len() && split_messages(datagram).all(|m| destination(&m, family_id) == to)
-    };
-    match destinations.next() {
-        Some(Destination::Simulator) if whole(Destination::Simulator) => Routing::Simulator,
-        _ => match plan(datagram, family_id) {
-            None => Routing::Kernel,
-            Some(plan) => Routing::Split(plan),
-        },
+    let (mut to_kernel, mut to_simulator, mut parsed) = (false, false, 0);
+    for message in split_messages(datagram) {
+        parsed += align4(message.bytes.len());
+        match destination(&message, family_id) {
+            Destination::Kernel => to_kernel = true,
+            Destination::Simulator => to_simulator = true,
+            Destination::KernelWithSimdev => return Routing::Split(split(datagram, family_id)),
+        }
+    }
+    match (to_kernel, to_simulator) {
+        (_, false) => Routing::Kernel,
+        // Bytes after the last whole message stay with the kernel.
+        (false, true) if parsed >= datagram.len() => Routing::Simulator,
+        _ => Routing::Split(split(datagram, family_id)),
     }
 }
 
-/// Splits `datagram`; `None` when it all goes to the kernel as it is (no
-/// copy needed).
-pub fn plan(datagram: &[u8], family_id: u16) -> Option<Plan> {
+/// Splits `datagram` by destination.
+fn split(datagram: &[u8], family_id: u16) -> Plan {
     let mut plan = Plan::default();
     let mut parsed = 0;
     for message in split_messages(datagram) {
@@ -100,11 +102,8 @@ pub fn plan(datagram: &[u8], family_id: u16) -> Option<Plan> {
         out.extend_from_slice(padded);
         out.resize(align4(out.len()), 0);
     }
-    if plan.simulator.is_empty() && plan.dumps_with_simdev.is_empty() {
-        return None;
-    }
     plan.kernel.extend_from_slice(&datagram[parsed..]);
-    Some(plan)
+    plan
 }
 
 #[cfg(test)]
@@ -154,7 +153,7 @@ mod tests {
     fn a_kernel_only_datagram_is_sent_as_it_is() {
         let mut datagram = getfamily(NLM_F_ACK, 1, Some(Err("netdev")));
         datagram.extend(getfamily(NLM_F_ACK, 2, Some(Ok(NETDEV))));
-        assert_eq!(plan(&datagram, SIMDEV), None);
+        assert_eq!(route(&datagram, SIMDEV), Routing::Kernel);
     }
 
     #[test]
@@ -164,7 +163,7 @@ mod tests {
         let c = getfamily(NLM_F_DUMP, 3, None);
         let d = getfamily(NLM_F_ACK, 4, Some(Err("simdev")));
         let datagram = [a.clone(), b.clone(), c.clone(), d.clone()].concat();
-        let plan = plan(&datagram, SIMDEV).unwrap();
+        let Routing::Split(plan) = route(&datagram, SIMDEV) else { panic!("split") };
         assert_eq!(plan.kernel, [a, c].concat());
         assert_eq!(plan.simulator, [b, d].concat());
         assert_eq!(plan.dumps_with_simdev, [3]);
@@ -185,7 +184,7 @@ mod tests {
     fn trailing_bytes_stay_with_the_kernel() {
         let b = MessageBuilder::genl(SIMDEV, NLM_F_REQUEST, 2, 0, cmd::DEV_GET, 1).finish();
         let datagram = [b.clone(), vec![1, 2, 3]].concat();
-        let plan = plan(&datagram, SIMDEV).unwrap();
+        let Routing::Split(plan) = route(&datagram, SIMDEV) else { panic!("split") };
         assert_eq!(plan.simulator, b);
         assert_eq!(plan.kernel, [1, 2, 3]);
     }

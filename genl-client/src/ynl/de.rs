@@ -3,7 +3,7 @@
 //! strings), without building the JSON first. A dump of 100 000 devices
 //! is read this way into `DevInfo`s.
 
-use super::value::{Key, Value};
+use super::value::{hex, Key, Value};
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer, Visitor};
 use std::borrow::Cow;
@@ -54,10 +54,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
                 _ => visitor.visit_string(i.to_string()),
             },
             Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Bytes(_) => match self.to_json() {
-                serde_json::Value::String(hex) => visitor.visit_string(hex),
-                other => Err(Error(format!("bytes as {other}"))),
-            },
+            Value::Bytes(bytes) => visitor.visit_string(hex(bytes)),
             Value::List(items) => visitor.visit_seq(SeqDeserializer::new(items.iter())),
             Value::Set(items) => visitor.visit_seq(SeqDeserializer::new(items.iter().map(String::as_str))),
             Value::Dict(entries) => visitor.visit_map(MapDeserializer::new(entries.iter().map(|(k, v)| (key(k), v)))),

@@ -69,7 +69,8 @@ impl Value {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as YNL prints them: lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
