@@ -202,7 +202,7 @@ fn failed_batches_of_other_sockets_do_not_flush_a_sockets_record() {
         m.put_str(dev_attr::REG_NAME, reg).put_u64(dev_attr::REG_VALUE, 9).put_u32(dev_attr::BATCH, batch);
         m.finish()
     };
-    let status = |client: &mut genl_client::client::Client, seq: u32| loop {
+    let status = |client: &mut simdev_netlink::client::Client, seq: u32| loop {
         for reply in client.recv_raw().unwrap() {
             let message = reply.message();
             if message.header.ty == NLMSG_ERROR && message.header.seq == seq {

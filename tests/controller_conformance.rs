@@ -3,7 +3,7 @@
 //! answers must have the same shape: message types, flags, errno,
 //! extended-ACK TLVs, and attribute layout (ids and names may differ).
 
-use genl_client::client::{Client, Reply};
+use simdev_netlink::client::{Client, Reply};
 use simdev_protocol::ctrl::{attr, cmd, GENL_ID_CTRL};
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::wire::{Attrs, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};

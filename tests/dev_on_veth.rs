@@ -3,10 +3,10 @@
 //! applies MTU, MAC and admin-state changes to real veth devices. Every
 //! change is checked in the kernel (`ip -j` inside the namespace).
 
-use genl_client::client::{Subscription, Target};
-use genl_client::error::Error;
 use genl_client::simdev::SimdevClient;
 use nix::errno::Errno;
+use simdev_netlink::client::{Subscription, Target};
+use simdev_netlink::error::Error;
 use simdev_protocol::simdev::{format_mac, DevSelector, DevSet, OperState};
 use simdev_tests::Simulator;
 

@@ -1,14 +1,14 @@
-//! `driver_sim::testing` as another project's tests use it: through the
+//! `simdev_testing` as another project's tests use it: through the
 //! public API only (no helper of this workspace's harness but the path of
 //! the binary, which a dependent crate gets from `SIMDEV_DRIVER_SIM` or
 //! `PATH`).
 
-use driver_sim::testing::{Error, Simulator};
 use simdev_protocol::simdev::{DevSelector, DevSet};
+use simdev_testing::{Error, Simulator};
 use std::process::Command;
 use std::time::Duration;
 
-fn builder(config: &str) -> driver_sim::testing::Builder {
+fn builder(config: &str) -> simdev_testing::Builder {
     Simulator::builder(config).program(simdev_tests::bin("driver-sim"))
 }
 

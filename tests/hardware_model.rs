@@ -3,10 +3,10 @@
 //! kernel has a say, and through notifications (by unicast, as genl-client
 //! subscribes; one test joins a group as a kernel client would).
 
-use genl_client::client::Subscription;
-use genl_client::error::Error;
 use genl_client::simdev::{Event, FwImage, PortSet, SimdevClient};
 use nix::errno::Errno;
+use simdev_netlink::client::Subscription;
+use simdev_netlink::error::Error;
 use simdev_protocol::simdev::{DevSelector, FaultInfo, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 use simdev_tests::{bin, eventually, has_flag, is_root, skip, Simulator};
 use std::time::{Duration, Instant};
@@ -324,7 +324,7 @@ fn dumps_during_hot_plug_are_consistent() {
     let sim = Simulator::start(BOARD);
     let port = sim.port;
     let plugger = std::thread::spawn(move || {
-        let mut client = SimdevClient::connect(genl_client::client::Target::Simulator { port }).unwrap();
+        let mut client = SimdevClient::connect(simdev_netlink::client::Target::Simulator { port }).unwrap();
         for _ in 0..10 {
             client.dev_new("name = \"churn\"\nports = 4\n").unwrap();
             client.dev_del(&DevSelector::Name("churn".into())).unwrap();
@@ -385,7 +385,7 @@ fn a_subscriber_that_falls_behind_learns_it_lost_notifications() {
     }
     // A member of the group, as a kernel client would join it.
     let group = client.group_id(GROUP_EVENTS).unwrap();
-    let mut events = Subscription::new(genl_client::client::Target::Simulator { port: sim.port }, &[group]).unwrap();
+    let mut events = Subscription::new(simdev_netlink::client::Target::Simulator { port: sim.port }, &[group]).unwrap();
     events.set_timeout(Some(Duration::from_secs(10))).unwrap();
     events.set_recv_buffer(1).unwrap(); // the kernel's minimum
     for value in 0..200 {

@@ -1,9 +1,9 @@
 //! Starting, refusing to start, permissions, and leaving nothing behind.
 
-use genl_client::client::Target;
-use genl_client::error::Error;
 use genl_client::simdev::SimdevClient;
 use nix::errno::Errno;
+use simdev_netlink::client::Target;
+use simdev_netlink::error::Error;
 use simdev_protocol::simdev::{DevSelector, DevSet};
 use simdev_tests::{bin, eventually, is_root, skip, Simulator, TempFile, TestNamespace};
 use std::process::Command;

@@ -6,7 +6,7 @@
 //! nest sent without `NLA_F_NESTED`. Policy nests are compared where the
 //! attributes' policies are alike.
 
-use genl_client::client::{Client, Reply};
+use simdev_netlink::client::{Client, Reply};
 use simdev_protocol::extack::{decode_status, Status};
 use simdev_protocol::simdev::{cmd, dev_attr, DevSelector};
 use simdev_protocol::wire::{MessageBuilder, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
@@ -83,9 +83,10 @@ impl Peers {
 
     /// The simulator still answers a well-formed request.
     fn assert_still_serving(&self) {
-        let mut client =
-            genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator { port: self.sim.port })
-                .unwrap();
+        let mut client = genl_client::simdev::SimdevClient::connect(simdev_netlink::client::Target::Simulator {
+            port: self.sim.port,
+        })
+        .unwrap();
         assert_eq!(client.dev_get(&DevSelector::Id(1)).unwrap().name, "m0");
     }
 }

@@ -4,9 +4,9 @@
 //! the port missing (never a failed dump), `dev reset` makes it again; a
 //! rename is followed.
 
-use genl_client::client::Subscription;
 use genl_client::simdev::{Event, PortSet, SimdevClient};
 use nix::errno::Errno;
+use simdev_netlink::client::Subscription;
 use simdev_protocol::simdev::{DevInfo, DevSelector, DevSet, OperState, GROUP_CONFIG};
 use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
 use simdev_tests::{eventually, has_flag, RawSocket, Simulator};

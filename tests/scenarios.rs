@@ -6,9 +6,9 @@
 //! word. Where the backends differ (what a flash takes), the difference is
 //! stated in [`Backend`].
 
-use genl_client::error::Error;
 use genl_client::simdev::{FwImage, PortSet, SimdevClient};
 use nix::errno::Errno;
+use simdev_netlink::error::Error;
 use simdev_protocol::simdev::{format_mac, DevSelector, DevSet, FaultInfo};
 use simdev_tests::{eventually, has_flag, is_root, skip, Simulator};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! runs them again as nobody, who gets them by unicast); the protocol tests
 //! send `subscribe` themselves, so they take the unicast path as root too.
 
-use genl_client::client::Client;
+use simdev_netlink::client::Client;
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::simdev::{cmd, dev_attr, DevSelector, FaultInfo, FAMILY_VERSION};
 use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};

@@ -2,9 +2,9 @@
 //! moves it; every timer due in the span runs in order, each at its own
 //! time, and each run gives the same notifications.
 
-use driver_sim::testing::{Events, Simulator};
 use genl_client::simdev::{Event, FwImage};
 use simdev_protocol::simdev::{DevSelector, FaultInfo};
+use simdev_testing::{Events, Simulator};
 use std::time::Duration;
 
 const HOUR_FLASH: &str = r#"

@@ -8,11 +8,11 @@
 //! itself. The event loop picks what workers report up from a channel; a
 //! worker wakes it ([`Waker`]), so statuses go out as they happen.
 
-use crate::rtnl::KernelError;
 use crate::wake::Waker;
-use genl_client::client::{Client, Subscription, Target};
-use genl_client::devlink::{self, Devlink, FlashEvent, FlashNotification, Handle};
-use genl_client::error::Error;
+use simdev_netlink::client::{Client, Subscription, Target};
+use simdev_netlink::devlink::{self, Devlink, FlashEvent, FlashNotification, Handle};
+use simdev_netlink::error::Error;
+use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::simdev::FwStatus;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
@@ -147,7 +147,7 @@ fn run_flash(handle: &Handle, file: &str, report: &dyn Fn(FwStatus)) -> Result<(
     notifications.set_recv_buffer(4 * 1024 * 1024)?;
     let (done_sender, done) = channel();
     let mut held: Option<FwStatus> = None;
-    let mut relay = |replies: Vec<(u32, genl_client::client::Reply)>| {
+    let mut relay = |replies: Vec<(u32, simdev_netlink::client::Reply)>| {
         for (_, reply) in replies {
             let Some(n) = FlashNotification::decode(&reply.message(), family_id) else { continue };
             if n.handle != *handle || n.kind != FlashEvent::Status {

@@ -13,7 +13,7 @@ use crate::model::faults::Faults;
 use crate::model::firmware::Firmware;
 use crate::model::registers::RegisterFile;
 use crate::model::sensors::Sensor;
-use crate::rtnl::KernelError;
+use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::simdev::{
     dev_attr, led_state, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats,
     RegInfo, Scoped,

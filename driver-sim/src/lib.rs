@@ -25,10 +25,8 @@ pub mod launch;
 pub mod model;
 pub mod netns;
 pub mod ownership;
-pub mod rtnl;
 pub mod server;
 pub mod simulator;
-pub mod testing;
 pub mod timers;
 pub mod wake;
 
@@ -42,7 +40,7 @@ use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
 /// program's.
 pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     if cli.reclaim {
-        let mut rtnl = rtnl::Rtnl::new(netns::open_rtnl().context("opening rtnetlink")?);
+        let mut rtnl = simdev_netlink::rtnl::Rtnl::new(netns::open_rtnl().context("opening rtnetlink")?);
         for what in ownership::reclaim(&mut rtnl).context("reclaiming leftovers")? {
             eprintln!("driver-sim: reclaimed {what}");
         }
@@ -98,7 +96,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let backends = device::Backends {
         netdevs: Some(
             backend::netdevs::Netdevs::new(
-                rtnl::Rtnl::new(namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?),
+                simdev_netlink::rtnl::Rtnl::new(
+                    namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?,
+                ),
                 namespace.genl.try_clone().context("duplicating the generic netlink socket")?,
                 namespace.link_monitor.try_clone().context("duplicating the rtnetlink monitor socket")?,
                 namespace.genl_monitor.try_clone().context("duplicating the generic netlink monitor socket")?,
@@ -139,7 +139,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         sim.devices.netdevs().expect("made above").monitors().context("duplicating the notification sockets")?;
     sim.watcher = Some(wake::Watcher::start(monitors, waker).context("starting the notification watcher")?);
 
-    let ready = launch::Ready {
+    let ready = simdev_protocol::ready::Ready {
         family_id,
         port: server.port(),
         netns: namespace.netns_path.clone(),
@@ -150,8 +150,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     if cli.exec {
         server::stop_when_a_child_exits().context("installing the SIGCHLD handler")?;
     }
-    ready.announce(cli.ready_fd)?;
-    let mut program = if cli.exec { Some(ready.spawn(&cli.command)?) } else { None };
+    launch::announce(&ready, cli.ready_fd)?;
+    let mut program = if cli.exec { Some(launch::spawn(&ready, &cli.command)?) } else { None };
 
     let outcome = server.serve(&mut sim);
     launch::notify_service_manager("STOPPING=1");
@@ -182,7 +182,7 @@ const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 /// user may ask): their ids and groups are not simdev's to take. Empty,
 /// with a warning, if it cannot answer.
 fn kernel_families() -> Vec<simdev_protocol::ctrl::FamilyInfo> {
-    let families = genl_client::client::Client::kernel().and_then(|mut kernel| kernel.list_families());
+    let families = simdev_netlink::client::Client::kernel().and_then(|mut kernel| kernel.list_families());
     match families {
         Ok(families) => families,
         Err(e) => {

@@ -256,7 +256,7 @@ fn hold_namespace(channel: RawFd, parent: Pid, private: bool, as_root: bool, nam
             Err(_) => break,
         }
     }
-    let mut rtnl = crate::rtnl::Rtnl::new(rtnl);
+    let mut rtnl = simdev_netlink::rtnl::Rtnl::new(rtnl);
     for ifindex in netdevs {
         // Only if it still is the simulator's: an ifindex can be reused.
         let marked =

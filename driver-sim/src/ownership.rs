@@ -7,7 +7,7 @@
 //! created in this run; a name that is taken is an error that says whose
 //! netdev holds it.
 
-use crate::rtnl::{KernelError, LinkState, Rtnl};
+use simdev_netlink::rtnl::{KernelError, LinkState, Rtnl};
 use std::sync::OnceLock;
 
 /// How every mark starts.

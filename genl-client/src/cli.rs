@@ -1,8 +1,8 @@
 //! `genl-client`'s command line (iproute2/devlink conventions): every flag
 //! and command defined and documented once.
 
-use crate::client::{parse_timeout, SimulatorOptions, DEFAULT_TIMEOUT, TIMEOUT_ENV, TRUST_ENV};
 use clap::{Parser, Subcommand};
+use simdev_netlink::client::{parse_timeout, SimulatorOptions, DEFAULT_TIMEOUT, TIMEOUT_ENV, TRUST_ENV};
 use simdev_protocol::{DEFAULT_PORT, PORT_ENV};
 
 /// Generic Netlink client: resolve families, show and drive simdev devices,
@@ -53,7 +53,7 @@ pub struct Cli {
     pub force: bool,
 
     /// With -b: how many requests may be in flight at once.
-    #[arg(long, value_name = "N", default_value_t = crate::pipeline::DEFAULT_WINDOW, requires = "batch")]
+    #[arg(long, value_name = "N", default_value_t = simdev_netlink::pipeline::DEFAULT_WINDOW, requires = "batch")]
     pub window: usize,
 
     #[command(flatten)]
@@ -131,11 +131,11 @@ impl Cli {
         SimulatorOptions { trusted_uids: self.trust_uid.clone(), timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT) }
     }
 
-    pub fn target(&self) -> crate::client::Target {
+    pub fn target(&self) -> simdev_netlink::client::Target {
         if self.kernel {
-            crate::client::Target::Kernel
+            simdev_netlink::client::Target::Kernel
         } else {
-            crate::client::Target::Simulator { port: self.port.unwrap_or(DEFAULT_PORT) }
+            simdev_netlink::client::Target::Simulator { port: self.port.unwrap_or(DEFAULT_PORT) }
         }
     }
 }

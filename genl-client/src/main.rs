@@ -9,7 +9,7 @@ fn main() {
     let cli = genl_client::cli::Cli::parse();
     cli.simulator_options().set_for_process();
     if let Err(e) = genl_client::commands::run(&cli) {
-        use genl_client::error::Error;
+        use simdev_netlink::error::Error;
         match &e {
             // -j: one JSON object on stdout, for scripts (a batch's lines
             // already carried theirs).
@@ -18,6 +18,6 @@ fn main() {
             _ => eprintln!("genl-client: {e}"),
         }
         // Like clap's own refusals: 2 for a usage error, 1 for a failure.
-        std::process::exit(if matches!(e, genl_client::error::Error::Usage(_)) { 2 } else { 1 });
+        std::process::exit(if matches!(e, simdev_netlink::error::Error::Usage(_)) { 2 } else { 1 });
     }
 }

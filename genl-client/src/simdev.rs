@@ -1,11 +1,11 @@
 //! Typed calls of the `simdev` family: resolve it once through the
 //! controller, then one method per command; [`Event`] decodes notifications.
 
-use crate::client::{Client, Reply, Subscription, Target};
-use crate::error::{Error, Result};
 use crate::ynl::codec::Codec;
 use crate::ynl::value::Value;
 use serde::de::DeserializeOwned;
+use simdev_netlink::client::{Client, Reply, Subscription, Target};
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::ctrl::FamilyInfo;
 use simdev_protocol::simdev::{
     self, format_mac, DevInfo, DevSelector, DevSet, FaultInfo, FwInfo, FwStatus, Mac, PortInfo, RegInfo, Scoped,

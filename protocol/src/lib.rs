@@ -9,6 +9,8 @@
 //! - [`simdev`]: the simdev family, generated at build time from its YNL
 //!   spec `simdev.yaml`, and its typed messages.
 //!
+//! - [`ready`]: the ready line `driver-sim` prints when it serves.
+//!
 //! Nothing here does I/O.
 
 pub mod ctrl;
@@ -19,6 +21,7 @@ pub mod fuzzing;
 pub mod policy;
 pub mod policy_dump;
 pub mod preload;
+pub mod ready;
 pub mod simdev;
 pub mod wire;
 

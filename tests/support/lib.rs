@@ -1,12 +1,12 @@
 //! Test harness for the workspace integration tests: start `driver-sim`
-//! through `driver_sim::testing` (the fixture other projects use), look at the kernel's state
+//! through `simdev_testing` (the fixture other projects use), look at the kernel's state
 //! inside the simulator's namespace (`nsenter` + `ip -j`), run the CLI, and
 //! exchange raw bytes with the kernel's and the simulator's controllers.
 //!
 //! The binaries come from the target directory of the test executable
 //! (`tests/run` and `cargo build` put them there) or from `SIMDEV_BIN_DIR`.
 
-use genl_client::client::{Client, Reply};
+use simdev_netlink::client::{Client, Reply};
 use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -194,10 +194,10 @@ impl Drop for Background {
     }
 }
 
-/// A running simulator: `driver_sim::testing`'s fixture, with what these
+/// A running simulator: `simdev_testing`'s fixture, with what these
 /// tests check around it (the kernel's view, the CLI, a test namespace).
 pub struct Simulator {
-    pub inner: driver_sim::testing::Simulator,
+    pub inner: simdev_testing::Simulator,
     pub port: u32,
     pub family_id: u16,
     pub netns: String,
@@ -227,7 +227,7 @@ impl Simulator {
     /// Like [`Simulator::start_in`] (or [`Simulator::try_start`] without a
     /// namespace), returning the failure (exit status, stderr).
     pub fn try_start_in(ns: Option<&TestNamespace>, config: &str, args: &[&str]) -> Result<Simulator, String> {
-        let mut builder = driver_sim::testing::Simulator::builder(config).program(bin("driver-sim"));
+        let mut builder = simdev_testing::Simulator::builder(config).program(bin("driver-sim"));
         if let Some(ns) = ns {
             let mut prefix = vec!["nsenter".to_string()];
             if let Some(userns) = &ns.userns {
@@ -259,7 +259,7 @@ impl Simulator {
 
     /// A `simdev` client of this simulator (family resolved).
     pub fn simdev(&self) -> genl_client::simdev::SimdevClient {
-        genl_client::simdev::SimdevClient::connect(genl_client::client::Target::Simulator { port: self.port })
+        genl_client::simdev::SimdevClient::connect(simdev_netlink::client::Target::Simulator { port: self.port })
             .expect("resolve simdev")
     }
 

@@ -14,7 +14,7 @@ use netdevs::Netdevs;
 
 use crate::config::DeviceConfig;
 use crate::device::Port;
-use crate::rtnl::KernelError;
+use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::simdev::{Mac, PortInfo, PortStats};
 
 /// A backend operation failed; `action` says what was being done. (The

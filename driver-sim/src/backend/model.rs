@@ -6,7 +6,7 @@
 use super::netdevs::Netdevs;
 use super::{Backend, BackendError, Hardware, Ports, PortsConfig};
 use crate::device::Port;
-use crate::rtnl::KernelError;
+use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
 use std::collections::HashMap;
 

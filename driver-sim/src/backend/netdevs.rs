@@ -17,20 +17,17 @@ use super::Ports;
 use crate::device::Port;
 use crate::netns::Undertaker;
 use crate::ownership::name_taken;
-use crate::rtnl::{parse_link, KernelError, LinkState, Rtnl};
-use genl_client::client::Client;
-use genl_client::ethtool::{decode_rings_notification, Ethtool, Netdev};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recv, MsgFlags};
+use simdev_netlink::client::Client;
+use simdev_netlink::ethtool::{decode_rings_notification, Ethtool, Netdev};
+use simdev_netlink::rtnl::{parse_link, KernelError, LinkState, Rtnl, RTM_DELLINK, RTM_NEWLINK};
 use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats, Rings};
 use simdev_protocol::wire::{split_messages, Message, RECV_BUF_LEN};
 use std::collections::{BTreeSet, HashMap};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
-
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
 
 /// The kernel's netdevs of the hardware namespace, as ports with cables.
 pub struct Netdevs {

@@ -11,7 +11,7 @@ use super::netdevs::Netdevs;
 use super::{needs_netdevs, Backend, BackendError, Hardware, PortsConfig};
 use crate::device::Port;
 use crate::ownership::Mark;
-use crate::rtnl::{KernelError, LinkChange, NewPort};
+use simdev_netlink::rtnl::{KernelError, LinkChange, NewPort};
 use simdev_protocol::simdev::port_mac;
 
 #[derive(Default)]

@@ -11,9 +11,9 @@ use crate::config::{ClockChoice, DeviceConfig};
 use crate::device::{ChangeError, KernelWork, PortSettings};
 use crate::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::genl::{HandlerError, Request};
-use crate::rtnl::KernelError;
 use crate::simulator::{Simulator, RESET_FLAP};
 use crate::timers::TimerEvent;
+use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, Mac, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 

@@ -208,7 +208,7 @@ pub fn refuse_during_kernel_work(sim: &Simulator, id: u32) -> Result<(), Handler
 }
 
 /// A kernel failure while reading or changing a device's netdevs.
-pub fn kernel_error(sim: &Simulator, dev: u32, error: crate::rtnl::KernelError) -> HandlerError {
+pub fn kernel_error(sim: &Simulator, dev: u32, error: simdev_netlink::rtnl::KernelError) -> HandlerError {
     let name = sim.devices.get(dev).map_or("?", |d| d.name.as_str());
     HandlerError::new(error.errno, format!("{name}: the kernel said: {error}"))
 }

@@ -16,12 +16,12 @@ use super::render::{render, reply_json};
 use super::Output;
 use crate::batch::{parse_batch, BatchLine};
 use crate::cli::BatchCommand;
-use crate::client::{Reply, Target};
-use crate::error::{Error, Result};
-use crate::pipeline::{Flow, Pipelined};
 use crate::simdev::{Call, SimdevClient};
 use clap::Parser;
 use nix::errno::Errno;
+use simdev_netlink::client::{Reply, Target};
+use simdev_netlink::error::{Error, Result};
+use simdev_netlink::pipeline::{Flow, Pipelined};
 use simdev_protocol::simdev::DEV_ATTRS;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -205,9 +205,9 @@ impl Runner {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
             Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
-            Action::Exec(_) => {
-                Err(crate::error::Error::Usage("exec runs a program in genl-client's place: not in a batch".into()))
-            }
+            Action::Exec(_) => Err(simdev_netlink::error::Error::Usage(
+                "exec runs a program in genl-client's place: not in a batch".into(),
+            )),
             // With -j the answers go into the line's record.
             Action::Ynl(args, family) if output.json && !args.list_ops => {
                 let mut documents = Vec::new();

@@ -3,8 +3,8 @@
 
 use super::Output;
 use crate::cli::CtrlCommand;
-use crate::client::{Client, Target};
-use crate::error::{Error, Result};
+use simdev_netlink::client::{Client, Target};
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::ctrl::{FamilyInfo, FamilySelector};
 use simdev_protocol::family::{FamilySpec, GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL};
 use simdev_protocol::policy::{policy_attr, AttrSet, AttrType};

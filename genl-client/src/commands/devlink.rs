@@ -5,10 +5,10 @@
 
 use super::Output;
 use crate::cli::{DevlinkCommand, DevlinkDevCommand};
-use crate::client::Target;
-use crate::devlink::{Devlink, Handle, Info};
-use crate::error::Result;
 use serde_json::{json, Map, Value};
+use simdev_netlink::client::Target;
+use simdev_netlink::devlink::{Devlink, Handle, Info};
+use simdev_netlink::error::Result;
 
 pub fn run(target: Target, command: &DevlinkCommand, output: Output) -> Result<()> {
     let mut devlink = Devlink::new(super::kernel_client(target, "devlink")?)?;

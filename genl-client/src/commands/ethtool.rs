@@ -4,10 +4,10 @@
 use super::args::Words;
 use super::Output;
 use crate::cli::{EthtoolCommand, RingsCommand};
-use crate::client::Target;
-use crate::error::{Error, Result};
-use crate::ethtool::{Ethtool, Netdev};
 use serde_json::json;
+use simdev_netlink::client::Target;
+use simdev_netlink::error::{Error, Result};
+use simdev_netlink::ethtool::{Ethtool, Netdev};
 
 pub fn run(target: Target, command: &EthtoolCommand, output: Output) -> Result<()> {
     let mut ethtool = Ethtool::new(super::kernel_client(target, "ethtool")?)?;

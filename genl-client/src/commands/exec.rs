@@ -7,10 +7,10 @@
 //! because their system calls do not go through a shared C library
 //! (statically linked ones, Go), are refused before they run.
 
-use crate::client::Target;
-use crate::error::{Error, Result};
 use crate::simdev::SimdevClient;
 use object::Object;
+use simdev_netlink::client::Target;
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::preload::{FAMILY_ID_ENV, GROUPS_ENV, LIBRARY_ENV, LIBRARY_FILE, PORT_ENV};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

@@ -5,9 +5,9 @@
 //! (`subscribe`), so any user sees the progress.
 
 use super::Output;
-use crate::client::PROBE_EVERY;
-use crate::error::{Error, Result};
 use crate::simdev::{Event, FwImage, SimdevClient};
+use simdev_netlink::client::PROBE_EVERY;
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::simdev::{DevSelector, FwStatus, GROUP_FW};
 use std::io::IsTerminal;

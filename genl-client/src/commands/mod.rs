@@ -17,8 +17,8 @@ pub mod render;
 pub mod ynl;
 
 use crate::cli::Cli;
-use crate::error::Result;
 use crate::simdev::SimdevClient;
+use simdev_netlink::error::Result;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +44,11 @@ impl Output {
 }
 
 /// A client of the kernel, for commands about a kernel-only family.
-fn kernel_client(target: crate::client::Target, family: &str) -> Result<crate::client::Client> {
-    if target != crate::client::Target::Kernel {
-        return Err(crate::error::Error::Usage(format!("{family} is a kernel family: use --kernel")));
+fn kernel_client(target: simdev_netlink::client::Target, family: &str) -> Result<simdev_netlink::client::Client> {
+    if target != simdev_netlink::client::Target::Kernel {
+        return Err(simdev_netlink::error::Error::Usage(format!("{family} is a kernel family: use --kernel")));
     }
-    crate::client::Client::kernel()
+    simdev_netlink::client::Client::kernel()
 }
 
 /// Runs one parsed command line.
@@ -57,21 +57,23 @@ pub fn run(cli: &Cli) -> Result<()> {
     let target = cli.target();
     if cli.ynl.used() {
         if cli.object.is_some() {
-            return Err(crate::error::Error::Usage(
+            return Err(simdev_netlink::error::Error::Usage(
                 "give either OBJECT COMMAND or the YNL grammar (--family/--spec ...), not both".into(),
             ));
         }
         if cli.batch.is_some() {
-            return Err(crate::error::Error::Usage("-b takes its commands, YNL grammar too, from the file".into()));
+            return Err(simdev_netlink::error::Error::Usage(
+                "-b takes its commands, YNL grammar too, from the file".into(),
+            ));
         }
         return ynl::run(target, &cli.ynl, output);
     }
     if cli.object.is_some() && cli.batch.is_some() {
-        return Err(crate::error::Error::Usage("give either a command or -b FILE, not both".into()));
+        return Err(simdev_netlink::error::Error::Usage("give either a command or -b FILE, not both".into()));
     }
     let Some(object) = &cli.object else {
         let Some(file) = &cli.batch else {
-            return Err(crate::error::Error::Usage("give a command (OBJECT COMMAND) or -b FILE".into()));
+            return Err(simdev_netlink::error::Error::Usage("give a command (OBJECT COMMAND) or -b FILE".into()));
         };
         let options = batch::Options { force: cli.force, window: cli.window, output };
         return batch::run_file(target, file, options);
@@ -80,7 +82,7 @@ pub fn run(cli: &Cli) -> Result<()> {
 }
 
 /// Runs one command.
-pub fn run_object(target: crate::client::Target, object: &crate::cli::Object, output: Output) -> Result<()> {
+pub fn run_object(target: simdev_netlink::client::Target, object: &crate::cli::Object, output: Output) -> Result<()> {
     match plan::plan(object)? {
         plan::Action::Call(call) => {
             let mut sim = SimdevClient::connect(target)?;

@@ -6,9 +6,9 @@
 
 use super::fault::describe;
 use super::Output;
-use crate::client::Target;
-use crate::error::{Error, Result};
 use crate::simdev::{Event, SimdevClient};
+use simdev_netlink::client::Target;
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::simdev::format_mac;
 use std::io::Write;
 

@@ -10,8 +10,8 @@ use crate::cli::{
     parse_u64, BatchCommand, ClockCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand,
     FwCommand, Object, PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
 };
-use crate::error::{Error, Result};
 use crate::simdev::{Call, FwImage};
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::simdev::DevSelector;
 
 pub enum Action<'a> {

@@ -8,10 +8,10 @@ use super::dev::print_device;
 use super::fault::describe;
 use super::hw::{print_port, print_reg, print_sensor, print_stats};
 use super::Output;
-use crate::client::Reply;
-use crate::error::Result;
 use crate::simdev::{decode_answer, typed, Call};
 use crate::ynl::value::{pformat, Value};
+use simdev_netlink::client::Reply;
+use simdev_netlink::error::Result;
 use simdev_protocol::simdev::{DevInfo, FaultInfo, FwInfo, PortInfo, RegInfo, Scoped, SensorInfo, StatsInfo};
 
 /// The answer's data as JSON (`null` for commands that only acknowledge).

@@ -7,10 +7,10 @@
 
 use super::Output;
 use crate::cli::YnlArgs;
-use crate::client::{Client, Reply, Subscription, Target};
-use crate::error::{Error, Result};
 use crate::ynl::codec::Codec;
 use crate::ynl::value::{pformat, python_json, Key, Value};
+use simdev_netlink::client::{Client, Reply, Subscription, Target};
+use simdev_netlink::error::{Error, Result};
 use simdev_protocol::wire::{NLM_F_ACK, NLM_F_DUMP};
 use simdev_ynl::{Family, Op};
 use std::time::Duration;

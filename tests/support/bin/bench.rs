@@ -5,12 +5,12 @@
 //! `cargo build --release && target/release/simdev-bench`.
 //! `--smoke` runs tiny sizes (to keep the benchmark working, not to measure).
 
-use genl_client::client::Client;
-use genl_client::pipeline::{Flow, Pipelined};
 use genl_client::simdev::Call;
 use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
+use simdev_netlink::client::Client;
+use simdev_netlink::pipeline::{Flow, Pipelined};
 use simdev_protocol::ctrl::FamilySelector;
 use simdev_protocol::simdev::{DevSelector, DEV_ATTRS};
 use simdev_protocol::wire::{MessageBuilder, NLM_F_DUMP, NLM_F_REQUEST};
@@ -229,7 +229,7 @@ fn echo_peer() -> ! {
         let (len, from) = nix::sys::socket::recvfrom::<nix::sys::socket::NetlinkAddr>(fd, &mut buf).expect("recv");
         let to = from.expect("a sender");
         let answer = &buf[..len];
-        let _ = genl_client::mmsg::send_batch(fd, to.pid(), &[answer, answer], 0);
+        let _ = simdev_netlink::mmsg::send_batch(fd, to.pid(), &[answer, answer], 0);
     }
 }
 
@@ -254,7 +254,7 @@ fn floor(rounds: u32, ops: u32) -> (f64, f64) {
     let to = nix::sys::socket::NetlinkAddr::new(echo_port, 0);
     let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
     let send = || nix::sys::socket::sendto(fd, &request, &to, nix::sys::socket::MsgFlags::empty()).expect("send");
-    let mut slots = genl_client::mmsg::RecvBatch::new(16, 65536);
+    let mut slots = simdev_netlink::mmsg::RecvBatch::new(16, 65536);
     let mut receive = || slots.receive(fd, 0).expect("receive") as u32;
     // Each request is answered with two datagrams.
     let round_trip = |receive: &mut dyn FnMut() -> u32| {

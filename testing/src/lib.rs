@@ -8,7 +8,7 @@
 //! # if std::env::var_os("SIMDEV_DRIVER_SIM").is_none() {
 //! #     std::env::set_var("SIMDEV_DRIVER_SIM", concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/driver-sim"));
 //! # }
-//! use driver_sim::testing::Simulator;
+//! use simdev_testing::{simdev, Event, Simulator};
 //!
 //! let sim = Simulator::start("[[device]]\nname = \"t0\"\nports = 2\n")?;
 //! let mut client = sim.client()?;
@@ -17,12 +17,9 @@
 //! // Subscribe first, then act (here, or the program under test), then
 //! // wait for the announcement.
 //! let mut events = sim.subscribe(&["config"])?;
-//! client.dev_set(&simdev_protocol::simdev::DevSet {
-//!     mtu: Some(1400),
-//!     ..simdev_protocol::simdev::DevSet::new(simdev_protocol::simdev::DevSelector::Name("t0".into()))
-//! })?;
+//! client.dev_set(&simdev::DevSet { mtu: Some(1400), ..simdev::DevSet::new(simdev::DevSelector::Name("t0".into())) })?;
 //! let mtu = events.wait_for(std::time::Duration::from_secs(10), |event| match event {
-//!     genl_client::simdev::Event::DevChange { dev } => Some(dev.ports[0].mtu),
+//!     Event::DevChange { dev } => Some(dev.ports[0].mtu),
 //!     _ => None,
 //! })?;
 //! assert_eq!(mtu, 1400);
@@ -33,10 +30,18 @@
 //! `$SIMDEV_DRIVER_SIM`, else `driver-sim` on `PATH` (a crate of this
 //! workspace's own can give Cargo's `CARGO_BIN_EXE_driver-sim`). The error
 //! type carries text and numbers only: no `nix` or other crate's types.
+//!
+//! This crate depends on the simulator's public contract only (its command
+//! line and the ready line of [`simdev_protocol::ready`]), not on its code;
+//! what its API takes and gives is re-exported, so a test needs this one
+//! dependency.
 
-use crate::launch::Ready;
-use genl_client::client::{Subscription, Target};
-use genl_client::simdev::{Event, SimdevClient};
+pub use genl_client::simdev::{Call, Event, SimdevClient};
+pub use simdev_netlink::client::{Subscription, Target};
+/// The `simdev` family's typed messages ([`simdev::DevSet`], [`simdev::DevSelector`], ...).
+pub use simdev_protocol::simdev;
+
+use simdev_protocol::ready::Ready;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -71,8 +76,8 @@ pub enum Error {
     Io { what: &'static str, source: std::io::Error },
 }
 
-impl From<genl_client::error::Error> for Error {
-    fn from(e: genl_client::error::Error) -> Self {
+impl From<simdev_netlink::error::Error> for Error {
+    fn from(e: simdev_netlink::error::Error) -> Self {
         Error::Client { errno: e.errno().map(|e| e as i32), message: e.to_string() }
     }
 }
@@ -291,7 +296,7 @@ impl Events {
             }
             self.subscription.set_timeout(Some(left))?;
             let batch = match self.subscription.recv() {
-                Err(genl_client::error::Error::Timeout) => return Err(Error::Timeout(timeout)),
+                Err(simdev_netlink::error::Error::Timeout) => return Err(Error::Timeout(timeout)),
                 outcome => outcome?,
             };
             for (_, reply) in batch {

@@ -13,9 +13,10 @@ use simdev_protocol::wire::{
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
-const RTM_GETLINK: u16 = 18;
+/// rtnetlink message types (`include/uapi/linux/rtnetlink.h`).
+pub const RTM_NEWLINK: u16 = 16;
+pub const RTM_DELLINK: u16 = 17;
+pub const RTM_GETLINK: u16 = 18;
 
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
@@ -63,11 +64,11 @@ impl From<std::io::Error> for KernelError {
 }
 
 /// What the kernel's other families (devlink, ethtool) answered, through
-/// genl-client: its errno and extended-ACK message.
-impl From<genl_client::error::Error> for KernelError {
-    fn from(e: genl_client::error::Error) -> Self {
+/// [`crate::client`]: its errno and extended-ACK message.
+impl From<crate::error::Error> for KernelError {
+    fn from(e: crate::error::Error) -> Self {
         match &e {
-            genl_client::error::Error::Netlink { errno, message, .. } => {
+            crate::error::Error::Netlink { errno, message, .. } => {
                 KernelError { errno: *errno as i32, message: message.clone() }
             }
             other => {
