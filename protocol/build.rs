@@ -298,5 +298,36 @@ fn generate(family: &Family) -> Result<String, String> {
         .unwrap();
     writeln!(w, "    policy: None,\n    commands: &[\n{commands}    ],").unwrap();
     writeln!(w, "    notifications: &[\n{notifications}    ],\n    mcast_groups: GROUPS,\n}};").unwrap();
+    write_calls_macro(w, family);
     Ok(out)
+}
+
+/// Where the simulator's handler of an operation lives, by name: `a-b-c`
+/// is function `c` of module `a_b` (`dev-led-set` -> `dev_led::set`), a
+/// one-word `w` is `w::run`; a dump is the module's `DUMP`.
+fn handler_path(op: &Op) -> (String, String) {
+    match op.name.rsplit_once('-') {
+        Some((object, verb)) => (lower(object), lower(verb)),
+        None => (lower(&op.name), "run".to_string()),
+    }
+}
+
+/// `simdev_calls!(m)` calls `m!` with every operation that has a do or a
+/// dump, `[CMD, module, function, kind]` (kind `do_only`, `dump_only` or
+/// `do_and_dump`): the simulator builds its dispatch from it, so an
+/// operation of the spec without its handler does not compile.
+fn write_calls_macro(w: &mut String, family: &Family) {
+    writeln!(w, "\n/// Every operation with a do or a dump, for the simulator's dispatch:").unwrap();
+    writeln!(w, "/// `[CMD, module, function, do_only | dump_only | do_and_dump]`.").unwrap();
+    writeln!(w, "#[macro_export]\nmacro_rules! simdev_calls {{\n    ($m:ident) => {{\n        $m! {{").unwrap();
+    for op in family.ops.iter().filter(|op| op.is_call()) {
+        let (module, function) = handler_path(op);
+        let kind = match (op.do_.is_some(), op.dump.is_some()) {
+            (true, true) => "do_and_dump",
+            (true, false) => "do_only",
+            _ => "dump_only",
+        };
+        writeln!(w, "            [{}, {module}, {function}, {kind}],", upper(&op.name)).unwrap();
+    }
+    writeln!(w, "        }}\n    }};\n}}").unwrap();
 }

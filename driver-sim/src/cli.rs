@@ -63,5 +63,5 @@ pub struct Cli {
 }
 
 fn netns_name(text: &str) -> Result<String, String> {
-    crate::netns::check_netns_name(text).map(|()| text.to_string())
+    crate::hardware::netns::check_netns_name(text).map(|()| text.to_string())
 }

@@ -674,7 +674,7 @@ impl Config {
     /// Semantic checks; returns the span of the offending value.
     fn validate(&self) -> Result<(), (Range<usize>, String)> {
         if let Some(name) = &self.simulator.netns_name {
-            crate::netns::check_netns_name(name.get_ref())
+            crate::hardware::netns::check_netns_name(name.get_ref())
                 .map_err(|why| (name.span(), format!("simulator.netns_name: {why}")))?;
         }
         let family_id = &self.simulator.family_id;
@@ -778,7 +778,7 @@ impl FaultConfig {
                 return Err((p.span(), format!("device.fault.probability: {} is outside (0, 1]", p.get_ref())));
             }
         }
-        crate::model::faults::check_fault(&self.to_info(), ports, backend)
+        crate::driver::model::faults::check_fault(&self.to_info(), ports, backend)
             .map_err(|why| (self.command.span(), format!("device.fault `{}`: {}", self.command.get_ref(), why.message)))
     }
 }

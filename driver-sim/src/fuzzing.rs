@@ -8,12 +8,13 @@
 //!
 //! None of it may panic, whatever the bytes.
 
-use crate::clients::{Clients, Sent, MESSAGES_PER_TURN};
 use crate::config::{Config, DeviceConfig, ResolvedDevices};
-use crate::device::{Backends, Devices};
-use crate::dump::DUMP_DATAGRAM_MAX;
-use crate::genl::{handle_datagram, Sender};
-use crate::simulator::{Families, Simulator};
+use crate::driver::device::{Backends, Devices};
+use crate::kernel::clients::{Clients, Sent, MESSAGES_PER_TURN};
+use crate::kernel::dump::DUMP_DATAGRAM_MAX;
+use crate::kernel::families::Families;
+use crate::kernel::genl::{handle_datagram, Sender};
+use crate::simulator::Simulator;
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::wire::{align4, split_messages, NLMSG_DONE, NLMSG_ERROR};
 use std::time::Duration;
@@ -86,8 +87,13 @@ fn model_simulator(configs: ResolvedDevices, admin_uids: Vec<u32>, seed: u64) ->
     let mut devices = Devices::new(Backends::model_only(), seed);
     devices.create_all(configs).expect("model devices");
     // Virtual time: the fuzzer runs an hour of timers in no time.
-    let timers = crate::timers::Timers::new(true);
-    Simulator::new(Families::new(simdev_protocol::ctrl::GENL_START_ALLOC, &[]), devices, admin_uids, timers)
+    let timers = crate::kernel::timers::Timers::new(true);
+    Simulator::new(
+        Families::new(&[(&crate::driver::ops::SIMDEV, simdev_protocol::ctrl::GENL_START_ALLOC)], &[]),
+        devices,
+        admin_uids,
+        timers,
+    )
 }
 
 /// A fresh simulator with [`DEVICES`] (parsed once: each run starts anew

@@ -1,37 +1,34 @@
-//! The simdev driver simulator: a Generic Netlink family served over real
-//! netlink sockets, driving real netdevs as its hardware.
+//! The simdev driver simulator: Generic Netlink families served over real
+//! netlink sockets, driving real netdevs as their hardware.
 //!
-//! Layout: [`config`] (TOML), [`netns`] (where the hardware lives),
-//! [`rtnl`] (talking to the kernel about links), [`backend`] (the
-//! hardware kinds), [`device`] (the device model), [`server`] (socket and
-//! event loop), [`clients`] (what is kept per client, bounded), [`genl`]
-//! (the kernel's request path), [`dump`] (dumps a buffer at a time), [`handlers`] (one file
-//! per object), [`simulator`] (the state handlers work on), [`launch`]
-//! (the ready line, `--exec`). [`testing`] is for other programs' tests: a
-//! simulator in one call.
+//! Three layers, as in the kernel they stand in for:
+//! - [`kernel`]: what Generic Netlink does for any family (socket, event
+//!   loop, clients, request path, dumps, the controller, families, timers);
+//! - [`driver`]: what a driver does (its ops, devices, device model,
+//!   background work);
+//! - [`hardware`]: what the hardware is (backends: veth, netdevsim, model;
+//!   the namespace it lives in; what the simulator owns).
+//!
+//! Around them: [`config`] (TOML), [`cli`] (`driver-sim`'s flags),
+//! [`simulator`] (the state the event loop owns and handlers work on),
+//! [`launch`] (the ready line, `--exec`), [`fuzzing`] (the fuzz targets'
+//! entry points). Other programs' tests start a simulator with the
+//! `simdev-testing` crate.
 
-pub mod backend;
-pub mod background;
-pub mod batch;
 pub mod cli;
-pub mod clients;
 pub mod config;
-pub mod device;
-pub mod dump;
+pub mod driver;
 pub mod fuzzing;
-pub mod genl;
-pub mod handlers;
+pub mod hardware;
+pub mod kernel;
 pub mod launch;
-pub mod model;
-pub mod netns;
-pub mod ownership;
-pub mod server;
 pub mod simulator;
-pub mod timers;
-pub mod wake;
 
 use anyhow::Context;
 use config::{Config, FamilyIdChoice, Netns, PortChoice, DEFAULT_CONFIG_NAME};
+use driver::device;
+use hardware::{netns, ownership};
+use kernel::{server, timers, wake};
 use nix::sys::signal::Signal;
 use simdev_protocol::ctrl::{GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC};
 
@@ -95,7 +92,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private, netns_name.as_deref())?;
     let backends = device::Backends {
         netdevs: Some(
-            backend::netdevs::Netdevs::new(
+            hardware::netdevs::Netdevs::new(
                 simdev_netlink::rtnl::Rtnl::new(
                     namespace.rtnl.try_clone().context("duplicating the rtnetlink socket")?,
                 ),
@@ -106,9 +103,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
             )
             .context("reading the hardware namespace's netdevs")?,
         ),
-        veth: backend::veth::VethBackend,
-        netdevsim: backend::netdevsim::NetdevsimBackend::new(namespace.netns_path.clone()),
-        model: backend::model::ModelBackend::default(),
+        veth: hardware::veth::VethBackend,
+        netdevsim: hardware::netdevsim::NetdevsimBackend::new(namespace.netns_path.clone()),
+        model: hardware::model::ModelBackend::default(),
     };
     let mut devices = device::Devices::new(backends, config.simulator.seed);
     devices.netns_path = Some(namespace.netns_path.clone());
@@ -130,7 +127,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(SETTLE_MAX);
-    let families = simulator::Families::new(family_id, &kernel_groups);
+    let families = kernel::families::Families::new(&[(&driver::ops::SIMDEV, family_id)], &kernel_groups);
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;

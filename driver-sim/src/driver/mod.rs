@@ -1,0 +1,15 @@
+//! What a driver does: its families' ops, one file per object
+//! ([`ops`]), the simulated devices ([`device`]) and their state
+//! ([`model`]: registers, sensors, firmware, faults), work that blocks in
+//! the kernel run on workers ([`background`]), and simdev's
+//! stop-at-first-failure batches ([`batch`]).
+//!
+//! It never touches sockets: handlers get a validated request and say what
+//! to answer; the kernel layer ([`crate::kernel`]) sends it. Hardware is
+//! reached through [`crate::hardware`].
+
+pub mod background;
+pub mod batch;
+pub mod device;
+pub mod model;
+pub mod ops;

@@ -1,0 +1,168 @@
+//! Dumps produced one buffer at a time, as the kernel's `netlink_dump`
+//! produces them: a dump request is validated and its scope fixed when it
+//! arrives (genetlink's `start`), the first buffer is built at once, and
+//! each later buffer only when the previous one reached the client's
+//! socket. A dump therefore holds a cursor, never its whole answer: memory
+//! per client stays bounded whatever it asks for.
+//!
+//! A buffer holds as many whole messages as fit in [`DUMP_DATAGRAM_MAX`]
+//! bytes; `NLMSG_DONE` is appended to the last one when it fits, or comes
+//! alone (always alone for the controller's dumps: [`DoneFraming`]). If the
+//! simulator's state changed since the dump started, every later message
+//! (and `NLMSG_DONE`) carries `NLM_F_DUMP_INTR`, as
+//! `nl_dump_check_consistent` marks them.
+
+use crate::kernel::genl::{HandlerError, Request};
+use crate::simulator::Simulator;
+use simdev_protocol::extack::build_done;
+use simdev_protocol::family::FamilySpec;
+use simdev_protocol::wire::{MessageBuilder, NlHeader, NLM_F_DUMP_INTR, NLM_F_MULTI};
+
+/// Largest datagram a dump sends, `NLMSG_DONE` included: what netlink
+/// readers are expected to read whole (the kernel's dump buffers are at
+/// most 32 KiB too).
+pub const DUMP_DATAGRAM_MAX: usize = 32 * 1024;
+
+/// What a dump covers, fixed when it starts.
+#[derive(Debug, Clone, Copy)]
+pub enum DumpTarget {
+    /// simdev objects of every device, or of one device.
+    Devices(Option<u32>),
+    /// The controller's families.
+    Families,
+    /// The controller's policy dump of a family (of one of its commands).
+    Policy { family: &'static FamilySpec, family_id: u16, op: Option<u32> },
+}
+
+/// Where a dump resumes: an outer index (a device id, a family) and an
+/// inner one (an object of that device, a policy part).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    pub outer: u64,
+    pub inner: u64,
+}
+
+/// What a [`DumpNext`] produces.
+pub type DumpStep = Result<Option<(Vec<u8>, Position)>, HandlerError>;
+
+/// The request a dump answers, as much of it as later buffers need.
+#[derive(Debug, Clone)]
+pub struct DumpRequest {
+    pub header: NlHeader,
+    pub family_id: u16,
+    pub version: u8,
+    /// The requester's port.
+    pub port: u32,
+    pub target: DumpTarget,
+}
+
+impl DumpRequest {
+    /// Starts one message of the dump.
+    pub fn part(&self, cmd: u8) -> MessageBuilder {
+        MessageBuilder::genl(self.family_id, NLM_F_MULTI, self.header.seq, self.port, cmd, self.version)
+    }
+}
+
+/// Validates a dump request and fixes its scope (errors answer the
+/// request with `NLMSG_ERROR`, as a failed `start` does).
+pub type DumpStart = fn(&mut Simulator, &Request<'_>) -> Result<DumpTarget, HandlerError>;
+
+/// The message at `position` and the position after it; `None` once the
+/// dump is complete. Called again for the same position when the message
+/// did not fit the buffer, so it must not change state.
+pub type DumpNext = fn(&mut Simulator, &DumpRequest, Position) -> DumpStep;
+
+/// Where a dump's `NLMSG_DONE` goes, as the kernel's handler of the same
+/// kind puts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoneFraming {
+    /// Appended to the last buffer when it fits: handlers that return 0
+    /// once complete (the YNL-era ones; netdev's, compared on this kernel).
+    WithLastPart,
+    /// In a datagram of its own: handlers that return `skb->len` until a
+    /// call adds nothing (the controller's `ctrl_dumpfamily` and
+    /// `ctrl_dumppolicy`), so the kernel learns the end from an empty buffer.
+    Alone,
+}
+
+/// A command's dump.
+#[derive(Clone, Copy)]
+pub struct DumpHandler {
+    pub start: DumpStart,
+    pub next: DumpNext,
+    pub done: DoneFraming,
+}
+
+/// A dump in progress.
+pub struct DumpCursor {
+    request: DumpRequest,
+    next: DumpNext,
+    position: Position,
+    /// The simulator's generation when the dump started.
+    generation: u64,
+    /// Every message was sent; only `NLMSG_DONE` is left (it did not fit,
+    /// or goes alone).
+    only_done_left: bool,
+    done: DoneFraming,
+}
+
+impl DumpCursor {
+    pub fn new(request: DumpRequest, handler: &DumpHandler, generation: u64) -> Self {
+        DumpCursor {
+            request,
+            next: handler.next,
+            position: Position::default(),
+            generation,
+            only_done_left: false,
+            done: handler.done,
+        }
+    }
+
+    pub fn request(&self) -> &DumpRequest {
+        &self.request
+    }
+
+    /// Builds the next buffer; `true` when it ends the dump.
+    pub fn next_buffer(&mut self, sim: &mut Simulator) -> (Vec<u8>, bool) {
+        let interrupted = sim.generation() != self.generation;
+        let mut buffer = Vec::new();
+        let (error, ext) = if self.only_done_left {
+            (0, Default::default())
+        } else {
+            loop {
+                match (self.next)(sim, &self.request, self.position) {
+                    Ok(Some((mut message, after))) => {
+                        if !buffer.is_empty() && buffer.len() + message.len() > DUMP_DATAGRAM_MAX {
+                            return (buffer, false);
+                        }
+                        if interrupted {
+                            mark_interrupted(&mut message);
+                        }
+                        buffer.extend_from_slice(&message);
+                        self.position = after;
+                    }
+                    Ok(None) => break (0, Default::default()),
+                    // A failure after the dump started ends it: the
+                    // kernel reports it in NLMSG_DONE.
+                    Err(e) => break (-e.errno, e.ext),
+                }
+            }
+        };
+        let mut done = build_done(&self.request.header, self.request.port, error, &ext);
+        if interrupted {
+            mark_interrupted(&mut done);
+        }
+        let fits = buffer.len() + done.len() <= DUMP_DATAGRAM_MAX && self.done == DoneFraming::WithLastPart;
+        if !buffer.is_empty() && !fits {
+            self.only_done_left = true;
+            return (buffer, false);
+        }
+        buffer.extend_from_slice(&done);
+        (buffer, true)
+    }
+}
+
+fn mark_interrupted(message: &mut [u8]) {
+    let flags = u16::from_ne_bytes([message[6], message[7]]) | NLM_F_DUMP_INTR;
+    message[6..8].copy_from_slice(&flags.to_ne_bytes());
+}

@@ -1,0 +1,336 @@
+//! The Generic Netlink request path, as `genetlink.c` and `af_netlink.c`
+//! run it: split the datagram, check flags and headers, find the family and
+//! command, check permission, validate attributes, run the handler, and
+//! answer with a reply, an ACK, a dump ending in `NLMSG_DONE`, or an
+//! `NLMSG_ERROR` with extended-ACK TLVs. Handlers only see validated requests.
+//!
+//! Order of checks (each failure answers and stops that message):
+//! 1. no `NLM_F_REQUEST`, or a control type: skipped, ACKed if asked;
+//! 2. unknown family id: `ENOENT`;
+//! 3. shorter than the genetlink + family headers: `EINVAL`;
+//! 4. (strict commands) reserved field or unknown flags: `EINVAL`;
+//! 5. unknown command, or no do/dump handler for what was asked: `EOPNOTSUPP`;
+//! 6. admin command from a uid that is not allowed: `EPERM`;
+//! 7. attribute validation against the command's do or dump policy: the
+//!    policy's errno and extack;
+//! 8. (do) attributes the family's spec says the command requires: `EINVAL`
+//!    with the missing type (`GENL_REQ_ATTR_CHECK`).
+
+use crate::kernel::clients::Client;
+use crate::kernel::clients::SubscriptionChange;
+use crate::kernel::dump::{DumpCursor, DumpHandler, DumpRequest};
+use crate::kernel::timers::TimerEvent;
+use crate::simulator::{PendingRequest, Simulator};
+use simdev_protocol::extack::{build_error, ExtAck};
+use simdev_protocol::family::{CommandSpec, FamilySpec};
+use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
+use simdev_protocol::wire::{
+    split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST,
+};
+use std::time::Duration;
+
+/// Who sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    pub port: u32,
+    /// From `SCM_CREDENTIALS`; `None` if the kernel did not attach them.
+    pub uid: Option<u32>,
+}
+
+/// A validated request, as handlers see it.
+pub struct Request<'a> {
+    pub message: Message<'a>,
+    pub genl: GenlHeader,
+    pub attrs: Parsed<'a>,
+    pub family_id: u16,
+    pub family: &'static FamilySpec,
+    pub sender: Sender,
+}
+
+impl Request<'_> {
+    pub fn header(&self) -> &NlHeader {
+        &self.message.header
+    }
+
+    /// Starts the reply to a do request.
+    pub fn reply(&self, cmd: u8) -> MessageBuilder {
+        self.start(cmd, 0)
+    }
+
+    fn start(&self, cmd: u8, flags: u16) -> MessageBuilder {
+        let header = self.header();
+        MessageBuilder::genl(self.family_id, flags, header.seq, self.sender.port, cmd, self.family.version)
+    }
+
+    /// Every attribute of type `kind` (the policy's index keeps only the
+    /// last of each type, as the kernel's `nla_parse` does; a multi-attr is
+    /// read from the message).
+    pub fn all(&self, kind: u16) -> impl Iterator<Item = Attr<'_>> {
+        self.message.genl_attrs(self.family.hdrsize.into()).filter(move |a| a.kind() == kind)
+    }
+
+    /// What later buffers of a dump of this request need to know.
+    pub fn dump_request(&self, target: crate::kernel::dump::DumpTarget) -> DumpRequest {
+        DumpRequest {
+            header: *self.header(),
+            family_id: self.family_id,
+            version: self.family.version,
+            port: self.sender.port,
+            target,
+        }
+    }
+}
+
+/// A handler's failure: errno plus extended ACK.
+#[derive(Debug, Clone)]
+pub struct HandlerError {
+    /// Positive errno.
+    pub errno: i32,
+    pub ext: ExtAck,
+}
+
+impl HandlerError {
+    pub fn new(errno: i32, message: impl Into<String>) -> Self {
+        HandlerError { errno, ext: ExtAck::message(message) }
+    }
+
+    /// An error about one attribute of the request (`NL_SET_ERR_MSG_ATTR`).
+    pub fn at(errno: i32, message: impl Into<String>, attr: &Attr<'_>) -> Self {
+        let mut error = Self::new(errno, message);
+        error.ext.offset = Some(attr.offset);
+        error
+    }
+
+    /// A required attribute is missing (`GENL_REQ_ATTR_CHECK`).
+    pub fn missing(attr_type: u16, message: impl Into<String>) -> Self {
+        let mut error = Self::new(errno::EINVAL, message);
+        error.ext.missing_type = Some(attr_type);
+        error
+    }
+}
+
+impl From<ValidationError> for HandlerError {
+    fn from(v: ValidationError) -> Self {
+        HandlerError {
+            errno: v.errno,
+            ext: ExtAck {
+                message: Some(v.message.to_string()),
+                offset: v.offset,
+                policy: v.policy,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// What a handler decides besides its answer, for the request path to
+/// carry out (what the kernel's handlers leave in `genl_info` or return).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The device the request is about (its counters count it).
+    pub device: Option<u32>,
+    /// Latency an injected fault added: the answer is held back this long.
+    pub delay: Option<Duration>,
+    /// The request is answered later, by [`Simulator::answer`] with this
+    /// token (its work runs on a worker or over simulated time; the
+    /// client's other requests are answered meanwhile).
+    pub answer_later: Option<u64>,
+    /// What the request changes in its socket's unicast subscription
+    /// (carried out if it succeeds).
+    pub subscription: Option<SubscriptionChange>,
+}
+
+/// A `do` handler: the reply (if any) or the error.
+pub type DoHandler = fn(&mut Simulator, &mut Context, &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError>;
+
+/// A family's `pre_doit`: runs before its do or dump handler, with the
+/// requesting socket's state; an error answers the request instead.
+pub type PreDoit = fn(&Request<'_>, &Client) -> Result<(), HandlerError>;
+
+/// A family's `post_doit`: runs after its handler, with what the handler
+/// decided and whether it failed.
+pub type PostDoit = fn(&mut Simulator, &Context, &Request<'_>, &mut Client, bool);
+
+/// The handlers behind one command.
+pub struct Handlers {
+    pub do_: Option<DoHandler>,
+    pub dump: Option<DumpHandler>,
+}
+
+/// Answers the messages of one datagram from `client`, at most `budget`
+/// of them: answers go to its queue (each reply, ACK and error a datagram
+/// of its own, as the kernel sends them), a dump it starts becomes its
+/// running dump, notifications wait in `sim`, and answers an injected
+/// latency holds back go to the timer queue. Returns where the messages
+/// not answered yet start, if any are left.
+pub fn handle_datagram(
+    sim: &mut Simulator,
+    datagram: &[u8],
+    sender: Sender,
+    client: &mut Client,
+    budget: usize,
+) -> Option<usize> {
+    for (index, message) in split_messages(datagram).enumerate() {
+        if index == budget {
+            return Some(message.bytes.as_ptr() as usize - datagram.as_ptr() as usize);
+        }
+        handle_message(sim, message, sender, client);
+    }
+    None
+}
+
+/// Answers every request of a datagram that cannot wait for its turn with
+/// `ENOBUFS`, without running it.
+pub fn refuse_datagram(datagram: &[u8], client: &mut Client) {
+    let ext = ExtAck::message("too many requests from this socket are waiting: not run");
+    for message in split_messages(datagram).filter(|m| m.header.flags & NLM_F_REQUEST != 0) {
+        client.push(build_error(&message.header, client.port, -libc::ENOBUFS, &ext));
+    }
+}
+
+fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, client: &mut Client) {
+    let header = message.header;
+    if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
+        if header.flags & NLM_F_ACK != 0 {
+            client.push(build_error(&header, sender.port, 0, &ExtAck::default()));
+        }
+        return;
+    }
+    let is_dump = header.is_dump();
+    let mut answers = Vec::new();
+    let mut context = Context::default();
+    let result = run_request(sim, message, sender, client, &mut context, &mut answers);
+    let failed = result.is_err();
+    if let (Some(change), false) = (context.subscription, failed) {
+        client.change_subscription(change);
+    }
+    match (result, context.answer_later) {
+        // Its work goes on: the ACK comes when it ends.
+        (Ok(_), Some(token)) => {
+            sim.wait_for(token, PendingRequest { port: sender.port, uid: sender.uid, header });
+        }
+        (Ok(warning), None) => {
+            if header.flags & NLM_F_ACK != 0 && !is_dump {
+                answers.push(build_error(&header, sender.port, 0, &warning));
+            }
+        }
+        (Err(e), _) => answers.push(build_error(&header, sender.port, -e.errno, &e.ext)),
+    }
+    match context.delay {
+        Some(delay) => {
+            sim.timers.schedule(delay, TimerEvent::Send { port: sender.port, uid: sender.uid, datagrams: answers })
+        }
+        None => answers.into_iter().for_each(|answer| client.push(answer)),
+    }
+}
+
+/// Steps 2..8, the family's hooks and the handler; returns a success
+/// warning (usually empty).
+fn run_request(
+    sim: &mut Simulator,
+    message: Message<'_>,
+    sender: Sender,
+    client: &mut Client,
+    context: &mut Context,
+    answers: &mut Vec<Vec<u8>>,
+) -> Result<ExtAck, HandlerError> {
+    let header = message.header;
+    let ops = sim.families.get(header.ty).ok_or(HandlerError { errno: errno::ENOENT, ext: ExtAck::default() })?.ops;
+    let family = ops.spec;
+    let headers_len = NLMSG_HDRLEN + GENL_HDRLEN + family.hdrsize as usize;
+    let genl = message
+        .genl_header()
+        .filter(|_| message.bytes.len() >= headers_len)
+        .ok_or(HandlerError { errno: errno::EINVAL, ext: ExtAck::default() })?;
+    check_genl_header(family, &header, &genl)?;
+
+    let unsupported = HandlerError { errno: errno::EOPNOTSUPP, ext: ExtAck::default() };
+    let command = family.command(genl.cmd).ok_or(unsupported.clone())?;
+    let handlers = (ops.handlers)(genl.cmd).ok_or(unsupported.clone())?;
+    let is_dump = header.is_dump();
+    if (is_dump && handlers.dump.is_none()) || (!is_dump && handlers.do_.is_none()) {
+        return Err(unsupported);
+    }
+    if command.admin && !sim.may_administer(sender.uid) {
+        return Err(HandlerError { errno: errno::EPERM, ext: ExtAck::default() });
+    }
+    // `__netlink_dump_start`: one dump at a time per socket, refused
+    // before the request's attributes are looked at.
+    if is_dump && client.dump_running() {
+        return Err(HandlerError { errno: errno::EBUSY, ext: ExtAck::default() });
+    }
+
+    let attrs = match command.policy(is_dump) {
+        Some(policy) => parse(policy, message.genl_attrs(family.hdrsize.into()), family.strictness(genl.cmd))?,
+        None => parse(&EMPTY_SET, simdev_protocol::wire::Attrs::new(&[], 0), family.strictness(genl.cmd))?,
+    };
+    if !is_dump {
+        check_required(command, &attrs)?;
+    }
+    let warning = attrs.warning;
+    let family_id = header.ty;
+    let request = Request { message, genl, attrs, family_id, family, sender };
+    let with_warning = |mut e: HandlerError| {
+        if e.ext.message.is_none() {
+            e.ext.message = warning.map(str::to_string);
+        }
+        e
+    };
+
+    if let Some(pre_doit) = ops.pre_doit {
+        pre_doit(&request, client)?;
+    }
+    let result = match (handlers.dump, handlers.do_) {
+        (Some(dump), _) if is_dump => (dump.start)(sim, &request).map(|target| {
+            let mut cursor = DumpCursor::new(request.dump_request(target), &dump, sim.generation());
+            let (buffer, finished) = cursor.next_buffer(sim);
+            answers.push(buffer);
+            if !finished {
+                client.dump = Some(cursor);
+            }
+        }),
+        (_, Some(do_)) => do_(sim, context, &request).map(|reply| answers.extend(reply)),
+        _ => unreachable!("checked above"),
+    };
+    if let Some(post_doit) = ops.post_doit {
+        post_doit(sim, context, &request, client, result.is_err());
+    }
+    result.map_err(with_warning)?;
+    Ok(if is_dump { ExtAck::default() } else { warning.map(ExtAck::message).unwrap_or_default() })
+}
+
+/// Step 8: each required attribute, or one of its alternatives, is there.
+/// The extended ACK names the first alternative, as `MISS_TYPE` can name
+/// only one.
+fn check_required(command: &CommandSpec, attrs: &Parsed<'_>) -> Result<(), HandlerError> {
+    for alternatives in command.required {
+        if alternatives.iter().any(|&id| attrs.get(id).is_some()) {
+            continue;
+        }
+        let set = command.do_policy.expect("required attributes come with a do policy");
+        let names: Vec<&str> = alternatives.iter().map(|&id| set.get(id).map_or("?", |a| a.name)).collect();
+        return Err(HandlerError::missing(alternatives[0], format!("missing attribute: {}", names.join(" or "))));
+    }
+    Ok(())
+}
+
+static EMPTY_SET: simdev_protocol::policy::AttrSet = simdev_protocol::policy::AttrSet { name: "none", attrs: &[] };
+
+/// `genl_header_check`: only for commands at or after `resv_start_op`.
+fn check_genl_header(family: &FamilySpec, header: &NlHeader, genl: &GenlHeader) -> Result<(), HandlerError> {
+    if genl.cmd < family.resv_start_op {
+        return Ok(());
+    }
+    if genl.reserved != 0 {
+        return Err(HandlerError::new(errno::EINVAL, "genlmsghdr.reserved field is not 0"));
+    }
+    let mut flags = header.flags;
+    if flags & NLM_F_DUMP == NLM_F_DUMP {
+        flags &= !NLM_F_DUMP;
+    }
+    if flags & !(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO) != 0 {
+        return Err(HandlerError::new(errno::EINVAL, "ambiguous or reserved bits set in nlmsg_flags"));
+    }
+    Ok(())
+}
