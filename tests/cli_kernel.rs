@@ -66,3 +66,26 @@ fn ctrl_policy_is_identical_to_iproute2_genl_for_every_family_with_policies() {
     }
     assert!(compared >= 3, "nlctrl, netdev, ethtool at least");
 }
+
+#[test]
+fn simdev_port_in_the_environment_does_not_conflict_with_kernel() {
+    // Every program `driver-sim --exec` starts has SIMDEV_PORT set.
+    let out = Command::new(bin("genl-client"))
+        .env(simdev_protocol::PORT_ENV, "12345")
+        .args(["--kernel", "ctrl", "get", "nlctrl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Name: nlctrl"));
+    // An explicit --port still does.
+    let out = genl_client(&["--kernel", "--port", "12345", "ctrl", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--kernel' cannot be used with '--port <PORT>'"));
+}
+
+#[test]
+fn a_batch_window_of_zero_is_a_usage_error() {
+    let out = genl_client(&["-b", "-", "--window", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a window of 0 would send nothing"), "{out:?}");
+}

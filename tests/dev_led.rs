@@ -22,23 +22,21 @@ fn leds(sim: &Simulator) -> Vec<String> {
 fn a_ports_led_is_set_shown_and_announced() {
     let sim = Simulator::start(CONFIG);
     assert_eq!(leds(&sim), ["off", "off"], "off until set");
-    // As root it joins the group; otherwise the simulator unicasts.
-    let listener = std::process::Command::new(simdev_tests::bin("genl-client"))
-        .args(["--port", &sim.port.to_string(), "-j", "--family", "simdev", "--subscribe", "config", "--sleep", "2"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Subscribed before the change (the fixture's unicast subscription: no
+    // time window to guess).
+    let mut events = sim.inner.subscribe(&["config"]).unwrap();
     let set = r#"{"dev-name": "led0", "port-index": 1, "led-state": "blink"}"#;
     let (code, answer) = run(&sim, &["--do", "dev-led-set", "--json", set]);
     assert_eq!((code, answer), (Some(0), serde_json::Value::Null), "only ACKed");
     assert_eq!(leds(&sim), ["off", "blink"]);
 
-    let out = listener.wait_with_output().unwrap();
-    let notifications: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let change = notifications.as_array().unwrap().iter().find(|n| n["name"] == "dev-change-ntf");
-    let change = change.unwrap_or_else(|| panic!("no dev-change-ntf: {notifications}"));
-    assert_eq!(change["msg"]["port"][1]["led-state"], "blink", "{change}");
+    let led = events
+        .wait_for(std::time::Duration::from_secs(10), |event| match event {
+            simdev_testing::Event::DevChange { dev } => Some(dev.ports[1].led_state),
+            _ => None,
+        })
+        .expect("a dev-change-ntf");
+    assert_eq!(led, simdev_protocol::simdev::led_state::BLINK as u8);
 }
 
 #[test]

@@ -83,6 +83,14 @@ fn next_event<T>(subscription: &mut Subscription, mut pick: impl FnMut(Event) ->
     }
 }
 
+/// A netdev's packet counter (`rx` or `tx`) as the kernel reports it.
+fn kernel_counter(sim: &Simulator, ifname: &str, direction: &str) -> u64 {
+    let out = sim.in_netns("ip", &["-s", "-j", "link", "show", ifname]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    links[0]["stats64"][direction]["packets"].as_u64().unwrap_or_else(|| panic!("{links}"))
+}
+
 #[test]
 fn frames_cross_from_a_port_to_its_cable_and_counters_grow() {
     let sim = Simulator::start(BOARD);
@@ -93,9 +101,14 @@ fn frames_cross_from_a_port_to_its_cable_and_counters_grow() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let out = sim.in_netns(&probe, &["hw0p1-peer", "hw0p1", "3"]);
     assert!(out.status.success(), "the other way, on the other port");
+    // The kernel's counters first (`ip -s -j link`), then the simulator's word for them.
+    let kernel_tx = kernel_counter(&sim, "hw0p0", "tx");
+    let kernel_rx = kernel_counter(&sim, "hw0p1", "rx");
+    assert!(kernel_tx >= before + 5, "the kernel counted port 0's frames: {kernel_tx}");
+    assert!(kernel_rx >= 3, "the kernel counted port 1's frames: {kernel_rx}");
     let stats = client.stats(&hw0()).unwrap();
-    assert!(stats.ports[0].tx_packets >= before + 5, "port 0 sent them: {:?}", stats.ports[0]);
-    assert!(stats.ports[1].rx_packets >= 3, "port 1 received them: {:?}", stats.ports[1]);
+    assert!(stats.ports[0].tx_packets >= kernel_tx, "stats agree with the kernel: {:?}", stats.ports[0]);
+    assert!(stats.ports[1].rx_packets >= kernel_rx, "stats agree with the kernel: {:?}", stats.ports[1]);
     // A port that is down carries nothing.
     client.port_set(&hw0(), 0, &PortSet { up: Some(false), ..Default::default() }).unwrap();
     assert!(!sim.in_netns(&probe, &["hw0p0-peer", "hw0p0", "1"]).status.success());
@@ -321,24 +334,35 @@ fn hot_plug_adds_and_removes_real_netdevs() {
 
 #[test]
 fn dumps_during_hot_plug_are_consistent() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
     let sim = Simulator::start(BOARD);
     let port = sim.port;
-    let plugger = std::thread::spawn(move || {
-        let mut client = SimdevClient::connect(simdev_netlink::client::Target::Simulator { port }).unwrap();
-        for _ in 0..10 {
-            client.dev_new("name = \"churn\"\nports = 4\n").unwrap();
-            client.dev_del(&DevSelector::Name("churn".into())).unwrap();
-        }
-    });
+    let (stop, cycles) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU32::new(0)));
+    let plugger = {
+        let (stop, cycles) = (stop.clone(), cycles.clone());
+        std::thread::spawn(move || {
+            let mut client = SimdevClient::connect(simdev_netlink::client::Target::Simulator { port }).unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                client.dev_new("name = \"churn\"\nports = 4\n").unwrap();
+                client.dev_del(&DevSelector::Name("churn".into())).unwrap();
+                cycles.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
     let mut client = sim.simdev();
-    while !plugger.is_finished() {
+    // Dumps while devices come and go: at least 50, over at least 10 plug cycles.
+    let mut dumps = 0;
+    while dumps < 50 || cycles.load(Ordering::Relaxed) < 10 {
         let devices = client.dev_list().unwrap();
         assert!(devices.len() == 1 || devices.len() == 2, "{} devices", devices.len());
         for dev in &devices {
             let expected = if dev.name == "churn" { 4 } else { 2 };
             assert_eq!(dev.ports.len(), expected, "a device is listed whole or not at all");
         }
+        dumps += 1;
     }
+    stop.store(true, Ordering::Relaxed);
     plugger.join().unwrap();
 }
 

@@ -119,6 +119,15 @@ fn check_config_validates_without_serving() {
     let default = simdev_tests::configs_dir().join("default.toml");
     let out = driver_sim(&["--check-config", "--config", &default.display().to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let one = TempFile::with_contents("one", "[[device]]\nname = \"one0\"\nports = 1\n");
+    let out = driver_sim(&["--check-config", "--config", &one.0.display().to_string()]);
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with(": ok: 1 device, 1 port\n"), "{out:?}");
+}
+
+#[test]
+fn help_shows_the_ready_line_without_a_made_up_id() {
+    let help = String::from_utf8(driver_sim(&["--help"]).stdout).unwrap();
+    assert!(help.contains("ready family=simdev id=ID port=N"), "{help}");
 }
 
 #[test]

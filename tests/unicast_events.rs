@@ -39,6 +39,27 @@ fn cli(sim: &Simulator, args: &[&str]) -> std::process::Output {
     Command::new(simdev_tests::bin("genl-client")).arg("--port").arg(sim.port.to_string()).args(args).output().unwrap()
 }
 
+/// A subscription ends with its socket: monitors that exit are no longer
+/// counted (nor sent to) even if nothing was announced since.
+#[test]
+fn subscribers_that_exit_are_forgotten() {
+    let sim = Simulator::start(BOARD);
+    let monitor = || {
+        Background(
+            Command::new(simdev_tests::bin("genl-client"))
+                .args(["--port", &sim.port.to_string(), "monitor", "config"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let (first, second) = (monitor(), monitor());
+    sim.wait_for_subscribers(2);
+    drop((first, second)); // killed and reaped
+    let subscribers = || sim.simdev().stats(&u0()).unwrap().server.subscribers;
+    simdev_tests::eventually("no subscribers left", || subscribers() == 0);
+}
+
 /// `genl-client monitor` prints device and sensor events for any user.
 #[test]
 fn monitor_prints_device_and_sensor_events() {
@@ -96,6 +117,8 @@ fn fw_flash_shows_progress_to_the_end_and_the_errno_of_a_failure() {
     assert!(stderr.contains("EIO") && stderr.contains("flash of 3.0 failed"), "{stderr}");
     let progress = String::from_utf8_lossy(&out.stdout);
     assert!(progress.contains(" 20% ("), "progress up to the failure: {progress}");
+    // The percentage once, as devlink prints a failed flash's last status.
+    assert_eq!(progress.lines().last(), Some("fw flash u0: Flashing failed 30% (30/100)"), "{progress}");
 }
 
 /// Sends `subscribe` (or `unsubscribe`) for `groups` on `client`'s socket;

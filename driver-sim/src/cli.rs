@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// devices in a private network namespace.
 ///
 /// On readiness prints one line on stdout:
-/// `ready family=simdev id=0x13 port=N netns=/proc/PID/ns/net [userns=...]`.
+/// `ready family=simdev id=ID port=N netns=/proc/PID/ns/net [userns=...]`
+/// (ID: the family id, by default the one the kernel would give next).
 #[derive(Debug, Parser)]
 #[command(name = "driver-sim", version)]
 pub struct Cli {

@@ -392,7 +392,8 @@ impl DeviceConfig {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
             ConfigError { file: source.to_string(), line, column, message }
         };
-        let device: DeviceConfig = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        let device: DeviceConfig =
+            toml::from_str(text).map_err(|e| locate(e.span(), toml_message(text, "device", &e)))?;
         if *device.count.get_ref() != 1 {
             return Err(locate(Some(device.count.span()), "count: one device at a time here".into()));
         }
@@ -664,7 +665,7 @@ impl Config {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
             ConfigError { file: file.to_string(), line, column, message }
         };
-        let mut config: Config = toml::from_str(text).map_err(|e| locate(e.span(), e.message().to_string()))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| locate(e.span(), toml_message(text, "", &e)))?;
         config.devices =
             expand_counts(config.devices, max_devices).map_err(|(span, message)| locate(Some(span), message))?;
         config.validate().map_err(|(span, message)| locate(Some(span), message))?;
@@ -830,6 +831,30 @@ fn expand_counts(devices: Vec<DeviceConfig>, max: u32) -> Result<Vec<DeviceConfi
 }
 
 /// 1-based line and column of a byte offset.
+/// A TOML error's message, naming the key it is about as the file's own
+/// checks do (`device.ports: invalid type: ...`) when the error points at
+/// a `key = value` line: the key, under the table header above it (or
+/// `root` for a bare table).
+fn toml_message(text: &str, root: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end().to_string();
+    let Some(offset) = error.span().map(|span| span.start.min(text.len())) else { return message };
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let Some((key, _)) = text[line_start..offset].split_once('=') else { return message };
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return message;
+    }
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix('[').map(|header| header.trim_matches(|c| c == '[' || c == ']')))
+        .unwrap_or(root);
+    match table {
+        "" => format!("{key}: {message}"),
+        table => format!("{}.{key}: {message}", table.trim()),
+    }
+}
+
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -859,9 +884,15 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_is_located() {
+    fn wrong_type_is_located_and_names_its_key() {
         let msg = error("[[device]]\nname = \"a\"\nports = \"two\"\n");
-        assert!(msg.starts_with("lab.toml:3:9:"), "{msg}");
+        assert!(msg.starts_with("lab.toml:3:9: device.ports: invalid type: string \"two\""), "{msg}");
+        let msg = error("[simulator]\nseed = \"x\"\n");
+        assert!(msg.starts_with("lab.toml:2:8: simulator.seed: invalid type"), "{msg}");
+        let msg = error("[[device]]\nname = \"a\"\n[[device.register]]\nname = \"r\"\nwidth = \"8\"\n");
+        assert!(msg.contains(": device.register.width: invalid type"), "{msg}");
+        let msg = DeviceConfig::parse("name = \"a\"\nports = true\n", "dev-new config").unwrap_err().to_string();
+        assert!(msg.starts_with("dev-new config:2:9: device.ports: invalid type"), "{msg}");
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     };
     if cli.check_config {
         let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
-        println!("{source}: ok: {} devices, {ports} ports", config.devices.len());
+        let devices = config.devices.len();
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        println!("{source}: ok: {}, {}", plural(devices, "device"), plural(ports as usize, "port"));
         return Ok(0);
     }
 

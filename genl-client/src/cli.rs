@@ -25,7 +25,8 @@ pub struct Cli {
     pub pretty: bool,
 
     /// Talk to the kernel's Generic Netlink (NETLINK_GENERIC, port 0).
-    #[arg(long, conflicts_with = "port", global = true)]
+    /// Conflicts with `--port`, not with `SIMDEV_PORT` (see [`Cli::parse_args`]).
+    #[arg(long, global = true)]
     pub kernel: bool,
 
     /// The simulator's netlink port (decimal or 0x-hex).
@@ -53,7 +54,8 @@ pub struct Cli {
     pub force: bool,
 
     /// With -b: how many requests may be in flight at once.
-    #[arg(long, value_name = "N", default_value_t = simdev_netlink::pipeline::DEFAULT_WINDOW, requires = "batch")]
+    #[arg(long, value_name = "N", default_value_t = simdev_netlink::pipeline::DEFAULT_WINDOW, requires = "batch",
+          value_parser = parse_window)]
     pub window: usize,
 
     #[command(flatten)]
@@ -126,6 +128,36 @@ pub struct BatchCommand {
 }
 
 impl Cli {
+    /// The process's command line, parsed as clap's `Cli::parse` would
+    /// (usage errors exit 2), except that `--kernel` conflicts only with a
+    /// `--port` given on the command line: `SIMDEV_PORT` in the environment
+    /// (every program `driver-sim --exec` starts has it) names the
+    /// simulator for commands that want one, and does not stop a command
+    /// aimed at the kernel.
+    pub fn parse_args() -> Cli {
+        Self::parse_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_args`] of these arguments.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        let port_given = matches.value_source("port") == Some(clap::parser::ValueSource::CommandLine);
+        if cli.kernel && port_given {
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "the argument '--kernel' cannot be used with '--port <PORT>'",
+            ));
+        }
+        Ok(cli)
+    }
+
     /// What simulator clients believe and how long they wait.
     pub fn simulator_options(&self) -> SimulatorOptions {
         SimulatorOptions { trusted_uids: self.trust_uid.clone(), timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT) }
@@ -418,6 +450,15 @@ pub enum FaultCommand {
     },
     /// Remove a device's faults (of one command, or all).
     Clear { dev: String, command: Option<String> },
+}
+
+/// `--window N`: at least one request in flight.
+fn parse_window(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a window of 0 would send nothing: give at least 1".into()),
+        Ok(window) => Ok(window),
+        Err(e) => Err(format!("`{text}` is not a number of requests: {e}")),
+    }
 }
 
 pub fn parse_port(text: &str) -> Result<u32, String> {

@@ -1,12 +1,10 @@
 //! `genl-client`: parse the command line, run it, report errors.
 
-use clap::Parser;
-
 fn main() {
     // Die quietly on a closed pipe (`genl-client dev list | head`), like C tools.
     // SAFETY: setting a signal disposition before any threads exist.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = genl_client::cli::Cli::parse();
+    let cli = genl_client::cli::Cli::parse_args();
     cli.simulator_options().set_for_process();
     if let Err(e) = genl_client::commands::run(&cli) {
         use simdev_netlink::error::Error;

@@ -270,6 +270,24 @@ impl Clients {
         }
     }
 
+    /// Whether any socket has a unicast subscription.
+    pub fn has_subscribers(&self) -> bool {
+        self.by_port.values().any(|c| c.subscribed != 0)
+    }
+
+    /// Forgets the subscribers whose socket is gone (their port is not in
+    /// `bound`): the kernel drops a closed socket's group memberships at
+    /// once, and a subscription is simdev's stand-in for one, so it must
+    /// not outlive its socket until the next notification finds it gone.
+    pub fn forget_departed_subscribers(&mut self, bound: &std::collections::HashSet<u32>) {
+        let departed: Vec<u32> =
+            self.by_port.values().filter(|c| c.subscribed != 0 && !bound.contains(&c.port)).map(|c| c.port).collect();
+        for port in departed {
+            log::debug!("port {port}: its socket is gone; subscription ended");
+            self.remove(port);
+        }
+    }
+
     /// Queues a copy of each notification for every socket subscribed to
     /// its group; returns those sockets' ports (to flush).
     pub fn fan_out(&mut self, notifications: &[(u32, Vec<u8>)]) -> Vec<u32> {

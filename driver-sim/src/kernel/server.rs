@@ -81,6 +81,7 @@ impl Server {
         let mut clients = Clients::default();
         let mut touched = Vec::new();
         let mut current_timeout = None;
+        let mut last_sweep = Instant::now();
         loop {
             if let Some(signal) = stop_signal() {
                 sim.abort_flashes("the simulator stopped");
@@ -97,6 +98,13 @@ impl Server {
             clients.flush_due(sim, &mut send);
             sim.announce_changes();
             self.notify(sim, &mut clients);
+            if clients.has_subscribers() && last_sweep.elapsed() >= SUBSCRIBER_SWEEP {
+                last_sweep = Instant::now();
+                match bound_usersock_ports() {
+                    Ok(bound) => clients.forget_departed_subscribers(&bound),
+                    Err(e) => log::debug!("cannot read {PROC_NETLINK}: {e}"),
+                }
+            }
             sim.server_stats = clients.stats();
 
             let now = Instant::now();
@@ -247,6 +255,28 @@ fn take_turns(sim: &mut Simulator, clients: &mut Clients, touched: &mut Vec<u32>
 
 /// Longest the loop blocks without looking at signals and timers.
 pub const MAX_BLOCK: Duration = Duration::from_millis(250);
+
+/// How often the loop looks for subscribers whose socket is gone (while
+/// there are any subscribers).
+const SUBSCRIBER_SWEEP: Duration = Duration::from_secs(1);
+
+/// The kernel's list of this network namespace's netlink sockets.
+const PROC_NETLINK: &str = "/proc/net/netlink";
+
+/// The ports bound on `NETLINK_USERSOCK` in this network namespace, from
+/// [`PROC_NETLINK`] (columns `sk Eth Pid ...`; any user may read it).
+fn bound_usersock_ports() -> std::io::Result<std::collections::HashSet<u32>> {
+    let text = std::fs::read_to_string(PROC_NETLINK)?;
+    let usersock = (libc::NETLINK_USERSOCK as u32).to_string();
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut columns = line.split_whitespace().skip(1);
+            (columns.next()? == usersock).then(|| columns.next()?.parse().ok()).flatten()
+        })
+        .collect())
+}
 
 /// Datagrams one `recvmmsg` may return.
 const SLOTS: usize = 32;

@@ -81,8 +81,8 @@ impl Firmware {
             error: 0,
             finished: false,
         };
-        if let Some((fail_at, error)) = flash.failure.filter(|(at, _)| percent >= u64::from(*at)) {
-            status.message = format!("Flashing failed at {fail_at}%");
+        if let Some((_, error)) = flash.failure.filter(|(at, _)| percent >= u64::from(*at)) {
+            status.message = "Flashing failed".into();
             status.error = error;
             status.finished = true;
             self.flash = None;
