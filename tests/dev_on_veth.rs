@@ -222,7 +222,7 @@ fn the_cli_changes_the_real_device() {
     assert_eq!(
         error,
         serde_json::json!({"error": {
-            "errno": "ERANGE", "code": 34, "description": "Math result not representable",
+            "errno": "ERANGE", "code": 34, "description": "Numerical result out of range",
             "message": "integer out of range", "attribute": "mtu",
             "policy": {"min-value": 68, "max-value": 65535, "type": "u32"}
         }})

@@ -103,6 +103,43 @@ fn the_spec_passes_the_kernels_schema() {
     assert!(out.status.success(), "the kernel's schema refuses simdev.yaml: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// The README's YNL commands, run as written (from the checkout's top, with
+/// `DIR` the fetched material and the simulator's port in `SIMDEV_PORT`).
+#[test]
+fn the_readmes_ynl_commands_work_as_written() {
+    let Some(dir) = kernel_ynl() else { return };
+    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(readme) = std::fs::read_to_string(top.join("README.md")) else {
+        simdev_tests::skip("README.md is not readable by this user");
+        return;
+    };
+    // Shell continuations joined, comments and code quotes dropped.
+    let text = readme.replace("\\\n", " ");
+    let commands: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("cli.py --spec protocol/simdev.yaml"))
+        .map(|l| l.split('#').next().unwrap().trim().trim_matches('`'))
+        .collect();
+    assert_eq!(commands.len(), 2, "the README's YNL commands: {commands:?}");
+    let sim = Simulator::start(CONFIG);
+    for command in commands {
+        let words: Vec<String> =
+            command.split_whitespace().map(|w| w.replace("DIR", &dir.display().to_string())).collect();
+        assert_eq!(words[..4], ["genl-client", "exec", "--", "python3"], "{command}");
+        let out = Command::new(simdev_tests::bin("genl-client"))
+            .current_dir(top)
+            .env(simdev_protocol::PORT_ENV, sim.port.to_string())
+            .args(["exec", "--"])
+            .arg(python())
+            .args(&words[4..])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("'dev-name': 'y0'"), "{command}: {stdout}");
+    }
+}
+
 #[test]
 fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
     let Some(dir) = kernel_ynl() else { return };

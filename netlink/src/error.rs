@@ -2,6 +2,7 @@
 //! details decoded into names a user can act on.
 
 use nix::errno::Errno;
+use simdev_protocol::errno::strerror;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -139,7 +140,7 @@ impl Error {
         if let Some(errno) = self.errno() {
             error.insert("errno".into(), format!("{errno:?}").into());
             error.insert("code".into(), (errno as i32).into());
-            error.insert("description".into(), errno.desc().into());
+            error.insert("description".into(), strerror(errno as i32).into());
         }
         match self {
             Error::Netlink { message, attribute, missing, details, .. } => {
@@ -183,7 +184,7 @@ fn describe_netlink(
     attribute: &Option<String>,
     missing: &Option<String>,
 ) -> String {
-    let mut text = format!("{errno:?} ({})", errno.desc());
+    let mut text = format!("{errno:?} ({})", strerror(*errno as i32));
     if let Some(message) = message {
         text.push_str(": ");
         text.push_str(message);

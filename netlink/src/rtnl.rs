@@ -42,7 +42,7 @@ const IFINFOMSG_LEN: usize = 16;
 
 /// The kernel refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}", nix::errno::Errno::from_raw(*.errno).desc(), .message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+#[error("{}{}", simdev_protocol::errno::strerror(*.errno), .message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
 pub struct KernelError {
     /// Positive errno.
     pub errno: i32,

@@ -10,6 +10,18 @@ pub fn errno_name(errno: i32) -> String {
     format!("{:?}", Errno::from_raw(errno))
 }
 
+/// What the C library says of a positive errno (`strerror`: `34` ->
+/// "Numerical result out of range"), as iproute2 and the kernel's YNL
+/// print errors, not the kernel header's comment for it.
+pub fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    // std writes "TEXT (os error N)": the text is strerror_r's.
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_string(),
+        None => text,
+    }
+}
+
 /// Parses `EIO`, `eio` or `5`; `None` for unknown names and out-of-range numbers.
 pub fn parse_errno(text: &str) -> Option<i32> {
     if let Ok(number) = text.parse::<i32>() {
@@ -31,5 +43,12 @@ mod tests {
         assert_eq!(parse_errno("ENOTANERRNO"), None);
         assert_eq!(parse_errno("0"), None);
         assert_eq!(errno_name(19), "ENODEV");
+    }
+
+    #[test]
+    fn descriptions_are_the_c_librarys() {
+        assert_eq!(strerror(34), "Numerical result out of range");
+        assert_eq!(strerror(95), "Operation not supported");
+        assert_eq!(strerror(19), "No such device");
     }
 }

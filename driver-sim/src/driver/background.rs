@@ -123,7 +123,7 @@ fn read_running_version(handle: &Handle) -> Result<String, Error> {
 
 /// The final status of a flash the kernel refused or that failed.
 fn failed(file: &str, e: KernelError) -> FwStatus {
-    let message = e.message.unwrap_or_else(|| nix::errno::Errno::from_raw(e.errno).desc().to_string());
+    let message = e.message.unwrap_or_else(|| simdev_protocol::errno::strerror(e.errno));
     FwStatus {
         message: format!("Flashing failed: {message}"),
         version: file.to_string(),

@@ -238,7 +238,7 @@ impl Runner {
     fn report_error(&mut self, line: &BatchLine, error: &Error) {
         match error {
             Error::Netlink { errno, message, attribute, .. } => {
-                let text = message.clone().unwrap_or_else(|| errno.desc().to_string());
+                let text = message.clone().unwrap_or_else(|| simdev_protocol::errno::strerror(*errno as i32));
                 self.report_failure(line, &format!("{errno:?}"), &text, attribute.as_deref());
             }
             other => {

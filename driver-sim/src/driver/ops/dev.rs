@@ -37,7 +37,7 @@ fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> 
 /// Maps a refused change to an error pointing at the attribute that asked for it.
 pub fn change_error(request: &Request<'_>, e: ChangeError) -> HandlerError {
     let attr_name = simdev_protocol::simdev::DEV_ATTRS.get(e.attr).map_or("?", |s| s.name);
-    let why = e.error.message.clone().unwrap_or_else(|| nix::errno::Errno::from_raw(e.error.errno).desc().to_string());
+    let why = e.error.message.clone().unwrap_or_else(|| simdev_protocol::errno::strerror(e.error.errno));
     let message = format!("kernel refused {attr_name} on {}: {why}", e.port);
     match request.attrs.get(e.attr) {
         Some(attr) => HandlerError::at(e.error.errno, message, &attr),
