@@ -14,7 +14,9 @@
 //! 7. attribute validation against the command's do or dump policy: the
 //!    policy's errno and extack;
 //! 8. (do) attributes the family's spec says the command requires: `EINVAL`
-//!    with the missing type (`GENL_REQ_ATTR_CHECK`).
+//!    with the missing type (`GENL_REQ_ATTR_CHECK`);
+//! 9. the family's `pre_doit` (simdev's: a request of a failed batch is
+//!    `ECANCELED`); then the handler, then its `post_doit`.
 
 use crate::kernel::clients::Client;
 use crate::kernel::clients::SubscriptionChange;
