@@ -246,3 +246,22 @@ fn sigterm_tears_the_hardware_down() {
     assert!(status.success(), "clean exit on SIGTERM: {status}");
     assert!(!std::path::Path::new(&holder).exists(), "the namespace holder is gone");
 }
+
+/// `dev add` answers once its ports' link state settled, as startup waits:
+/// right after the answer, the kernel has them up with carrier.
+#[test]
+fn dev_add_answers_with_its_ports_up_and_carrying() {
+    let sim = Simulator::start(LAB);
+    for round in 0..3 {
+        let name = format!("da{round}");
+        let out = sim.cli(&["-j", "dev", "add", &name, "ports", "2"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for index in 0..2 {
+            let link = sim.kernel_link(&format!("{name}p{index}"));
+            assert_eq!(link["operstate"], "UP", "{link}");
+            assert!(simdev_tests::has_flag(&link, "LOWER_UP"), "{link}");
+            assert_eq!(reply["port"][index]["oper-state"], "up", "the answer says so too: {reply}");
+        }
+    }
+}

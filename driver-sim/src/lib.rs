@@ -128,7 +128,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     });
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
-    devices.settle(SETTLE_MAX);
+    devices.settle(device::SETTLE_MAX);
     let families = kernel::families::Families::new(&[(&driver::ops::SIMDEV, family_id)], &kernel_groups);
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
@@ -172,10 +172,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         None => Ok(0),
     }
 }
-
-/// Longest the simulator waits, before it is ready, for the kernel to
-/// announce its ports' settled link state (its link watch can take a second).
-const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The kernel's Generic Netlink families (its controller's dump; any
 /// user may ask): their ids and groups are not simdev's to take. Empty,

@@ -3,6 +3,7 @@
 //! the event loop; handlers and timers get it by `&mut`.
 
 use crate::driver::device::Devices;
+use crate::driver::device::SETTLE_MAX;
 use crate::kernel::families::Families;
 use crate::kernel::genl::HandlerError;
 use crate::kernel::timers::{TimerEvent, Timers};
@@ -10,7 +11,7 @@ use simdev_protocol::extack::build_error;
 use simdev_protocol::simdev::{self, cmd, FaultInfo, FwStatus, Nested, GROUP_CONFIG, GROUP_EVENTS, GROUP_FW};
 use simdev_protocol::wire::MessageBuilder;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Answers a latency fault held back: `(port, uid, datagrams)`.
 pub type HeldAnswers = (u32, Option<u32>, Vec<Vec<u8>>);
@@ -40,6 +41,8 @@ pub struct Simulator {
     pending: HashMap<u64, PendingRequest>,
     /// Answers to such requests, ready to go to their clients.
     completed: Vec<HeldAnswers>,
+    /// New devices whose `dev-new` is answered once their ports settled.
+    settling: Vec<Settling>,
 }
 
 /// Timer events one turn of the event loop runs while the virtual clock is
@@ -62,6 +65,15 @@ pub struct PendingRequest {
     pub header: simdev_protocol::wire::NlHeader,
 }
 
+/// A `dev-new` whose answer waits until its ports' link state settled, as
+/// the simulator's own startup waits (at most [`SETTLE_MAX`]).
+#[derive(Debug)]
+struct Settling {
+    dev: u32,
+    token: u64,
+    deadline: Instant,
+}
+
 impl Simulator {
     /// A simulator on `timers`' clock (real or virtual).
     pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>, timers: Timers) -> Self {
@@ -79,6 +91,7 @@ impl Simulator {
             next_token: 0,
             pending: HashMap::new(),
             completed: Vec::new(),
+            settling: Vec::new(),
         };
         for id in sim.devices.ids() {
             sim.start_flaps(id);
@@ -130,6 +143,42 @@ impl Simulator {
         }
         for dev in self.devices.take_changed() {
             self.notify_dev(dev, cmd::DEV_CHANGE_NTF);
+        }
+        self.answer_settled();
+    }
+
+    /// Answers `dev-new` request `token` (its reply, the device as it is
+    /// then, and its ACK) once device `dev`'s ports settled.
+    /// (Checked each turn of the event loop, after the kernel's news.)
+    pub fn answer_when_settled(&mut self, dev: u32, token: u64) {
+        self.settling.push(Settling { dev, token, deadline: Instant::now() + SETTLE_MAX });
+    }
+
+    fn answer_settled(&mut self) {
+        let now = Instant::now();
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.settling)
+            .into_iter()
+            .partition(|s| now >= s.deadline || self.devices.is_settled(s.dev));
+        self.settling = waiting;
+        for Settling { dev, token, .. } in ready {
+            let Some(request) = self.pending.get(&token) else { continue };
+            let mut reply = MessageBuilder::genl(
+                self.families.expect(simdev::FAMILY_NAME).id,
+                0,
+                request.header.seq,
+                request.port,
+                cmd::DEV_NEW,
+                simdev::FAMILY_VERSION,
+            );
+            let answer = self.devices.info(dev).map(|info| info.encode(&mut reply));
+            if let Err(e) = &answer {
+                log::warn!("device {dev}: cannot read it to answer dev-new: {e}");
+            }
+            let (port, uid) = (request.port, request.uid);
+            if answer.is_ok() {
+                self.completed.push((port, uid, vec![reply.finish()]));
+            }
+            self.answer(token, Ok(()));
         }
     }
 

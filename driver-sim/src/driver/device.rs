@@ -12,25 +12,14 @@ use crate::hardware::model::ModelBackend;
 use crate::hardware::netdevs::Netdevs;
 use crate::hardware::netdevsim::{knob_for, NetdevsimBackend, NsimDevice};
 use crate::hardware::veth::VethBackend;
+pub use crate::hardware::Port;
 use crate::hardware::{Backend, BackendError, Hardware, Ports, PortsConfig};
 use simdev_netlink::rtnl::KernelError;
 use simdev_protocol::simdev::{
-    dev_attr, led_state, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, PortInfo, PortStats,
-    RegInfo, Scoped,
+    dev_attr, led_state, port_mac, DevInfo, DevSelector, DriverStats, FaultInfo, FwInfo, Mac, OperState, PortInfo,
+    PortStats, RegInfo, Scoped,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// One port: a netdev and its cable end, as the backend made them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Port {
-    pub index: u32,
-    pub ifname: String,
-    pub ifindex: u32,
-    pub peer_ifname: String,
-    pub peer_ifindex: u32,
-    /// Whether its driver has rings (ethtool `-g`).
-    pub has_rings: bool,
-}
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -73,9 +62,26 @@ impl Device {
 
     /// A port as `dev-get` shows it: the hardware's view, and its LED.
     fn port_info(&self, backend: &mut dyn Ports, port: &Port) -> Result<PortInfo, KernelError> {
-        let mut info = backend.port_info(port)?;
-        info.led_state = self.leds.get(port.index as usize).copied().unwrap_or_default();
-        Ok(info)
+        let led_state = self.leds.get(port.index as usize).copied().unwrap_or_default();
+        Ok(match backend.port_state(port)? {
+            Some(state) => PortInfo {
+                index: port.index,
+                ifindex: state.ifindex,
+                ifname: state.ifname,
+                peer_ifname: state.peer_ifname,
+                mac: state.mac,
+                mtu: state.mtu,
+                up: state.up,
+                oper_state: OperState(state.oper_state),
+                carrier: state.carrier,
+                rings: state.rings,
+                missing: false,
+                led_state,
+            },
+            None => {
+                PortInfo { led_state, ..PortInfo::missing(port.index, port.ifindex, &port.ifname, &port.peer_ifname) }
+            }
+        })
     }
 
     /// What the backend made for this device.
@@ -83,6 +89,11 @@ impl Device {
         Hardware { ports: self.ports.clone(), netdevsim: self.netdevsim.clone() }
     }
 }
+
+/// Longest the simulator waits for the kernel to announce a new device's
+/// settled link state (its link watch can take a second) before saying it
+/// is ready: at startup, and before answering `dev-new`.
+pub const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Work a background worker does in the kernel for a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,17 +356,28 @@ impl Devices {
     /// final state, then forgets what changed before: the state announced
     /// from then on is the settled one.
     pub fn settle(&mut self, within: std::time::Duration) {
-        let ports: Vec<u32> = self
-            .devices
-            .values()
-            .filter(|d| d.backend != BackendKind::Model)
-            .flat_map(|d| d.ports.iter().map(|p| p.ifindex))
-            .collect();
+        let ports = self.kernel_ports(self.devices.keys().copied());
         let Some(netdevs) = self.backends.netdevs.as_mut() else { return };
         if !netdevs.settle(&ports, within) {
             log::info!("some ports' link state had not settled after {within:?}");
         }
         self.take_changed();
+    }
+
+    /// Whether the kernel announced (as far as read) the settled link state
+    /// of device `id`'s ports; a device that is gone has nothing to wait for.
+    pub fn is_settled(&self, id: u32) -> bool {
+        let ports = self.kernel_ports([id]);
+        self.backends.netdevs.as_ref().is_none_or(|netdevs| netdevs.settled(&ports))
+    }
+
+    /// The ifindexes of these devices' kernel ports (model ports have none).
+    fn kernel_ports(&self, ids: impl IntoIterator<Item = u32>) -> Vec<u32> {
+        ids.into_iter()
+            .filter_map(|id| self.devices.get(&id))
+            .filter(|d| d.backend != BackendKind::Model)
+            .flat_map(|d| d.ports.iter().map(|p| p.ifindex))
+            .collect()
     }
 
     /// Reads what the kernel announced about the hardware.
@@ -575,7 +597,7 @@ impl Devices {
         let mut bits = 0;
         let (device, backend) = self.with_ports(id);
         for port in &device.ports {
-            if backend.port_info(port)?.carrier {
+            if backend.port_state(port)?.is_some_and(|state| state.carrier) {
                 bits |= 1 << port.index.min(63);
             }
         }
@@ -605,9 +627,9 @@ impl Devices {
         device
             .ports
             .iter()
-            .filter_map(|p| match backend.port_stats(p) {
+            .filter_map(|p| match backend.port_counters(p) {
                 Err(e) if e.errno == libc::ENODEV => None,
-                outcome => Some(outcome),
+                outcome => Some(outcome.map(|c| PortStats::from_stats64(p.index, c.ifname, c.stats64))),
             })
             .collect()
     }
@@ -660,7 +682,8 @@ fn apply_each(
 ) -> Result<(), ChangeError> {
     for port in ports {
         let fail = |attr, error| ChangeError { attr, port: port.ifname.clone(), error };
-        let before = backend.port_info(port).map_err(|e| fail(dev_attr::DEV_ID, e))?;
+        // A port whose netdev is gone has nothing to undo: changing it fails.
+        let before = backend.port_state(port).map_err(|e| fail(dev_attr::DEV_ID, e))?.unwrap_or_default();
         let mac = settings.mac.map(|m| if mac_is_base { port_mac(&m, port.index) } else { m });
         let changes = [
             settings.mtu.map(|v| (PortChange::Mtu(v), PortChange::Mtu(before.mtu))),

@@ -16,9 +16,49 @@ pub mod veth;
 use netdevs::Netdevs;
 
 use crate::config::DeviceConfig;
-use crate::driver::device::Port;
 use simdev_netlink::rtnl::KernelError;
-use simdev_protocol::simdev::{Mac, PortInfo, PortStats};
+use simdev_protocol::simdev::{Mac, Rings};
+
+/// One port: a netdev and its cable end, as the backend made them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub index: u32,
+    pub ifname: String,
+    pub ifindex: u32,
+    pub peer_ifname: String,
+    pub peer_ifindex: u32,
+    /// Whether its driver has rings (ethtool `-g`).
+    pub has_rings: bool,
+}
+
+/// A port's netdev as its hardware reports it now (what the device model
+/// makes `dev-get`'s port of).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortState {
+    pub ifindex: u32,
+    pub ifname: String,
+    /// Its cable end's name now.
+    pub peer_ifname: String,
+    pub mac: Mac,
+    pub mtu: u32,
+    pub up: bool,
+    /// `IF_OPER_*`.
+    pub oper_state: u8,
+    /// The kernel's `LOWER_UP`.
+    pub carrier: bool,
+    /// Ring sizes, when the port's driver has them.
+    pub rings: Option<Rings>,
+}
+
+/// A port's traffic counters as its hardware reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    /// The netdev's name now.
+    pub ifname: String,
+    /// In `struct rtnl_link_stats64` order: rx/tx packets, rx/tx bytes,
+    /// rx/tx errors, rx/tx dropped.
+    pub stats64: [u64; 8],
+}
 
 /// A backend operation failed; `action` says what was being done. (The
 /// kernel's error is the `source`, so error chains print it once.)
@@ -107,8 +147,9 @@ pub fn needs_netdevs(netdevs: Option<&mut Netdevs>) -> Result<&mut Netdevs, Back
 
 /// What can be done to a port.
 pub trait Ports {
-    /// The port as its hardware reports it now.
-    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError>;
+    /// The port as its hardware reports it now; `None` when its netdev is
+    /// gone (deleted by somebody else).
+    fn port_state(&mut self, port: &Port) -> Result<Option<PortState>, KernelError>;
 
     fn set_mtu(&mut self, port: &Port, mtu: u32) -> Result<(), KernelError>;
     fn set_mac(&mut self, port: &Port, mac: &Mac) -> Result<(), KernelError>;
@@ -118,5 +159,5 @@ pub trait Ports {
     /// Sets ring sizes (`ethtool -G`); the driver may have none (`EOPNOTSUPP`).
     fn set_rings(&mut self, port: &Port, rx: Option<u32>, tx: Option<u32>) -> Result<(), KernelError>;
     /// The kernel's counters of the port.
-    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError>;
+    fn port_counters(&mut self, port: &Port) -> Result<PortCounters, KernelError>;
 }

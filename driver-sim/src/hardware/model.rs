@@ -4,17 +4,17 @@
 //! operational state is UP only when the port is up and its cable plugged.
 
 use super::netdevs::Netdevs;
-use super::{Backend, BackendError, Hardware, Ports, PortsConfig};
-use crate::driver::device::Port;
+use super::{Backend, BackendError, Hardware, Port, PortCounters, PortState, Ports, PortsConfig};
 use simdev_netlink::rtnl::KernelError;
-use simdev_protocol::simdev::{port_mac, Mac, OperState, PortInfo, PortStats};
+use simdev_protocol::simdev::{port_mac, Mac, OperState};
 use std::collections::HashMap;
 
 /// Default MTU of a model port (Ethernet's).
 const DEFAULT_MTU: u32 = 1500;
 
+/// What a model port holds (all the state it has).
 #[derive(Debug, Clone, Copy)]
-struct PortState {
+struct ModelPort {
     mtu: u32,
     mac: Mac,
     up: bool,
@@ -24,12 +24,12 @@ struct PortState {
 /// Ports by their (synthetic) ifindex.
 #[derive(Debug, Default)]
 pub struct ModelBackend {
-    ports: HashMap<u32, PortState>,
+    ports: HashMap<u32, ModelPort>,
     next_ifindex: u32,
 }
 
 impl ModelBackend {
-    fn state(&mut self, port: &Port) -> Result<&mut PortState, KernelError> {
+    fn state(&mut self, port: &Port) -> Result<&mut ModelPort, KernelError> {
         self.ports.get_mut(&port.ifindex).ok_or(KernelError { errno: libc::ENODEV, message: None })
     }
 }
@@ -46,7 +46,7 @@ impl Backend for ModelBackend {
                 let ifindex = self.next_ifindex;
                 self.ports.insert(
                     ifindex,
-                    PortState {
+                    ModelPort {
                         mtu: config.mtu.unwrap_or(DEFAULT_MTU),
                         mac: port_mac(&base, index),
                         up: config.up,
@@ -75,28 +75,24 @@ impl Backend for ModelBackend {
 }
 
 impl Ports for ModelBackend {
-    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
+    fn port_state(&mut self, port: &Port) -> Result<Option<PortState>, KernelError> {
         let state = *self.state(port)?;
         let oper_state = match (state.up, state.carrier) {
             (false, _) => OperState::DOWN,
             (true, false) => OperState::LOWERLAYERDOWN,
             (true, true) => OperState::UP,
         };
-        Ok(PortInfo {
-            index: port.index,
+        Ok(Some(PortState {
             ifindex: port.ifindex,
             ifname: port.ifname.clone(),
             peer_ifname: port.peer_ifname.clone(),
             mac: state.mac,
             mtu: state.mtu,
             up: state.up,
-            oper_state,
+            oper_state: oper_state.0,
             carrier: state.up && state.carrier,
             rings: None,
-            missing: false,
-            // Not the hardware's: the device model fills it in.
-            led_state: 0,
-        })
+        }))
     }
 
     fn set_rings(&mut self, _port: &Port, _rx: Option<u32>, _tx: Option<u32>) -> Result<(), KernelError> {
@@ -127,8 +123,8 @@ impl Ports for ModelBackend {
         Ok(())
     }
 
-    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+    fn port_counters(&mut self, port: &Port) -> Result<PortCounters, KernelError> {
         self.state(port)?;
-        Ok(PortStats { index: port.index, ifname: port.ifname.clone(), ..Default::default() })
+        Ok(PortCounters { ifname: port.ifname.clone(), stats64: [0; 8] })
     }
 }

@@ -13,8 +13,7 @@
 //! time it acknowledges, so each change reads the notifications right
 //! after. Counters are not announced: statistics are read fresh.
 
-use super::Ports;
-use crate::driver::device::Port;
+use super::{Port, PortCounters, PortState, Ports};
 use crate::hardware::netns::Undertaker;
 use crate::hardware::ownership::name_taken;
 use nix::errno::Errno;
@@ -23,7 +22,7 @@ use nix::sys::socket::{recv, MsgFlags};
 use simdev_netlink::client::Client;
 use simdev_netlink::ethtool::{decode_rings_notification, Ethtool, Netdev};
 use simdev_netlink::rtnl::{parse_link, KernelError, LinkState, Rtnl, RTM_DELLINK, RTM_NEWLINK};
-use simdev_protocol::simdev::{Mac, OperState, PortInfo, PortStats, Rings};
+use simdev_protocol::simdev::{Mac, Rings};
 use simdev_protocol::wire::{split_messages, Message, RECV_BUF_LEN};
 use std::collections::{BTreeSet, HashMap};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -184,13 +183,10 @@ impl Netdevs {
     /// operational state of the given netdevs: UP for those that are up
     /// (the kernel's link watch announces it a while after they came up).
     pub fn settle(&mut self, ifindexes: &[u32], within: Duration) -> bool {
-        const IF_OPER_UP: u8 = 6;
         let deadline = Instant::now() + within;
         loop {
             self.sync();
-            let settled = ifindexes
-                .iter()
-                .all(|i| self.links.get(i).is_none_or(|link| !link.up || link.oper_state == IF_OPER_UP));
+            let settled = self.settled(ifindexes);
             let left = deadline.saturating_duration_since(Instant::now());
             if settled || left.is_zero() {
                 return settled;
@@ -199,6 +195,13 @@ impl Netdevs {
             let timeout = PollTimeout::try_from(left.as_millis().max(1) as i32).unwrap_or(PollTimeout::MAX);
             let _ = poll(&mut fds, timeout);
         }
+    }
+
+    /// Whether the kernel announced, as far as read, the final operational
+    /// state of the given netdevs (UP for those that are up).
+    pub fn settled(&self, ifindexes: &[u32]) -> bool {
+        const IF_OPER_UP: u8 = 6;
+        ifindexes.iter().all(|i| self.links.get(i).is_none_or(|link| !link.up || link.oper_state == IF_OPER_UP))
     }
 
     /// The netdevs that changed, appeared or went since the last call.
@@ -323,26 +326,22 @@ fn join_group(socket: &OwnedFd, group: u32) -> std::io::Result<()> {
 }
 
 impl Ports for Netdevs {
-    fn port_info(&mut self, port: &Port) -> Result<PortInfo, KernelError> {
+    fn port_state(&mut self, port: &Port) -> Result<Option<PortState>, KernelError> {
         let Some(link) = self.links.get(&port.ifindex) else {
-            return Ok(PortInfo::missing(port.index, port.ifindex, &port.ifname, &port.peer_ifname));
+            return Ok(None);
         };
         let peer_ifname = self.links.get(&port.peer_ifindex).map_or(&port.peer_ifname, |peer| &peer.ifname);
-        Ok(PortInfo {
-            index: port.index,
+        Ok(Some(PortState {
             ifindex: link.ifindex,
             ifname: link.ifname.clone(),
             peer_ifname: peer_ifname.clone(),
             mac: link.mac,
             mtu: link.mtu,
             up: link.up,
-            oper_state: OperState(link.oper_state),
+            oper_state: link.oper_state,
             carrier: link.lower_up,
             rings: if port.has_rings { self.rings.get(&port.ifindex).copied() } else { None },
-            missing: false,
-            // Not the hardware's: the device model fills it in.
-            led_state: 0,
-        })
+        }))
     }
 
     /// Sets the cable's MTU, then the port's; undoes the first if the second fails.
@@ -395,21 +394,9 @@ impl Ports for Netdevs {
     }
 
     /// The kernel's counters, read now (they are not announced).
-    fn port_stats(&mut self, port: &Port) -> Result<PortStats, KernelError> {
+    fn port_counters(&mut self, port: &Port) -> Result<PortCounters, KernelError> {
         self.present(port)?;
         let link = self.rtnl.link(port.ifindex)?;
-        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = link.stats;
-        Ok(PortStats {
-            index: port.index,
-            ifname: link.ifname,
-            rx_packets,
-            tx_packets,
-            rx_bytes,
-            tx_bytes,
-            rx_errors,
-            tx_errors,
-            rx_dropped,
-            tx_dropped,
-        })
+        Ok(PortCounters { ifname: link.ifname, stats64: link.stats })
     }
 }

@@ -15,8 +15,8 @@
 //! Firmware, flash and reset go through devlink, see [`NetdevsimBackend::devlink`].
 
 use super::netdevs::Netdevs;
+use super::Port;
 use super::{needs_netdevs, Backend, BackendError, Hardware, Ports, PortsConfig};
-use crate::driver::device::Port;
 use crate::hardware::netns::in_namespace;
 use crate::hardware::ownership::Mark;
 use simdev_netlink::client::Client;

@@ -8,8 +8,8 @@
 //! taken over, and a failed creation removes only what it created.
 
 use super::netdevs::Netdevs;
+use super::Port;
 use super::{needs_netdevs, Backend, BackendError, Hardware, PortsConfig};
-use crate::driver::device::Port;
 use crate::hardware::ownership::Mark;
 use simdev_netlink::rtnl::{KernelError, LinkChange, NewPort};
 use simdev_protocol::simdev::port_mac;

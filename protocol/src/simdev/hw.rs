@@ -372,6 +372,24 @@ pub struct PortStats {
 }
 
 impl PortStats {
+    /// From the kernel's `struct rtnl_link_stats64` counters, in its order:
+    /// rx/tx packets, rx/tx bytes, rx/tx errors, rx/tx dropped.
+    pub fn from_stats64(index: u32, ifname: String, stats64: [u64; 8]) -> Self {
+        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped] = stats64;
+        PortStats {
+            index,
+            ifname,
+            rx_packets,
+            tx_packets,
+            rx_bytes,
+            tx_bytes,
+            rx_errors,
+            tx_errors,
+            rx_dropped,
+            tx_dropped,
+        }
+    }
+
     fn counters(&self) -> [(u16, u64); 8] {
         [
             (port_attr::RX_PACKETS, self.rx_packets),

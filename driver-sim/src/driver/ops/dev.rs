@@ -121,8 +121,19 @@ pub fn new(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     sim.devices.create(id, &config).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
     ctx.device = Some(id);
     sim.start_flaps(id);
+    // What the kernel announced of the new ports so far (they were just
+    // brought up), for the notification and the answer.
+    sim.devices.sync_hardware();
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
     sim.notify_dev(id, cmd::DEV_ADD_NTF);
+    // Answered once its ports' link state settled, as the simulator's
+    // startup waits for it: a client that asked for a port up sees it up.
+    if !sim.devices.is_settled(id) {
+        let token = sim.new_token();
+        sim.answer_when_settled(id, token);
+        ctx.answer_later = Some(token);
+        return Ok(None);
+    }
     let mut reply = request.reply(cmd::DEV_NEW);
     info.encode(&mut reply);
     Ok(Some(reply.finish()))
