@@ -94,6 +94,7 @@ fn json_gives_one_result_per_line() {
         (Some(false), Some("EACCES"), Some(3))
     );
     assert_eq!(lines[2]["command"], "reg write b0    id 3");
+    assert_eq!(lines[2]["code"], libc::EACCES, "the errno's number too, as single commands' -j errors give it");
     // The write after the failure was in flight: reported as skipped, not run.
     assert_eq!((lines[3]["skipped"].as_bool(), lines[3]["line"].as_u64()), (Some(true), Some(5)));
     assert_eq!(ctrl(&sim), 5);

@@ -30,7 +30,7 @@ fn ctrl_get_by_name_and_id_agree_with_genl() {
     let family: serde_json::Value = serde_json::from_slice(&by_id.stdout).unwrap();
     assert_eq!(family["name"], "nlctrl");
     assert_eq!(family["version"], 2);
-    assert_eq!(family["mcast_groups"][0]["name"], "notify");
+    assert_eq!(family["mcast-groups"][0]["name"], "notify", "hyphenated keys, as the spec names attributes");
 }
 
 #[test]
@@ -88,4 +88,30 @@ fn a_batch_window_of_zero_is_a_usage_error() {
     let out = genl_client(&["-b", "-", "--window", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a window of 0 would send nothing"), "{out:?}");
+}
+
+/// With -j every failure is one JSON error object on stdout with an errno:
+/// usage errors (status 2), and failures that are not the peer's.
+#[test]
+fn json_errors_have_one_shape_with_an_errno() {
+    let error_of = |out: &std::process::Output| -> serde_json::Value {
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        value["error"].clone()
+    };
+    let usage = genl_client(&["-j", "--port", "0", "dev", "list"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let error = error_of(&usage);
+    assert_eq!((error["errno"].as_str(), error["code"].as_i64()), (Some("EINVAL"), Some(22)), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("port 0 is the kernel's"), "{error}");
+    let usage = genl_client(&["-jp", "dev", "frobnicate"]);
+    assert_eq!((usage.status.code(), error_of(&usage)["errno"].as_str()), (Some(2), Some("EINVAL")));
+
+    let nobody_there = genl_client(&["-j", "--port", "12345", "dev", "list"]);
+    assert_eq!(nobody_there.status.code(), Some(1));
+    let error = error_of(&nobody_there);
+    assert_eq!((error["errno"].as_str(), error["code"].as_i64()), (Some("ECONNREFUSED"), Some(111)), "{error}");
+    assert_eq!(error["description"], "Connection refused");
+    // Help is still help.
+    assert!(genl_client(&["-j", "--help"]).status.success());
 }

@@ -1,6 +1,6 @@
 //! `dev-led-set`, the operation added to show what adding one takes: its
 //! spec entry, its handler, the model's LED state, this test. Driven
-//! through the spec-driven client (there is no friendly command for it).
+//! through the spec-driven client, and the friendly `port led` made later.
 
 use simdev_tests::Simulator;
 
@@ -60,4 +60,20 @@ fn bad_led_requests_are_refused_by_the_specs_policy() {
         assert_eq!(error["missing"].as_str(), missing, "{json}: {answer}");
     }
     assert_eq!(leds(&sim), ["off", "off"], "nothing refused changed anything");
+}
+
+/// The friendly command sets it (the same dev-led-set), and text `dev show`
+/// has it on each port's line.
+#[test]
+fn port_led_sets_it_and_dev_show_prints_it() {
+    let sim = Simulator::start(CONFIG);
+    let out = sim.cli(&["port", "led", "led0", "0", "on"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "only acknowledged: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(leds(&sim), ["on", "off"]);
+    let show = String::from_utf8(sim.cli(&["dev", "show", "led0"]).stdout).unwrap();
+    let lines: Vec<&str> = show.lines().filter(|l| l.trim_start().starts_with("port ")).collect();
+    assert!(lines[0].contains(" led on ") && lines[1].contains(" led off "), "{show}");
+    let bad = sim.cli(&["port", "led", "led0", "0", "dazzle"]);
+    assert_eq!(bad.status.code(), Some(2), "not a led-state: a usage error");
 }

@@ -134,8 +134,28 @@ impl Cli {
     /// (every program `driver-sim --exec` starts has it) names the
     /// simulator for commands that want one, and does not stop a command
     /// aimed at the kernel.
+    ///
+    /// With `-j`, a usage error is the one JSON error object on stdout
+    /// (`errno` `EINVAL`), as every other failure is; the status is still 2.
     pub fn parse_args() -> Cli {
-        Self::parse_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::parse_from_args(&args).unwrap_or_else(|e| {
+            use clap::error::ErrorKind;
+            let shown = matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if !shown && asks_for_json(&args) {
+                let rendered = e.render().to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+                println!("{}", simdev_netlink::error::Error::Usage(message).to_json());
+                std::process::exit(2);
+            }
+            e.exit()
+        })
     }
 
     /// [`Cli::parse_args`] of these arguments.
@@ -357,6 +377,16 @@ pub enum PortCommand {
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Set a port's LED: `port led DEV PORT off|on|blink`.
+    Led {
+        dev: String,
+        /// Port index (from 0).
+        #[arg(value_name = "PORT")]
+        index: u32,
+        /// `off`, `on` or `blink` (the spec's `led-state`).
+        #[arg(value_name = "STATE")]
+        state: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -450,6 +480,18 @@ pub enum FaultCommand {
     },
     /// Remove a device's faults (of one command, or all).
     Clear { dev: String, command: Option<String> },
+}
+
+/// Whether a command line asks for JSON (`-j`, `--output-json`, or `-j`
+/// among other short flags, `-jp`), before any `--`.
+fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter().skip(1).map(|a| a.to_string_lossy()).take_while(|a| a != "--").any(|a| {
+        a == "--output-json"
+            || (a.starts_with('-')
+                && !a.starts_with("--")
+                && a.contains('j')
+                && a[1..].chars().all(|c| "jp".contains(c)))
+    })
 }
 
 /// `--window N`: at least one request in flight.

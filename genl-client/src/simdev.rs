@@ -64,6 +64,8 @@ pub enum Call {
     PortGet(DevSelector, u32),
     PortList(Option<DevSelector>),
     PortSet(DevSelector, u32, PortSet),
+    /// A port's LED, by the spec's `led-state` name (`off`, `on`, `blink`).
+    PortLed(DevSelector, u32, String),
     RegRead(DevSelector, String),
     RegList(Option<DevSelector>),
     RegWrite(DevSelector, String, u64),
@@ -100,6 +102,7 @@ impl Call {
             Call::DevReset(_) => "dev-reset",
             Call::PortGet(..) | Call::PortList(_) => "port-get",
             Call::PortSet(..) => "port-set",
+            Call::PortLed(..) => "dev-led-set",
             Call::RegRead(..) | Call::RegList(_) => "reg-get",
             Call::RegWrite(..) => "reg-set",
             Call::SensorGet(..) | Call::SensorList(_) => "sensor-get",
@@ -189,6 +192,11 @@ impl Call {
             Call::PortGet(d, port) => {
                 dev(d, &mut put);
                 put("port-index", json!(port));
+            }
+            Call::PortLed(d, port, state) => {
+                dev(d, &mut put);
+                put("port-index", json!(port));
+                put("led-state", json!(state));
             }
             Call::PortSet(d, port, set) => {
                 dev(d, &mut put);

@@ -168,13 +168,25 @@ impl Error {
         Error::Io { context, source: source.into() }
     }
 
-    /// The errno, for errors the peer reported.
+    /// The errno: the peer's for errors it reported, otherwise the one
+    /// that says what went wrong (`ECONNREFUSED` for no simulator,
+    /// `ETIMEDOUT` for no answer, `EPERM` for an untrusted one, `EINVAL`
+    /// for a usage error, ...). `None` only for a batch's summary (its
+    /// lines carried theirs).
     pub fn errno(&self) -> Option<Errno> {
-        match self {
-            Error::Netlink { errno, .. } => Some(*errno),
-            Error::FamilyNotFound(_) => Some(Errno::ENOENT),
-            _ => None,
-        }
+        Some(match self {
+            Error::Netlink { errno, .. } => *errno,
+            Error::FamilyNotFound(_) => Errno::ENOENT,
+            Error::NoSimulator(_) => Errno::ECONNREFUSED,
+            Error::Io { source, .. } => source.raw_os_error().map_or(Errno::EIO, Errno::from_raw),
+            Error::Decode(_) | Error::Protocol(_) => Errno::EPROTO,
+            Error::SubscribePermission | Error::Untrusted { .. } => Errno::EPERM,
+            Error::EventsLost => Errno::ENOBUFS,
+            Error::Timeout | Error::NoAnswer { .. } => Errno::ETIMEDOUT,
+            Error::Usage(_) => Errno::EINVAL,
+            Error::Exec(_) => Errno::ENOEXEC,
+            Error::BatchFailed(_) => return None,
+        })
     }
 }
 

@@ -134,8 +134,10 @@ pub struct GroupInfo {
     pub id: u32,
 }
 
-/// A family as the controller describes it (`CTRL_CMD_NEWFAMILY`).
+/// A family as the controller describes it (`CTRL_CMD_NEWFAMILY`); its
+/// JSON form's keys are hyphenated, as the spec names attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct FamilyInfo {
     pub name: String,
     pub id: u16,

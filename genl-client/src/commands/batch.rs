@@ -85,7 +85,7 @@ impl Runner {
             match command.as_ref().map_err(Clone::clone).and_then(|c| plan_line(c).map_err(|e| e.to_string())) {
                 Ok(action) => planned.push((line, action)),
                 Err(message) => {
-                    self.report_failure(line, "EINVAL", &message, None);
+                    self.report_failure(line, nix::errno::Errno::EINVAL, &message, None);
                     if !self.options.force {
                         return Ok(self.failed); // nothing ran: the file is fixed first
                     }
@@ -236,20 +236,18 @@ impl Runner {
     }
 
     fn report_error(&mut self, line: &BatchLine, error: &Error) {
+        let errno = error.errno().unwrap_or(nix::errno::Errno::EIO);
         match error {
-            Error::Netlink { errno, message, attribute, .. } => {
-                let text = message.clone().unwrap_or_else(|| simdev_protocol::errno::strerror(*errno as i32));
-                self.report_failure(line, &format!("{errno:?}"), &text, attribute.as_deref());
+            Error::Netlink { message, attribute, .. } => {
+                let text = message.clone().unwrap_or_else(|| simdev_protocol::errno::strerror(errno as i32));
+                self.report_failure(line, errno, &text, attribute.as_deref());
             }
-            other => {
-                let errno = other.errno().map_or("EIO".to_string(), |e| format!("{e:?}"));
-                self.report_failure(line, &errno, &other.to_string(), None);
-            }
+            other => self.report_failure(line, errno, &other.to_string(), None),
         }
     }
 
     /// `FILE:LINE: <command>: <errno name>: <extack message>`, or a JSON line.
-    fn report_failure(&mut self, line: &BatchLine, errno: &str, message: &str, attribute: Option<&str>) {
+    fn report_failure(&mut self, line: &BatchLine, errno: nix::errno::Errno, message: &str, attribute: Option<&str>) {
         self.reported.insert(line.line);
         self.failed += 1;
         if !self.options.force {
@@ -259,11 +257,11 @@ impl Runner {
         if output.json {
             output.print_json(&serde_json::json!({
                 "line": line.line, "command": line.text, "ok": false,
-                "errno": errno, "message": message, "attribute": attribute,
+                "errno": format!("{errno:?}"), "code": errno as i32, "message": message, "attribute": attribute,
             }));
         } else {
             let attribute = attribute.map(|a| format!(" [attribute: {a}]")).unwrap_or_default();
-            eprintln!("{}:{}: {}: {errno}: {message}{attribute}", self.name, line.line, line.text);
+            eprintln!("{}:{}: {}: {errno:?}: {message}{attribute}", self.name, line.line, line.text);
         }
     }
 }

@@ -30,7 +30,7 @@ pub fn run(target: Target, command: &CtrlCommand, output: Output) -> Result<()> 
                 .iter()
                 .zip(names.into_iter().map(Some).chain(std::iter::repeat(None)))
                 .map(|((id, part), name)| {
-                    let mut json = serde_json::json!({"family_id": id, "part": part});
+                    let mut json = serde_json::json!({"family-id": id, "part": part});
                     if let Some(name) = name.flatten() {
                         json["name"] = name.into();
                     }

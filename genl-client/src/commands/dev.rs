@@ -22,8 +22,12 @@ pub fn describe_port(port: &PortInfo) -> String {
     }
     let rings =
         port.rings.map(|r| format!(" rings rx {}/{} tx {}/{}", r.rx, r.rx_max, r.tx, r.tx_max)).unwrap_or_default();
+    let led = simdev_protocol::simdev::led_state::ENTRIES
+        .iter()
+        .find(|(value, _)| *value == u64::from(port.led_state))
+        .map_or_else(|| port.led_state.to_string(), |(_, name)| name.to_string());
     format!(
-        "ifindex {} mac {} mtu {} {} state {} carrier {} cable {}{rings}",
+        "ifindex {} mac {} mtu {} {} state {} carrier {} led {led} cable {}{rings}",
         port.ifindex,
         format_mac(&port.mac),
         port.mtu,

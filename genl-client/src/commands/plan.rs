@@ -84,6 +84,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
             PortCommand::Set { dev: d, index, args } => {
                 Call::PortSet(dev(d), *index, parse_port_set(args).map_err(usage)?)
             }
+            PortCommand::Led { dev: d, index, state } => Call::PortLed(dev(d), *index, state.clone()),
         },
         Object::Reg { command } => match command {
             RegCommand::List { dev: d } => Call::RegList(Some(dev(d))),
