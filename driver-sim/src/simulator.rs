@@ -155,28 +155,24 @@ impl Simulator {
     }
 
     fn answer_settled(&mut self) {
+        if self.settling.is_empty() {
+            return; // every turn of the loop comes here
+        }
         let now = Instant::now();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.settling)
             .into_iter()
             .partition(|s| now >= s.deadline || self.devices.is_settled(s.dev));
         self.settling = waiting;
+        let family_id = self.families.expect(simdev::FAMILY_NAME).id;
         for Settling { dev, token, .. } in ready {
-            let Some(request) = self.pending.get(&token) else { continue };
-            let mut reply = MessageBuilder::genl(
-                self.families.expect(simdev::FAMILY_NAME).id,
-                0,
-                request.header.seq,
-                request.port,
-                cmd::DEV_NEW,
-                simdev::FAMILY_VERSION,
-            );
-            let answer = self.devices.info(dev).map(|info| info.encode(&mut reply));
-            if let Err(e) = &answer {
-                log::warn!("device {dev}: cannot read it to answer dev-new: {e}");
-            }
-            let (port, uid) = (request.port, request.uid);
-            if answer.is_ok() {
-                self.completed.push((port, uid, vec![reply.finish()]));
+            let Some(&PendingRequest { port, uid, header }) = self.pending.get(&token) else { continue };
+            let mut reply = MessageBuilder::genl(family_id, 0, header.seq, port, cmd::DEV_NEW, simdev::FAMILY_VERSION);
+            match self.devices.info(dev) {
+                Ok(info) => {
+                    info.encode(&mut reply);
+                    self.completed.push((port, uid, vec![reply.finish()]));
+                }
+                Err(e) => log::warn!("device {dev}: cannot read it to answer dev-new: {e}"),
             }
             self.answer(token, Ok(()));
         }
