@@ -40,23 +40,11 @@ fn one_line(doc: &str) -> String {
     doc.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// An op's doc without its `Requires:` line, and the attributes that line
-/// names (each entry: alternatives, `a|b`).
+/// An op's doc without its `Requires:` line (one line), and the
+/// attributes that line names.
 fn split_requires(op: &Op) -> Result<(String, Vec<Vec<String>>), String> {
-    let mut doc = Vec::new();
-    let mut required = Vec::new();
-    for line in op.doc.lines() {
-        let Some(list) = line.trim().strip_prefix("Requires:") else {
-            doc.push(line);
-            continue;
-        };
-        let list =
-            list.trim().strip_suffix('.').ok_or_else(|| format!("{}: the Requires line ends with '.'", op.name))?;
-        for item in list.split(',') {
-            required.push(item.split('|').map(|name| name.trim().to_string()).collect());
-        }
-    }
-    Ok((one_line(&doc.join("\n")), required))
+    let (doc, required) = op.requires()?;
+    Ok((one_line(&doc), required))
 }
 
 fn set_static(name: &str) -> String {

@@ -67,14 +67,12 @@ fn render(family: &Family) -> String {
                 _ => format!("do: {}; dump: {}", lists[0], lists[1]),
             }
         };
-        let (doc, requires) = match op.doc.split_once("\nRequires: ") {
-            Some((doc, requires)) => (doc, requires.trim_end_matches('.')),
-            None => (op.doc.as_str(), ""),
-        };
+        let (doc, requires) = op.requires().expect("the spec's Requires lines parse");
         let mut request = mode_list(true);
         if !requires.is_empty() {
             // `a|b` would end the table cell.
-            request.push_str(&format!(" (required: {})", requires.replace('|', " or ")));
+            let list: Vec<String> = requires.iter().map(|alternatives| alternatives.join(" or ")).collect();
+            request.push_str(&format!(" (required: {})", list.join(", ")));
         }
         let yes = |b: bool| if b { "yes" } else { "" };
         writeln!(

@@ -2,6 +2,7 @@
 //! `nlctrl` controller protocol, shared by the simulator and the client.
 //!
 //! - [`wire`]: the netlink codec (headers, attributes, building, splitting).
+//! - [`encode`]: typed values to attributes, by the spec (serde).
 //! - [`policy`]: attribute policies and kernel-faithful validation.
 //! - [`family`]: the declarative shape of a family (commands, groups).
 //! - [`ctrl`]: the controller's `GETFAMILY` request and reply.
@@ -14,6 +15,7 @@
 //! Nothing here does I/O.
 
 pub mod ctrl;
+pub mod encode;
 pub mod errno;
 pub mod extack;
 pub mod family;

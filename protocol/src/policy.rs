@@ -10,23 +10,13 @@
 
 use crate::wire::{Attr, Attrs, MessageBuilder};
 
-/// Errno values used by validation (Linux numbering; this crate is Linux-only).
+/// The errnos the family code answers with, as `i32`s: the C library's
+/// values (Linux numbering; this crate is Linux-only), not a table of ours.
 pub mod errno {
-    pub const EPERM: i32 = 1;
-    pub const ENOENT: i32 = 2;
-    pub const EIO: i32 = 5;
-    pub const EACCES: i32 = 13;
-    pub const EBUSY: i32 = 16;
-    pub const ECANCELED: i32 = 125;
-    pub const EEXIST: i32 = 17;
-    pub const ENODEV: i32 = 19;
-    pub const EINVAL: i32 = 22;
-    pub const ERANGE: i32 = 34;
-    pub const ENODATA: i32 = 61;
-    pub const EMSGSIZE: i32 = 90;
-    pub const EOPNOTSUPP: i32 = 95;
-    pub const EADDRINUSE: i32 = 98;
-    pub const ECONNREFUSED: i32 = 111;
+    pub use nix::libc::{
+        EACCES, EADDRINUSE, EBUSY, ECANCELED, ECONNREFUSED, EEXIST, EINVAL, EIO, EMSGSIZE, ENODATA, ENODEV, ENOENT,
+        EOPNOTSUPP, EPERM, ERANGE,
+    };
 }
 
 /// The type of an attribute, as `enum nla_policy_type` knows it.

@@ -310,11 +310,17 @@ impl MessageBuilder {
     }
 
     pub fn put_bytes(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
-        let len = NLA_HDRLEN + payload.len();
+        self.put_parts(ty, payload, &[])
+    }
+
+    /// One attribute whose payload is `head` then `tail`.
+    fn put_parts(&mut self, ty: u16, head: &[u8], tail: &[u8]) -> &mut Self {
+        let len = NLA_HDRLEN + head.len() + tail.len();
         assert!(len <= u16::MAX as usize, "attribute {ty} too long");
         self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(payload);
+        self.buf.extend_from_slice(head);
+        self.buf.extend_from_slice(tail);
         self.pad();
         self
     }
@@ -345,10 +351,7 @@ impl MessageBuilder {
 
     /// A NUL-terminated string (`NLA_NUL_STRING`, and what `nla_put_string` sends).
     pub fn put_str(&mut self, ty: u16, value: &str) -> &mut Self {
-        let mut payload = Vec::with_capacity(value.len() + 1);
-        payload.extend_from_slice(value.as_bytes());
-        payload.push(0);
-        self.put_bytes(ty, &payload)
+        self.put_parts(ty, value.as_bytes(), &[0])
     }
 
     /// Opens a nest flagged `NLA_F_NESTED`, as modern families send them.

@@ -360,6 +360,33 @@ impl Op {
     pub fn is_call(&self) -> bool {
         self.do_.is_some() || self.dump.is_some()
     }
+
+    /// simdev's one convention beyond the schema: a doc line
+    /// `Requires: A, B|C.` names the attributes a do request must carry
+    /// (`B|C`: one of them). Returns the doc without that line and the
+    /// list, each entry its alternatives.
+    pub fn requires(&self) -> Result<(String, Vec<Vec<String>>), String> {
+        let mut doc = Vec::new();
+        let mut required = Vec::new();
+        for line in self.doc.lines() {
+            let Some(list) = line.trim().strip_prefix("Requires:") else {
+                doc.push(line);
+                continue;
+            };
+            let list = list
+                .trim()
+                .strip_suffix('.')
+                .ok_or_else(|| format!("{}: the Requires line ends with '.'", self.name))?;
+            for item in list.split(',') {
+                let alternatives: Vec<String> = item.split('|').map(|name| name.trim().to_string()).collect();
+                if alternatives.iter().any(String::is_empty) {
+                    return Err(format!("{}: the Requires line has an empty name", self.name));
+                }
+                required.push(alternatives);
+            }
+        }
+        Ok((doc.join("\n").trim_end().to_string(), required))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -920,6 +947,31 @@ fn check_references(family: &Family) -> Result<(), SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requires_lines_name_alternatives() {
+        let op = |doc: &str| Op {
+            name: "x-set".into(),
+            doc: doc.into(),
+            request_value: Some(1),
+            reply_value: Some(1),
+            attribute_set: None,
+            permission: Permission::Anyone,
+            dont_validate: Vec::new(),
+            fixed_header: None,
+            do_: None,
+            dump: None,
+            notify: None,
+            event: None,
+            mcgrp: None,
+        };
+        let (doc, required) = op("Sets x.\nRequires: dev-id|dev-name, value.").requires().unwrap();
+        assert_eq!(doc, "Sets x.");
+        assert_eq!(required, [vec!["dev-id".to_string(), "dev-name".into()], vec!["value".into()]]);
+        assert_eq!(op("Gets x.").requires().unwrap(), ("Gets x.".to_string(), vec![]));
+        assert_eq!(op("Requires: a").requires().unwrap_err(), "x-set: the Requires line ends with '.'");
+        assert_eq!(op("Requires: a,.").requires().unwrap_err(), "x-set: the Requires line has an empty name");
+    }
 
     const SPEC: &str = r#"
 name: t

@@ -1,7 +1,7 @@
 //! Typed `dev-*` and `port-*` messages: devices, ports, selectors, MACs.
 
 use super::hw::Nested;
-use super::{dev_attr, led_state, oper_state, port_attr};
+use super::{dev_attr, led_state, oper_state};
 use crate::wire::MessageBuilder;
 
 /// `IF_OPER_*` (the spec's `oper-state` enum), named as `ip link` names them.
@@ -166,46 +166,12 @@ pub struct DevInfo {
 
 impl DevInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::DEV_ID, self.id)
-            .put_str(dev_attr::DEV_NAME, &self.name)
-            .put_str(dev_attr::BACKEND, &self.backend);
-        if let Some(netns) = &self.netns {
-            out.put_str(dev_attr::NETNS, netns);
-        }
-        if let Some(devlink) = &self.devlink {
-            out.put_str(dev_attr::DEVLINK, devlink);
-        }
-        for port in &self.ports {
-            port.encode(out);
-        }
+        super::hw::encode_dev(self, out)
     }
 }
 
 impl Nested for PortInfo {
-    const ATTR: u16 = dev_attr::PORT;
     const KEY: &'static str = "port";
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_u32(port_attr::INDEX, self.index)
-            .put_u32(port_attr::IFINDEX, self.ifindex)
-            .put_str(port_attr::IFNAME, &self.ifname)
-            .put_str(port_attr::PEER_IFNAME, &self.peer_ifname)
-            .put_bytes(port_attr::MAC, &self.mac)
-            .put_u32(port_attr::MTU, self.mtu)
-            .put_u8(port_attr::UP, self.up.into())
-            .put_u8(port_attr::OPER_STATE, self.oper_state.0)
-            .put_u8(port_attr::CARRIER, self.carrier.into());
-        if self.missing {
-            out.put_u8(port_attr::MISSING, 1);
-        }
-        out.put_u8(port_attr::LED_STATE, self.led_state);
-        if let Some(rings) = &self.rings {
-            out.put_u32(port_attr::RX_RING, rings.rx)
-                .put_u32(port_attr::RX_RING_MAX, rings.rx_max)
-                .put_u32(port_attr::TX_RING, rings.tx)
-                .put_u32(port_attr::TX_RING_MAX, rings.tx_max);
-        }
-    }
 }
 
 /// What `dev-set` asks to change; absent fields stay as they are.
@@ -291,7 +257,7 @@ mod tests {
     #[test]
     fn encoded_reply_passes_the_family_policy() {
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, cmd::DEV_GET, FAMILY_VERSION);
-        sample().encode(&mut b);
+        crate::encode::encode(&DEV_ATTRS, &sample(), &mut b).expect("DevInfo fits the dev set");
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
         crate::policy::parse(&DEV_ATTRS, message.genl_attrs(0), crate::policy::Strictness::Strict).unwrap();

@@ -2,7 +2,9 @@
 //! makes of a message, and what `genl-client -j` prints): `u8` flags as 0
 //! or 1, MACs as `aa:bb:cc:dd:ee:ff` (the `mac` display hint), enums by
 //! their entry names. Used as `#[serde(with = ...)]` on the typed messages,
-//! so they convert to and from that JSON field for field.
+//! so they convert to and from that JSON field for field. Written to the
+//! wire ([`crate::encode`], not human-readable) they are the wire values:
+//! the address's bytes, the entry's number.
 
 use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
 
@@ -29,7 +31,11 @@ pub mod mac {
     use crate::simdev::Mac;
 
     pub fn serialize<S: Serializer>(value: &Mac, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::simdev::format_mac(value))
+        if s.is_human_readable() {
+            s.serialize_str(&crate::simdev::format_mac(value))
+        } else {
+            s.serialize_bytes(value)
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
@@ -53,8 +59,8 @@ fn entry_value<'de, D: Deserializer<'de>>(entries: &[(u64, &str)], d: D) -> Resu
 
 fn entry_name<S: Serializer>(entries: &[(u64, &str)], value: u8, s: S) -> Result<S::Ok, S::Error> {
     match entries.iter().find(|(v, _)| *v == u64::from(value)) {
-        Some((_, name)) => s.serialize_str(name),
-        None => s.serialize_u8(value),
+        Some((_, name)) if s.is_human_readable() => s.serialize_str(name),
+        _ => s.serialize_u8(value),
     }
 }
 

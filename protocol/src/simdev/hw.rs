@@ -1,26 +1,33 @@
 //! Typed messages for the device's hardware objects: registers, sensors,
 //! firmware and its flash status, faults, statistics. Each is a nest
 //! ([`Nested`]); replies put one or more of them after the device's id and
-//! name ([`Scoped`]).
+//! name ([`Scoped`]). A type's serde definition is its only definition: the
+//! spec writes it to the wire ([`crate::encode`]) and serde_json gives its
+//! JSON form, the one the client decodes replies into.
 
-use super::{dev_attr, fault_attr, fw_attr, fw_status_attr, port_attr, reg_attr, sensor_attr, server_attr, stats_attr};
+use super::DEV_ATTRS;
 use crate::wire::MessageBuilder;
 
 /// An object carried as a nest of the `dev` set.
-pub trait Nested: Sized {
-    /// The `dev` attribute holding it.
-    const ATTR: u16;
-    /// Its name in the spec (the key of its JSON form).
+pub trait Nested: Sized + serde::Serialize {
+    /// The `dev` attribute holding it: its key in a reply's JSON form.
     const KEY: &'static str;
     /// Whether a reply may carry several (`multi-attr`: a JSON list).
     const MULTI: bool = true;
-    fn encode_fields(&self, out: &mut MessageBuilder);
+}
 
-    /// Writes the nest (flagged `NLA_F_NESTED`).
-    fn encode(&self, out: &mut MessageBuilder) {
-        out.nest_start(Self::ATTR);
-        self.encode_fields(out);
-        out.nest_end();
+/// Writes a message of the `dev` set (a reply or notification): its wire
+/// form is its serde form written by the spec ([`crate::encode`]).
+pub(crate) fn encode_dev<T: serde::Serialize>(message: &T, out: &mut MessageBuilder) {
+    let written = crate::encode::encode(&DEV_ATTRS, message, out);
+    // A type that does not fit the spec fails every time it is written:
+    // each message type's tests write it.
+    debug_assert!(written.is_ok(), "{}", written.unwrap_err());
+}
+
+impl<T: Nested> Scoped<T> {
+    pub fn encode(&self, out: &mut MessageBuilder) {
+        encode_dev(self, out)
     }
 }
 
@@ -33,15 +40,6 @@ pub struct Scoped<T> {
     pub dev_id: u32,
     pub dev_name: String,
     pub items: Vec<T>,
-}
-
-impl<T: Nested> Scoped<T> {
-    pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::DEV_ID, self.dev_id).put_str(dev_attr::DEV_NAME, &self.dev_name);
-        for item in &self.items {
-            item.encode(out);
-        }
-    }
 }
 
 impl<T: Nested + serde::Serialize> serde::Serialize for Scoped<T> {
@@ -126,19 +124,7 @@ pub struct RegInfo {
 }
 
 impl Nested for RegInfo {
-    const ATTR: u16 = dev_attr::REG;
     const KEY: &'static str = "reg";
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(reg_attr::NAME, &self.name)
-            .put_u32(reg_attr::OFFSET, self.offset)
-            .put_u8(reg_attr::WIDTH, self.width)
-            .put_str(reg_attr::ACCESS, self.access.name())
-            .put_u64(reg_attr::RESET, self.reset);
-        if let Some(value) = self.value {
-            out.put_u64(reg_attr::VALUE, value);
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -161,24 +147,7 @@ pub struct SensorInfo {
 }
 
 impl Nested for SensorInfo {
-    const ATTR: u16 = dev_attr::SENSOR;
     const KEY: &'static str = "sensor";
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(sensor_attr::NAME, &self.name)
-            .put_str(sensor_attr::KIND, &self.kind)
-            .put_str(sensor_attr::UNIT, &self.unit)
-            .put_i64(sensor_attr::VALUE, self.value)
-            .put_i64(sensor_attr::MIN, self.min)
-            .put_i64(sensor_attr::MAX, self.max);
-        if let Some(low) = self.alarm_low {
-            out.put_i64(sensor_attr::ALARM_LOW, low);
-        }
-        if let Some(high) = self.alarm_high {
-            out.put_i64(sensor_attr::ALARM_HIGH, high);
-        }
-        out.put_u8(sensor_attr::ALARM, self.alarm.into());
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -195,20 +164,8 @@ pub struct FwInfo {
 }
 
 impl Nested for FwInfo {
-    const ATTR: u16 = dev_attr::FW;
     const KEY: &'static str = "fw";
     const MULTI: bool = false;
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(fw_attr::VERSION, &self.version);
-        if let Some(duration) = self.flash_duration_ms {
-            out.put_u32(fw_attr::FLASH_DURATION_MS, duration);
-        }
-        out.put_u8(fw_attr::FLASHING, self.flashing.into());
-        if let Some(pending) = &self.pending_version {
-            out.put_str(fw_attr::PENDING_VERSION, pending);
-        }
-    }
 }
 
 /// One flash progress report, like devlink's flash status notifications.
@@ -231,18 +188,8 @@ pub struct FwStatus {
 }
 
 impl Nested for FwStatus {
-    const ATTR: u16 = dev_attr::FW_STATUS;
     const KEY: &'static str = "fw-status";
     const MULTI: bool = false;
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(fw_status_attr::MESSAGE, &self.message)
-            .put_u64(fw_status_attr::DONE, self.done)
-            .put_u64(fw_status_attr::TOTAL, self.total)
-            .put_u32(fw_status_attr::ERROR, self.error)
-            .put_u8(fw_status_attr::FINISHED, self.finished.into())
-            .put_str(fw_status_attr::VERSION, &self.version);
-    }
 }
 
 /// An injected fault as `fault-get` reports it.
@@ -278,31 +225,7 @@ pub struct FaultInfo {
 }
 
 impl Nested for FaultInfo {
-    const ATTR: u16 = dev_attr::FAULT;
     const KEY: &'static str = "fault";
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_str(fault_attr::CMD, &self.command).put_u32(fault_attr::ERRNO, self.errno);
-        let optional = [
-            (fault_attr::COUNT, self.count),
-            (fault_attr::PROBABILITY, self.probability),
-            (fault_attr::INTERVAL_MS, self.interval_ms),
-            (fault_attr::DOWN_MS, self.down_ms),
-            (fault_attr::PORT_INDEX, self.port_index),
-        ];
-        for (id, value) in optional {
-            if let Some(value) = value {
-                out.put_u32(id, value);
-            }
-        }
-        out.put_u32(fault_attr::DELAY_MS, self.delay_ms).put_u64(fault_attr::FIRED, self.fired);
-        if let Some(fail_at) = self.fail_at {
-            out.put_u8(fault_attr::FAIL_AT, fail_at);
-        }
-        if let Some(knob) = &self.knob {
-            out.put_str(fault_attr::KNOB, knob);
-        }
-    }
 }
 
 /// The driver's own counters for a device.
@@ -316,16 +239,8 @@ pub struct DriverStats {
 }
 
 impl Nested for DriverStats {
-    const ATTR: u16 = dev_attr::STATS;
     const KEY: &'static str = "stats";
     const MULTI: bool = false;
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_u64(stats_attr::COMMANDS, self.commands)
-            .put_u64(stats_attr::ERRORS, self.errors)
-            .put_u64(stats_attr::FAULTS_FIRED, self.faults_fired)
-            .put_u64(stats_attr::NOTIFICATIONS, self.notifications);
-    }
 }
 
 /// The simulator's serving counters, over all clients.
@@ -343,16 +258,8 @@ pub struct ServerStats {
 }
 
 impl Nested for ServerStats {
-    const ATTR: u16 = dev_attr::SERVER;
     const KEY: &'static str = "server";
     const MULTI: bool = false;
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_u64(server_attr::ANSWERS_DROPPED, self.answers_dropped)
-            .put_u64(server_attr::ANSWERS_QUEUED, self.answers_queued)
-            .put_u32(server_attr::CLIENTS_WAITING, self.clients_waiting)
-            .put_u32(server_attr::SUBSCRIBERS, self.subscribers);
-    }
 }
 
 /// A port's kernel counters (`IFLA_STATS64`).
@@ -389,31 +296,10 @@ impl PortStats {
             tx_dropped,
         }
     }
-
-    fn counters(&self) -> [(u16, u64); 8] {
-        [
-            (port_attr::RX_PACKETS, self.rx_packets),
-            (port_attr::TX_PACKETS, self.tx_packets),
-            (port_attr::RX_BYTES, self.rx_bytes),
-            (port_attr::TX_BYTES, self.tx_bytes),
-            (port_attr::RX_ERRORS, self.rx_errors),
-            (port_attr::TX_ERRORS, self.tx_errors),
-            (port_attr::RX_DROPPED, self.rx_dropped),
-            (port_attr::TX_DROPPED, self.tx_dropped),
-        ]
-    }
 }
 
 impl Nested for PortStats {
-    const ATTR: u16 = dev_attr::PORT;
     const KEY: &'static str = "port";
-
-    fn encode_fields(&self, out: &mut MessageBuilder) {
-        out.put_u32(port_attr::INDEX, self.index).put_str(port_attr::IFNAME, &self.ifname);
-        for (id, value) in self.counters() {
-            out.put_u64(id, value);
-        }
-    }
 }
 
 /// `stats-get`'s answer: driver counters plus each port's kernel counters.
@@ -432,12 +318,7 @@ pub struct StatsInfo {
 
 impl StatsInfo {
     pub fn encode(&self, out: &mut MessageBuilder) {
-        out.put_u32(dev_attr::DEV_ID, self.dev_id).put_str(dev_attr::DEV_NAME, &self.dev_name);
-        self.driver.encode(out);
-        self.server.encode(out);
-        for port in &self.ports {
-            port.encode(out);
-        }
+        encode_dev(self, out)
     }
 }
 
@@ -457,7 +338,7 @@ mod tests {
     {
         let scoped = Scoped { dev_id: 4, dev_name: "hw0".to_string(), items };
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
-        scoped.encode(&mut b);
+        crate::encode::encode(&DEV_ATTRS, &scoped, &mut b).expect("the type fits the dev set");
         let bytes = b.finish();
         let message = split_messages(&bytes).next().unwrap();
         parse(&DEV_ATTRS, message.genl_attrs(0), Strictness::Strict).expect("valid by the family policy");
@@ -523,6 +404,11 @@ mod tests {
             server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1, subscribers: 2 },
             ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
+        let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
+        crate::encode::encode(&DEV_ATTRS, &stats, &mut b).expect("StatsInfo fits the dev set");
+        let bytes = b.finish();
+        let message = split_messages(&bytes).next().unwrap();
+        parse(&DEV_ATTRS, message.genl_attrs(0), Strictness::Strict).expect("valid by the family policy");
         let json = serde_json::to_value(&stats).unwrap();
         assert_eq!(json["stats"]["faults-fired"], 1);
         assert_eq!(json["server"]["answers-queued"], 4096);

@@ -4,29 +4,12 @@
 //! messages both sides exchange ([`dev`]: devices and ports; [`hw`]:
 //! registers, sensors, firmware, faults, statistics).
 //!
-//! ```text
-//! dev-get     do dev -> dev              dump -> dev...
-//! dev-set     do, admin: dev [mtu] [mac] [up]
-//! dev-new     do, admin: config (a TOML [[device]] table) -> dev
-//! dev-del     do, admin: dev
-//! dev-reset   do, admin: dev
-//! port-get    do dev port-index -> dev+port   dump [dev] -> dev+port...
-//! port-set    do, admin: dev port-index [carrier] [mtu] [mac] [up] [rx-ring] [tx-ring]
-//! reg-get     do dev reg-name -> dev+reg      dump [dev] -> dev+reg...
-//! reg-set     do, admin: dev reg-name reg-value
-//! sensor-get  do dev sensor-name              dump [dev]
-//! sensor-set  do, admin: dev sensor-name sensor-value
-//! fw-get      do dev -> dev+fw                dump [dev]
-//! fw-flash    do, admin: dev fw-version | fw-file (netdevsim) (returns at once; progress on `fw`)
-//! stats-get   do dev -> dev+stats+port(counters)  dump [dev]
-//! fault-get   do dev -> dev+fault...           dump [dev]
-//! fault-set   do, admin: dev fault-cmd fault-errno [count|probability] [delay] ...
-//! fault-clear do, admin: dev [fault-cmd]
-//! ```
-//! "dev" above means `dev-id` or `dev-name`. Any request may carry `batch`
-//! (a client-chosen id): once a request of that batch from that socket has
-//! failed, later requests of the batch are not run but answered `ECANCELED`,
-//! so a pipelining client gets stop-at-first-failure without waiting. Replies use the request's
+//! The operations, their attributes and docs are the spec's; [`cmd`] lists
+//! them, and the README's family reference is generated from the spec.
+//! Any request may carry `batch` (a client-chosen id): once a request of
+//! that batch from that socket has failed, later requests of the batch are
+//! not run but answered `ECANCELED`, so a pipelining client gets
+//! stop-at-first-failure without waiting. Replies use the request's
 //! command number; notifications use the `*-ntf` numbers (64 and up) and
 //! carry the same attributes as the matching get reply, with seq 0.
 
