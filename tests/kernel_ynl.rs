@@ -103,24 +103,29 @@ fn the_spec_passes_the_kernels_schema() {
     assert!(out.status.success(), "the kernel's schema refuses simdev.yaml: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The README's YNL commands, run as written (from the checkout's top, with
-/// `DIR` the fetched material and the simulator's port in `SIMDEV_PORT`).
+/// The YNL commands of the README and the family's document, run as
+/// written (from the checkout's top, with `DIR` the fetched material and the
+/// simulator's port in `SIMDEV_PORT`).
 #[test]
-fn the_readmes_ynl_commands_work_as_written() {
+fn the_documented_ynl_commands_work_as_written() {
     let Some(dir) = kernel_ynl() else { return };
     let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Ok(readme) = std::fs::read_to_string(top.join("README.md")) else {
-        simdev_tests::skip("README.md is not readable by this user");
-        return;
-    };
-    // Shell continuations joined, comments and code quotes dropped.
-    let text = readme.replace("\\\n", " ");
+    let mut text = String::new();
+    for document in ["README.md", "docs/family.md"] {
+        let Ok(contents) = std::fs::read_to_string(top.join(document)) else {
+            simdev_tests::skip(&format!("{document} is not readable by this user"));
+            return;
+        };
+        // Shell continuations joined.
+        text.push_str(&contents.replace("\\\n", " "));
+    }
+    // Comments and code quotes dropped.
     let commands: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("cli.py --spec protocol/simdev.yaml"))
         .map(|l| l.split('#').next().unwrap().trim().trim_matches('`'))
         .collect();
-    assert_eq!(commands.len(), 2, "the README's YNL commands: {commands:?}");
+    assert_eq!(commands.len(), 2, "the documented YNL commands: {commands:?}");
     let sim = Simulator::start(CONFIG);
     for command in commands {
         let words: Vec<String> =

@@ -1,13 +1,13 @@
-//! The README's reference of the simdev family is generated from its spec,
-//! `protocol/simdev.yaml`: this test renders it and fails when the README
-//! holds anything else between its markers. `SIMDEV_UPDATE_README=1` writes
-//! the rendered text into the README instead.
+//! The reference of the simdev family in `docs/family.md` is generated
+//! from its spec, `protocol/simdev.yaml`: this test renders it and fails
+//! when the document holds anything else between its markers.
+//! `SIMDEV_UPDATE_DOCS=1` writes the rendered text into it instead.
 
 use simdev_protocol::simdev::SPEC_YAML;
 use simdev_ynl::{AttrSet, AttrType, Family, Permission};
 use std::fmt::Write;
 
-const BEGIN: &str = "<!-- generated from protocol/simdev.yaml by tests/readme_reference.rs: begin -->\n";
+const BEGIN: &str = "<!-- generated from protocol/simdev.yaml by tests/family_reference.rs: begin -->\n";
 const END: &str = "<!-- generated: end -->\n";
 
 fn code_list(names: &[String]) -> String {
@@ -118,25 +118,25 @@ fn render(family: &Family) -> String {
 }
 
 #[test]
-fn the_readme_reference_is_the_specs() {
+fn the_family_reference_is_the_specs() {
     let family = Family::from_yaml(SPEC_YAML).unwrap();
     let rendered = render(&family);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/family.md");
     let Ok(readme) = std::fs::read_to_string(&path) else {
         simdev_tests::skip(&format!("{} is not readable by this user", path.display()));
         return;
     };
-    let start = readme.find(BEGIN).expect("README: the begin marker") + BEGIN.len();
-    let end = start + readme[start..].find(END).expect("README: the end marker");
+    let start = readme.find(BEGIN).expect("docs/family.md: the begin marker") + BEGIN.len();
+    let end = start + readme[start..].find(END).expect("docs/family.md: the end marker");
     if readme[start..end] == rendered {
         return;
     }
-    if std::env::var_os("SIMDEV_UPDATE_README").is_some() {
+    if std::env::var_os("SIMDEV_UPDATE_DOCS").is_some() {
         std::fs::write(&path, format!("{}{rendered}{}", &readme[..start], &readme[end..])).unwrap();
         return;
     }
     panic!(
-        "README.md's family reference is not what protocol/simdev.yaml says; \
-         run `SIMDEV_UPDATE_README=1 cargo test --test readme_reference`. It should read:\n{rendered}"
+        "docs/family.md's reference is not what protocol/simdev.yaml says; \
+         run `SIMDEV_UPDATE_DOCS=1 cargo test --test family_reference`. It should read:\n{rendered}"
     );
 }
