@@ -10,6 +10,7 @@ use simdev_protocol::simdev::{FAMILY, SPEC_YAML};
 use simdev_tests::{kernel_ynl, python, Simulator, TempFile};
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 struct Ynl {
     dir: PathBuf,
@@ -225,6 +226,7 @@ fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
         ("fault-get", "--dump", "{}".into()),
         ("fault-clear", "--do", format!("{{{dev}}}")),
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
+        ("port-flap", "--do", format!("{{{dev}, \"port-index\": 0, \"flap-ms\": 10}}")),
         // Group 2 is simdev's first (config): the controller's notify is 1.
         ("subscribe", "--do", format!("{{\"mcast-group\": {config_group}}}")),
         ("unsubscribe", "--do", "{}".into()),
@@ -259,6 +261,53 @@ fn every_operation_of_the_spec_runs_through_the_kernels_ynl_cli() {
     // What the requests did, in the kernel.
     assert_eq!(sim.kernel_link("y0p1")["operstate"], "LOWERLAYERDOWN", "port-set carrier 0 through YNL");
     assert!(!sim.kernel_link_names().iter().any(|n| n.starts_with("y1")), "dev-new then dev-del through YNL");
+}
+
+/// `port-flap` through the kernel's YNL CLI, on the virtual clock: the
+/// kernel loses the port's carrier at once and gets it back when simulated
+/// time reaches `flap-ms`, not before; the other port is untouched.
+#[test]
+fn a_port_flap_drops_the_kernels_carrier_for_its_time() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = start_virtual();
+    let ynl = Ynl::new(dir, &sim);
+    let carrier = |port: &str| {
+        let link = sim.kernel_link(port);
+        let flags: Vec<String> = serde_json::from_value(link["flags"].clone()).unwrap();
+        (link["operstate"].as_str().unwrap().to_string(), flags.iter().any(|f| f == "LOWER_UP"))
+    };
+    // The kernel's LOWER_UP changes at once, its operstate a moment later
+    // (linkwatch): each state is waited for, a few seconds at most.
+    let settles_to = |port: &str, operstate: &str, lower_up: bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let wanted = (operstate.to_string(), lower_up);
+        while carrier(port) != wanted && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        carrier(port) == wanted
+    };
+    assert!(settles_to("y0p0", "UP", true));
+    ynl.ok(&["--no-schema", "--do", "port-flap", "--json", r#"{"dev-name": "y0", "port-index": 0, "flap-ms": 1000}"#]);
+    assert!(!carrier("y0p0").1, "unplugged at once");
+    assert!(settles_to("y0p0", "LOWERLAYERDOWN", false), "{:?}", carrier("y0p0"));
+    assert_eq!(carrier("y0p1"), ("UP".to_string(), true), "the other port is untouched");
+    let mut simdev = sim.simdev();
+    simdev.clock_advance(Duration::from_millis(999)).unwrap();
+    assert_eq!(carrier("y0p0"), ("LOWERLAYERDOWN".to_string(), false), "still unplugged at 999 ms");
+    simdev.clock_advance(Duration::from_millis(1)).unwrap();
+    assert!(carrier("y0p0").1, "plugged in at 1000 ms");
+    assert!(settles_to("y0p0", "UP", true), "{:?}", carrier("y0p0"));
+    // Out of the spec's range: the policy's bounds come back, as from a kernel family.
+    let out = ynl.run(&[
+        "--no-schema",
+        "--do",
+        "port-flap",
+        "--json",
+        r#"{"dev-name": "y0", "port-index": 0, "flap-ms": 0}"#,
+    ]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("'bad-attr': '.flap-ms'") && text.contains("'min-value': 1"), "{text}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! `port-get`, `port-set`: one port of a device. Carrier off/on unplugs
-//! and plugs the port's cable; the kernel then shows `NO-CARRIER` or
-//! `LOWER_UP` on the port. Ring sizes go to the kernel's ethtool (a driver
+//! `port-get`, `port-set`, `port-flap`: one port of a device. Carrier
+//! off/on unplugs and plugs the port's cable; the kernel then shows
+//! `NO-CARRIER` or `LOWER_UP` on the port. A flap unplugs it now and plugs
+//! it in on a timer (simulated time: `clock-advance` moves it). Ring sizes go to the kernel's ethtool (a driver
 //! without rings, such as veth, refuses with `EOPNOTSUPP`).
 
 use super::dev::change_error;
@@ -8,6 +9,7 @@ use super::{device_scope, dump_per_object, kernel_error, required, target_device
 use crate::driver::device::PortSettings;
 use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, Position};
 use crate::kernel::genl::{Context, HandlerError, Request};
+use crate::kernel::timers::TimerEvent;
 use crate::simulator::Simulator;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{cmd, dev_attr, Mac};
@@ -57,6 +59,19 @@ pub fn set(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     if let Some(carrier) = attrs.get(dev_attr::CARRIER).and_then(|a| a.u8()) {
         sim.devices.set_carrier(id, index, carrier != 0).map_err(|e| kernel_error(sim, id, e))?;
     }
+    sim.notify_dev_change(id);
+    Ok(None)
+}
+
+pub fn flap(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let id = target_device(sim, ctx, request)?;
+    let index = port_index(sim, request, id)?;
+    let down = required(request, dev_attr::FLAP_MS)?.u32().expect("a u32, by the policy");
+    let generation = sim.devices.set_carrier(id, index, false).map_err(|e| kernel_error(sim, id, e))?;
+    // The plug-in is dropped if the carrier changes meanwhile (its
+    // generation moves on), as a reset's is.
+    let event = TimerEvent::CarrierUp { dev: id, port: index, generation };
+    sim.timers.schedule(std::time::Duration::from_millis(down.into()), event);
     sim.notify_dev_change(id);
     Ok(None)
 }
