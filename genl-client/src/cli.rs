@@ -387,6 +387,16 @@ pub enum PortCommand {
         #[arg(value_name = "STATE")]
         state: String,
     },
+    /// Unplug a port's cable for a while, then plug it in: `port flap DEV PORT 200ms`.
+    Flap {
+        dev: String,
+        /// Port index (from 0).
+        #[arg(value_name = "PORT")]
+        index: u32,
+        /// How long the carrier is lost: `200ms`, `2s` (simulated time).
+        #[arg(value_parser = parse_duration_ms, value_name = "DURATION")]
+        duration_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,8 @@ pub enum Call {
     PortSet(DevSelector, u32, PortSet),
     /// A port's LED, by the spec's `led-state` name (`off`, `on`, `blink`).
     PortLed(DevSelector, u32, String),
+    /// A port's cable unplugged for this many milliseconds.
+    PortFlap(DevSelector, u32, u64),
     RegRead(DevSelector, String),
     RegList(Option<DevSelector>),
     RegWrite(DevSelector, String, u64),
@@ -103,6 +105,7 @@ impl Call {
             Call::PortGet(..) | Call::PortList(_) => "port-get",
             Call::PortSet(..) => "port-set",
             Call::PortLed(..) => "dev-led-set",
+            Call::PortFlap(..) => "port-flap",
             Call::RegRead(..) | Call::RegList(_) => "reg-get",
             Call::RegWrite(..) => "reg-set",
             Call::SensorGet(..) | Call::SensorList(_) => "sensor-get",
@@ -197,6 +200,11 @@ impl Call {
                 dev(d, &mut put);
                 put("port-index", json!(port));
                 put("led-state", json!(state));
+            }
+            Call::PortFlap(d, port, ms) => {
+                dev(d, &mut put);
+                put("port-index", json!(port));
+                put("flap-ms", json!(ms));
             }
             Call::PortSet(d, port, set) => {
                 dev(d, &mut put);
@@ -750,6 +758,8 @@ mod tests {
             Call::PortGet(dev.clone(), 1),
             Call::PortList(Some(dev.clone())),
             Call::PortSet(dev.clone(), 0, PortSet { carrier: Some(false), mtu: Some(9000), ..Default::default() }),
+            Call::PortLed(dev.clone(), 1, "blink".into()),
+            Call::PortFlap(dev.clone(), 1, 250),
             Call::RegRead(dev.clone(), "ctrl".into()),
             Call::RegList(None),
             Call::RegWrite(dev.clone(), "ctrl".into(), u64::MAX),

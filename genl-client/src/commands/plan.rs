@@ -85,6 +85,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
                 Call::PortSet(dev(d), *index, parse_port_set(args).map_err(usage)?)
             }
             PortCommand::Led { dev: d, index, state } => Call::PortLed(dev(d), *index, state.clone()),
+            PortCommand::Flap { dev: d, index, duration_ms } => Call::PortFlap(dev(d), *index, *duration_ms),
         },
         Object::Reg { command } => match command {
             RegCommand::List { dev: d } => Call::RegList(Some(dev(d))),

@@ -1,9 +1,11 @@
-//! `simdev-bench [--smoke] [--output FILE]`: measures simdev against the kernel and against
+//! `simdev-bench [--smoke] [--only KEY,...] [--output FILE]`: measures simdev against the kernel and against
 //! the physical floor of a user-space netlink server on this machine, all in
 //! one run, prints a table with the goals, and writes
 //! `target/simdev-bench.json`. Build it with the simulator in release mode:
 //! `cargo build --release && target/release/simdev-bench`.
 //! `--smoke` runs tiny sizes (to keep the benchmark working, not to measure).
+//! `--only KEY,...` measures only those figures (and what their ratios need
+//! is left out of the ratio table): one figure to profile, say.
 
 use genl_client::simdev::Call;
 use neli::consts::socket::NlFamily;
@@ -53,50 +55,94 @@ fn main() {
     // placement, so the figures and their ratios are repeatable.
     pin_to_one_cpu();
     let sizes = if smoke { SMOKE } else { FULL };
+    let only: Option<Vec<String>> =
+        std::env::args().skip_while(|a| a != "--only").nth(1).map(|list| list.split(',').map(str::to_string).collect());
+    let wanted = |key: &str| only.as_ref().is_none_or(|keys| keys.iter().any(|k| k == key));
     let mut results: BTreeMap<&str, f64> = BTreeMap::new();
 
     let mut kernel = Client::kernel().expect("kernel genetlink");
-    results
-        .insert("kernel_ctrl_rtt_us", best_of_three(false, || getfamily_rtt(&mut kernel, "nlctrl", sizes.rtt_rounds)));
-    results.insert("floor_rtt_us", best_of_three(false, || floor(sizes.rtt_rounds, sizes.pipelined_ops).0));
-    results.insert("floor_pipelined_ops_s", best_of_three(true, || floor(sizes.rtt_rounds, sizes.pipelined_ops).1));
+    if wanted("kernel_ctrl_rtt_us") {
+        results.insert(
+            "kernel_ctrl_rtt_us",
+            best_of_three(false, || getfamily_rtt(&mut kernel, "nlctrl", sizes.rtt_rounds)),
+        );
+    }
+    if wanted("floor_rtt_us") {
+        results.insert("floor_rtt_us", best_of_three(false, || floor(sizes.rtt_rounds, sizes.pipelined_ops).0));
+    }
+    if wanted("floor_pipelined_ops_s") {
+        results.insert("floor_pipelined_ops_s", best_of_three(true, || floor(sizes.rtt_rounds, sizes.pipelined_ops).1));
+    }
 
-    let sim = Simulator::start(
-        "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n",
-    );
-    let mut client = sim.client();
-    results.insert(
+    let sim_keys = [
         "sim_getfamily_rtt_us",
-        best_of_three(false, || getfamily_rtt(&mut client, "simdev", sizes.rtt_rounds)),
-    );
-    results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
-    results.insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
-    results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
-    // The three ways take turns, five times, so that a slow spell of the
-    // machine falls on all of them; each keeps its best.
-    let ways = [
-        ("probe_kernel_ctrl_rtt_us", ProbeWay::Kernel),
-        ("probe_direct_rtt_us", ProbeWay::Direct),
-        ("probe_preload_rtt_us", ProbeWay::Preload),
+        "sim_dev_get_rtt_us",
+        "sim_getfamily_raw_rtt_us",
+        "sim_pipelined_ops_s",
+        "probe_kernel_ctrl_rtt_us",
+        "probe_direct_rtt_us",
+        "probe_preload_rtt_us",
     ];
-    for _ in 0..5 {
-        for (name, how) in ways {
-            let rtt = probe_rtt(&sim, how, sizes.rtt_rounds);
-            let best = results.entry(name).or_insert(f64::MAX);
-            *best = best.min(rtt);
+    if sim_keys.iter().any(|k| wanted(k)) {
+        let sim = Simulator::start(
+            "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n",
+        );
+        let mut client = sim.client();
+        if wanted("sim_getfamily_rtt_us") {
+            results.insert(
+                "sim_getfamily_rtt_us",
+                best_of_three(false, || getfamily_rtt(&mut client, "simdev", sizes.rtt_rounds)),
+            );
+        }
+        if wanted("sim_dev_get_rtt_us") {
+            results.insert("sim_dev_get_rtt_us", best_of_three(false, || dev_get_rtt(&sim, sizes.rtt_rounds)));
+        }
+        if wanted("sim_getfamily_raw_rtt_us") {
+            results
+                .insert("sim_getfamily_raw_rtt_us", best_of_three(false, || raw_getfamily_rtt(&sim, sizes.rtt_rounds)));
+        }
+        if wanted("sim_pipelined_ops_s") {
+            results.insert("sim_pipelined_ops_s", best_of_three(true, || pipelined_writes(&sim, sizes.pipelined_ops)));
+        }
+        // The three ways take turns, five times, so that a slow spell of the
+        // machine falls on all of them; each keeps its best.
+        let ways = [
+            ("probe_kernel_ctrl_rtt_us", ProbeWay::Kernel),
+            ("probe_direct_rtt_us", ProbeWay::Direct),
+            ("probe_preload_rtt_us", ProbeWay::Preload),
+        ];
+        for _ in 0..5 {
+            for (name, how) in ways.into_iter().filter(|(name, _)| wanted(name)) {
+                let rtt = probe_rtt(&sim, how, sizes.rtt_rounds);
+                let best = results.entry(name).or_insert(f64::MAX);
+                *best = best.min(rtt);
+            }
         }
     }
-    drop(sim);
 
-    let (normal, stalled) = stalled_rtt(sizes.rtt_rounds);
-    results.insert("stalled_rtt_ratio", stalled / normal);
-    results.insert("amplification_rss_mib", amplification_rss_mib(if smoke { 4 } else { 32 }));
-
-    results.insert(if smoke { "dump_small_s" } else { "dump_10k_s" }, dump_seconds(sizes.dump_small));
-    results.insert(if smoke { "dump_large_s" } else { "dump_100k_s" }, dump_seconds(sizes.dump_large));
-    results.insert("rss_10k_mib", rss_mib(sizes.rss_devices));
-    results.insert("veth_500_create_s", best_of_three(false, || veth_creation(sizes.veth_ports)));
-    results.insert("ip_batch_500_create_s", best_of_three(false, || ip_batch_creation(sizes.veth_ports)));
+    if wanted("stalled_rtt_ratio") {
+        let (normal, stalled) = stalled_rtt(sizes.rtt_rounds);
+        results.insert("stalled_rtt_ratio", stalled / normal);
+    }
+    if wanted("amplification_rss_mib") {
+        results.insert("amplification_rss_mib", amplification_rss_mib(if smoke { 4 } else { 32 }));
+    }
+    let (dump_small, dump_large) = if smoke { ("dump_small_s", "dump_large_s") } else { ("dump_10k_s", "dump_100k_s") };
+    if wanted(dump_small) {
+        results.insert(dump_small, dump_seconds(sizes.dump_small));
+    }
+    if wanted(dump_large) {
+        results.insert(dump_large, dump_seconds(sizes.dump_large));
+    }
+    if wanted("rss_10k_mib") {
+        results.insert("rss_10k_mib", rss_mib(sizes.rss_devices));
+    }
+    if wanted("veth_500_create_s") {
+        results.insert("veth_500_create_s", best_of_three(false, || veth_creation(sizes.veth_ports)));
+    }
+    if wanted("ip_batch_500_create_s") {
+        results.insert("ip_batch_500_create_s", best_of_three(false, || ip_batch_creation(sizes.veth_ports)));
+    }
 
     report(&results, smoke);
 }
@@ -402,7 +448,7 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
         println!("{name:<26} {value:>14.3}");
     }
     if !smoke {
-        let get = |k: &str| results[k];
+        let get = |k: &str| results.get(k).copied().unwrap_or(f64::NAN);
         let goals = [
             ("sim_getfamily_rtt_us / floor_rtt_us", get("sim_getfamily_rtt_us") / get("floor_rtt_us"), "<= 1.3"),
             (
@@ -423,7 +469,7 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
             ("amplification_rss_mib", get("amplification_rss_mib"), "<= 64"),
         ];
         println!("\n{:<40} {:>10}  goal", "ratio", "value");
-        for (name, value, goal) in goals {
+        for (name, value, goal) in goals.into_iter().filter(|(_, value, _)| !value.is_nan()) {
             let (op, limit) = goal.split_at(2);
             let limit: f64 = limit.trim().parse().unwrap();
             let met = if op == "<=" { value <= limit } else { value >= limit };
