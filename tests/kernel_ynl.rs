@@ -304,6 +304,76 @@ fn a_port_flap_drops_the_kernels_carrier_for_its_time() {
     assert!(text.contains("'bad-attr': '.flap-ms'") && text.contains("'min-value': 1"), "{text}");
 }
 
+/// A request on a socket that joined the group its change is announced
+/// on, encoded by the kernel's YNL library; prints what arrives until the
+/// ACK, in order: `reply` (its seq is the request's), `ntf`, `ack`. (The
+/// YNL 6.12 library's own `do()` cannot read that order: a notification
+/// before the ACK makes it fail, on kernel families too.)
+const OWN_NOTIFICATION: &str = r#"
+import json, struct, sys
+sys.path.insert(0, sys.argv[1] + "/tools/net/ynl")
+from lib import YnlFamily
+ynl = YnlFamily(sys.argv[2], "")
+ynl.ntf_subscribe(sys.argv[3])
+ynl.sock.send(ynl._encode_message(ynl.ops[sys.argv[4]], json.loads(sys.argv[5]), [], 4242), 0)
+seen = []
+while not seen or seen[-1] in ("ntf", "reply"):
+    data = ynl.sock.recv(65536)
+    offset = 0
+    while offset < len(data):
+        length, kind, flags, seq, port = struct.unpack_from("IHHII", data, offset)
+        if kind == 2:
+            error = struct.unpack_from("i", data, offset + 16)[0]
+            seen.append("ack" if error == 0 else "error %d" % error)
+        else:
+            seen.append("reply" if seq == 4242 else "ntf")
+        offset += (length + 3) & ~3
+print(" ".join(seen))
+"#;
+
+/// The kernel's order, and the simulator's: a doit's notification comes
+/// after its reply and before its ACK, to a socket that listens for it: the
+/// kernel's ethtool (a veth's features, in a namespace of the test's own),
+/// and simdev under `genl-client exec` (the join is simdev's unicast
+/// subscription, so any user).
+#[test]
+fn a_changes_notification_comes_before_its_ack_as_from_the_kernel() {
+    let Some(dir) = kernel_ynl() else { return };
+    let script = TempFile::with_contents("own_ntf.py", OWN_NOTIFICATION);
+    let ethtool = dir.join("Documentation/netlink/specs/ethtool.yaml");
+    let wanted = r#"{"header": {"dev-name": "v0"}, "wanted": {"bits": {"bit": [{"name": "tx-checksum-ip-generic"}]}}}"#;
+    let ns = simdev_tests::TestNamespace::new();
+    ns.ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+    let out = ns
+        .command(python())
+        .arg(&script.0)
+        .arg(&dir)
+        .arg(&ethtool)
+        .args(["monitor", "features-set", wanted])
+        .output()
+        .expect("run python3");
+    let kernel = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(out.status.success(), "{kernel}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(kernel, "reply ntf ack", "the kernel's ethtool: its reply, the notification, the ACK");
+
+    let sim = Simulator::start(CONFIG);
+    let ynl = Ynl::new(dir.clone(), &sim);
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .arg("--port")
+        .arg(sim.port.to_string())
+        .args(["exec", "--"])
+        .arg(python())
+        .arg(&script.0)
+        .arg(&dir)
+        .arg(&ynl.spec.0)
+        .args(["config", "dev-set", r#"{"dev-name": "y0", "mtu": 1400}"#])
+        .output()
+        .expect("run python3");
+    let simdev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(out.status.success(), "{simdev}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(simdev, "ntf ack", "simdev, in the kernel's order (dev-set has no reply)");
+}
+
 #[test]
 fn the_kernels_ynl_cli_receives_the_simulators_notifications() {
     let Some(dir) = kernel_ynl() else { return };

@@ -225,3 +225,107 @@ fn a_subscriber_that_does_not_read_loses_notifications_and_stalls_nobody() {
     assert!(stats.server.answers_dropped > 0, "dropped and counted: {:?}", stats.server);
     assert!(sleeper.receive_one(Duration::from_millis(100)).is_some(), "what fitted arrived");
 }
+
+/// The kernel's order: a doit sends its notification before its ACK, so a
+/// socket listening to the group of a change it makes reads the
+/// notification first (YNL's `do()` relies on it to return the
+/// notifications its request caused). Through simdev's unicast
+/// subscription, as any user.
+#[test]
+fn a_subscriber_reads_its_own_changes_notification_before_its_ack() {
+    use simdev_protocol::simdev::{cmd, dev_attr, FAMILY_VERSION};
+    use simdev_protocol::wire::{MessageBuilder, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+    let sim = simdev_tests::Simulator::start(BOARD);
+    let config = sim.simdev().family().group_id("config").expect("the config group");
+    let mut client = sim.client();
+    let request = |seq: u32, command: u8, build: &dyn Fn(&mut MessageBuilder)| {
+        let mut m = MessageBuilder::genl(sim.family_id, NLM_F_REQUEST | NLM_F_ACK, seq, 0, command, FAMILY_VERSION);
+        build(&mut m);
+        m.finish()
+    };
+    // (type, genl command, seq) of each message, in the order they arrive,
+    // until the ACK of `seq`.
+    let until_ack = |client: &mut simdev_netlink::client::Client, seq: u32| {
+        let mut seen = Vec::new();
+        loop {
+            for reply in client.recv_raw().unwrap() {
+                let message = reply.message();
+                let command = (message.header.ty == sim.family_id).then(|| message.genl_header().unwrap().cmd);
+                seen.push((message.header.ty, command, message.header.seq));
+                if message.header.ty == NLMSG_ERROR && message.header.seq == seq {
+                    return seen;
+                }
+            }
+        }
+    };
+    client
+        .send_raw(&request(1, cmd::SUBSCRIBE, &|m| {
+            m.put_u32(dev_attr::MCAST_GROUP, config);
+        }))
+        .unwrap();
+    assert_eq!(until_ack(&mut client, 1), [(NLMSG_ERROR, None, 1)]);
+    let set_mtu = |m: &mut MessageBuilder| {
+        m.put_str(dev_attr::DEV_NAME, "u0").put_u32(dev_attr::MTU, 1400);
+    };
+    client.send_raw(&request(2, cmd::DEV_SET, &set_mtu)).unwrap();
+    let family = sim.family_id;
+    assert_eq!(
+        until_ack(&mut client, 2),
+        [(family, Some(cmd::DEV_CHANGE_NTF), 0), (NLMSG_ERROR, None, 2)],
+        "the notification (seq 0, as devlink's and netdev's), then the ACK"
+    );
+    // Two changes in one datagram: each request's notification before its own ACK.
+    let both = [
+        request(3, cmd::DEV_SET, &set_mtu),
+        request(4, cmd::PORT_FLAP, &|m| {
+            m.put_str(dev_attr::DEV_NAME, "u0").put_u32(dev_attr::PORT_INDEX, 0).put_u32(dev_attr::FLAP_MS, 50);
+        }),
+    ]
+    .concat();
+    client.send_raw(&both).unwrap();
+    let mut seen = until_ack(&mut client, 3);
+    seen.extend(until_ack(&mut client, 4));
+    assert_eq!(
+        seen,
+        [
+            (family, Some(cmd::DEV_CHANGE_NTF), 0),
+            (NLMSG_ERROR, None, 3),
+            (family, Some(cmd::DEV_CHANGE_NTF), 0),
+            (NLMSG_ERROR, None, 4)
+        ]
+    );
+}
+
+/// The same order for a group member (root: only `CAP_NET_ADMIN` joins
+/// `NETLINK_USERSOCK` groups): the broadcast goes out before the ACK.
+#[test]
+fn a_group_member_reads_its_own_changes_notification_before_its_ack() {
+    if !simdev_tests::is_root() {
+        simdev_tests::skip("joining a NETLINK_USERSOCK group needs root");
+        return;
+    }
+    let sim = simdev_tests::Simulator::start(BOARD);
+    let config = sim.simdev().family().group_id("config").expect("the config group");
+    let socket = RawSocket::usersock(1 << 20);
+    socket.join(config).expect("root joins");
+    let mut request =
+        MessageBuilder::genl(sim.family_id, NLM_F_REQUEST | NLM_F_ACK, 7, 0, cmd::DEV_SET, FAMILY_VERSION);
+    request.put_str(dev_attr::DEV_NAME, "u0").put_u32(dev_attr::MTU, 1300);
+    socket.send_to(sim.port, &request.finish());
+    // Every simulator multicasts on these groups: only this one's
+    // notifications (its namespace path) count.
+    let mut seen = Vec::new();
+    while seen.last() != Some(&"ack") {
+        let datagram = socket.receive_one(Duration::from_secs(10)).expect("the answer in time");
+        for message in split_messages(&datagram) {
+            if message.header.ty == NLMSG_ERROR && message.header.seq == 7 {
+                seen.push("ack");
+            } else if message.header.ty == sim.family_id
+                && message.genl_attrs(0).get(dev_attr::NETNS).and_then(|a| a.string()) == Some(sim.netns.as_str())
+            {
+                seen.push("ntf");
+            }
+        }
+    }
+    assert_eq!(seen, ["ntf", "ack"]);
+}

@@ -13,6 +13,17 @@ use simdev_protocol::wire::MessageBuilder;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// A notification waiting to be sent to its group and its subscribers.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub group: u32,
+    pub message: Vec<u8>,
+    /// Subscribers that have it already: the socket whose request made it
+    /// gets it before that request's answer (see
+    /// [`crate::kernel::genl`]), and the fan-out skips them.
+    pub delivered: Vec<u32>,
+}
+
 /// Answers a latency fault held back: `(port, uid, datagrams)`.
 pub type HeldAnswers = (u32, Option<u32>, Vec<Vec<u8>>);
 
@@ -26,7 +37,7 @@ pub struct Simulator {
     pub devices: Devices,
     pub timers: Timers,
     admin_uids: Vec<u32>,
-    notifications: Vec<(u32, Vec<u8>)>,
+    notifications: Vec<Notification>,
     /// Bumped by every announced change: a dump that sees it move marks
     /// its later messages `NLM_F_DUMP_INTR`.
     generation: u64,
@@ -123,7 +134,7 @@ impl Simulator {
             device.stats.notifications += 1;
         }
         let group = self.families.expect(simdev::FAMILY_NAME).group(group).expect("a declared group");
-        self.notifications.push((group, message));
+        self.notifications.push(Notification { group, message, delivered: Vec::new() });
     }
 
     /// Notes that a device changed: it is announced as it is then (one
@@ -200,8 +211,13 @@ impl Simulator {
         self.notify(dev, group, message.finish());
     }
 
-    pub fn take_notifications(&mut self) -> Vec<(u32, Vec<u8>)> {
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
         std::mem::take(&mut self.notifications)
+    }
+
+    /// The notifications not sent yet, to hand some out early.
+    pub fn waiting_notifications(&mut self) -> &mut [Notification] {
+        &mut self.notifications
     }
 
     /// A token for a request answered later ([`crate::kernel::genl::Context::answer_later`]),

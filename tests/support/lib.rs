@@ -405,6 +405,26 @@ impl RawSocket {
         RawSocket { fd }
     }
 
+    /// Joins multicast group `group` (`NETLINK_ADD_MEMBERSHIP`: on
+    /// `NETLINK_USERSOCK`, root only); the error, if refused.
+    pub fn join(&self, group: u32) -> std::io::Result<()> {
+        // SAFETY: a u32 option value of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                libc::SOL_NETLINK,
+                libc::NETLINK_ADD_MEMBERSHIP,
+                (&group as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
     pub fn send_to(&self, port: u32, bytes: &[u8]) {
         let to = nix::sys::socket::NetlinkAddr::new(port, 0);
         nix::sys::socket::sendto(

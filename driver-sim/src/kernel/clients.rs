@@ -32,6 +32,7 @@
 
 use crate::driver::batch::FailedBatches;
 use crate::kernel::dump::DumpCursor;
+use crate::simulator::Notification;
 use crate::simulator::Simulator;
 use simdev_protocol::simdev::ServerStats;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -105,6 +106,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// Whether notifications of `group` are unicast to this socket.
+    pub fn is_subscribed(&self, group: u32) -> bool {
+        group >= 1 && self.subscribed & 1u32.checked_shl(group - 1).unwrap_or(0) != 0
+    }
+
     fn new(port: u32, uid: Option<u32>) -> Self {
         Client {
             port,
@@ -290,14 +296,17 @@ impl Clients {
 
     /// Queues a copy of each notification for every socket subscribed to
     /// its group; returns those sockets' ports (to flush).
-    pub fn fan_out(&mut self, notifications: &[(u32, Vec<u8>)]) -> Vec<u32> {
+    pub fn fan_out(&mut self, notifications: &[Notification]) -> Vec<u32> {
         let mut touched = Vec::new();
-        for (group, message) in notifications {
-            let bit = 1u32.checked_shl(group - 1).unwrap_or(0);
-            let subscribers: Vec<(u32, Option<u32>)> =
-                self.by_port.values().filter(|c| c.subscribed & bit != 0).map(|c| (c.port, c.uid)).collect();
+        for notification in notifications {
+            let subscribers: Vec<(u32, Option<u32>)> = self
+                .by_port
+                .values()
+                .filter(|c| c.is_subscribed(notification.group) && !notification.delivered.contains(&c.port))
+                .map(|c| (c.port, c.uid))
+                .collect();
             for (port, uid) in subscribers {
-                self.push(port, uid, message.clone());
+                self.push(port, uid, notification.message.clone());
                 touched.push(port);
             }
         }

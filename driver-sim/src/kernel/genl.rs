@@ -207,23 +207,44 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     if let (Some(change), false) = (context.subscription, failed) {
         client.change_subscription(change);
     }
-    match (result, context.answer_later) {
+    let status = match (result, context.answer_later) {
         // Its work goes on: the ACK comes when it ends.
         (Ok(_), Some(token)) => {
             sim.wait_for(token, PendingRequest { port: sender.port, uid: sender.uid, header });
+            None
         }
         (Ok(warning), None) => {
-            if header.flags & NLM_F_ACK != 0 && !is_dump {
-                answers.push(build_error(&header, sender.port, 0, &warning));
-            }
+            (header.flags & NLM_F_ACK != 0 && !is_dump).then(|| build_error(&header, sender.port, 0, &warning))
         }
-        (Err(e), _) => answers.push(build_error(&header, sender.port, -e.errno, &e.ext)),
-    }
+        (Err(e), _) => Some(build_error(&header, sender.port, -e.errno, &e.ext)),
+    };
     match context.delay {
         Some(delay) => {
+            answers.extend(status);
+            hand_out_own_notifications(sim, client);
             sim.timers.schedule(delay, TimerEvent::Send { port: sender.port, uid: sender.uid, datagrams: answers })
         }
-        None => answers.into_iter().for_each(|answer| client.push(answer)),
+        None => {
+            answers.into_iter().for_each(|answer| client.push(answer));
+            hand_out_own_notifications(sim, client);
+            status.into_iter().for_each(|status| client.push(status));
+        }
+    }
+}
+
+/// A kernel doit's notifications (`genl_notify`) go out before
+/// `netlink_ack`: a socket subscribed to the group of a change it made
+/// reads its reply (if any), the notification, then the ACK, as from the
+/// kernel's ethtool. So the notifications waiting now (this request's, and
+/// earlier ones of this turn) go into this client's queue before its
+/// status; the fan-out skips it for them.
+fn hand_out_own_notifications(sim: &mut Simulator, client: &mut Client) {
+    sim.announce_changes();
+    for notification in sim.waiting_notifications() {
+        if client.is_subscribed(notification.group) && !notification.delivered.contains(&client.port) {
+            client.push(notification.message.clone());
+            notification.delivered.push(client.port);
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::config::PortChoice;
 use crate::kernel::clients::{Clients, Sent, MESSAGES_PER_TURN};
 use crate::kernel::genl::{handle_datagram, refuse_datagram, Sender};
-use crate::simulator::Simulator;
+use crate::simulator::{Notification, Simulator};
 use neli::consts::socket::NlFamily;
 use neli::socket::NlSocket;
 use neli::utils::Groups;
@@ -89,6 +89,11 @@ impl Server {
                 return Ok(signal);
             }
             self.run_timers(sim, &mut clients, &mut touched);
+            // Notifications go out before the answers of the requests that
+            // made them, as a kernel doit sends them before netlink_ack: a
+            // group member that asked sees the change, then its ACK.
+            sim.announce_changes();
+            self.notify(sim, &mut clients);
             let mut send = |port, datagrams: &[&[u8]]| self.send_to(port, datagrams);
             touched.sort_unstable();
             touched.dedup();
@@ -96,8 +101,6 @@ impl Server {
                 clients.flush(port, sim, &mut send);
             }
             clients.flush_due(sim, &mut send);
-            sim.announce_changes();
-            self.notify(sim, &mut clients);
             if clients.has_subscribers() && last_sweep.elapsed() >= SUBSCRIBER_SWEEP {
                 last_sweep = Instant::now();
                 match bound_usersock_ports() {
@@ -185,8 +188,8 @@ impl Server {
         self.send_notifications(notifications);
     }
 
-    fn send_notifications(&self, notifications: Vec<(u32, Vec<u8>)>) {
-        for (group, message) in notifications {
+    fn send_notifications(&self, notifications: Vec<Notification>) {
+        for Notification { group, message, .. } in notifications {
             let destination = NetlinkAddr::new(0, 1 << (group - 1));
             // A broadcast never waits: subscribers whose socket is full
             // lose it and see ENOBUFS.
