@@ -221,6 +221,21 @@ fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
     assert_eq!(simdev["every_part_multi"], true);
 }
 
+/// A program's dump datagrams are sized for its receives, as the kernel
+/// sizes them: ethtool's policy dump (about 16 KB) from the kernel and
+/// simdev's (about 8 KB) from the simulator, each read first with 4 KiB
+/// buffers (libmnl's), then with 64 KiB ones, by the same program.
+#[test]
+fn dump_datagrams_are_sized_for_the_programs_receives_as_by_the_kernel() {
+    let sim = Simulator::start(CONFIG);
+    let (kernel, simulated) = (probe(&sim, "ethtool", "dump-sizes"), probe(&sim, "simdev", "dump-sizes"));
+    assert_eq!(
+        kernel,
+        serde_json::json!({"whole_with_4096": true, "first_fits_a_page": true, "larger_after_a_large_receive": true})
+    );
+    assert_eq!(simulated, kernel);
+}
+
 #[test]
 fn programs_out_of_the_preloads_reach_are_refused() {
     let sim = Simulator::start(CONFIG);

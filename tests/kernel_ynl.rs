@@ -227,6 +227,7 @@ fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
         ("fault-clear", "--do", format!("{{{dev}}}")),
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
         ("port-flap", "--do", format!("{{{dev}, \"port-index\": 0, \"flap-ms\": 10}}")),
+        ("socket-set", "--do", r#"{"recv-size": 65536}"#.into()),
         // Group 2 is simdev's first (config): the controller's notify is 1.
         ("subscribe", "--do", format!("{{\"mcast-group\": {config_group}}}")),
         ("unsubscribe", "--do", "{}".into()),

@@ -26,6 +26,7 @@ use simdev_protocol::ctrl::{self, FamilyInfo, FamilySelector, GENL_ID_CTRL};
 use simdev_protocol::extack::Status;
 use simdev_protocol::policy::AttrSet;
 use simdev_protocol::policy_dump::PolicyPart;
+use simdev_protocol::simdev;
 use simdev_protocol::wire::{
     split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_DUMP_INTR, NLM_F_REQUEST,
     RECV_BUF_LEN, SOL_NETLINK,
@@ -70,6 +71,9 @@ pub struct Client {
     timeout: Option<Duration>,
     /// Uids whose answers are believed (simulator targets).
     trusted: Vec<u32>,
+    /// The simulator was told this socket's receive size (or told it
+    /// cannot be; see [`Client::declare_recv_size`]).
+    recv_size_declared: bool,
 }
 
 /// Answers [`Client::recv_many`] takes in one system call.
@@ -199,7 +203,28 @@ impl Client {
             batch: RecvBatch::new(RECV_SLOTS, RECV_BUF_LEN),
             timeout: None,
             trusted: Vec::new(),
+            recv_size_declared: false,
         })
+    }
+
+    /// Before its first dump from the simulator, a socket says how large it
+    /// reads (simdev's `socket-set`): the kernel sizes dump datagrams to a
+    /// socket's largest receive, which the simulator cannot see, and gives
+    /// page-sized ones to a socket that said nothing. Once per socket; a
+    /// simulator without the operation is not asked again.
+    pub(crate) fn declare_recv_size(&mut self) {
+        if self.recv_size_declared || self.target == Target::Kernel {
+            return;
+        }
+        self.recv_size_declared = true;
+        let declared = self.get_family(&FamilySelector::Name(simdev::FAMILY_NAME.to_string())).and_then(|family| {
+            let mut request = self.new_request(family.id, simdev::cmd::SOCKET_SET, simdev::FAMILY_VERSION, 0);
+            request.put_u32(simdev::dev_attr::RECV_SIZE, RECV_BUF_LEN as u32);
+            self.execute(request, None)
+        });
+        if let Err(e) = declared {
+            log::debug!("the simulator was not told this socket's receive size: {e}");
+        }
     }
 
     pub fn target(&self) -> Target {

@@ -49,6 +49,10 @@ impl Client {
         mut on_done: impl FnMut(usize, Result<Vec<Reply>>) -> Flow,
     ) -> Result<()> {
         let window = window.max(1);
+        let requests: Vec<Pipelined> = requests.into_iter().collect();
+        if requests.iter().any(|r| r.dump) {
+            self.declare_recv_size();
+        }
         let mut requests = requests.into_iter().enumerate().peekable();
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut stopped = false;

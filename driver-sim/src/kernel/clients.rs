@@ -101,11 +101,29 @@ pub struct Client {
     /// Groups whose notifications it is sent by unicast (`subscribe`), as
     /// a mask of group numbers (bit N-1 for group N).
     subscribed: u32,
+    /// Its largest receive, as it said (simdev's `socket-set`); 0: unknown.
+    /// Only grows, as the kernel's `max_recvmsg_len`.
+    recv_size: usize,
     /// Its dropped answers were logged.
     warned: bool,
 }
 
 impl Client {
+    /// Whether it has settings that outlive its requests.
+    fn has_settings(&self) -> bool {
+        self.subscribed != 0 || self.recv_size != 0
+    }
+
+    /// How much each of its dump buffers holds.
+    pub fn dump_buffer_size(&self) -> usize {
+        crate::kernel::dump::buffer_size(self.recv_size)
+    }
+
+    /// Notes the largest receive the socket said it makes.
+    pub fn note_recv_size(&mut self, bytes: usize) {
+        self.recv_size = self.recv_size.max(bytes);
+    }
+
     /// Whether notifications of `group` are unicast to this socket.
     pub fn is_subscribed(&self, group: u32) -> bool {
         group >= 1 && self.subscribed & 1u32.checked_shl(group - 1).unwrap_or(0) != 0
@@ -125,6 +143,7 @@ impl Client {
             retry: None,
             last_active: 0,
             subscribed: 0,
+            recv_size: 0,
             warned: false,
         }
     }
@@ -190,7 +209,7 @@ impl Client {
     }
 
     fn is_empty(&self) -> bool {
-        !self.has_work() && self.failed_batches.is_empty() && self.inbox.is_empty() && self.subscribed == 0
+        !self.has_work() && self.failed_batches.is_empty() && self.inbox.is_empty() && !self.has_settings()
     }
 
     /// Drops the newest answers until at most `bytes` are waiting.
@@ -276,20 +295,22 @@ impl Clients {
         }
     }
 
-    /// Whether any socket has a unicast subscription.
-    pub fn has_subscribers(&self) -> bool {
-        self.by_port.values().any(|c| c.subscribed != 0)
+    /// Whether any socket has settings of its own (a unicast subscription,
+    /// a receive size), kept while the socket lives.
+    pub fn has_socket_settings(&self) -> bool {
+        self.by_port.values().any(Client::has_settings)
     }
 
-    /// Forgets the subscribers whose socket is gone (their port is not in
-    /// `bound`): the kernel drops a closed socket's group memberships at
+    /// Forgets the sockets with settings that are gone (their port is not
+    /// in `bound`): the kernel drops a closed socket's group memberships at
     /// once, and a subscription is simdev's stand-in for one, so it must
-    /// not outlive its socket until the next notification finds it gone.
-    pub fn forget_departed_subscribers(&mut self, bound: &std::collections::HashSet<u32>) {
+    /// not outlive its socket until the next notification finds it gone
+    /// (nor the memory its settings take).
+    pub fn forget_departed_sockets(&mut self, bound: &std::collections::HashSet<u32>) {
         let departed: Vec<u32> =
-            self.by_port.values().filter(|c| c.subscribed != 0 && !bound.contains(&c.port)).map(|c| c.port).collect();
+            self.by_port.values().filter(|c| c.has_settings() && !bound.contains(&c.port)).map(|c| c.port).collect();
         for port in departed {
-            log::debug!("port {port}: its socket is gone; subscription ended");
+            log::debug!("port {port}: its socket is gone; its subscription and settings ended");
             self.remove(port);
         }
     }
@@ -341,7 +362,7 @@ impl Clients {
                     outcome = Sent::Full; // the dump waits until others drained
                     break;
                 }
-                let (buffer, finished) = dump.next_buffer(sim);
+                let (buffer, finished) = dump.next_buffer(sim, crate::kernel::dump::buffer_size(client.recv_size));
                 if finished {
                     client.dump = None;
                 }

@@ -5,8 +5,9 @@
 //! socket. A dump therefore holds a cursor, never its whole answer: memory
 //! per client stays bounded whatever it asks for.
 //!
-//! A buffer holds as many whole messages as fit in [`DUMP_DATAGRAM_MAX`]
-//! bytes; `NLMSG_DONE` is appended to the last one when it fits, or comes
+//! A buffer holds as many whole messages as fit in the reader's buffer
+//! size ([`buffer_size`]: the kernel's, `NLMSG_GOODSIZE` until the socket
+//! said how large it reads); `NLMSG_DONE` is appended to the last one when it fits, or comes
 //! alone (always alone for the controller's dumps: [`DoneFraming`]). If the
 //! simulator's state changed since the dump started, every later message
 //! (and `NLMSG_DONE`) carries `NLM_F_DUMP_INTR`, as
@@ -18,10 +19,25 @@ use simdev_protocol::extack::build_done;
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::wire::{MessageBuilder, NlHeader, NLM_F_DUMP_INTR, NLM_F_MULTI};
 
-/// Largest datagram a dump sends, `NLMSG_DONE` included: what netlink
-/// readers are expected to read whole (the kernel's dump buffers are at
-/// most 32 KiB too).
-pub const DUMP_DATAGRAM_MAX: usize = 32 * 1024;
+/// `NLMSG_GOODSIZE` on this architecture: a page less the `struct
+/// skb_shared_info` (320 bytes) every skb carries. The kernel's first dump
+/// buffer for a socket that has not read yet holds this much.
+pub const NLMSG_GOODSIZE: usize = 4096 - 320;
+
+/// The most a dump buffer holds: `SKB_WITH_OVERHEAD(32768)`, the cap the
+/// kernel puts on a socket's largest `recvmsg` (`max_recvmsg_len`).
+pub const DUMP_DATAGRAM_MAX: usize = 32768 - 320;
+
+/// How much one dump buffer holds for a reader whose largest receive is
+/// `recv_size` bytes (0: not known), as `netlink_dump` sizes its skb:
+/// `NLMSG_GOODSIZE`, or the reader's size when larger, at most
+/// [`DUMP_DATAGRAM_MAX`]. The simulator cannot see a client's `recvmsg`:
+/// a client says its size with simdev's `socket-set` (`genl-client exec`'s
+/// preload says the program's), and one that does not gets page-sized
+/// buffers, which any reader takes whole.
+pub fn buffer_size(recv_size: usize) -> usize {
+    recv_size.clamp(NLMSG_GOODSIZE, DUMP_DATAGRAM_MAX)
+}
 
 /// What a dump covers, fixed when it starts.
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +139,9 @@ impl DumpCursor {
     }
 
     /// Builds the next buffer; `true` when it ends the dump.
-    pub fn next_buffer(&mut self, sim: &mut Simulator) -> (Vec<u8>, bool) {
+    /// The next buffer, of at most `size` bytes (a first message larger
+    /// than that goes alone, as the kernel sends it).
+    pub fn next_buffer(&mut self, sim: &mut Simulator, size: usize) -> (Vec<u8>, bool) {
         let interrupted = sim.generation() != self.generation;
         let mut buffer = Vec::new();
         let (error, ext) = if self.only_done_left {
@@ -132,7 +150,7 @@ impl DumpCursor {
             loop {
                 match (self.next)(sim, &self.request, self.position) {
                     Ok(Some((mut message, after))) => {
-                        if !buffer.is_empty() && buffer.len() + message.len() > DUMP_DATAGRAM_MAX {
+                        if !buffer.is_empty() && buffer.len() + message.len() > size {
                             return (buffer, false);
                         }
                         if interrupted {
@@ -152,7 +170,7 @@ impl DumpCursor {
         if interrupted {
             mark_interrupted(&mut done);
         }
-        let fits = buffer.len() + done.len() <= DUMP_DATAGRAM_MAX && self.done == DoneFraming::WithLastPart;
+        let fits = buffer.len() + done.len() <= size && self.done == DoneFraming::WithLastPart;
         if !buffer.is_empty() && !fits {
             self.only_done_left = true;
             return (buffer, false);

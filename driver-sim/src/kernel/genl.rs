@@ -141,6 +141,8 @@ pub struct Context {
     /// What the request changes in its socket's unicast subscription
     /// (carried out if it succeeds).
     pub subscription: Option<SubscriptionChange>,
+    /// The largest receive its socket says it makes (`socket-set`).
+    pub recv_size: Option<u32>,
 }
 
 /// A `do` handler: the reply (if any) or the error.
@@ -206,6 +208,9 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     let failed = result.is_err();
     if let (Some(change), false) = (context.subscription, failed) {
         client.change_subscription(change);
+    }
+    if let (Some(bytes), false) = (context.recv_size, failed) {
+        client.note_recv_size(bytes as usize);
     }
     let status = match (result, context.answer_later) {
         // Its work goes on: the ACK comes when it ends.
@@ -307,7 +312,7 @@ fn run_request(
     let result = match (handlers.dump, handlers.do_) {
         (Some(dump), _) if is_dump => (dump.start)(sim, &request).map(|target| {
             let mut cursor = DumpCursor::new(request.dump_request(target), &dump, sim.generation());
-            let (buffer, finished) = cursor.next_buffer(sim);
+            let (buffer, finished) = cursor.next_buffer(sim, client.dump_buffer_size());
             answers.push(buffer);
             if !finished {
                 client.dump = Some(cursor);

@@ -101,10 +101,10 @@ impl Server {
                 clients.flush(port, sim, &mut send);
             }
             clients.flush_due(sim, &mut send);
-            if clients.has_subscribers() && last_sweep.elapsed() >= SUBSCRIBER_SWEEP {
+            if clients.has_socket_settings() && last_sweep.elapsed() >= SUBSCRIBER_SWEEP {
                 last_sweep = Instant::now();
                 match bound_usersock_ports() {
-                    Ok(bound) => clients.forget_departed_subscribers(&bound),
+                    Ok(bound) => clients.forget_departed_sockets(&bound),
                     Err(e) => log::debug!("cannot read {PROC_NETLINK}: {e}"),
                 }
             }

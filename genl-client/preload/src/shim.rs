@@ -66,6 +66,9 @@ struct State {
     /// The program sent to the kernel or joined its groups: answers may
     /// come from there.
     kernel_active: bool,
+    /// The largest receive buffer the program read with, as the simulator
+    /// was told it (`socket-set`): the kernel sizes dump datagrams to it.
+    recv_size: usize,
 }
 
 /// What taking from the simulator's side gave.
@@ -244,8 +247,9 @@ impl Shim {
         port
     }
 
-    /// A request of the library's own (its answer is dropped).
-    fn own_request(&self, cmd: u8, group: u32) -> io::Result<()> {
+    /// A request of the library's own, with one u32 attribute (its answer
+    /// is dropped).
+    fn own_request(&self, cmd: u8, attr: u16, value: u32) -> io::Result<()> {
         let seq = {
             let mut state = self.state();
             state.next_own_seq = state.next_own_seq.wrapping_add(1);
@@ -255,7 +259,7 @@ impl Shim {
         };
         let mut request =
             MessageBuilder::genl(self.config.family_id, NLM_F_REQUEST, seq, 0, cmd, simdev::FAMILY_VERSION);
-        request.put_u32(dev_attr::MCAST_GROUP, group);
+        request.put_u32(attr, value);
         self.to_simulator(&request.finish(), false)
     }
 
@@ -265,7 +269,25 @@ impl Shim {
     /// would also bring other simulators' notifications).
     pub fn membership(&self, group: u32, join: bool) -> io::Result<()> {
         let cmd = if join { simdev::cmd::SUBSCRIBE } else { simdev::cmd::UNSUBSCRIBE };
-        self.own_request(cmd, group)
+        self.own_request(cmd, dev_attr::MCAST_GROUP, group)
+    }
+
+    /// Notes the size of a receive of the program's: when it is the largest
+    /// yet, the simulator is told (simdev's `socket-set`), as the kernel's
+    /// `netlink_recvmsg` notes a socket's largest receive to size its dump
+    /// datagrams by.
+    pub fn note_receive_size(&self, bytes: usize) {
+        let bytes = bytes.min(u32::MAX as usize);
+        {
+            let mut state = self.state();
+            if bytes <= state.recv_size {
+                return;
+            }
+            state.recv_size = bytes;
+        }
+        if let Err(e) = self.own_request(simdev::cmd::SOCKET_SET, dev_attr::RECV_SIZE, bytes as u32) {
+            eprintln!("simdev-preload: telling the simulator this socket's receive size: {e}");
+        }
     }
 
     /// Whether `group` is one of simdev's.
@@ -386,6 +408,8 @@ impl Shim {
     /// # Safety
     /// `msg` describes valid buffers.
     pub unsafe fn recvmsg(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+        // SAFETY: the caller's iovecs are valid.
+        self.note_receive_size(unsafe { buffer_length(msg) });
         let (nonblocking, receive_timeout) = {
             let state = self.state();
             (flags & libc::MSG_DONTWAIT != 0 || state.nonblocking, state.receive_timeout)
@@ -622,4 +646,19 @@ impl Drop for Shim {
         // SAFETY: the companion is this shim's alone.
         unsafe { real::close(self.companion) };
     }
+}
+
+/// The total length of a `msghdr`'s buffers.
+///
+/// # Safety
+/// `msg` and its iovec array are valid.
+unsafe fn buffer_length(msg: *const msghdr) -> usize {
+    // SAFETY: as the caller promises.
+    let msg = unsafe { &*msg };
+    if msg.msg_iov.is_null() {
+        return 0;
+    }
+    // SAFETY: msg_iovlen entries at msg_iov.
+    let iovs = unsafe { std::slice::from_raw_parts(msg.msg_iov, msg.msg_iovlen) };
+    iovs.iter().map(|iov| iov.iov_len).sum()
 }

@@ -156,6 +156,36 @@ fn dump_shape(fd: i32, seq: u32) -> Value {
     })
 }
 
+/// One datagram read with a `size`-byte buffer: its true length
+/// (`MSG_TRUNC`) and what fit; `None` on timeout.
+fn recv_sized(fd: i32, size: usize) -> Option<(usize, Vec<u8>)> {
+    let mut buf = vec![0u8; size];
+    // SAFETY: buf is writable for its length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC) };
+    if n < 0 {
+        return None;
+    }
+    buf.truncate((n as usize).min(size));
+    Some((n as usize, buf))
+}
+
+/// A policy dump of `family` read with `size`-byte buffers: the true
+/// length of each datagram, and whether each fit.
+fn policy_dump_sizes(fd: i32, family: &str, seq: u32, size: usize) -> (Vec<usize>, bool) {
+    let mut m = MessageBuilder::genl(ctrl::GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, seq, 0, ctrl::cmd::GETPOLICY, 2);
+    m.put_str(ctrl::attr::FAMILY_NAME, family);
+    send(fd, &m.finish());
+    let (mut lengths, mut whole) = (Vec::new(), true);
+    while let Some((length, datagram)) = recv_sized(fd, size) {
+        lengths.push(length);
+        whole &= length <= size;
+        if !whole || split_messages(&datagram).any(|m| m.header.ty == NLMSG_DONE && m.header.seq == seq) {
+            break;
+        }
+    }
+    (lengths, whole)
+}
+
 fn scenario(family: &str, name: &str) -> Value {
     let fd = open();
     match name {
@@ -202,6 +232,22 @@ fn scenario(family: &str, name: &str) -> Value {
             let id = message.genl_attrs(0).get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16()).expect("FAMILY_ID");
             send(fd, &MessageBuilder::genl(id, NLM_F_REQUEST | NLM_F_DUMP, 4, 0, 1, 1).finish());
             dump_shape(fd, 4)
+        }
+        // Dump datagrams sized for the reader, as the kernel sizes them: a
+        // socket that has not read gets page-sized ones, which a 4 KiB
+        // reader (libmnl's buffer) takes whole; after a 64 KiB receive,
+        // larger ones.
+        "dump-sizes" => {
+            let (small, whole) = policy_dump_sizes(fd, family, 5, 4096);
+            send(fd, &getfamily(6, "nlctrl"));
+            recv_sized(fd, 65536).expect("GETFAMILY reply");
+            recv_sized(fd, 65536).expect("its ACK");
+            let (large, _) = policy_dump_sizes(fd, family, 7, 65536);
+            json!({
+                "whole_with_4096": whole,
+                "first_fits_a_page": small.first().is_some_and(|&l| l <= 4096 - 320),
+                "larger_after_a_large_receive": large.iter().any(|&l| l > 4096),
+            })
         }
         // MSG_PEEK|MSG_TRUNC with no room tells the length; the datagram stays.
         "peek" => {

@@ -16,6 +16,7 @@ pub mod fw;
 pub mod port;
 pub mod reg;
 pub mod sensor;
+pub mod socket;
 pub mod stats;
 pub mod subscribe;
 pub mod unsubscribe;
