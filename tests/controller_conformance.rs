@@ -291,6 +291,55 @@ fn getfamily_dump_matches_the_kernel() {
     }
 }
 
+/// Where `NLMSG_DONE` goes, read by a socket whose receives are 64 KiB
+/// (the kernel's socket has made one; the simulator's said so): the
+/// family list packs it into its last datagram when it fits, the policy
+/// dump sends it alone; the same from both.
+#[test]
+fn dump_done_framing_matches_the_kernel() {
+    let sim = Simulator::start("[[device]]\nname = \"c0\"\n");
+    // The datagrams of a dump: for each, its messages' types.
+    let framing = |client: &mut Client, bytes: &[u8]| {
+        client.send_raw(bytes).unwrap();
+        let mut datagrams: Vec<Vec<&str>> = Vec::new();
+        while !datagrams.last().is_some_and(|d| d.contains(&"DONE")) {
+            let kinds = client
+                .recv_raw()
+                .unwrap()
+                .iter()
+                .map(|r| if r.message().header.ty == NLMSG_DONE { "DONE" } else { "part" })
+                .collect();
+            datagrams.push(kinds);
+        }
+        datagrams
+            .iter()
+            .map(|d| {
+                if d.len() > 1 && d.contains(&"DONE") {
+                    "parts+DONE"
+                } else if d == &["DONE"] {
+                    "DONE"
+                } else {
+                    "parts"
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let families = request(NLM_F_REQUEST | NLM_F_DUMP, cmd::GETFAMILY, |_| {});
+    let policy = request(NLM_F_REQUEST | NLM_F_DUMP, cmd::GETPOLICY, |m| {
+        m.put_str(attr::FAMILY_NAME, "nlctrl");
+    });
+    let mut kernel = Client::kernel().unwrap();
+    kernel.get_family(&simdev_protocol::ctrl::FamilySelector::Name("nlctrl".into())).unwrap();
+    let mut simulated = sim.client();
+    let mut declare = simulated.new_request(sim.family_id, simdev_protocol::simdev::cmd::SOCKET_SET, 1, 0);
+    declare.put_u32(simdev_protocol::simdev::dev_attr::RECV_SIZE, 65536);
+    simulated.execute(declare, None).unwrap();
+    for client in [&mut kernel, &mut simulated] {
+        assert_eq!(framing(client, &families), ["parts+DONE"], "the family list");
+        assert_eq!(framing(client, &policy), ["parts", "DONE"], "the policy dump");
+    }
+}
+
 #[test]
 fn controller_lists_the_same_way_through_the_client() {
     let sim = Simulator::start("[[device]]\nname = \"c0\"\n");

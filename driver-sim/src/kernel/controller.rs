@@ -45,9 +45,11 @@ pub fn get_family(
     Ok(Some(reply.finish()))
 }
 
-/// Like the kernel, the dump ignores any attributes and lists every family.
+/// Like the kernel, the dump ignores any attributes and lists every family;
+/// its `NLMSG_DONE` shares the last buffer when it fits, as this kernel
+/// (6.18) packs `ctrl_dumpfamily`'s (its policy dump's comes alone).
 pub const DUMP_FAMILIES: DumpHandler =
-    DumpHandler { start: |_, _| Ok(DumpTarget::Families), next: next_family, done: DoneFraming::Alone };
+    DumpHandler { start: |_, _| Ok(DumpTarget::Families), next: next_family, done: DoneFraming::WithLastPart };
 
 fn next_family(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     let Some((_, attrs)) = sim.families.encoded().get(position.outer as usize) else {

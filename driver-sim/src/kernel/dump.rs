@@ -92,12 +92,12 @@ pub type DumpNext = fn(&mut Simulator, &DumpRequest, Position) -> DumpStep;
 /// kind puts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DoneFraming {
-    /// Appended to the last buffer when it fits: handlers that return 0
-    /// once complete (the YNL-era ones; netdev's, compared on this kernel).
+    /// Appended to the last buffer when it fits, as this kernel (6.18)
+    /// frames most dumps (netdev's, ethtool's, the controller's family
+    /// list; compared on this kernel).
     WithLastPart,
-    /// In a datagram of its own: handlers that return `skb->len` until a
-    /// call adds nothing (the controller's `ctrl_dumpfamily` and
-    /// `ctrl_dumppolicy`), so the kernel learns the end from an empty buffer.
+    /// In a datagram of its own, as the controller's policy dump
+    /// (`ctrl_dumppolicy`) ends, even with room left.
     Alone,
 }
 
