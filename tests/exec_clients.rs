@@ -221,6 +221,22 @@ fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
     assert_eq!(simdev["every_part_multi"], true);
 }
 
+/// A program under exec reads the controller's family list as the kernel
+/// would send it were simdev one of its families: ids in order (simdev's,
+/// the next free one, last), `NLMSG_DONE` packed with the last families.
+#[test]
+fn the_family_list_under_exec_is_in_id_order_with_simdev_last() {
+    let sim = Simulator::start(CONFIG);
+    let direct = Command::new(bin("genl-probe")).args(["nlctrl", "ctrl-dump"]).output().unwrap();
+    let kernel: serde_json::Value = serde_json::from_str(&stdout(direct, "genl-probe ctrl-dump")).unwrap();
+    assert_eq!(kernel["ids_ascending"], true);
+    assert_eq!(kernel["done_shares_the_last_datagram"], true, "{kernel}");
+    let merged = probe(&sim, "nlctrl", "ctrl-dump");
+    assert_eq!(merged["ids_ascending"], true, "{merged}");
+    assert_eq!(merged["done_shares_the_last_datagram"], true, "{merged}");
+    assert_eq!(merged["last_family"], "simdev", "{merged}");
+}
+
 /// A program's dump datagrams are sized for its receives, as the kernel
 /// sizes them: ethtool's policy dump (about 16 KB) from the kernel and
 /// simdev's (about 8 KB) from the simulator, each read first with 4 KiB

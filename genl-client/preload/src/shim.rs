@@ -439,6 +439,10 @@ impl Shim {
                 deadline = Some(receive_timeout.filter(|_| !nonblocking).map(|timeout| Instant::now() + timeout));
             }
             let deadline = deadline.flatten();
+            // SAFETY: the caller's message.
+            if let Some(result) = unsafe { self.splice_family_dump(fd, msg, flags) } {
+                return result;
+            }
             let kernel_waits = self.kernel_must_wait(fd);
             let mut fds = [
                 pollfd { fd: self.companion, events: libc::POLLIN, revents: 0 },
@@ -456,6 +460,13 @@ impl Shim {
             let ready = unsafe { real::poll(fds.as_mut_ptr(), count, timeout) };
             if ready < 0 {
                 return -1; // EINTR, as a blocking recvmsg interrupted by a signal
+            }
+            if kernel_waits && fds[0].revents != 0 {
+                // simdev's entry may have come for the kernel's last datagram.
+                // SAFETY: the caller's message.
+                if let Some(result) = unsafe { self.splice_family_dump(fd, msg, flags) } {
+                    return result;
+                }
             }
             let simulator_first = {
                 let mut state = self.state();
@@ -590,6 +601,90 @@ impl Shim {
                 Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }
         })
+    }
+
+    /// A controller family dump being merged ends in the kernel's next
+    /// datagram (its `NLMSG_DONE`, packed with its last families when they
+    /// fit) and simdev's entry is the simulator's next: the program gets
+    /// them as the kernel would send them were simdev one of its families,
+    /// after the kernel's (whose ids are lower: the simulator takes the
+    /// next free id) and before `NLMSG_DONE`, in one datagram. `None`: not
+    /// that case, or the whole does not fit the program's buffer (simdev's
+    /// entry then comes first, in a datagram of its own).
+    ///
+    /// # Safety
+    /// `msg` describes valid buffers.
+    unsafe fn splice_family_dump(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> Option<ssize_t> {
+        if self.state().dumps.is_empty() {
+            return None;
+        }
+        let peek_here = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+        let mut kernel = vec![0u8; SCRATCH_LEN];
+        // SAFETY: kernel is writable for its length.
+        let len = unsafe { real::recv(fd, kernel.as_mut_ptr().cast(), kernel.len(), peek_here) };
+        kernel.truncate(usize::try_from(len).ok().filter(|&len| len > 0)?);
+        let (seq, done_at) = {
+            let state = self.state();
+            let done = split_messages(&kernel)
+                .find(|m| m.header.ty == NLMSG_DONE && state.dumps.iter().any(|&(s, _)| s == m.header.seq))?;
+            (done.header.seq, done.bytes.as_ptr() as usize - kernel.as_ptr() as usize)
+        };
+        let mut entry = vec![0u8; SCRATCH_LEN];
+        let mut source = netlink_address(0, 0);
+        let mut iov = iovec { iov_base: entry.as_mut_ptr().cast(), iov_len: entry.len() };
+        // SAFETY: zeroed msghdr, then pointed at live buffers.
+        let mut header: msghdr = unsafe { std::mem::zeroed() };
+        header.msg_name = (&raw mut source).cast();
+        header.msg_namelen = ADDRESS_LEN;
+        header.msg_iov = &mut iov;
+        header.msg_iovlen = 1;
+        // SAFETY: as above.
+        let len = unsafe { real::recvmsg(self.companion, &mut header, peek_here) };
+        entry.truncate(usize::try_from(len).ok().filter(|&len| len > 0)?);
+        if source.nl_pid != self.config.port {
+            return None;
+        }
+        let program_port = match self.state().program_port {
+            0 => port_of(fd),
+            known => known,
+        };
+        let delivery = {
+            let state = self.state();
+            let (dumps, own) = (&state.dumps, &state.own);
+            reframe(
+                &entry,
+                &Context {
+                    companion_port: self.companion_port,
+                    program_port,
+                    ext_ack: state.ext_ack,
+                    cap_ack: state.cap_ack,
+                    requests: &state.requests,
+                    dumps_with_simdev: &|s| dumps.iter().any(|&(d, _)| d == s),
+                    own: &|s| own.contains(&s),
+                    config: self.config,
+                },
+            )
+        };
+        // Only simdev's entry of this dump: anything else takes the usual way.
+        let reframed = delivery.datagram.filter(|_| delivery.dumps_answered == [seq])?;
+        if split_messages(&reframed).any(|m| m.header.seq != seq) {
+            return None;
+        }
+        let combined = [&kernel[..done_at], &reframed, &kernel[done_at..]].concat();
+        // SAFETY: the caller's message.
+        if combined.len() > unsafe { buffer_length(msg) } {
+            return None;
+        }
+        if flags & libc::MSG_PEEK == 0 {
+            // SAFETY: zero-length receives consume the two datagrams.
+            unsafe {
+                real::recv(fd, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT);
+                real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT);
+            }
+            self.state().dumps.retain(|&(s, _)| s != seq);
+        }
+        // SAFETY: the caller's message.
+        Some(unsafe { deliver(&mut *msg, &combined, 0, flags) })
     }
 
     /// Whether the kernel's next datagram must wait: it ends a controller

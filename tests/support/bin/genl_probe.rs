@@ -249,6 +249,40 @@ fn scenario(family: &str, name: &str) -> Value {
                 "larger_after_a_large_receive": large.iter().any(|&l| l > 4096),
             })
         }
+        // The controller's family list, read (after a 64 KiB receive) with
+        // 64 KiB buffers: family ids in order, NLMSG_DONE packed with the
+        // last families, as this kernel sends them. (FAMILY is not used.)
+        "ctrl-dump" => {
+            send(fd, &getfamily(8, "nlctrl"));
+            recv_sized(fd, 65536).expect("GETFAMILY reply");
+            recv_sized(fd, 65536).expect("its ACK");
+            send(
+                fd,
+                &MessageBuilder::genl(ctrl::GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, 9, 0, ctrl::cmd::GETFAMILY, 2)
+                    .finish(),
+            );
+            let (mut families, mut datagrams_with_done_and_parts, mut done) = (Vec::new(), 0, false);
+            while !done {
+                let (_, datagram) = recv_sized(fd, 65536).expect("the family list");
+                let messages: Vec<_> = split_messages(&datagram).collect();
+                for message in &messages {
+                    if message.header.ty == NLMSG_DONE {
+                        done = true;
+                        datagrams_with_done_and_parts += usize::from(messages.len() > 1);
+                    } else {
+                        let attrs = message.genl_attrs(0);
+                        let id = attrs.get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16()).expect("FAMILY_ID");
+                        let name = attrs.get(ctrl::attr::FAMILY_NAME).and_then(|a| a.string()).expect("FAMILY_NAME");
+                        families.push((id, name.to_string()));
+                    }
+                }
+            }
+            json!({
+                "ids_ascending": families.windows(2).all(|w| w[0].0 < w[1].0),
+                "done_shares_the_last_datagram": datagrams_with_done_and_parts == 1,
+                "last_family": families.last().map(|(_, name)| name.clone()),
+            })
+        }
         // MSG_PEEK|MSG_TRUNC with no room tells the length; the datagram stays.
         "peek" => {
             send(fd, &getfamily(1, family));
