@@ -172,6 +172,27 @@ fn missing_selector_reports_the_missing_type_like_the_kernel() {
     peers.assert_still_serving();
 }
 
+/// A dump filtered by a device that does not exist: an `NLMSG_ERROR`
+/// with `ENODEV` before any part, as the kernel's ethtool answers a dump
+/// filtered by an unknown netdev (its `linkinfo-get`, header `dev-name`).
+#[test]
+fn a_dump_of_an_unknown_device_is_refused_as_ethtool_refuses_it() {
+    let mut peers = Peers::new();
+    let ethtool = peers.kernel.resolve_family("ethtool").expect("the kernel's ethtool").id;
+    let unknown_netdev = request(ethtool, NLM_F_REQUEST | NLM_F_DUMP, 4, &|m| {
+        m.nest_start(1).put_str(2, "nosuch0").nest_end();
+    });
+    let kernel = only_status(&exchange(&mut peers.kernel, &unknown_netdev, SEQ));
+    let mut sim_client = peers.sim.client();
+    let unknown_device = request(peers.sim.family_id, NLM_F_REQUEST | NLM_F_DUMP, cmd::PORT_GET, &|m| {
+        DevSelector::Name("nosuch0".into()).encode(m);
+    });
+    let simulated = only_status(&exchange(&mut sim_client, &unknown_device, SEQ));
+    assert_eq!((simulated.error, kernel.error), (-libc::ENODEV, -libc::ENODEV));
+    assert!(simulated.offset.is_some() && kernel.offset.is_some(), "both point at the selector");
+    peers.assert_still_serving();
+}
+
 #[test]
 fn dispatch_errors_match_the_kernel() {
     let mut peers = Peers::new();
