@@ -221,6 +221,18 @@ fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
     assert_eq!(simdev["every_part_multi"], true);
 }
 
+/// A program that leaves its answers unread until they overflow learns
+/// of the loss as from the kernel: a receive reports ENOBUFS (the kernel's
+/// socket error; the simulator's NLMSG_OVERRUN marker, which the preload
+/// turns into it).
+#[test]
+fn lost_answers_are_reported_as_enobufs_as_by_the_kernel() {
+    let sim = Simulator::start(CONFIG);
+    let (kernel, simulated) = (probe(&sim, "nlctrl", "overrun"), probe(&sim, "simdev", "overrun"));
+    assert_eq!(kernel, serde_json::json!({"enobufs": true}));
+    assert_eq!(simulated, kernel);
+}
+
 /// A program under exec reads the controller's family list as the kernel
 /// would send it were simdev one of its families: ids in order (simdev's,
 /// the next free one, last), `NLMSG_DONE` packed with the last families.

@@ -28,8 +28,8 @@ use simdev_protocol::policy::AttrSet;
 use simdev_protocol::policy_dump::PolicyPart;
 use simdev_protocol::simdev;
 use simdev_protocol::wire::{
-    split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_DUMP_INTR, NLM_F_REQUEST,
-    RECV_BUF_LEN, SOL_NETLINK,
+    split_messages, Message, MessageBuilder, NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLMSG_OVERRUN, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST, RECV_BUF_LEN, SOL_NETLINK,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
 use std::time::{Duration, Instant};
@@ -304,6 +304,9 @@ impl Client {
                                 uid => return Err(Error::Untrusted { port, uid: uid.unwrap_or(u32::MAX) }),
                             }
                         }
+                        if split_messages(datagram.bytes).any(|m| m.header.ty == NLMSG_OVERRUN) {
+                            return Err(Error::AnswersLost);
+                        }
                         replies.extend(split_messages(datagram.bytes).map(|m| Reply { bytes: m.bytes.to_vec() }));
                     }
                     return Ok(replies);
@@ -574,6 +577,11 @@ impl Subscription {
                             Some(uid) if self.trusted.contains(&uid) => {}
                             uid => return Err(Error::Untrusted { port, uid: uid.unwrap_or(u32::MAX) }),
                         }
+                    }
+                    // The simulator's marker of answers it lost for this
+                    // socket: the ENOBUFS a group member gets from the kernel.
+                    if split_messages(datagram.bytes).any(|m| m.header.ty == NLMSG_OVERRUN) {
+                        return Err(Error::EventsLost);
                     }
                     let messages = split_messages(datagram.bytes);
                     let Some(by_command) = &self.unicast_groups else {

@@ -38,6 +38,10 @@ pub enum Error {
     /// A subscriber fell behind and the kernel dropped notifications (ENOBUFS).
     #[error("notifications were lost: the receive buffer overflowed (ENOBUFS)")]
     EventsLost,
+    /// The simulator lost answers for this socket, which did not read them
+    /// in time (its `NLMSG_OVERRUN` marker; the kernel says `ENOBUFS`).
+    #[error("answers were lost: this socket did not read them in time (ENOBUFS)")]
+    AnswersLost,
     /// Lines of a batch failed (each was reported as it failed).
     #[error("{0} batch line(s) failed")]
     BatchFailed(usize),
@@ -181,7 +185,7 @@ impl Error {
             Error::Io { source, .. } => source.raw_os_error().map_or(Errno::EIO, Errno::from_raw),
             Error::Decode(_) | Error::Protocol(_) => Errno::EPROTO,
             Error::SubscribePermission | Error::Untrusted { .. } => Errno::EPERM,
-            Error::EventsLost => Errno::ENOBUFS,
+            Error::EventsLost | Error::AnswersLost => Errno::ENOBUFS,
             Error::Timeout | Error::NoAnswer { .. } => Errno::ETIMEDOUT,
             Error::Usage(_) => Errno::EINVAL,
             Error::Exec(_) => Errno::ENOEXEC,

@@ -106,6 +106,9 @@ pub struct Client {
     recv_size: usize,
     /// Its dropped answers were logged.
     warned: bool,
+    /// Answers were lost since its queue last drained, and the marker
+    /// saying so is queued ([`overrun_marker`]).
+    overran: bool,
 }
 
 impl Client {
@@ -144,6 +147,7 @@ impl Client {
             last_active: 0,
             subscribed: 0,
             recv_size: 0,
+            overran: false,
             warned: false,
         }
     }
@@ -157,10 +161,30 @@ impl Client {
                 self.warned = true;
             }
             self.dropped += 1;
+            self.mark_overrun(CLIENT_QUEUE_MAX);
             return;
         }
         self.outgoing_bytes += datagram.len();
         self.outgoing.push_back(datagram);
+    }
+
+    /// After a loss, once until the queue drains: queues the marker that
+    /// says answers were lost here, where the kernel would set `ENOBUFS`
+    /// on the socket; the queue stays within `limit` bytes (the last
+    /// answers make room for it).
+    fn mark_overrun(&mut self, limit: usize) {
+        if self.overran {
+            return;
+        }
+        self.overran = true;
+        let marker = overrun_marker(self.port);
+        while self.outgoing_bytes + marker.len() > limit {
+            let Some(dropped) = self.outgoing.pop_back() else { break };
+            self.outgoing_bytes -= dropped.len();
+            self.dropped += u64::from(!is_overrun_marker(&dropped));
+        }
+        self.outgoing_bytes += marker.len();
+        self.outgoing.push_back(marker);
     }
 
     pub fn change_subscription(&mut self, change: SubscriptionChange) {
@@ -214,10 +238,19 @@ impl Client {
 
     /// Drops the newest answers until at most `bytes` are waiting.
     fn trim_to(&mut self, bytes: usize) {
+        let (mut trimmed, had_marker) = (false, self.overran);
         while self.outgoing_bytes > bytes {
             let Some(dropped) = self.outgoing.pop_back() else { break };
             self.outgoing_bytes -= dropped.len();
-            self.dropped += 1;
+            if is_overrun_marker(&dropped) {
+                self.overran = false; // to be queued again, not an answer lost
+            } else {
+                self.dropped += 1;
+                trimmed = true;
+            }
+        }
+        if trimmed || (had_marker && !self.overran) {
+            self.mark_overrun(bytes);
         }
     }
 }
@@ -377,6 +410,9 @@ impl Clients {
             for sent in client.outgoing.drain(..done) {
                 client.outgoing_bytes -= sent.len();
             }
+            if client.outgoing.is_empty() {
+                client.overran = false; // drained: a later loss is a new one
+            }
             budget = budget.saturating_sub(done);
             if matches!(outcome, Sent::Full | Sent::Gone) {
                 break;
@@ -447,6 +483,23 @@ impl Clients {
     }
 }
 
+/// What the simulator queues where it lost answers for a client (its
+/// queue full because the client did not read): `NLMSG_OVERRUN`, netlink's
+/// own type for lost data (`"Data lost"` in `linux/netlink.h`), carrying
+/// `-ENOBUFS`, to the client's port. The kernel instead sets `ENOBUFS` on
+/// the socket, which a user-space sender cannot; `genl-client exec`'s
+/// preload turns the marker into that `ENOBUFS` for the program, and
+/// libnl reports it as an overflow to a direct client.
+fn is_overrun_marker(datagram: &[u8]) -> bool {
+    datagram.get(4..6) == Some(&simdev_protocol::wire::NLMSG_OVERRUN.to_ne_bytes())
+}
+
+pub fn overrun_marker(port: u32) -> Vec<u8> {
+    let mut marker = simdev_protocol::wire::MessageBuilder::new(simdev_protocol::wire::NLMSG_OVERRUN, 0, 0, port);
+    marker.put_raw(&(-libc::ENOBUFS).to_ne_bytes());
+    marker.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,9 +513,14 @@ mod tests {
         }
         clients.settle(7);
         let stats = clients.stats();
-        assert_eq!(stats.answers_queued, CLIENT_QUEUE_MAX as u64);
-        assert_eq!(stats.answers_dropped, 10);
+        // The last answer that fit made room for the marker of the loss.
+        let marker = overrun_marker(7).len();
+        assert_eq!(stats.answers_queued, (CLIENT_QUEUE_MAX - 1024 + marker) as u64);
+        assert_eq!(stats.answers_dropped, 11);
         assert_eq!(stats.clients_waiting, 1);
+        let client = clients.entry(7, Some(1000));
+        assert!(is_overrun_marker(client.outgoing.back().unwrap()), "the loss is marked where it happened");
+        assert_eq!(client.outgoing.iter().filter(|d| is_overrun_marker(d)).count(), 1, "once per loss");
     }
 
     #[test]

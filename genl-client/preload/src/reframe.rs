@@ -10,8 +10,8 @@
 
 use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
 use simdev_protocol::wire::{
-    align4, read_i32, split_messages, NlHeader, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED,
-    NLM_F_MULTI,
+    align4, read_i32, split_messages, NlHeader, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_OVERRUN, NLM_F_ACK_TLVS,
+    NLM_F_CAPPED, NLM_F_MULTI,
 };
 use std::collections::VecDeque;
 
@@ -69,6 +69,10 @@ pub struct Delivery {
     /// Controller dumps whose simdev entry this datagram carried (or that
     /// the simulator refused): they may end now.
     pub dumps_answered: Vec<u32>,
+    /// The simulator lost answers for this socket here (its
+    /// `NLMSG_OVERRUN` marker): the program's receive reports `ENOBUFS`,
+    /// as the kernel reports a socket that overflowed.
+    pub overrun: bool,
 }
 
 pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
@@ -77,6 +81,10 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
     for message in split_messages(datagram) {
         let header = message.header;
         if (context.own)(header.seq) {
+            continue;
+        }
+        if header.ty == NLMSG_OVERRUN {
+            delivery.overrun = true;
             continue;
         }
         let start = out.len();

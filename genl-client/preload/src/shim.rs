@@ -591,6 +591,11 @@ impl Shim {
                 }
                 delivery
             };
+            if delivery.overrun {
+                consume();
+                set_errno(libc::ENOBUFS);
+                return Taken::Failed;
+            }
             match delivery.datagram {
                 None if wait => {
                     consume();
