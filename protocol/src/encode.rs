@@ -86,6 +86,11 @@ fn same_name(a: &str, b: &str) -> bool {
 /// around); the cursor moves past it.
 fn lookup(set: &'static AttrSet, cursor: &mut usize, name: &str) -> Result<&'static AttrSpec> {
     let attrs = set.attrs;
+    // The common case, first: the attribute after the last one found.
+    if let Some(spec) = attrs.get(*cursor).filter(|spec| same_name(spec.name, name)) {
+        *cursor += 1;
+        return Ok(spec);
+    }
     let (before, after) = attrs.split_at((*cursor).min(attrs.len()));
     let found = after.iter().chain(before).position(|spec| same_name(spec.name, name));
     let index = found
