@@ -46,6 +46,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "CLOCK")]
     pub clock: Option<crate::config::ClockChoice>,
 
+    /// Record every datagram the simulator receives and sends to FILE, a
+    /// pcap (LINKTYPE_NETLINK) Wireshark and tshark read; overrides the config.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<std::path::PathBuf>,
+
     /// Also write the ready line to file descriptor N, then close it (for
     /// harnesses that do not read stdout).
     #[arg(long, value_name = "N")]

@@ -61,6 +61,8 @@ pub struct SimulatorConfig {
     /// Seed of the generator behind probabilistic faults (reproducible runs).
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Record every datagram in and out to this pcap file (`--pcap` overrides).
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 fn default_seed() -> u64 {
@@ -81,6 +83,7 @@ impl Default for SimulatorConfig {
             netns_name: None,
             clock: ClockChoice::Real,
             seed: default_seed(),
+            pcap: None,
         }
     }
 }

@@ -90,6 +90,11 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         .or(config.simulator.port.as_ref().map(|p| *p.get_ref()))
         .unwrap_or(PortChoice::Fixed(simdev_protocol::DEFAULT_PORT));
     let mut server = server::Server::bind(port)?;
+    if let Some(path) = cli.pcap.clone().or(config.simulator.pcap.clone()) {
+        let capture = kernel::capture::Capture::create(&path)
+            .with_context(|| format!("creating the capture {}", path.display()))?;
+        server.capture = Some(capture);
+    }
 
     let namespace = netns::HardwareNamespace::new(config.simulator.netns == Netns::Private, netns_name.as_deref())?;
     let backends = device::Backends {
@@ -133,6 +138,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
+    server.waker_port = waker.own_port();
     sim.background.set_waker(waker.clone());
     let monitors =
         sim.devices.netdevs().expect("made above").monitors().context("duplicating the notification sockets")?;

@@ -9,6 +9,7 @@
 //! It knows a family only through its registry entry (spec, policies, op
 //! table, hooks); what an op does is the driver's ([`crate::driver`]).
 
+pub mod capture;
 pub mod clients;
 pub mod controller;
 pub mod dump;

@@ -8,6 +8,7 @@
 //! ([`crate::kernel::clients`]), which is tried again later.
 
 use crate::config::PortChoice;
+use crate::kernel::capture::Direction;
 use crate::kernel::clients::{Clients, Sent, MESSAGES_PER_TURN};
 use crate::kernel::genl::{handle_datagram, refuse_datagram, Sender};
 use crate::simulator::{Notification, Simulator};
@@ -35,6 +36,11 @@ pub enum BindError {
 pub struct Server {
     socket: NlSocket,
     port: u32,
+    /// Where every datagram in and out is recorded (`--pcap`).
+    pub capture: Option<crate::kernel::capture::Capture>,
+    /// The loop's own wake-up socket's port: its no-ops are not a
+    /// conversation, and are not captured.
+    pub waker_port: Option<u32>,
 }
 
 impl Server {
@@ -57,7 +63,7 @@ impl Server {
         setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| BindError::Socket(e.into()))?;
         // Room for bursts of pipelined requests.
         let _ = socket.set_recv_buffer_size(4 * 1024 * 1024);
-        Ok(Server { socket, port })
+        Ok(Server { socket, port, capture: None, waker_port: None })
     }
 
     pub fn port(&self) -> u32 {
@@ -129,7 +135,15 @@ impl Server {
                 slots.receive(self.socket.as_raw_fd(), 0)
             };
             match received {
-                Ok(count) => answer(sim, &mut clients, &slots, count, &mut touched),
+                Ok(count) => {
+                    if let Some(capture) = &self.capture {
+                        let datagrams = (0..count).map(|index| slots.get(index));
+                        for datagram in datagrams.filter(|d| Some(d.port) != self.waker_port) {
+                            capture.record(Direction::Received, datagram.bytes);
+                        }
+                    }
+                    answer(sim, &mut clients, &slots, count, &mut touched)
+                }
                 Err(Errno::EAGAIN | Errno::EINTR) => {}
                 Err(Errno::ENOBUFS) => log::warn!("receive buffer overrun: requests were lost"),
                 Err(e) => return Err(e.into()),
@@ -162,6 +176,9 @@ impl Server {
     /// how many were delivered, and what stopped the rest.
     fn send_to(&self, port: u32, datagrams: &[&[u8]]) -> (usize, Sent) {
         let (delivered, error) = send_batch(self.socket.as_raw_fd(), port, datagrams, libc::MSG_DONTWAIT);
+        if let Some(capture) = &self.capture {
+            datagrams[..delivered].iter().for_each(|datagram| capture.record(Direction::Sent, datagram));
+        }
         let stopped = match error {
             None if delivered == datagrams.len() => Sent::Delivered,
             // Stopped without saying why: most likely a full socket; the
@@ -196,7 +213,11 @@ impl Server {
             match sendto(self.socket.as_raw_fd(), &message, &destination, MsgFlags::MSG_DONTWAIT) {
                 // Delivered to the group; ECONNREFUSED is for the absent
                 // unicast part (no kernel socket on NETLINK_USERSOCK).
-                Ok(_) | Err(Errno::ECONNREFUSED) => {}
+                Ok(_) | Err(Errno::ECONNREFUSED) => {
+                    if let Some(capture) = &self.capture {
+                        capture.record(Direction::Sent, &message);
+                    }
+                }
                 Err(e) => log::warn!("notifying group {group}: {e}"),
             }
         }

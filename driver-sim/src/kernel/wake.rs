@@ -30,6 +30,11 @@ impl Waker {
         Ok(Waker { socket: Arc::new(socket), port })
     }
 
+    /// The port its wake-ups come from (the loop's own, not a client's).
+    pub fn own_port(&self) -> Option<u32> {
+        self.socket.pid().ok()
+    }
+
     pub fn wake(&self) {
         let noop = MessageBuilder::new(NLMSG_NOOP, 0, 0, 0).finish();
         let to = nix::sys::socket::NetlinkAddr::new(self.port, 0);
