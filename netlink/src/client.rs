@@ -74,6 +74,8 @@ pub struct Client {
     /// The simulator was told this socket's receive size (or told it
     /// cannot be; see [`Client::declare_recv_size`]).
     recv_size_declared: bool,
+    /// simdev's family id, once this socket resolved it.
+    simdev_id: Option<u16>,
 }
 
 /// Answers [`Client::recv_many`] takes in one system call.
@@ -204,6 +206,7 @@ impl Client {
             timeout: None,
             trusted: Vec::new(),
             recv_size_declared: false,
+            simdev_id: None,
         })
     }
 
@@ -217,8 +220,12 @@ impl Client {
             return;
         }
         self.recv_size_declared = true;
-        let declared = self.get_family(&FamilySelector::Name(simdev::FAMILY_NAME.to_string())).and_then(|family| {
-            let mut request = self.new_request(family.id, simdev::cmd::SOCKET_SET, simdev::FAMILY_VERSION, 0);
+        let family_id = match self.simdev_id {
+            Some(id) => Ok(id),
+            None => self.get_family(&FamilySelector::Name(simdev::FAMILY_NAME.to_string())).map(|family| family.id),
+        };
+        let declared = family_id.and_then(|id| {
+            let mut request = self.new_request(id, simdev::cmd::SOCKET_SET, simdev::FAMILY_VERSION, 0);
             request.put_u32(simdev::dev_attr::RECV_SIZE, RECV_BUF_LEN as u32);
             self.execute(request, None)
         });
@@ -387,7 +394,11 @@ impl Client {
             _ => e,
         })?;
         let reply = replies.first().ok_or_else(|| Error::Protocol("GETFAMILY without a reply".into()))?;
-        Ok(FamilyInfo::decode(reply.message().genl_attrs(0))?)
+        let family = FamilyInfo::decode(reply.message().genl_attrs(0))?;
+        if family.name == simdev::FAMILY_NAME && self.target != Target::Kernel {
+            self.simdev_id = Some(family.id);
+        }
+        Ok(family)
     }
 
     /// Resolves a family by name.
