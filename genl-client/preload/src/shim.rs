@@ -66,9 +66,14 @@ struct State {
     /// The program sent to the kernel or joined its groups: answers may
     /// come from there.
     kernel_active: bool,
-    /// The largest receive buffer the program read with, as the simulator
-    /// was told it (`socket-set`): the kernel sizes dump datagrams to it.
+    /// The largest receive buffer the program read with: the kernel sizes
+    /// dump datagrams to it.
     recv_size: usize,
+    /// What the simulator was told of it (`socket-set`).
+    recv_size_told: usize,
+    /// The program sent to the simulator or joined simdev's groups:
+    /// answers may come from there.
+    simulator_active: bool,
 }
 
 /// What taking from the simulator's side gave.
@@ -268,6 +273,9 @@ impl Shim {
     /// simulators share `NETLINK_USERSOCK`'s groups, so joining those
     /// would also bring other simulators' notifications).
     pub fn membership(&self, group: u32, join: bool) -> io::Result<()> {
+        if join {
+            self.simulator_active();
+        }
         let cmd = if join { simdev::cmd::SUBSCRIBE } else { simdev::cmd::UNSUBSCRIBE };
         self.own_request(cmd, dev_attr::MCAST_GROUP, group)
     }
@@ -277,17 +285,35 @@ impl Shim {
     /// `netlink_recvmsg` notes a socket's largest receive to size its dump
     /// datagrams by.
     pub fn note_receive_size(&self, bytes: usize) {
-        let bytes = bytes.min(u32::MAX as usize);
         {
             let mut state = self.state();
-            if bytes <= state.recv_size {
+            state.recv_size = state.recv_size.max(bytes.min(u32::MAX as usize));
+        }
+        self.tell_receive_size();
+    }
+
+    /// Tells the simulator the program's largest receive, if it grew since
+    /// and the program talks to the simulator at all (a program that only
+    /// talks to the kernel costs the simulator nothing).
+    fn tell_receive_size(&self) {
+        let bytes = {
+            let mut state = self.state();
+            if !state.simulator_active || state.recv_size <= state.recv_size_told {
                 return;
             }
-            state.recv_size = bytes;
-        }
+            state.recv_size_told = state.recv_size;
+            state.recv_size
+        };
         if let Err(e) = self.own_request(simdev::cmd::SOCKET_SET, dev_attr::RECV_SIZE, bytes as u32) {
             eprintln!("simdev-preload: telling the simulator this socket's receive size: {e}");
         }
+    }
+
+    /// The program's socket talks to the simulator from now on: what it
+    /// reads with is said first, so that its first dump is sized for it.
+    fn simulator_active(&self) {
+        self.state().simulator_active = true;
+        self.tell_receive_size();
     }
 
     /// Whether `group` is one of simdev's.
@@ -366,6 +392,9 @@ impl Shim {
         // send to it waits (rarely) rather than fail, unless told not to.
         let nonblocking = flags & libc::MSG_DONTWAIT != 0;
         self.program_port(fd);
+        if !for_simulator.is_empty() || !dumps_with_simdev.is_empty() {
+            self.simulator_active();
+        }
         if !for_simulator.is_empty() {
             {
                 let mut state = self.state();
@@ -444,6 +473,18 @@ impl Shim {
                 return result;
             }
             let kernel_waits = self.kernel_must_wait(fd);
+            if !kernel_waits && !self.state().simulator_active {
+                // Only the kernel can have answered, and a kernel answer is
+                // queued by the time its request's send returned: taken at
+                // once, it costs one system call, as without the library.
+                // (Not waited for here: another thread may yet make this
+                // socket talk to the simulator, and the wait covers both.)
+                // SAFETY: the caller's message.
+                let result = unsafe { real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT) };
+                if result >= 0 || errno() != libc::EAGAIN {
+                    return result;
+                }
+            }
             let mut fds = [
                 pollfd { fd: self.companion, events: libc::POLLIN, revents: 0 },
                 pollfd { fd, events: libc::POLLIN, revents: 0 },
@@ -635,19 +676,26 @@ impl Shim {
             (done.header.seq, done.bytes.as_ptr() as usize - kernel.as_ptr() as usize)
         };
         let mut entry = vec![0u8; SCRATCH_LEN];
-        let mut source = netlink_address(0, 0);
-        let mut iov = iovec { iov_base: entry.as_mut_ptr().cast(), iov_len: entry.len() };
-        // SAFETY: zeroed msghdr, then pointed at live buffers.
-        let mut header: msghdr = unsafe { std::mem::zeroed() };
-        header.msg_name = (&raw mut source).cast();
-        header.msg_namelen = ADDRESS_LEN;
-        header.msg_iov = &mut iov;
-        header.msg_iovlen = 1;
-        // SAFETY: as above.
-        let len = unsafe { real::recvmsg(self.companion, &mut header, peek_here) };
-        entry.truncate(usize::try_from(len).ok().filter(|&len| len > 0)?);
-        if source.nl_pid != self.config.port {
-            return None;
+        loop {
+            let mut source = netlink_address(0, 0);
+            let mut iov = iovec { iov_base: entry.as_mut_ptr().cast(), iov_len: entry.len() };
+            // SAFETY: zeroed msghdr, then pointed at live buffers.
+            let mut header: msghdr = unsafe { std::mem::zeroed() };
+            header.msg_name = (&raw mut source).cast();
+            header.msg_namelen = ADDRESS_LEN;
+            header.msg_iov = &mut iov;
+            header.msg_iovlen = 1;
+            // SAFETY: as above.
+            let len = unsafe { real::recvmsg(self.companion, &mut header, peek_here) };
+            let len = usize::try_from(len).ok().filter(|&len| len > 0)?;
+            if source.nl_pid == self.config.port {
+                entry.truncate(len);
+                break;
+            }
+            // Not from our simulator (a wake-up the library sent itself):
+            // dropped, as every receive from the companion drops it.
+            // SAFETY: a zero-length receive consumes it.
+            unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
         }
         let program_port = match self.state().program_port {
             0 => port_of(fd),
