@@ -579,11 +579,7 @@ impl Shim {
     /// `msg` describes valid buffers.
     unsafe fn take_from_simulator(&self, fd: c_int, msg: *mut msghdr, flags: c_int, wait: bool) -> Taken {
         let peek = flags & libc::MSG_PEEK != 0;
-        // Not program_port(): receiving does not bind a socket.
-        let program_port = match self.state().program_port {
-            0 => port_of(fd),
-            known => known,
-        };
+        let program_port = self.receiving_port(fd);
         SCRATCH.with_borrow_mut(|scratch| loop {
             let mut source = netlink_address(0, 0);
             let mut iov = iovec { iov_base: scratch.as_mut_ptr().cast(), iov_len: scratch.len() };
@@ -613,20 +609,7 @@ impl Shim {
             let datagram = &scratch[..(len as usize).min(scratch.len())];
             let delivery = {
                 let mut state = self.state();
-                let (dumps, own) = (&state.dumps, &state.own);
-                let delivery = reframe(
-                    datagram,
-                    &Context {
-                        companion_port: self.companion_port,
-                        program_port,
-                        ext_ack: state.ext_ack,
-                        cap_ack: state.cap_ack,
-                        requests: &state.requests,
-                        dumps_with_simdev: &|seq| dumps.iter().any(|&(s, _)| s == seq),
-                        own: &|seq| own.contains(&seq),
-                        config: self.config,
-                    },
-                );
+                let delivery = self.reframed(&state, datagram, program_port);
                 if !peek {
                     state.dumps.retain(|(seq, _)| !delivery.dumps_answered.contains(seq));
                 }
@@ -647,6 +630,33 @@ impl Shim {
                 Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }
         })
+    }
+
+    /// The program's port for what it receives. Not program_port():
+    /// receiving does not bind a socket.
+    fn receiving_port(&self, fd: c_int) -> u32 {
+        match self.state().program_port {
+            0 => port_of(fd),
+            known => known,
+        }
+    }
+
+    /// A datagram from the simulator as the program receives it.
+    fn reframed(&self, state: &State, datagram: &[u8], program_port: u32) -> crate::reframe::Delivery {
+        let (dumps, own) = (&state.dumps, &state.own);
+        reframe(
+            datagram,
+            &Context {
+                companion_port: self.companion_port,
+                program_port,
+                ext_ack: state.ext_ack,
+                cap_ack: state.cap_ack,
+                requests: &state.requests,
+                dumps_with_simdev: &|seq| dumps.iter().any(|&(s, _)| s == seq),
+                own: &|seq| own.contains(&seq),
+                config: self.config,
+            },
+        )
     }
 
     /// A controller family dump being merged ends in the kernel's next
@@ -697,27 +707,8 @@ impl Shim {
             // SAFETY: a zero-length receive consumes it.
             unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
         }
-        let program_port = match self.state().program_port {
-            0 => port_of(fd),
-            known => known,
-        };
-        let delivery = {
-            let state = self.state();
-            let (dumps, own) = (&state.dumps, &state.own);
-            reframe(
-                &entry,
-                &Context {
-                    companion_port: self.companion_port,
-                    program_port,
-                    ext_ack: state.ext_ack,
-                    cap_ack: state.cap_ack,
-                    requests: &state.requests,
-                    dumps_with_simdev: &|s| dumps.iter().any(|&(d, _)| d == s),
-                    own: &|s| own.contains(&s),
-                    config: self.config,
-                },
-            )
-        };
+        let program_port = self.receiving_port(fd);
+        let delivery = self.reframed(&self.state(), &entry, program_port);
         // Only simdev's entry of this dump: anything else takes the usual way.
         let reframed = delivery.datagram.filter(|_| delivery.dumps_answered == [seq])?;
         if split_messages(&reframed).any(|m| m.header.seq != seq) {
