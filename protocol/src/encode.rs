@@ -109,6 +109,60 @@ macro_rules! reject {
     };
 }
 
+/// Rejects serde's compound shapes (and enum variants with data) by name,
+/// saying which shape it was.
+macro_rules! reject_compound {
+    ($what:ident: $($method:ident),* $(,)?) => {
+        $(reject_compound!(@one $what $method);)*
+    };
+    (@one $what:ident serialize_newtype_variant) => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self, _: &'static str, _: u32, _: &'static str, _: &T,
+        ) -> Result<Self::Ok> {
+            Err(self.$what("enum with data"))
+        }
+    };
+    (@one $what:ident serialize_seq) => {
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
+            Err(self.$what("sequence"))
+        }
+    };
+    (@one $what:ident serialize_tuple) => {
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
+            Err(self.$what("tuple"))
+        }
+    };
+    (@one $what:ident serialize_tuple_struct) => {
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
+            Err(self.$what("tuple"))
+        }
+    };
+    (@one $what:ident serialize_tuple_variant) => {
+        fn serialize_tuple_variant(
+            self, _: &'static str, _: u32, _: &'static str, _: usize,
+        ) -> Result<Self::SerializeTupleVariant> {
+            Err(self.$what("enum with data"))
+        }
+    };
+    (@one $what:ident serialize_map) => {
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
+            Err(self.$what("map"))
+        }
+    };
+    (@one $what:ident serialize_struct) => {
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
+            Err(self.$what("struct"))
+        }
+    };
+    (@one $what:ident serialize_struct_variant) => {
+        fn serialize_struct_variant(
+            self, _: &'static str, _: u32, _: &'static str, _: usize,
+        ) -> Result<Self::SerializeStructVariant> {
+            Err(self.$what("enum with data"))
+        }
+    };
+}
+
 impl<'a> ser::Serializer for Fields<'a> {
     type Ok = ();
     type Error = EncodeError;
@@ -138,38 +192,6 @@ impl<'a> ser::Serializer for Fields<'a> {
         value.serialize(self)
     }
 
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result {
-        Err(self.wrong("enum"))
-    }
-
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(self.wrong("sequence"))
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(self.wrong("tuple"))
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
-        Err(self.wrong("tuple"))
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(self.wrong("enum"))
-    }
-
     fn serialize_map(self, _: Option<usize>) -> Result<Self> {
         Ok(self)
     }
@@ -178,15 +200,7 @@ impl<'a> ser::Serializer for Fields<'a> {
         Ok(self)
     }
 
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(self.wrong("enum"))
-    }
+    reject_compound!(wrong: serialize_newtype_variant, serialize_seq, serialize_tuple, serialize_tuple_struct, serialize_tuple_variant, serialize_struct_variant);
 }
 
 impl Fields<'_> {
@@ -265,48 +279,8 @@ impl ser::Serializer for KeyName<'_> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<&'static AttrSpec> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<&'static AttrSpec> {
-        Err(self.wrong("enum"))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(self.wrong("sequence"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(self.wrong("tuple"))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
-        Err(self.wrong("tuple"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(self.wrong("enum"))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(self.wrong("map"))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(self.wrong("struct"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(self.wrong("enum"))
-    }
+
+    reject_compound!(wrong: serialize_newtype_variant, serialize_seq, serialize_tuple, serialize_tuple_struct, serialize_tuple_variant, serialize_map, serialize_struct, serialize_struct_variant);
 }
 
 impl KeyName<'_> {
@@ -435,36 +409,8 @@ impl<'a> ser::Serializer for Value<'a> {
         value.serialize(self)
     }
 
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result {
-        Err(self.wrong("enum with data"))
-    }
-
     fn serialize_seq(self, _: Option<usize>) -> Result<Repeated<'a>> {
         Ok(Repeated { spec: self.spec, out: self.out })
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(self.wrong("tuple"))
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
-        Err(self.wrong("tuple"))
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(self.wrong("enum with data"))
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<NestFields<'a>> {
@@ -475,15 +421,7 @@ impl<'a> ser::Serializer for Value<'a> {
         NestFields::open(self)
     }
 
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(self.wrong("enum with data"))
-    }
+    reject_compound!(wrong: serialize_newtype_variant, serialize_tuple, serialize_tuple_struct, serialize_tuple_variant, serialize_struct_variant);
 }
 
 /// A sequence: one attribute per element.

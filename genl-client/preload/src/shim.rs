@@ -581,16 +581,8 @@ impl Shim {
         let peek = flags & libc::MSG_PEEK != 0;
         let program_port = self.receiving_port(fd);
         SCRATCH.with_borrow_mut(|scratch| loop {
-            let mut source = netlink_address(0, 0);
-            let mut iov = iovec { iov_base: scratch.as_mut_ptr().cast(), iov_len: scratch.len() };
-            // SAFETY: zeroed msghdr, then pointed at live buffers.
-            let mut header: msghdr = unsafe { std::mem::zeroed() };
-            header.msg_name = (&raw mut source).cast();
-            header.msg_namelen = ADDRESS_LEN;
-            header.msg_iov = &mut iov;
-            header.msg_iovlen = 1;
             let flags_here = if wait { 0 } else { libc::MSG_DONTWAIT } | if peek { libc::MSG_PEEK } else { 0 };
-            let len = unsafe { real::recvmsg(self.companion, &mut header, flags_here) };
+            let (len, source) = self.companion_recv(scratch, flags_here);
             if len < 0 {
                 return if errno() == libc::EAGAIN { Taken::Empty } else { Taken::Failed };
             }
@@ -630,6 +622,21 @@ impl Shim {
                 Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }
         })
+    }
+
+    /// One receive on the companion into `buf`: its result and its sender.
+    fn companion_recv(&self, buf: &mut [u8], flags: c_int) -> (ssize_t, sockaddr_nl) {
+        let mut source = netlink_address(0, 0);
+        let mut iov = iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // SAFETY: zeroed msghdr, then pointed at live buffers.
+        let mut header: msghdr = unsafe { std::mem::zeroed() };
+        header.msg_name = (&raw mut source).cast();
+        header.msg_namelen = ADDRESS_LEN;
+        header.msg_iov = &mut iov;
+        header.msg_iovlen = 1;
+        // SAFETY: as above; the buffers outlive the call.
+        let len = unsafe { real::recvmsg(self.companion, &mut header, flags) };
+        (len, source)
     }
 
     /// The program's port for what it receives. Not program_port():
@@ -687,16 +694,7 @@ impl Shim {
         };
         let mut entry = vec![0u8; SCRATCH_LEN];
         loop {
-            let mut source = netlink_address(0, 0);
-            let mut iov = iovec { iov_base: entry.as_mut_ptr().cast(), iov_len: entry.len() };
-            // SAFETY: zeroed msghdr, then pointed at live buffers.
-            let mut header: msghdr = unsafe { std::mem::zeroed() };
-            header.msg_name = (&raw mut source).cast();
-            header.msg_namelen = ADDRESS_LEN;
-            header.msg_iov = &mut iov;
-            header.msg_iovlen = 1;
-            // SAFETY: as above.
-            let len = unsafe { real::recvmsg(self.companion, &mut header, peek_here) };
+            let (len, source) = self.companion_recv(&mut entry, peek_here);
             let len = usize::try_from(len).ok().filter(|&len| len > 0)?;
             if source.nl_pid == self.config.port {
                 entry.truncate(len);
