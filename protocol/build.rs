@@ -7,7 +7,10 @@
 //! would validate; what simdev's validator does not implement is refused
 //! here, at build time, rather than half-supported.
 
-use simdev_ynl::{Attr, AttrSet, AttrType, ConstValue, Family, Op, Permission};
+use simdev_ynl::kernel_policy::{
+    attr_policy, op_policies, op_set, required_attrs, ModePolicy, PolicyCheck, PolicyType,
+};
+use simdev_ynl::{Attr, AttrSet, ConstValue, Family, Op, Permission};
 use std::fmt::Write as _;
 
 const SPEC: &str = "simdev.yaml";
@@ -51,71 +54,39 @@ fn set_static(name: &str) -> String {
     format!("{}_ATTRS", upper(name))
 }
 
-/// The `AttrSpec` literal of one attribute: its kernel policy.
+/// The `AttrSpec` literal of one attribute: its kernel policy, by the
+/// rules the simulator also applies at run time to served families
+/// (`simdev_ynl::kernel_policy`).
 fn attr_spec(family: &Family, set: &AttrSet, attr: &Attr) -> Result<String, String> {
-    let here = format!("{}.{}", set.name, attr.name);
-    let checks = &attr.checks;
-    let unsupported = |what: &str| Err(format!("{here}: {what} is not supported by simdev's validator"));
-    if checks.flags_mask.is_some() || attr.enum_as_flags {
-        return unsupported("a flags mask");
-    }
-    let int_check = |signed: bool| -> Result<String, String> {
-        let (type_min, type_max) = attr.ty.int_range().expect("an integer type");
-        let (mut min, mut max) = (checks.min, checks.max);
-        if let Some(name) = &attr.enumeration {
-            let enumeration = family.enumeration(name).expect("checked by the loader");
-            if enumeration.flags {
-                return unsupported("a flags enum");
-            }
-            // ynl-gen-c: an enum bounds the value unless checks say more.
-            let (low, high) = enumeration.value_range();
-            if min.is_none() && (low != 0 || signed) {
-                min = Some(low.into());
-            }
-            max = max.or(Some(high.into()));
-        }
-        if min.is_none() && max.is_none() {
-            return Ok("Check::None".into());
-        }
-        let (min, max) = (min.unwrap_or(type_min), max.unwrap_or(type_max));
-        if min < type_min || max > type_max || min > max {
-            return Err(format!("{here}: limits {min}..={max} do not fit a {}", attr.ty.name()));
-        }
-        Ok(if signed {
-            format!("Check::SignedRange {{ min: {min}, max: {max} }}")
-        } else {
-            format!("Check::Range {{ min: {min}, max: {max} }}")
-        })
+    let Some(policy) = attr_policy(family, set, attr)? else {
+        return Err(format!("{}.{}: simdev's spec has no unused or pad attributes", set.name, attr.name));
     };
-    let (ty, check) = match attr.ty {
-        AttrType::Flag => ("AttrType::Flag".to_string(), "Check::None".to_string()),
-        AttrType::U8 => ("AttrType::U8".into(), int_check(false)?),
-        AttrType::U16 => ("AttrType::U16".into(), int_check(false)?),
-        AttrType::U32 => ("AttrType::U32".into(), int_check(false)?),
-        AttrType::U64 => ("AttrType::U64".into(), int_check(false)?),
-        AttrType::S64 => ("AttrType::S64".into(), int_check(true)?),
-        AttrType::String => {
-            if checks.exact_len.is_some() || checks.min_len.is_some() {
-                return unsupported("a string length other than max-len");
-            }
-            let ty = if checks.unterminated_ok { "AttrType::String" } else { "AttrType::NulString" };
-            let check = checks.max_len.map_or("Check::None".to_string(), |len| format!("Check::MaxLen({len})"));
-            (ty.into(), check)
-        }
-        AttrType::Binary => {
-            // ynl-gen-c knows exact-len or no check for binaries.
-            let check = match (checks.exact_len, checks.min_len, checks.max_len) {
-                (Some(len), None, None) => format!("Check::ExactLen({len})"),
-                (None, None, None) => "Check::None".into(),
-                _ => return unsupported("a binary length check other than exact-len"),
-            };
-            ("AttrType::Binary".into(), check)
-        }
-        AttrType::Nest => {
-            let nested = attr.nested.as_deref().expect("checked by the loader");
-            (format!("AttrType::Nested(&{})", set_static(nested)), "Check::None".into())
-        }
-        other => return unsupported(&format!("type {}", other.name())),
+    let ty = match policy.ty {
+        PolicyType::Flag => "AttrType::Flag".to_string(),
+        PolicyType::U8 => "AttrType::U8".into(),
+        PolicyType::U16 => "AttrType::U16".into(),
+        PolicyType::U32 => "AttrType::U32".into(),
+        PolicyType::U64 => "AttrType::U64".into(),
+        PolicyType::S8 => "AttrType::S8".into(),
+        PolicyType::S16 => "AttrType::S16".into(),
+        PolicyType::S32 => "AttrType::S32".into(),
+        PolicyType::S64 => "AttrType::S64".into(),
+        PolicyType::Uint => "AttrType::Uint".into(),
+        PolicyType::Sint => "AttrType::Sint".into(),
+        PolicyType::String => "AttrType::String".into(),
+        PolicyType::NulString => "AttrType::NulString".into(),
+        PolicyType::Binary => "AttrType::Binary".into(),
+        PolicyType::Bitfield32(mask) => format!("AttrType::Bitfield32({mask:#x})"),
+        PolicyType::Nested(nested) => format!("AttrType::Nested(&{})", set_static(&nested)),
+        PolicyType::Unspec(len) => format!("AttrType::Unspec({len})"),
+    };
+    let check = match policy.check {
+        PolicyCheck::None => "Check::None".to_string(),
+        PolicyCheck::Range { min, max } => format!("Check::Range {{ min: {min}, max: {max} }}"),
+        PolicyCheck::SignedRange { min, max } => format!("Check::SignedRange {{ min: {min}, max: {max} }}"),
+        PolicyCheck::Mask(mask) => format!("Check::Mask({mask:#x})"),
+        PolicyCheck::MaxLen(len) => format!("Check::MaxLen({len})"),
+        PolicyCheck::ExactLen(len) => format!("Check::ExactLen({len})"),
     };
     let doc = format!("{:?}", one_line(&attr.doc));
     Ok(format!("AttrSpec {{ id: {}, name: {:?}, ty: {ty}, check: {check}, doc: {doc} }}", attr.value, attr.name))
@@ -211,25 +182,25 @@ fn generate(family: &Family) -> Result<String, String> {
         writeln!(w, "    ],\n}};").unwrap();
     }
 
-    // Per-op request policies, named and shared as ynl-gen-c shares them:
-    // one per mode that has a request, a separate do and dump policy only
-    // when both modes have one; a mode without a request gets the kernel's
-    // reject-all policy.
+    // Per-op request policies, named and shared as ynl-gen-c shares them.
     let mut commands = String::new();
     for op in family.ops.iter().filter(|op| op.is_call()) {
-        let set = family.op_attr_set(op).ok_or_else(|| format!("{}: an operation needs an attribute-set", op.name))?;
-        let dual = [&op.do_, &op.dump].iter().all(|m| m.as_ref().is_some_and(|m| m.request.is_some()));
-        let mut policy_of = |mode: &Option<simdev_ynl::Mode>, mode_name: &str| -> Result<String, String> {
-            let Some(mode) = mode else { return Ok("None".into()) };
-            let Some(request) = &mode.request else { return Ok("Some(&crate::policy::REJECT_ALL)".into()) };
-            let name = if dual {
-                format!("{}_{}_POLICY", upper(&op.name), upper(mode_name))
-            } else {
+        let set = op_set(family, op)?;
+        let policies = op_policies(family, op)?;
+        let mut policy_of = |policy: &ModePolicy, mode_name: &str| -> Result<String, String> {
+            let (attrs, shared) = match policy {
+                ModePolicy::Absent => return Ok("None".into()),
+                ModePolicy::RejectAll => return Ok("Some(&crate::policy::REJECT_ALL)".into()),
+                ModePolicy::Global => return Err(format!("{}: simdev's spec uses split policies", op.name)),
+                ModePolicy::Attrs { attrs, shared } => (attrs, *shared),
+            };
+            let name = if shared {
                 format!("{}_POLICY", upper(&op.name))
+            } else {
+                format!("{}_{}_POLICY", upper(&op.name), upper(mode_name))
             };
             if !w.contains(&format!("static {name}:")) {
-                let mut attrs: Vec<&Attr> =
-                    request.attributes.iter().map(|a| set.attr(a).expect("checked by the loader")).collect();
+                let mut attrs: Vec<&Attr> = attrs.iter().map(|a| set.attr(a).expect("checked")).collect();
                 attrs.sort_by_key(|a| a.value);
                 writeln!(w, "\n/// `{}` {mode_name} requests.\npub static {name}: AttrSet = AttrSet {{", op.name)
                     .unwrap();
@@ -241,31 +212,26 @@ fn generate(family: &Family) -> Result<String, String> {
             }
             Ok(format!("Some(&{name})"))
         };
-        let do_policy = policy_of(&op.do_, "do")?;
-        let dump_policy = policy_of(&op.dump, "dump")?;
-        let (doc, required) = split_requires(op)?;
-        let request_attrs = op.do_.as_ref().and_then(|m| m.request.as_ref()).map(|r| &r.attributes);
-        let mut required_code = Vec::new();
-        for alternatives in &required {
-            let mut values = Vec::new();
-            for name in alternatives {
-                if !request_attrs.is_some_and(|list| list.contains(name)) {
-                    return Err(format!("{}: requires {name:?}, which its do request does not list", op.name));
-                }
-                values.push(set.attr(name).expect("listed").value.to_string());
-            }
-            required_code.push(format!("&[{}]", values.join(", ")));
-        }
+        let do_policy = policy_of(&policies.do_, "do")?;
+        let dump_policy = policy_of(&policies.dump, "dump")?;
+        let (doc, _) = split_requires(op)?;
+        let required: Vec<String> = required_attrs(family, op)?
+            .iter()
+            .map(|alternatives| {
+                format!("&[{}]", alternatives.iter().map(u16::to_string).collect::<Vec<_>>().join(", "))
+            })
+            .collect();
         writeln!(
             commands,
             "        CommandSpec {{ id: cmd::{}, name: {:?}, has_do: {}, has_dump: {}, admin: {}, do_policy: {do_policy}, \
-             dump_policy: {dump_policy}, required: &[{}], doc: {doc:?} }},",
+             dump_policy: {dump_policy}, required: &[{}], dont_validate: {}, doc: {doc:?} }},",
             upper(&op.name),
             op.name,
             op.do_.is_some(),
             op.dump.is_some(),
             op.permission != Permission::Anyone,
-            required_code.join(", "),
+            required.join(", "),
+            policies.dont_validate,
         )
         .unwrap();
     }

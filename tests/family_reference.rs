@@ -121,22 +121,5 @@ fn render(family: &Family) -> String {
 fn the_family_reference_is_the_specs() {
     let family = Family::from_yaml(SPEC_YAML).unwrap();
     let rendered = render(&family);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/family.md");
-    let Ok(readme) = std::fs::read_to_string(&path) else {
-        simdev_tests::skip(&format!("{} is not readable by this user", path.display()));
-        return;
-    };
-    let start = readme.find(BEGIN).expect("docs/family.md: the begin marker") + BEGIN.len();
-    let end = start + readme[start..].find(END).expect("docs/family.md: the end marker");
-    if readme[start..end] == rendered {
-        return;
-    }
-    if std::env::var_os("SIMDEV_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, format!("{}{rendered}{}", &readme[..start], &readme[end..])).unwrap();
-        return;
-    }
-    panic!(
-        "docs/family.md's reference is not what protocol/simdev.yaml says; \
-         run `SIMDEV_UPDATE_DOCS=1 cargo test --test family_reference`. It should read:\n{rendered}"
-    );
+    simdev_tests::check_generated_section("docs/family.md", BEGIN, END, &rendered, "family_reference");
 }

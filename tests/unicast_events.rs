@@ -198,7 +198,7 @@ fn subscribing_to_a_group_simdev_does_not_have_is_refused() {
     let mut client = sim.client();
     let (errno, message) = request(&mut client, family.id, cmd::SUBSCRIBE, &[31]);
     assert_eq!(errno, -libc::EINVAL);
-    assert!(message.unwrap().starts_with("simdev has no multicast group 31 (its groups: "));
+    assert!(message.unwrap().starts_with("the simulator has no multicast group 31 (its groups: "));
     let (errno, message) = request(&mut client, family.id, cmd::SUBSCRIBE, &[]);
     assert_eq!((errno, message.as_deref()), (-libc::EINVAL, Some("missing attribute: mcast-group")));
 }

@@ -37,6 +37,76 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     #[serde(default, rename = "device")]
     pub devices: Vec<DeviceConfig>,
+    /// Families served from their YNL specs, next to simdev.
+    #[serde(default, rename = "family")]
+    pub families: Vec<FamilyConfig>,
+    /// Where the configuration came from, to locate errors found later
+    /// (in the specs its families name).
+    #[serde(skip)]
+    pub source: Source,
+}
+
+/// A configuration's file name and text.
+#[derive(Debug, Default, Clone)]
+pub struct Source {
+    pub file: String,
+    pub text: String,
+}
+
+impl Source {
+    /// An error about the value at `span`.
+    pub fn error(&self, span: Range<usize>, message: String) -> ConfigError {
+        let (line, column) = line_column(&self.text, span.start);
+        ConfigError { file: self.file.clone(), line, column, message }
+    }
+
+    /// The directory relative paths in the configuration start from.
+    pub fn directory(&self) -> &Path {
+        Path::new(&self.file).parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// A `[[family]]` table: a Generic Netlink family served from its YNL
+/// spec, with the objects its generic ops read and change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyConfig {
+    /// A kernel spec by name (`dpll`), or a path to a YAML file (relative
+    /// to the configuration's directory).
+    pub spec: Spanned<String>,
+    /// Objects: each a table with `set` (the attribute set it belongs to)
+    /// and its attributes as YNL's JSON writes them.
+    #[serde(default, rename = "object")]
+    pub objects: Vec<Spanned<toml::Table>>,
+    /// How a request for an object that does not exist is answered.
+    #[serde(default, rename = "not-found")]
+    pub not_found: NotFoundConfig,
+    /// Whether a dump's messages carry `NLM_F_MULTI` (most drivers' do;
+    /// netdev's fill dumps with `genlmsg_iput`, which sets no flags).
+    #[serde(default = "yes", rename = "dump-multi")]
+    pub dump_multi: bool,
+}
+
+/// `not-found = { errno = "ENODEV", extack = false }`: drivers differ
+/// (dpll's says ENOENT and names the attribute, netdev's a bare ENODEV).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotFoundConfig {
+    #[serde(default = "enoent")]
+    pub errno: Spanned<ErrnoValue>,
+    /// Whether the error carries a message and the key's offset.
+    #[serde(default = "yes")]
+    pub extack: bool,
+}
+
+fn enoent() -> Spanned<ErrnoValue> {
+    Spanned::new(0..0, ErrnoValue::Name("ENOENT".into()))
+}
+
+impl Default for NotFoundConfig {
+    fn default() -> Self {
+        NotFoundConfig { errno: enoent(), extack: true }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -672,6 +742,7 @@ impl Config {
         config.devices =
             expand_counts(config.devices, max_devices).map_err(|(span, message)| locate(Some(span), message))?;
         config.validate().map_err(|(span, message)| locate(Some(span), message))?;
+        config.source = Source { file: file.to_string(), text: text.to_string() };
         Ok(config)
     }
 

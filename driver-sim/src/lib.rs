@@ -48,11 +48,18 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         Some(path) => (Config::load(path)?, path.display().to_string()),
         None => (Config::embedded_default(), DEFAULT_CONFIG_NAME.to_string()),
     };
+    // The served families' specs are read, and their objects checked,
+    // before anything is created.
+    let served = driver::served::load(&config.families, &config.source)?;
     if cli.check_config {
         let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
         let devices = config.devices.len();
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        println!("{source}: ok: {}, {}", plural(devices, "device"), plural(ports as usize, "port"));
+        let mut summary = format!("{}, {}", plural(devices, "device"), plural(ports as usize, "port"));
+        for family in &served {
+            summary += &format!("; family {} ({})", family.ynl.name, plural(family.store.len(), "object"));
+        }
+        println!("{source}: ok: {summary}");
         return Ok(0);
     }
 
@@ -134,9 +141,22 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(device::SETTLE_MAX);
-    let families = kernel::families::Families::new(&[(&driver::ops::SIMDEV, family_id)], &kernel_groups);
+    // Served families get the ids the kernel would give them, registered
+    // after simdev.
+    let mut registered = vec![(&driver::ops::SIMDEV, family_id)];
+    let mut stores = Vec::new();
+    let mut taken = kernel_ids.clone();
+    taken.push(family_id);
+    for family in served {
+        let id = next_family_id(&taken);
+        taken.push(id);
+        registered.push((family.ops, id));
+        stores.push((id, family));
+    }
+    let families = kernel::families::Families::new(&registered, &kernel_groups);
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
+    sim.served = driver::served::ServedFamilies::new(stores);
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
     server.waker_port = waker.own_port();
     sim.background.set_waker(waker.clone());

@@ -32,6 +32,8 @@ pub const RESET_FLAP: Duration = Duration::from_millis(100);
 
 pub struct Simulator {
     pub families: Families,
+    /// The stores of the families served from their specs.
+    pub served: crate::driver::served::ServedFamilies,
     /// Workers for what blocks in the kernel (netdevsim flashes).
     pub background: crate::driver::background::Background,
     pub devices: Devices,
@@ -90,6 +92,7 @@ impl Simulator {
     pub fn new(families: Families, devices: Devices, admin_uids: Vec<u32>, timers: Timers) -> Self {
         let mut sim = Simulator {
             families,
+            served: Default::default(),
             background: Default::default(),
             devices,
             timers,
@@ -129,11 +132,22 @@ impl Simulator {
     /// Queues a notification about device `dev` on one of simdev's groups.
     /// Every state change is announced, so this also counts changes.
     pub fn notify(&mut self, dev: u32, group: &str, message: Vec<u8>) {
-        self.generation += 1;
+        self.bump_generation();
         if let Some(device) = self.devices.get_mut(dev) {
             device.stats.notifications += 1;
         }
         let group = self.families.expect(simdev::FAMILY_NAME).group(group).expect("a declared group");
+        self.multicast(group, message);
+    }
+
+    /// Notes a change: dumps running now get `NLM_F_DUMP_INTR`.
+    pub fn bump_generation(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Queues a notification for multicast group `group` (any family's)
+    /// and its unicast subscribers.
+    pub fn multicast(&mut self, group: u32, message: Vec<u8>) {
         self.notifications.push(Notification { group, message, delivered: Vec::new() });
     }
 

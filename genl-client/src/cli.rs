@@ -261,9 +261,15 @@ pub enum Object {
         groups: Vec<String>,
     },
     /// Run PROGRAM so that its NETLINK_GENERIC sockets see the simulator's
-    /// simdev family next to the kernel's families (an LD_PRELOAD library;
-    /// see README "Your own programs"). The exit status is PROGRAM's.
+    /// families (simdev, and those it serves from their specs) next to the
+    /// kernel's (an LD_PRELOAD library; see README "Your own programs").
+    /// The exit status is PROGRAM's.
     Exec {
+        /// Also show PROGRAM the simulator's family NAME where the kernel has
+        /// a family of that name too (the simulated one replaces it).
+        /// Repeatable.
+        #[arg(long = "family", value_name = "NAME")]
+        shadow: Vec<String>,
         /// PROGRAM [ARGS...], after `--`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "PROGRAM")]
         command: Vec<std::ffi::OsString>,

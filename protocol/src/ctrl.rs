@@ -102,6 +102,7 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
             do_policy: Some(&CTRL_GETFAMILY_POLICY),
             dump_policy: Some(&CTRL_GETFAMILY_POLICY),
             required: &[],
+            dont_validate: 0,
             doc: "get family information by id or name, or dump all families",
         },
         crate::family::CommandSpec {
@@ -113,6 +114,7 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
             do_policy: None,
             dump_policy: Some(&CTRL_GETPOLICY_POLICY),
             required: &[],
+            dont_validate: 0,
             doc: "dump a family's attribute policies (of one command)",
         },
     ],

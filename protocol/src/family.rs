@@ -30,7 +30,19 @@ pub struct CommandSpec {
     /// Attributes a do request must carry (`GENL_REQ_ATTR_CHECK`), each
     /// entry a list of alternatives: at least one of them must be present.
     pub required: &'static [&'static [u16]],
+    /// `GENL_DONT_VALIDATE_*` bits ([`dont_validate`]).
+    pub dont_validate: u8,
     pub doc: &'static str,
+}
+
+/// `GENL_DONT_VALIDATE_*`: validation a command opts out of.
+pub mod dont_validate {
+    /// Do requests are validated liberally.
+    pub const STRICT: u8 = 1 << 0;
+    /// Dump requests are not validated at all.
+    pub const DUMP: u8 = 1 << 1;
+    /// Dump requests are validated liberally.
+    pub const DUMP_STRICT: u8 = 1 << 2;
 }
 
 impl CommandSpec {
@@ -112,13 +124,19 @@ impl FamilySpec {
         self.policy.map_or(0, |p| p.max_type().into())
     }
 
-    /// How requests for `cmd` are validated (`genl_header_check` and
-    /// `GENL_DONT_VALIDATE_STRICT`).
-    pub fn strictness(&self, cmd: u8) -> Strictness {
-        if cmd < self.resv_start_op {
-            Strictness::Liberal
+    /// How a do (or dump) request of `command` is validated
+    /// (`genl_family_rcv_msg_attrs_parse`): liberally below
+    /// `resv_start_op` or where the command opts out of strictness, not at
+    /// all for a dump that opts out of validation (`None`).
+    pub fn strictness(&self, command: &CommandSpec, dump: bool) -> Option<Strictness> {
+        let flags = command.dont_validate;
+        let opted_out = if dump { flags & dont_validate::DUMP_STRICT != 0 } else { flags & dont_validate::STRICT != 0 };
+        if dump && flags & dont_validate::DUMP != 0 {
+            None
+        } else if command.id < self.resv_start_op || opted_out {
+            Some(Strictness::Liberal)
         } else {
-            Strictness::Strict
+            Some(Strictness::Strict)
         }
     }
 }

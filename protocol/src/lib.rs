@@ -10,6 +10,8 @@
 //! - [`simdev`]: the simdev family, generated at build time from its YNL
 //!   spec `simdev.yaml`, and its typed messages.
 //!
+//! - [`served`]: a family's kernel definition made from its YNL spec at run time.
+//! - [`ynl`]: messages of any family by its YNL spec (YNL's JSON forms).
 //! - [`ready`]: the ready line `driver-sim` prints when it serves.
 //!
 //! Nothing here does I/O.
@@ -24,8 +26,10 @@ pub mod policy;
 pub mod policy_dump;
 pub mod preload;
 pub mod ready;
+pub mod served;
 pub mod simdev;
 pub mod wire;
+pub mod ynl;
 
 /// The netlink port id the simulator binds when none is configured. It lies
 /// above any process id (autobind uses the pid first) and below the

@@ -27,14 +27,28 @@ pub enum AttrType {
     U16,
     U32,
     U64,
+    S8,
+    S16,
+    S32,
     /// Signed 64-bit (`NLA_S64`).
     S64,
+    /// `NLA_UINT`: an unsigned integer of 4 or 8 bytes.
+    Uint,
+    /// `NLA_SINT`: a signed integer of 4 or 8 bytes.
+    Sint,
     /// `NLA_STRING`: NUL optional.
     String,
     /// `NLA_NUL_STRING`: must contain a NUL.
     NulString,
     Binary,
     Nested(&'static AttrSet),
+    /// `NLA_BITFIELD32` with the bits a selector and value may use
+    /// (`NLA_POLICY_BITFIELD32`).
+    Bitfield32(u32),
+    /// `NLA_UNSPEC` with a minimum length: refused by strict validation
+    /// ("Unsupported attribute", like a hole), at least that long when
+    /// liberal; not shown in policy dumps.
+    Unspec(u16),
     /// `NLA_REJECT`: never accepted; not shown in policy dumps.
     Reject,
 }
@@ -43,9 +57,9 @@ impl AttrType {
     /// `nla_attr_len[]`: the exact payload size strict validation demands.
     fn exact_len(self) -> Option<usize> {
         match self {
-            AttrType::U8 => Some(1),
-            AttrType::U16 => Some(2),
-            AttrType::U32 => Some(4),
+            AttrType::U8 | AttrType::S8 => Some(1),
+            AttrType::U16 | AttrType::S16 => Some(2),
+            AttrType::U32 | AttrType::S32 => Some(4),
             AttrType::U64 | AttrType::S64 => Some(8),
             _ => None,
         }
@@ -65,6 +79,24 @@ impl AttrType {
         }
     }
 
+    /// A signed type's range.
+    fn signed_range(self) -> (i64, i64) {
+        match self {
+            AttrType::S8 => (i8::MIN.into(), i8::MAX.into()),
+            AttrType::S16 => (i16::MIN.into(), i16::MAX.into()),
+            AttrType::S32 => (i32::MIN.into(), i32::MAX.into()),
+            _ => (i64::MIN, i64::MAX),
+        }
+    }
+
+    fn is_unsigned_int(self) -> bool {
+        matches!(self, AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 | AttrType::Uint)
+    }
+
+    fn is_signed_int(self) -> bool {
+        matches!(self, AttrType::S8 | AttrType::S16 | AttrType::S32 | AttrType::S64 | AttrType::Sint)
+    }
+
     /// `NL_ATTR_TYPE_*` as reported by policy dumps.
     pub fn policy_type(self) -> u32 {
         match self {
@@ -73,12 +105,18 @@ impl AttrType {
             AttrType::U16 => 3,
             AttrType::U32 => 4,
             AttrType::U64 => 5,
+            AttrType::S8 => 6,
+            AttrType::S16 => 7,
+            AttrType::S32 => 8,
             AttrType::S64 => 9,
             AttrType::Binary => 10,
             AttrType::String => 11,
             AttrType::NulString => 12,
             AttrType::Nested(_) => 13,
-            AttrType::Reject => 0,
+            AttrType::Bitfield32(_) => 15,
+            AttrType::Sint => 16,
+            AttrType::Uint => 17,
+            AttrType::Reject | AttrType::Unspec(_) => 0,
         }
     }
 
@@ -90,7 +128,14 @@ impl AttrType {
             AttrType::U16 => "u16",
             AttrType::U32 => "u32",
             AttrType::U64 => "u64",
+            AttrType::S8 => "s8",
+            AttrType::S16 => "s16",
+            AttrType::S32 => "s32",
             AttrType::S64 => "s64",
+            AttrType::Uint => "uint",
+            AttrType::Sint => "sint",
+            AttrType::Bitfield32(_) => "bitfield32",
+            AttrType::Unspec(_) => "unspec",
             AttrType::String => "string",
             AttrType::NulString => "nul-string",
             AttrType::Binary => "binary",
@@ -119,6 +164,8 @@ pub enum Check {
     MaxLen(u16),
     /// Binaries of exactly this length (`NLA_POLICY_EXACT_LEN`).
     ExactLen(u16),
+    /// Unsigned integers: only these bits (`NLA_POLICY_MASK`).
+    Mask(u64),
 }
 
 /// One attribute of a set.
@@ -274,7 +321,8 @@ pub fn parse<'a>(
     Ok(Parsed { slots, warning })
 }
 
-/// `validate_nla` for one attribute.
+/// `validate_nla` for one attribute: its length and flags for the type,
+/// then the policy's further validation (range, mask, exact length).
 fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictness) -> Result<(), ValidationError> {
     let fail = |errno: i32, message: &'static str| ValidationError {
         errno,
@@ -294,7 +342,7 @@ fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictnes
         if nested_type && !attr.has_nested_flag() {
             return Err(fail(errno::EINVAL, "NLA_F_NESTED is missing"));
         }
-        if !nested_type && attr.has_nested_flag() {
+        if !nested_type && !matches!(spec.ty, AttrType::Unspec(_)) && attr.has_nested_flag() {
             return Err(fail(errno::EINVAL, "NLA_F_NESTED not expected"));
         }
     }
@@ -304,6 +352,22 @@ fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictnes
         AttrType::Flag => {
             if len > 0 {
                 return Err(fail(errno::ERANGE, FAILED));
+            }
+        }
+        AttrType::Uint | AttrType::Sint => {
+            if len != 4 && len != 8 {
+                return Err(fail(errno::EINVAL, "invalid attribute length"));
+            }
+        }
+        AttrType::Bitfield32(valid) => {
+            if len != 8 {
+                return Err(fail(errno::ERANGE, FAILED));
+            }
+            let value = read_uint_prefix(attr.payload, 4) as u32;
+            let selector = read_uint_prefix(&attr.payload[4..], 4) as u32;
+            // `validate_nla_bitfield32`.
+            if valid == 0 || selector & !valid != 0 || value & !valid != 0 || value & !selector != 0 {
+                return Err(fail(errno::EINVAL, FAILED));
             }
         }
         AttrType::NulString | AttrType::String => {
@@ -327,15 +391,13 @@ fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictnes
                 }
             }
         }
-        AttrType::Binary => match spec.check {
-            Check::MaxLen(max) if len > max as usize => {
-                return Err(fail(errno::ERANGE, FAILED));
+        AttrType::Binary => {
+            if let Check::MaxLen(max) = spec.check {
+                if len > max as usize {
+                    return Err(fail(errno::ERANGE, FAILED));
+                }
             }
-            Check::ExactLen(exact) if len != exact as usize => {
-                return Err(fail(errno::ERANGE, "binary attribute size out of range"));
-            }
-            _ => {}
-        },
+        }
         AttrType::Nested(inner) => {
             if len > 0 {
                 if len < crate::wire::NLA_HDRLEN {
@@ -344,30 +406,80 @@ fn validate_attr(spec: &'static AttrSpec, attr: &Attr<'_>, strictness: Strictnes
                 parse(inner, attr.nested(), strictness)?;
             }
         }
-        AttrType::S64 => {
-            if len < 8 {
+        AttrType::Unspec(min_len) => {
+            if strict {
+                return Err(ValidationError {
+                    errno: errno::EINVAL,
+                    message: "Unsupported attribute",
+                    offset: Some(attr.offset),
+                    policy: None,
+                });
+            }
+            if len < min_len as usize {
                 return Err(fail(errno::ERANGE, FAILED));
             }
-            if let Check::SignedRange { min, max } = spec.check {
-                let value = read_uint_prefix(attr.payload, 8) as i64;
-                if value < min || value > max {
-                    return Err(fail(errno::ERANGE, "integer out of range"));
-                }
-            }
         }
-        AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 => {
+        AttrType::U8
+        | AttrType::U16
+        | AttrType::U32
+        | AttrType::U64
+        | AttrType::S8
+        | AttrType::S16
+        | AttrType::S32
+        | AttrType::S64 => {
             if len < spec.ty.min_len() {
                 return Err(fail(errno::ERANGE, FAILED));
             }
-            if let Check::Range { min, max } = spec.check {
-                let value = read_uint_prefix(attr.payload, spec.ty.min_len());
-                if value < min || value > max {
-                    return Err(fail(errno::ERANGE, "integer out of range"));
-                }
-            }
         }
     }
+    // The further validation (`nla_validate_int_range`, `nla_validate_mask`).
+    match spec.check {
+        Check::Range { min, max } if spec.ty.is_unsigned_int() => {
+            let value = unsigned_value(spec.ty, attr.payload);
+            if value < min || value > max {
+                return Err(fail(errno::ERANGE, "integer out of range"));
+            }
+        }
+        Check::SignedRange { min, max } if spec.ty.is_signed_int() => {
+            let value = signed_value(spec.ty, attr.payload);
+            if value < min || value > max {
+                return Err(fail(errno::ERANGE, "integer out of range"));
+            }
+        }
+        Check::Mask(mask) if spec.ty.is_unsigned_int() && unsigned_value(spec.ty, attr.payload) & !mask != 0 => {
+            return Err(ValidationError {
+                errno: errno::EINVAL,
+                message: "reserved bit set",
+                offset: Some(attr.offset),
+                policy: None,
+            });
+        }
+        Check::ExactLen(exact) if matches!(spec.ty, AttrType::Binary) && len != exact as usize => {
+            return Err(fail(errno::ERANGE, "binary attribute size out of range"));
+        }
+        _ => {}
+    }
     Ok(())
+}
+
+/// An unsigned attribute's value as `nla_get_*` reads it: the first bytes
+/// of a fixed type, the whole of an `NLA_UINT`.
+fn unsigned_value(ty: AttrType, payload: &[u8]) -> u64 {
+    match ty {
+        AttrType::Uint => read_uint_prefix(payload, payload.len()),
+        _ => read_uint_prefix(payload, ty.min_len()),
+    }
+}
+
+/// A signed attribute's value, sign-extended.
+fn signed_value(ty: AttrType, payload: &[u8]) -> i64 {
+    let size = match ty {
+        AttrType::Sint => payload.len(),
+        _ => ty.min_len(),
+    };
+    let raw = read_uint_prefix(payload, size);
+    let shift = 64 - 8 * size as u32;
+    ((raw << shift) as i64) >> shift
 }
 
 /// Reads the integer the way the kernel's `nla_get_*` does: the first bytes.
@@ -400,28 +512,36 @@ pub mod policy_attr {
 /// (callers leave such attributes out, as `-ENODATA` makes the kernel do).
 pub fn write_policy_attrs(spec: &AttrSpec, nested_index: Option<u32>, out: &mut MessageBuilder) {
     match spec.ty {
-        AttrType::Reject => return,
+        AttrType::Reject | AttrType::Unspec(_) => return,
         AttrType::Nested(inner) => {
             if let Some(index) = nested_index {
                 out.put_u32(policy_attr::POLICY_IDX, index);
                 out.put_u32(policy_attr::POLICY_MAXTYPE, inner.max_type().into());
             }
         }
-        AttrType::U8 | AttrType::U16 | AttrType::U32 | AttrType::U64 => {
-            let (min, max) = match spec.check {
-                Check::Range { min, max } => (min, max),
-                _ => (0, spec.ty.max_value()),
-            };
-            out.put_u64(policy_attr::MIN_VALUE_U, min);
-            out.put_u64(policy_attr::MAX_VALUE_U, max);
-        }
-        AttrType::S64 => {
+        ty if ty.is_unsigned_int() => match spec.check {
+            Check::Mask(mask) => {
+                out.put_u64(policy_attr::MASK, mask);
+            }
+            _ => {
+                let (min, max) = match spec.check {
+                    Check::Range { min, max } => (min, max),
+                    _ => (0, ty.max_value()),
+                };
+                out.put_u64(policy_attr::MIN_VALUE_U, min);
+                out.put_u64(policy_attr::MAX_VALUE_U, max);
+            }
+        },
+        ty if ty.is_signed_int() => {
             let (min, max) = match spec.check {
                 Check::SignedRange { min, max } => (min, max),
-                _ => (i64::MIN, i64::MAX),
+                _ => ty.signed_range(),
             };
             out.put_u64(policy_attr::MIN_VALUE_S, min as u64);
             out.put_u64(policy_attr::MAX_VALUE_S, max as u64);
+        }
+        AttrType::Bitfield32(mask) => {
+            out.put_u32(policy_attr::BITFIELD32_MASK, mask);
         }
         AttrType::String | AttrType::NulString | AttrType::Binary => match spec.check {
             Check::ExactLen(len) => {
@@ -433,7 +553,7 @@ pub fn write_policy_attrs(spec: &AttrSpec, nested_index: Option<u32>, out: &mut 
             }
             _ => {}
         },
-        AttrType::Flag => {}
+        _ => {}
     }
     out.put_u32(policy_attr::TYPE, spec.ty.policy_type());
 }
@@ -636,5 +756,111 @@ mod tests {
         let message = crate::wire::split_messages(&msg).next().unwrap();
         assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 20).as_deref(), Some("id"));
         assert_eq!(OUTER.name_at_offset(message.genl_attrs(0), 32).as_deref(), Some("inner.value"));
+    }
+
+    #[test]
+    fn wider_types_follow_nlattr() {
+        static WIDE: AttrSet = AttrSet {
+            name: "wide",
+            attrs: &[
+                AttrSpec {
+                    id: 1,
+                    name: "t",
+                    ty: AttrType::S32,
+                    check: Check::SignedRange { min: -5, max: 5 },
+                    doc: "",
+                },
+                AttrSpec { id: 2, name: "u", ty: AttrType::Uint, check: Check::Mask(0b101), doc: "" },
+                AttrSpec { id: 3, name: "b", ty: AttrType::Bitfield32(0b11), check: Check::None, doc: "" },
+                AttrSpec { id: 4, name: "k", ty: AttrType::Unspec(4), check: Check::None, doc: "" },
+            ],
+        };
+        let run = |build: &dyn Fn(&mut MessageBuilder), strictness| {
+            let mut b = MessageBuilder::genl(0x13, 1, 1, 0, 1, 1);
+            build(&mut b);
+            let msg = b.finish();
+            let message = crate::wire::split_messages(&msg).next().unwrap();
+            parse(&WIDE, message.genl_attrs(0), strictness).map(|_| ()).map_err(|e| (e.errno, e.message))
+        };
+        let strict = |build: &dyn Fn(&mut MessageBuilder)| run(build, Strictness::Strict);
+        assert_eq!(
+            strict(&|b| {
+                b.put_u32(1, (-5i32) as u32);
+            }),
+            Ok(()),
+            "sign-extended"
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_u32(1, (-6i32) as u32);
+            }),
+            Err((34, "integer out of range"))
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_u64(2, 0b100);
+            }),
+            Ok(()),
+            "8 bytes"
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_u32(2, 0b101);
+            }),
+            Ok(()),
+            "or 4"
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_u16(2, 1);
+            }),
+            Err((22, "invalid attribute length"))
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_u32(2, 0b010);
+            }),
+            Err((22, "reserved bit set"))
+        );
+        let bitfield = |value: u32, selector: u32| {
+            move |b: &mut MessageBuilder| {
+                b.put_bytes(3, &[value.to_ne_bytes(), selector.to_ne_bytes()].concat());
+            }
+        };
+        assert_eq!(strict(&bitfield(0b01, 0b11)), Ok(()));
+        assert_eq!(
+            strict(&bitfield(0b01, 0b00)),
+            Err((22, "Attribute failed policy validation")),
+            "a value not selected"
+        );
+        assert_eq!(
+            strict(&bitfield(0b100, 0b100)),
+            Err((22, "Attribute failed policy validation")),
+            "outside the mask"
+        );
+        assert_eq!(
+            strict(&|b| {
+                b.put_bytes(4, &[1, 2, 3, 4]);
+            }),
+            Err((22, "Unsupported attribute"))
+        );
+        assert_eq!(
+            run(
+                &|b| {
+                    b.put_bytes(4, &[1, 2, 3]);
+                },
+                Strictness::Liberal
+            ),
+            Err((34, "Attribute failed policy validation"))
+        );
+        assert_eq!(
+            run(
+                &|b| {
+                    b.put_bytes(4, &[1, 2, 3, 4]);
+                },
+                Strictness::Liberal
+            ),
+            Ok(())
+        );
     }
 }

@@ -212,6 +212,7 @@ mod tests {
             do_policy,
             dump_policy: Some(&REJECT_ALL),
             required: &[],
+            dont_validate: 0,
             doc: "",
         }
     }

@@ -491,3 +491,26 @@ pub fn skip(why: &str) {
         }
     }
 }
+
+/// Checks that the part of document `doc` (relative to the checkout)
+/// between the markers `begin` and `end` is `rendered`; with
+/// `SIMDEV_UPDATE_DOCS` set, writes it there instead. `test` names the
+/// test that renders it, for the message. An unreadable document is a
+/// visible skip.
+pub fn check_generated_section(doc: &str, begin: &str, end: &str, rendered: &str, test: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        skip(&format!("{} is not readable by this user", path.display()));
+        return;
+    };
+    let start = text.find(begin).unwrap_or_else(|| panic!("{doc}: the begin marker")) + begin.len();
+    let stop = start + text[start..].find(end).unwrap_or_else(|| panic!("{doc}: the end marker"));
+    if text[start..stop] == *rendered {
+        return;
+    }
+    if std::env::var_os("SIMDEV_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{rendered}{}", &text[..start], &text[stop..])).unwrap();
+        return;
+    }
+    panic!("{doc} is stale; run `SIMDEV_UPDATE_DOCS=1 cargo test --test {test}`. It should read:\n{rendered}");
+}

@@ -8,6 +8,7 @@
 //! constants and policies, and genl-client reads any family's spec with it
 //! at run time. Nothing here does I/O beyond what the caller hands in.
 
+pub mod kernel_policy;
 mod model;
 mod raw;
 mod yaml;

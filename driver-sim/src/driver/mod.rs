@@ -2,7 +2,8 @@
 //! ([`ops`]), the simulated devices ([`device`]) and their state
 //! ([`model`]: registers, sensors, firmware, faults), work that blocks in
 //! the kernel run on workers ([`background`]), and simdev's
-//! stop-at-first-failure batches ([`batch`]).
+//! stop-at-first-failure batches ([`batch`]); and families served from
+//! their YNL specs by generic rules ([`served`]).
 //!
 //! It never touches sockets: handlers get a validated request and say what
 //! to answer; the kernel layer ([`crate::kernel`]) sends it. Hardware is
@@ -13,3 +14,4 @@ pub mod batch;
 pub mod device;
 pub mod model;
 pub mod ops;
+pub mod served;

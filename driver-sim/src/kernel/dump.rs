@@ -40,7 +40,7 @@ pub fn buffer_size(recv_size: usize) -> usize {
 }
 
 /// What a dump covers, fixed when it starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum DumpTarget {
     /// simdev objects of every device, or of one device.
     Devices(Option<u32>),
@@ -48,6 +48,8 @@ pub enum DumpTarget {
     Families,
     /// The controller's policy dump of a family (of one of its commands).
     Policy { family: &'static FamilySpec, family_id: u16, op: Option<u32> },
+    /// A served family's objects that match a filter, for command `cmd`.
+    Served { cmd: u8, filter: std::rc::Rc<crate::driver::served::store::Attrs> },
 }
 
 /// Where a dump resumes: an outer index (a device id, a family) and an

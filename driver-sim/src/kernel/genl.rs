@@ -25,7 +25,7 @@ use crate::kernel::timers::TimerEvent;
 use crate::simulator::{PendingRequest, Simulator};
 use simdev_protocol::extack::{build_error, ExtAck};
 use simdev_protocol::family::{CommandSpec, FamilySpec};
-use simdev_protocol::policy::{errno, parse, Parsed, ValidationError};
+use simdev_protocol::policy::{errno, parse, Parsed, Strictness, ValidationError};
 use simdev_protocol::wire::{
     split_messages, Attr, GenlHeader, Message, MessageBuilder, NlHeader, GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST,
@@ -277,7 +277,8 @@ fn run_request(
     let command = family.command(genl.cmd).ok_or(unsupported.clone())?;
     let handlers = (ops.handlers)(genl.cmd).ok_or(unsupported.clone())?;
     let is_dump = header.is_dump();
-    if (is_dump && handlers.dump.is_none()) || (!is_dump && handlers.do_.is_none()) {
+    let declared = if is_dump { command.has_dump } else { command.has_do };
+    if !declared || (is_dump && handlers.dump.is_none()) || (!is_dump && handlers.do_.is_none()) {
         return Err(unsupported);
     }
     if command.admin && !sim.may_administer(sender.uid) {
@@ -289,9 +290,9 @@ fn run_request(
         return Err(HandlerError { errno: errno::EBUSY, ext: ExtAck::default() });
     }
 
-    let attrs = match command.policy(is_dump) {
-        Some(policy) => parse(policy, message.genl_attrs(family.hdrsize.into()), family.strictness(genl.cmd))?,
-        None => parse(&EMPTY_SET, simdev_protocol::wire::Attrs::new(&[], 0), family.strictness(genl.cmd))?,
+    let attrs = match (command.policy(is_dump), family.strictness(command, is_dump)) {
+        (Some(policy), Some(strictness)) => parse(policy, message.genl_attrs(family.hdrsize.into()), strictness)?,
+        _ => parse(&EMPTY_SET, simdev_protocol::wire::Attrs::new(&[], 0), Strictness::Liberal)?,
     };
     if !is_dump {
         check_required(command, &attrs)?;

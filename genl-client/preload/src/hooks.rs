@@ -132,7 +132,7 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
     let (Some(shim), Some(mut address)) = (table::get(fd), unsafe { netlink_address(addr, len) }) else {
         return unsafe { real::bind(fd, addr, len) };
     };
-    let groups = shim.simdev_groups_in(address.nl_groups);
+    let groups = shim.served_groups_in(address.nl_groups);
     for group in &groups {
         address.nl_groups &= !(1 << (group - 1));
     }
@@ -176,7 +176,7 @@ pub unsafe extern "C" fn setsockopt(
     let int_value =
         (!value.is_null() && len as usize >= 4).then(|| unsafe { std::ptr::read_unaligned(value as *const u32) });
     if level == SOL_NETLINK && (name == NETLINK_ADD_MEMBERSHIP || name == NETLINK_DROP_MEMBERSHIP) {
-        if let Some(group) = int_value.filter(|&g| shim.is_simdev_group(g)) {
+        if let Some(group) = int_value.filter(|&g| shim.is_served_group(g)) {
             return match shim.membership(group, name == NETLINK_ADD_MEMBERSHIP) {
                 Ok(()) => 0,
                 Err(e) => fail(e),

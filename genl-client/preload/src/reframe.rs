@@ -4,9 +4,10 @@
 //! `NETLINK_USERSOCK` port; the program has its own options and its own
 //! port. So, per message: `nlmsg_pid` becomes the program's port; extended
 //! ACK TLVs go when the program did not ask for them; an error echoes the
-//! whole request when the program did not cap them; simdev's entry of a
-//! controller dump becomes a dump part; the library's own traffic is
-//! dropped.
+//! whole request when the program did not cap them; the simulator's
+//! controller dump joins the program's (the entries of the families it
+//! serves to the program, without its `NLMSG_DONE`); the library's own
+//! traffic is dropped.
 
 use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
 use simdev_protocol::wire::{
@@ -51,7 +52,8 @@ pub struct Context<'a> {
     pub ext_ack: bool,
     pub cap_ack: bool,
     pub requests: &'a Requests,
-    /// Whether a controller dump with this sequence number waits for simdev's entry.
+    /// Whether a controller dump with this sequence number waits for the
+    /// simulator's entries.
     pub dumps_with_simdev: &'a dyn Fn(u32) -> bool,
     /// Whether a sequence number is one of the library's own requests'
     /// (their answers are dropped).
@@ -66,8 +68,8 @@ pub struct Delivery {
     pub datagram: Option<Vec<u8>>,
     /// `nl_groups` of the sender's address: the group of a notification.
     pub groups: u32,
-    /// Controller dumps whose simdev entry this datagram carried (or that
-    /// the simulator refused): they may end now.
+    /// Controller dumps whose simulator entries this datagram ended (or
+    /// that the simulator refused): they may end now.
     pub dumps_answered: Vec<u32>,
     /// The simulator lost answers for this socket here (its
     /// `NLMSG_OVERRUN` marker): the program's receive reports `ENOBUFS`,
@@ -90,19 +92,28 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
         let start = out.len();
         out.extend_from_slice(message.bytes);
         let mut header = header;
-        if (context.dumps_with_simdev)(header.seq) && header.ty == GENL_ID_CTRL {
-            delivery.dumps_answered.push(header.seq);
-            let is_entry = message.genl_header().is_some_and(|g| g.cmd == ctrl::cmd::NEWFAMILY);
-            if !is_entry {
-                out.truncate(start);
-                continue;
+        if (context.dumps_with_simdev)(header.seq) {
+            match header.ty {
+                // An entry of a family served to the program (not the
+                // simulator's controller, not one the kernel's stands for).
+                GENL_ID_CTRL => {
+                    let is_entry = message.genl_header().is_some_and(|g| g.cmd == ctrl::cmd::NEWFAMILY);
+                    let id = message.genl_attrs(0).get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16());
+                    if !is_entry || id == Some(GENL_ID_CTRL) || !id.is_some_and(|id| context.config.serves(id)) {
+                        out.truncate(start);
+                        continue;
+                    }
+                    header.flags |= NLM_F_MULTI;
+                }
+                // The simulator's list ended, or it refused to list: the
+                // program's list may end.
+                NLMSG_DONE | NLMSG_ERROR => {
+                    delivery.dumps_answered.push(header.seq);
+                    out.truncate(start);
+                    continue;
+                }
+                _ => {}
             }
-            header.flags |= NLM_F_MULTI;
-        }
-        if (context.dumps_with_simdev)(header.seq) && header.ty == NLMSG_ERROR {
-            delivery.dumps_answered.push(header.seq);
-            out.truncate(start);
-            continue;
         }
         if header.port == context.companion_port {
             header.port = context.program_port;
@@ -117,8 +128,8 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
                 out.truncate(start + NLMSG_HDRLEN + 4);
                 header.flags &= !NLM_F_ACK_TLVS;
             }
-            ty if ty == context.config.family_id && header.seq == 0 => {
-                let group = message.genl_header().and_then(|g| context.config.group_of_notification(g.cmd));
+            ty if context.config.serves(ty) && header.seq == 0 => {
+                let group = message.genl_header().and_then(|g| context.config.group_of_notification(ty, g.cmd));
                 if let Some(group) = group.filter(|g| (1..=32).contains(g)) {
                     delivery.groups |= 1 << (group - 1);
                 }
@@ -180,7 +191,7 @@ mod tests {
     const PROGRAM: u32 = 4321;
 
     fn config() -> Config {
-        Config { port: 99, family_id: 0x20, groups: vec![11, 12, 13] }
+        Config::parse(Some("99"), Some("simdev:32:11,12,13 dpll:33:14")).unwrap().unwrap()
     }
 
     fn request(seq: u32) -> Vec<u8> {
@@ -263,15 +274,28 @@ mod tests {
     }
 
     #[test]
-    fn simdevs_entry_joins_the_controller_dump_and_own_answers_vanish() {
+    fn served_entries_join_the_controller_dump_and_own_answers_vanish() {
         let requests = Requests::default();
-        let mut entry = MessageBuilder::genl(GENL_ID_CTRL, 0, 9, COMPANION, ctrl::cmd::NEWFAMILY, 2);
-        entry.put_str(ctrl::attr::FAMILY_NAME, "simdev");
-        let entry = entry.finish();
-        let delivery = with(true, true, &requests, |c| reframe(&entry, c));
-        assert_eq!(delivery.dumps_answered, [9]);
-        let (header, _) = only(delivery);
+        let entry = |name: &str, id: u16| {
+            let mut entry = MessageBuilder::genl(GENL_ID_CTRL, NLM_F_MULTI, 9, COMPANION, ctrl::cmd::NEWFAMILY, 2);
+            entry.put_str(ctrl::attr::FAMILY_NAME, name).put_u16(ctrl::attr::FAMILY_ID, id);
+            entry.finish()
+        };
+        let done =
+            build_done(&NlHeader::parse(&entry("nlctrl", GENL_ID_CTRL)).unwrap(), COMPANION, 0, &ExtAck::default());
+        let (simdev, dpll) = (entry("simdev", 32), entry("dpll", 33));
+        let listed = [entry("nlctrl", GENL_ID_CTRL), simdev.clone(), entry("netdev", 34), dpll.clone()].concat();
+        let delivery = with(true, true, &requests, |c| reframe(&listed, c));
+        assert_eq!(delivery.dumps_answered, Vec::<u32>::new(), "the list goes on");
+        let datagram = delivery.datagram.unwrap();
+        let names: Vec<u16> = split_messages(&datagram)
+            .map(|m| m.genl_attrs(0).get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16()).unwrap())
+            .collect();
+        assert_eq!(names, [32, 33], "not the controller, not a family the program does not reach there");
+        let header = split_messages(&datagram).next().unwrap().header;
         assert_eq!((header.flags, header.port, header.seq), (NLM_F_MULTI, PROGRAM, 9));
+        let delivery = with(true, true, &requests, |c| reframe(&done, c));
+        assert_eq!((delivery.datagram, delivery.dumps_answered), (None, vec![9]), "its end is the program's list's");
         let refused = error(&MessageBuilder::genl(GENL_ID_CTRL, 1, 9, 0, 3, 2).finish(), -2, None);
         let delivery = with(true, true, &requests, |c| reframe(&refused, c));
         assert_eq!((delivery.datagram, delivery.dumps_answered), (None, vec![9]));

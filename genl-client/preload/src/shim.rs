@@ -12,7 +12,7 @@ use crate::route;
 use libc::{c_int, c_void, iovec, msghdr, pollfd, sockaddr_nl, socklen_t, ssize_t};
 use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
 use simdev_protocol::simdev::{self, dev_attr};
-use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_REQUEST};
+use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_REQUEST};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
@@ -263,12 +263,12 @@ impl Shim {
             seq
         };
         let mut request =
-            MessageBuilder::genl(self.config.family_id, NLM_F_REQUEST, seq, 0, cmd, simdev::FAMILY_VERSION);
+            MessageBuilder::genl(self.config.simdev().id, NLM_F_REQUEST, seq, 0, cmd, simdev::FAMILY_VERSION);
         request.put_u32(attr, value);
         self.to_simulator(&request.finish(), false)
     }
 
-    /// Joins or leaves one of simdev's groups: the simulator unicasts the
+    /// Joins or leaves a served family's group: the simulator unicasts the
     /// group's notifications to the companion (any user may; all
     /// simulators share `NETLINK_USERSOCK`'s groups, so joining those
     /// would also bring other simulators' notifications).
@@ -316,14 +316,14 @@ impl Shim {
         self.tell_receive_size();
     }
 
-    /// Whether `group` is one of simdev's.
-    pub fn is_simdev_group(&self, group: u32) -> bool {
-        self.config.groups.contains(&group)
+    /// Whether `group` is one of a served family's.
+    pub fn is_served_group(&self, group: u32) -> bool {
+        self.config.is_group(group)
     }
 
-    /// simdev's groups among a `bind` group mask.
-    pub fn simdev_groups_in(&self, mask: u32) -> Vec<u32> {
-        self.config.groups.iter().copied().filter(|&g| (1..=32).contains(&g) && mask & (1 << (g - 1)) != 0).collect()
+    /// The served families' groups among a `bind` group mask.
+    pub fn served_groups_in(&self, mask: u32) -> Vec<u32> {
+        (1..=32).filter(|&g| mask & (1 << (g - 1)) != 0 && self.config.is_group(g)).collect()
     }
 
     pub fn set_option(&self, name: c_int, on: bool) {
@@ -376,7 +376,7 @@ impl Shim {
         };
         let split;
         let (for_simulator, for_kernel, dumps_with_simdev): (&[u8], &[u8], &[u32]) =
-            match route::route(bytes, self.config.family_id) {
+            match route::route(bytes, self.config) {
                 route::Routing::Kernel => {
                     self.kernel_active();
                     return unsafe { real::sendmsg(fd, msg, flags) };
@@ -410,10 +410,11 @@ impl Shim {
             }
         }
         for &seq in dumps_with_simdev {
-            let mut request =
-                MessageBuilder::genl(GENL_ID_CTRL, NLM_F_REQUEST, seq, 0, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION);
-            request.put_str(ctrl::attr::FAMILY_NAME, simdev::FAMILY_NAME);
-            // Unreachable: the kernel's list goes without simdev (warned).
+            // The simulator lists its families too; those it serves to the
+            // program join the kernel's list (reframe).
+            let flags = NLM_F_REQUEST | NLM_F_DUMP;
+            let request = MessageBuilder::genl(GENL_ID_CTRL, flags, seq, 0, ctrl::cmd::GETFAMILY, ctrl::CTRL_VERSION);
+            // Unreachable: the kernel's list goes without them (warned).
             if self.to_simulator(&request.finish(), nonblocking).is_ok() {
                 self.state().dumps.push((seq, Instant::now()));
             }

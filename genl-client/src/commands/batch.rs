@@ -205,7 +205,7 @@ impl Runner {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
             Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
-            Action::Exec(_) => Err(simdev_netlink::error::Error::Usage(
+            Action::Exec { .. } => Err(simdev_netlink::error::Error::Usage(
                 "exec runs a program in genl-client's place: not in a batch".into(),
             )),
             // With -j the answers go into the line's record.

@@ -1,7 +1,9 @@
-//! `genl-client exec -- PROGRAM [ARGS]`: runs PROGRAM (in genl-client's
-//! place, so its exit status is PROGRAM's) with the preload library, so
-//! that its `NETLINK_GENERIC` sockets see the simulator's simdev family
-//! next to the kernel's families. The simulator is resolved here, once;
+//! `genl-client exec [--family NAME] -- PROGRAM [ARGS]`: runs PROGRAM (in
+//! genl-client's place, so its exit status is PROGRAM's) with the preload
+//! library, so that its `NETLINK_GENERIC` sockets see the simulator's
+//! families next to the kernel's: simdev, and every family it serves from
+//! a spec that the kernel does not have (one the kernel has too only when
+//! `--family` names it). The simulator is resolved here, once;
 //! the library learns it from the environment
 //! ([`simdev_protocol::preload`]). Programs the library cannot reach,
 //! because their system calls do not go through a shared C library
@@ -9,16 +11,17 @@
 
 use crate::simdev::SimdevClient;
 use object::Object;
+use simdev_netlink::client::Client;
 use simdev_netlink::client::Target;
 use simdev_netlink::error::{Error, Result};
-use simdev_protocol::preload::{FAMILY_ID_ENV, GROUPS_ENV, LIBRARY_ENV, LIBRARY_FILE, PORT_ENV};
+use simdev_protocol::preload::{families_value, ServedFamily, FAMILIES_ENV, LIBRARY_ENV, LIBRARY_FILE, PORT_ENV};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-pub fn run(target: Target, command: &[OsString]) -> Result<()> {
+pub fn run(target: Target, shadow: &[String], command: &[OsString]) -> Result<()> {
     let Target::Simulator { port } = target else {
         return Err(Error::Usage("exec shows a simulator's family to a program: not with --kernel".into()));
     };
@@ -29,13 +32,7 @@ pub fn run(target: Target, command: &[OsString]) -> Result<()> {
     check_reachable(&path, program)?;
     let library = library()?;
     // Resolved here, then closed: the program inherits no socket of ours.
-    let family = SimdevClient::connect(target)?.family().clone();
-    let groups: Vec<String> = simdev_protocol::simdev::FAMILY
-        .mcast_groups
-        .iter()
-        .map(|name| family.group_id(name).map(|id| id.to_string()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Error::Protocol("the simulator's GETFAMILY lacks one of simdev's groups".into()))?;
+    let families = served_families(target, shadow)?;
     let mut preload = library.into_os_string();
     if let Some(others) = std::env::var_os("LD_PRELOAD").filter(|o| !o.is_empty()) {
         preload.push(":");
@@ -46,10 +43,56 @@ pub fn run(target: Target, command: &[OsString]) -> Result<()> {
         .args(args)
         .env("LD_PRELOAD", preload)
         .env(PORT_ENV, port.to_string())
-        .env(FAMILY_ID_ENV, family.id.to_string())
-        .env(GROUPS_ENV, groups.join(","))
+        .env(FAMILIES_ENV, families_value(&families))
         .exec();
     Err(Error::Exec(format!("running {}: {error}", path.display())))
+}
+
+/// The families the program reaches at the simulator: simdev first (its
+/// groups in the spec's order), then each other family the simulator lists
+/// except the controller and those the kernel has, unless `shadow` names
+/// them (a name in `shadow` the simulator does not serve is an error).
+fn served_families(target: Target, shadow: &[String]) -> Result<Vec<ServedFamily>> {
+    // The program's first netlink socket will have the port autobind tries
+    // first, this process's pid (exec keeps it). Were one of the sockets
+    // here on it, the simulator would take the program's socket for that
+    // one, with what that one said of itself (its receive size): so that
+    // port is held, unused, while they talk.
+    let _pid_port = hold_pid_port()?;
+    let simdev = SimdevClient::connect(target)?.family().clone();
+    let groups = simdev_protocol::simdev::FAMILY
+        .mcast_groups
+        .iter()
+        .map(|name| simdev.group_id(name))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Protocol("the simulator's GETFAMILY lacks one of simdev's groups".into()))?;
+    let mut families = vec![ServedFamily { name: simdev.name.clone(), id: simdev.id, groups }];
+    let simulator = Client::connect(target)?.list_families()?;
+    for name in shadow {
+        if !simulator.iter().any(|f| &f.name == name) {
+            return Err(Error::Usage(format!("--family {name}: the simulator does not serve a family of that name")));
+        }
+    }
+    let kernel: Vec<String> = Client::kernel()?.list_families()?.into_iter().map(|f| f.name).collect();
+    for family in simulator {
+        let own = family.id == simdev_protocol::ctrl::GENL_ID_CTRL || family.name == simdev.name;
+        if own || (kernel.contains(&family.name) && !shadow.contains(&family.name)) {
+            continue;
+        }
+        let groups = family.mcast_groups.iter().map(|g| g.id).collect();
+        families.push(ServedFamily { name: family.name, id: family.id, groups });
+    }
+    Ok(families)
+}
+
+/// A `NETLINK_USERSOCK` socket bound to the port autobind gives first.
+fn hold_pid_port() -> Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{bind, socket, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType};
+    let holder = socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkUserSock)
+        .map_err(|e| Error::io("opening a netlink socket", e))?;
+    bind(std::os::fd::AsRawFd::as_raw_fd(&holder), &NetlinkAddr::new(0, 0))
+        .map_err(|e| Error::io("binding a netlink socket", e))?;
+    Ok(holder)
 }
 
 /// PROGRAM as the shell finds it: a path when it has a slash, else the

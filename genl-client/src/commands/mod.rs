@@ -95,6 +95,6 @@ pub fn run_object(target: simdev_netlink::client::Target, object: &crate::cli::O
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
         plan::Action::Ynl(args, family) => ynl::run_with(target, args, &family, output),
-        plan::Action::Exec(command) => exec::run(target, command),
+        plan::Action::Exec { shadow, command } => exec::run(target, shadow, command),
     }
 }

@@ -25,7 +25,10 @@ pub enum Action<'a> {
     /// The YNL grammar, run as `genl-client` runs it alone.
     Ynl(&'a YnlArgs, simdev_ynl::Family),
     /// A program to run in genl-client's place.
-    Exec(&'a [std::ffi::OsString]),
+    Exec {
+        shadow: &'a [String],
+        command: &'a [std::ffi::OsString],
+    },
 }
 
 /// A batch line: OBJECT COMMAND, or the YNL grammar. A do or dump of the
@@ -61,7 +64,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Devlink { command } => return Ok(Action::Devlink(command)),
         Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
         Object::Monitor { groups, timestamp } => return Ok(Action::Monitor(groups, *timestamp)),
-        Object::Exec { command } => return Ok(Action::Exec(command)),
+        Object::Exec { shadow, command } => return Ok(Action::Exec { shadow, command }),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {
                 [version] => FwImage::Version(version.clone()),

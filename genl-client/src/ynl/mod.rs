@@ -1,13 +1,10 @@
 //! The spec-driven client: any Generic Netlink family driven from its YNL
 //! spec, as the kernel's YNL CLI drives it (`--do`, `--dump`, `--json`,
-//! `--subscribe`, `--list-ops`), with the same results.
+//! `--subscribe`, `--list-ops`), with the same results. The codec and the
+//! values are the protocol crate's ([`simdev_protocol::ynl`]), shared with
+//! the simulator's spec-served families.
 //!
-//! - [`codec`]: requests from JSON, replies to values, by the spec.
-//! - [`value`]: decoded values, printed as YNL prints them (JSON or pprint).
-//! - [`de`]: decoded values read as typed messages (their JSON's serde form).
 //! - [`fuzzing`]: the client's half of the `wire_policy` fuzz target.
 
-pub mod codec;
-pub mod de;
+pub use simdev_protocol::ynl::{codec, de, value};
 pub mod fuzzing;
-pub mod value;

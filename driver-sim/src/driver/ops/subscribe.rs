@@ -13,15 +13,21 @@ use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::dev_attr;
 
 /// The groups a request names, as a mask of group numbers (bit N-1 for
-/// group N); each must be one of simdev's.
+/// group N); each must be one of simdev's or of a family served from its
+/// spec (not the controller's: the simulator sends nothing there).
 pub(super) fn groups(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
+    let served: Vec<u32> = sim
+        .families
+        .iter()
+        .filter(|family| family.id != simdev_protocol::ctrl::GENL_ID_CTRL)
+        .flat_map(|family| family.groups.iter().copied())
+        .collect();
     let mut mask = 0;
     for attr in request.all(dev_attr::MCAST_GROUP) {
         let group = attr.u32().unwrap_or_default();
-        let own = &sim.families.expect(request.family.name).groups;
-        if !own.contains(&group) {
-            let known: Vec<String> = own.iter().map(u32::to_string).collect();
-            let message = format!("simdev has no multicast group {group} (its groups: {})", known.join(", "));
+        if !served.contains(&group) {
+            let known: Vec<String> = served.iter().map(u32::to_string).collect();
+            let message = format!("the simulator has no multicast group {group} (its groups: {})", known.join(", "));
             return Err(HandlerError::at(errno::EINVAL, message, &attr));
         }
         mask |= 1 << (group - 1);

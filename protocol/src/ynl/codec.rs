@@ -9,7 +9,7 @@
 //! unknown attributes are asked for (`--process-unknown`).
 
 use super::value::{Key, Value};
-use simdev_protocol::wire::{Attr, Attrs, MessageBuilder};
+use crate::wire::{Attr, Attrs, MessageBuilder};
 use simdev_ynl::{AttrSet, AttrType, Family, Struct};
 
 /// Why a message could not be built or read.
@@ -515,10 +515,10 @@ fn format_bytes(bytes: &[u8], hint: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use simdev_protocol::wire::split_messages;
+    use crate::wire::split_messages;
 
     fn family() -> Family {
-        Family::from_yaml(simdev_protocol::simdev::SPEC_YAML).unwrap()
+        Family::from_yaml(crate::simdev::SPEC_YAML).unwrap()
     }
 
     #[test]

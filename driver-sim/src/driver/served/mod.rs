@@ -1,0 +1,149 @@
+//! Families served from their YNL specs (`[[family]]` in the
+//! configuration): a simulated driver for a family that has no driver
+//! here, with the kernel's validation (the spec's policies, by the
+//! generator's rules) and generic semantics over a store of objects
+//! ([`store`], [`ops`]).
+//!
+//! [`load`] reads each family's spec, checks its objects against it and
+//! makes its registry entry; [`ServedFamilies`] holds the stores while the
+//! simulator runs, by family id.
+
+pub mod ops;
+pub mod store;
+
+use crate::config::{FamilyConfig, Source};
+use crate::kernel::families::FamilyOps;
+use crate::kernel::genl::Handlers;
+use simdev_protocol::family::FamilySpec;
+use simdev_ynl::Family;
+use std::path::{Path, PathBuf};
+use store::Store;
+
+/// A served family: its spec, its kernel definition and its objects.
+#[derive(Debug)]
+pub struct ServedFamily {
+    pub ynl: &'static Family,
+    pub spec: &'static FamilySpec,
+    pub ops: &'static FamilyOps,
+    pub store: Store,
+    pub not_found: NotFound,
+    /// Its dumps' messages carry `NLM_F_MULTI`.
+    pub dump_multi: bool,
+}
+
+/// How a request for an object that does not exist is answered.
+#[derive(Debug, Clone, Copy)]
+pub struct NotFound {
+    /// Positive errno.
+    pub errno: i32,
+    /// With a message and the key attribute's offset.
+    pub extack: bool,
+}
+
+/// The served families, by the id each was registered with.
+#[derive(Debug, Default)]
+pub struct ServedFamilies {
+    families: Vec<(u16, ServedFamily)>,
+}
+
+impl ServedFamilies {
+    pub fn new(families: Vec<(u16, ServedFamily)>) -> Self {
+        ServedFamilies { families }
+    }
+
+    pub fn get(&self, id: u16) -> Option<&ServedFamily> {
+        self.families.iter().find(|(i, _)| *i == id).map(|(_, f)| f)
+    }
+
+    pub fn get_mut(&mut self, id: u16) -> Option<&mut ServedFamily> {
+        self.families.iter_mut().find(|(i, _)| *i == id).map(|(_, f)| f)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(u16, ServedFamily)> {
+        self.families.iter()
+    }
+}
+
+/// Where a kernel spec named without a path is looked for: the
+/// directories of `SIMDEV_SPEC_DIR` (colon-separated), then the kernel's
+/// YNL material the tests fetch (`tests/ynl/kernel-ynl`: `SIMDEV_KERNEL_YNL`,
+/// or its cache, `SIMDEV_YNL_CACHE`, default `~/.cache/simdev-ynl`).
+pub fn spec_directories() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("SIMDEV_SPEC_DIR").map(|dirs| std::env::split_paths(&dirs).collect()).unwrap_or_default();
+    let specs = |root: PathBuf| root.join("Documentation/netlink/specs");
+    if let Some(root) = std::env::var_os("SIMDEV_KERNEL_YNL") {
+        dirs.push(specs(root.into()));
+    }
+    let cache = std::env::var_os("SIMDEV_YNL_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/simdev-ynl")));
+    if let Some(cache) = cache {
+        dirs.push(specs(cache.join("linux-source-6.12")));
+    }
+    dirs
+}
+
+/// The file a `spec` value names: a path (it has a `/` or ends in
+/// `.yaml`; relative to the configuration's directory), or a kernel spec
+/// by name.
+fn spec_path(spec: &str, source: &Source) -> Result<PathBuf, String> {
+    if spec.contains('/') || spec.ends_with(".yaml") {
+        let path = source.directory().join(spec);
+        return if path.is_file() { Ok(path) } else { Err(format!("{}: no such file", path.display())) };
+    }
+    let dirs = spec_directories();
+    dirs.iter().map(|dir| dir.join(format!("{spec}.yaml"))).find(|path| path.is_file()).ok_or_else(|| {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        format!(
+            "no kernel spec named `{spec}` in {} (tests/ynl/kernel-ynl fetches the kernel's specs; or give a path)",
+            if looked.is_empty() { "any spec directory".to_string() } else { looked.join(", ") }
+        )
+    })
+}
+
+/// The registry entry of every served family: any command, generic handlers.
+fn handlers(_command: u8) -> Option<Handlers> {
+    Some(Handlers { do_: Some(ops::do_), dump: Some(ops::DUMP) })
+}
+
+/// Families the simulator has whatever the configuration says.
+const OWN_FAMILIES: [&str; 2] = [simdev_protocol::simdev::FAMILY_NAME, simdev_protocol::ctrl::CTRL_FAMILY.name];
+
+/// Reads the specs of the configured families and checks their objects;
+/// errors name the configuration's line.
+pub fn load(configs: &[FamilyConfig], source: &Source) -> Result<Vec<ServedFamily>, crate::config::ConfigError> {
+    let mut families: Vec<ServedFamily> = Vec::new();
+    for config in configs {
+        let at = |message: String| source.error(config.spec.span(), format!("family.spec: {message}"));
+        let name = config.spec.get_ref();
+        let path = spec_path(name, source).map_err(at)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| at(format!("{}: {e}", path.display())))?;
+        let ynl = Family::from_yaml(&text).map_err(|e| at(format!("{}: {e}", path.display())))?;
+        if OWN_FAMILIES.contains(&ynl.name.as_str()) {
+            return Err(at(format!("family {} is the simulator's own", ynl.name)));
+        }
+        if families.iter().any(|f| f.ynl.name == ynl.name) {
+            return Err(at(format!("family {} is served twice", ynl.name)));
+        }
+        let ynl: &'static Family = Box::leak(Box::new(ynl));
+        let spec = simdev_protocol::served::family_spec(ynl)
+            .map_err(|e| at(format!("family {} cannot be served: {e}", ynl.name)))?;
+        let ops: &'static FamilyOps =
+            Box::leak(Box::new(FamilyOps { spec, handlers, pre_doit: None, post_doit: None }));
+        let errno = &config.not_found.errno;
+        let not_found = NotFound {
+            errno: errno.get_ref().value().ok_or_else(|| {
+                source.error(errno.span(), format!("family.not-found.errno: {} is not an errno", errno.get_ref()))
+            })?,
+            extack: config.not_found.extack,
+        };
+        let mut store = Store::default();
+        for object in &config.objects {
+            let located = |message: String| source.error(object.span(), format!("family.object: {message}"));
+            store.insert_config(ynl, object.get_ref()).map_err(located)?;
+        }
+        families.push(ServedFamily { ynl, spec, ops, store, not_found, dump_multi: config.dump_multi });
+    }
+    Ok(families)
+}

@@ -1,0 +1,359 @@
+//! What a served family's ops do, by generic rules over its store (the
+//! request was validated by the spec's policies before it gets here):
+//!
+//! - **get** (a do whose name ends in `-get`, or whose request attributes
+//!   all are in its reply): the first object of the op's set whose
+//!   attributes equal every attribute the request carries; its reply
+//!   attributes. None: `ENOENT`, the extack naming the key (or what the
+//!   family's `not-found` says).
+//! - **dump**: every object of the set that matches the request's
+//!   attributes, one message each; a filter that matches nothing ends the
+//!   dump with `-ENODEV` in `NLMSG_DONE`, as the kernel's spec-generated
+//!   netdev does.
+//! - **set** (`-set`): the object the request's key attributes name
+//!   ([`key_attrs`]) takes the request's other attributes.
+//! - **new** (`-new`, `-add`, `-create`): a new object of the request's
+//!   attributes; `EEXIST` when its key is taken.
+//! - **del** (`-del`, `-delete`, `-remove`): the object removed.
+//!
+//! Each change sends the set's notification (`-create-ntf`/`-add-ntf`/
+//! `-new-ntf`, `-change-ntf`, `-delete-ntf`/`-del-ntf`) to its group, with
+//! what the notification's spec lists. Any other op answers `EOPNOTSUPP`.
+
+use super::store::{canonical, Attrs, Object};
+use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
+use crate::kernel::genl::{Context, HandlerError, Request};
+use crate::simulator::Simulator;
+use simdev_protocol::policy::errno;
+use simdev_protocol::wire::MessageBuilder;
+use simdev_protocol::ynl::codec::Codec;
+use simdev_ynl::{Family, Op};
+use std::rc::Rc;
+
+/// What an op does, from its name and shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Set,
+    New,
+    Del,
+    /// No generic meaning: a driver's own (a flash, a reload...).
+    Other,
+}
+
+impl Verb {
+    pub fn of(op: &Op) -> Verb {
+        let last = op.name.rsplit('-').next().unwrap_or_default();
+        match last {
+            "get" => Verb::Get,
+            "set" => Verb::Set,
+            "new" | "add" | "create" => Verb::New,
+            "del" | "delete" | "remove" => Verb::Del,
+            _ => {
+                let mode = op.do_.as_ref();
+                let request = mode.and_then(|m| m.request.as_ref()).map(|r| &r.attributes);
+                let reply = mode.and_then(|m| m.reply.as_ref()).map(|r| &r.attributes);
+                match (request, reply) {
+                    (Some(request), Some(reply)) if request.iter().all(|a| reply.contains(a)) => Verb::Get,
+                    _ => Verb::Other,
+                }
+            }
+        }
+    }
+}
+
+/// The attributes that name an object of `set`: the do request of the
+/// set's `-get` op whose request attributes all are in its reply (a read
+/// by key answers with the key: dpll's `device-get`, not `device-id-get`).
+pub fn key_attrs(family: &Family, set: &str) -> Option<Vec<String>> {
+    family
+        .ops
+        .iter()
+        .filter(|op| family.op_attr_set(op).is_some_and(|s| s.name == set) && Verb::of(op) == Verb::Get)
+        .filter_map(|op| {
+            let mode = op.do_.as_ref()?;
+            let request = &mode.request.as_ref()?.attributes;
+            let reply = &mode.reply.as_ref()?.attributes;
+            request.iter().all(|a| reply.contains(a)).then(|| request.clone())
+        })
+        .min_by_key(Vec::len)
+}
+
+/// The family, op and set a request is for (the spec lives as long as
+/// the process, so none of them borrows the simulator).
+fn op_of(sim: &Simulator, request: &Request<'_>) -> (&'static Family, &'static Op, &'static str) {
+    let family = sim.served.get(request.family_id).expect("a served family's request").ynl;
+    let op = family.op_by_request_value(request.genl.cmd).expect("the family's spec declares the command");
+    let set = family.op_attr_set(op).expect("checked when the family was loaded");
+    (family, op, &set.name)
+}
+
+fn store<'a>(sim: &'a mut Simulator, request: &Request<'_>) -> &'a mut super::store::Store {
+    &mut sim.served.get_mut(request.family_id).expect("a served family's request").store
+}
+
+/// The request's attributes, in the store's form.
+fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<Attrs, HandlerError> {
+    let value = Codec::new(family)
+        .decode(set, request.message.genl_attrs(request.family.hdrsize.into()))
+        .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
+    let serde_json::Value::Object(attrs) = value.to_json() else { unreachable!("a set decodes to a dict") };
+    canonical(family, set, &attrs).map_err(|e| HandlerError::new(errno::EINVAL, e))
+}
+
+/// `message` about the object `key` names, pointing at the request's
+/// first key attribute (`NL_SET_ERR_MSG_ATTR`).
+fn about_key(
+    errno: i32,
+    message: String,
+    family: &Family,
+    set: &str,
+    key: &Attrs,
+    request: &Request<'_>,
+) -> HandlerError {
+    let value = key.keys().next().and_then(|name| family.attr_set(set)?.attr(name)).map(|a| a.value);
+    match value.and_then(|value| request.all(value).next()) {
+        Some(attr) => HandlerError::at(errno, message, &attr),
+        None => HandlerError::new(errno, message),
+    }
+}
+
+/// `key` as an extack says it: `id 7, module-name "x"`.
+fn describe(key: &Attrs) -> String {
+    key.iter().map(|(name, value)| format!("{name} {value}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The request's key attributes of `set`; a missing one is the
+/// kernel's `GENL_REQ_ATTR_CHECK` error.
+fn key_of(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, HandlerError> {
+    let names = key_attrs(family, set).unwrap_or_else(|| wanted.keys().take(1).cloned().collect());
+    let mut key = Attrs::new();
+    for name in names {
+        let Some(value) = wanted.get(&name) else {
+            let id = family.attr_set(set).and_then(|s| s.attr(&name)).map_or(0, |a| a.value);
+            return Err(HandlerError::missing(id, format!("missing attribute: {name} (it names the {set})")));
+        };
+        key.insert(name, value.clone());
+    }
+    Ok(key)
+}
+
+/// Encodes `attrs` of `set` after `message`'s headers.
+fn encode(family: &Family, set: &str, attrs: &Attrs, mut message: MessageBuilder) -> Result<Vec<u8>, HandlerError> {
+    Codec::new(family)
+        .encode(set, None, &serde_json::Value::Object(attrs.clone()), &mut message)
+        .map_err(|e| HandlerError::new(errno::EIO, format!("the simulator cannot encode its own object: {e}")))?;
+    Ok(message.finish())
+}
+
+/// A reply's attributes: the reply list's, or everything the object has.
+fn reply_attrs(object: &Object, reply: Option<&Vec<String>>) -> Attrs {
+    match reply {
+        Some(names) => object.select(names),
+        None => object.attrs.clone(),
+    }
+}
+
+/// The command replies to `op` carry.
+fn reply_cmd(op: &Op) -> u8 {
+    op.reply_value.or(op.request_value).expect("a call has a number")
+}
+
+pub fn do_(sim: &mut Simulator, _ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+    let (family, op, set) = op_of(sim, request);
+    let wanted = request_attrs(family, set, request)?;
+    let reply_list = op.do_.as_ref().and_then(|m| m.reply.as_ref()).map(|r| &r.attributes);
+    let reply = |object: &Object| match reply_list {
+        Some(list) => encode(family, set, &object.select(list), request.reply(reply_cmd(op))).map(Some),
+        None => Ok(None),
+    };
+    let how = sim.served.get(request.family_id).expect("served").not_found;
+    let not_found = |key: &Attrs| match how.extack {
+        true => about_key(how.errno, format!("no {set} object with {}", describe(key)), family, set, key, request),
+        false => HandlerError { errno: how.errno, ext: Default::default() },
+    };
+    match Verb::of(op) {
+        Verb::Get => {
+            let object = store(sim, request).find(set, &wanted).ok_or_else(|| not_found(&wanted))?;
+            let attrs = reply_attrs(object, reply_list);
+            Ok(Some(encode(family, set, &attrs, request.reply(reply_cmd(op)))?))
+        }
+        Verb::Set => {
+            let key = key_of(family, set, &wanted)?;
+            let object = store(sim, request).find_mut(set, &key).ok_or_else(|| not_found(&key))?;
+            object.attrs.extend(wanted);
+            let object = object.clone();
+            announce(sim, request, set, Change::Changed, &object);
+            reply(&object)
+        }
+        Verb::New => {
+            let key = key_of(family, set, &wanted)?;
+            if store(sim, request).find(set, &key).is_some() {
+                let message = format!("a {set} object with {} exists", describe(&key));
+                return Err(about_key(errno::EEXIST, message, family, set, &key, request));
+            }
+            let object = store(sim, request).insert(set, wanted).clone();
+            announce(sim, request, set, Change::Created, &object);
+            reply(&object)
+        }
+        Verb::Del => {
+            let key = key_of(family, set, &wanted)?;
+            let object = store(sim, request).remove(set, &key).ok_or_else(|| not_found(&key))?;
+            announce(sim, request, set, Change::Deleted, &object);
+            Ok(None)
+        }
+        Verb::Other => Err(HandlerError::new(
+            errno::EOPNOTSUPP,
+            format!(
+                "{} has no generic meaning (it is a driver's own): the simulator serves it only with a handler",
+                op.name
+            ),
+        )),
+    }
+}
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Changed,
+    Deleted,
+}
+
+impl Change {
+    /// The verbs a notification of this change is named with.
+    fn verbs(self) -> &'static [&'static str] {
+        match self {
+            Change::Created => &["create", "add", "new"],
+            Change::Changed => &["change"],
+            Change::Deleted => &["delete", "del"],
+        }
+    }
+}
+
+/// The notification of `change` to an object of `set`, if the spec has one:
+/// `<object>-<verb>-ntf` whose attributes are of `set`.
+pub fn notification_of<'a>(family: &'a Family, set: &str, change: Change) -> Option<&'a Op> {
+    family.ops.iter().filter(|op| op.is_notification()).find(|op| {
+        let verb = op.name.strip_suffix("-ntf").and_then(|rest| rest.rsplit('-').next());
+        verb.is_some_and(|verb| change.verbs().contains(&verb)) && family.op_attr_set(op).is_some_and(|s| s.name == set)
+    })
+}
+
+/// Sends the notification of `change` to its group (and the group's
+/// unicast subscribers), as the kernel's families do: seq 0, port 0.
+fn announce(sim: &mut Simulator, request: &Request<'_>, set: &str, change: Change, object: &Object) {
+    let family = sim.served.get(request.family_id).expect("served").ynl;
+    sim.bump_generation();
+    let Some(op) = notification_of(family, set, change) else { return };
+    let Some(group) = op.mcgrp.as_deref().or(family.mcast_groups.first().map(|g| g.name.as_str())) else { return };
+    let Some(group) = sim.families.get(request.family_id).and_then(|f| f.group(group)) else { return };
+    let attrs = reply_attrs(object, family.notification_attrs(op).map(|m| &m.attributes));
+    let cmd = op.reply_value.expect("a notification has a number");
+    let message = MessageBuilder::genl(request.family_id, 0, 0, 0, cmd, family.version);
+    match encode(family, set, &attrs, message) {
+        Ok(message) => sim.multicast(group, message),
+        Err(e) => log::warn!("{}: {}", op.name, e.ext.message.unwrap_or_default()),
+    }
+}
+
+/// Every object of the set matching the request's attributes.
+pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, done: DoneFraming::WithLastPart };
+
+fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
+    let (family, _, set) = op_of(sim, request);
+    let filter = request_attrs(family, set, request)?;
+    Ok(DumpTarget::Served { cmd: request.genl.cmd, filter: Rc::new(filter) })
+}
+
+/// `position.outer`: the serial to go on from; `position.inner`: 1 once
+/// an object matched.
+fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
+    let DumpTarget::Served { cmd, filter } = &request.target else { unreachable!("a served family's dump") };
+    let served = sim.served.get(request.family_id).expect("served");
+    let family = served.ynl;
+    let op = family.op_by_request_value(*cmd).expect("declared");
+    let set = &family.op_attr_set(op).expect("checked").name;
+    let Some(object) = served.store.next_from(set, filter, position.outer) else {
+        if !filter.is_empty() && position.inner == 0 {
+            return Err(HandlerError { errno: errno::ENODEV, ext: Default::default() });
+        }
+        return Ok(None);
+    };
+    let reply = op.dump.as_ref().and_then(|m| m.reply.as_ref()).or(op.do_.as_ref().and_then(|m| m.reply.as_ref()));
+    let attrs = reply_attrs(object, reply.map(|r| &r.attributes));
+    let part = match served.dump_multi {
+        true => request.part(reply_cmd(op)),
+        false => {
+            MessageBuilder::genl(request.family_id, 0, request.header.seq, request.port, reply_cmd(op), request.version)
+        }
+    };
+    let message = encode(family, set, &attrs, part)?;
+    Ok(Some((message, Position { outer: object.serial + 1, inner: 1 })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// dpll's shape, in small: a `-get` by id, a lookup by other
+    /// attributes, set/new/del, and notifications of each change.
+    const SPEC: &str = r#"
+name: clocks
+protocol: genetlink
+attribute-sets:
+  - name: clock
+    attributes:
+      - { name: id, type: u32 }
+      - { name: label, type: string }
+      - { name: rate, type: u64 }
+operations:
+  list:
+    - name: clock-id-get
+      attribute-set: clock
+      do: { request: { attributes: [ label ] }, reply: { attributes: [ id ] } }
+    - name: clock-get
+      attribute-set: clock
+      do: { request: { attributes: [ id ] }, reply: &all { attributes: [ id, label, rate ] } }
+      dump: { reply: *all }
+    - { name: clock-set, attribute-set: clock, do: { request: { attributes: [ id, rate ] } } }
+    - { name: clock-new, attribute-set: clock, do: { request: { attributes: [ id, label, rate ] } } }
+    - { name: clock-del, attribute-set: clock, do: { request: { attributes: [ id ] } } }
+    - { name: clock-reset, attribute-set: clock, do: { request: { attributes: [ id ] } } }
+    - { name: clock-create-ntf, notify: clock-get, mcgrp: watch }
+    - { name: clock-change-ntf, notify: clock-get, mcgrp: watch }
+    - { name: clock-delete-ntf, notify: clock-get, mcgrp: watch }
+mcast-groups:
+  list:
+    - name: watch
+"#;
+
+    #[test]
+    fn ops_are_read_from_their_names_and_shapes() {
+        let family = Family::from_yaml(SPEC).unwrap();
+        let verb = |name: &str| Verb::of(family.op(name).unwrap());
+        assert_eq!(verb("clock-get"), Verb::Get);
+        assert_eq!(verb("clock-id-get"), Verb::Get);
+        assert_eq!(verb("clock-set"), Verb::Set);
+        assert_eq!(verb("clock-new"), Verb::New);
+        assert_eq!(verb("clock-del"), Verb::Del);
+        assert_eq!(verb("clock-reset"), Verb::Other, "a driver's own");
+    }
+
+    #[test]
+    fn an_object_is_named_by_its_get_ops_key_not_a_lookups() {
+        let family = Family::from_yaml(SPEC).unwrap();
+        assert_eq!(key_attrs(&family, "clock"), Some(vec!["id".to_string()]));
+        assert_eq!(key_attrs(&family, "nothing"), None);
+    }
+
+    #[test]
+    fn each_change_has_its_notification() {
+        let family = Family::from_yaml(SPEC).unwrap();
+        let name = |change| notification_of(&family, "clock", change).map(|op| op.name.as_str());
+        assert_eq!(name(Change::Created), Some("clock-create-ntf"));
+        assert_eq!(name(Change::Changed), Some("clock-change-ntf"));
+        assert_eq!(name(Change::Deleted), Some("clock-delete-ntf"));
+        assert_eq!(notification_of(&family, "other", Change::Created).map(|op| &op.name), None);
+    }
+}

@@ -1,0 +1,412 @@
+//! Families served from their kernel YNL specs (`[[family]]`): the
+//! kernel's YNL CLI and iproute2's `genl`, unmodified, under
+//! `genl-client exec`, reach a simulated dpll driver on a kernel that has
+//! none; its errors have the kernel's shape; and netdev, served from its
+//! spec with the kernel's own objects, answers byte for byte as the
+//! kernel's netdev does.
+
+use simdev_netlink::client::{Client, Reply};
+use simdev_protocol::wire::{MessageBuilder, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use simdev_protocol::ynl::codec::Codec;
+use simdev_tests::{exchange, kernel_ynl, python, Simulator, TempFile};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn spec(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("Documentation/netlink/specs/{name}.yaml"))
+}
+
+/// A simulated dpll device with two dplls and a pin, as a driver would
+/// register them.
+fn dpll_config(dir: &Path) -> String {
+    format!(
+        r#"
+[[device]]
+name = "d0"
+ports = 1
+
+[[family]]
+spec = "{}"
+
+[[family.object]]
+set = "dpll"
+id = 0
+module-name = "simdpll"
+clock-id = 4660
+type = "eec"
+mode = "automatic"
+lock-status = "locked"
+
+[[family.object]]
+set = "dpll"
+id = 1
+module-name = "simdpll"
+clock-id = 4660
+type = "pps"
+mode = "manual"
+lock-status = "unlocked"
+
+[[family.object]]
+set = "pin"
+id = 0
+module-name = "simdpll"
+clock-id = 4660
+board-label = "GNSS"
+type = "gnss"
+frequency = 1
+"#,
+        spec(dir, "dpll").display()
+    )
+}
+
+/// The kernel's YNL CLI, under `genl-client exec`, on spec `spec`.
+fn ynl(dir: &Path, sim: &Simulator, spec: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(simdev_tests::bin("genl-client"));
+    command
+        .arg("--port")
+        .arg(sim.port.to_string())
+        .args(["exec", "--"])
+        .arg(python())
+        .arg(dir.join("tools/net/ynl/cli.py"))
+        .arg("--spec")
+        .arg(spec)
+        .arg("--no-schema")
+        .args(args);
+    command
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn ok_json(command: &mut Command) -> serde_json::Value {
+    let out = command.arg("--output-json").output().expect("run python3");
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}
+
+#[test]
+fn the_kernels_ynl_cli_drives_a_simulated_dpll() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(&dpll_config(&dir));
+    let dpll = spec(&dir, "dpll");
+    let devices = ok_json(&mut ynl(&dir, &sim, &dpll, &["--dump", "device-get"]));
+    let expected = serde_json::json!([
+        {"id": 0, "module-name": "simdpll", "mode": "automatic", "lock-status": "locked", "clock-id": 4660, "type": "eec"},
+        {"id": 1, "module-name": "simdpll", "mode": "manual", "lock-status": "unlocked", "clock-id": 4660, "type": "pps"},
+    ]);
+    assert_eq!(devices, expected, "the configured objects");
+    let id = ok_json(&mut ynl(
+        &dir,
+        &sim,
+        &dpll,
+        &["--do", "device-id-get", "--json", r#"{"module-name": "simdpll", "clock-id": 4660, "type": "pps"}"#],
+    ));
+    assert_eq!(id, serde_json::json!({"id": 1}), "a lookup by other attributes answers the reply's only");
+
+    let out = ynl(&dir, &sim, &dpll, &["--do", "device-get", "--json", r#"{"id": 9}"#]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("error: -2"), "ENOENT: {}", text(&out));
+    assert!(
+        text(&out).contains("extack: {'msg': 'no dpll object with id 9', 'bad-attr': '.id'}"),
+        "the extack names the key: {}",
+        text(&out)
+    );
+
+    let set = ynl(&dir, &sim, &dpll, &["--do", "pin-set", "--json", r#"{"id": 0, "frequency": 10000000}"#]).output();
+    let set = set.unwrap();
+    assert!(set.status.success(), "{}", text(&set));
+    let pin = ok_json(&mut ynl(&dir, &sim, &dpll, &["--do", "pin-get", "--json", r#"{"id": 0}"#]));
+    assert_eq!(pin["frequency"], 10000000, "{pin}");
+    assert_eq!(pin["board-label"], "GNSS", "the other attributes stay: {pin}");
+
+    let out = ynl(&dir, &sim, &dpll, &["--do", "pin-set", "--json", r#"{"frequency": 5}"#]).output().unwrap();
+    assert!(text(&out).contains("error: -22") && text(&out).contains("'miss-type'"), "no key: {}", text(&out));
+}
+
+#[test]
+fn a_listener_sees_a_served_familys_notifications() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(&dpll_config(&dir));
+    let dpll = spec(&dir, "dpll");
+    // One YNL listens, another changes the pin (YNL 6.12 cannot do both on
+    // one socket, against the kernel's families too).
+    let listener = ynl(&dir, &sim, &dpll, &["--subscribe", "monitor", "--sleep", "3", "--output-json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    sim.wait_for_subscribers(1);
+    let set = ynl(&dir, &sim, &dpll, &["--do", "pin-set", "--json", r#"{"id": 0, "frequency": 25}"#]).output();
+    assert!(set.as_ref().unwrap().status.success(), "{}", text(set.as_ref().unwrap()));
+    let out = listener.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let notifications: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(notifications[0]["name"], "pin-change-ntf", "{notifications}");
+    assert_eq!(notifications[0]["msg"]["frequency"], 25, "{notifications}");
+    assert_eq!(notifications[0]["msg"]["board-label"], "GNSS", "the whole pin, as pin-get replies: {notifications}");
+}
+
+#[test]
+fn iproute2s_genl_lists_the_served_family() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(&dpll_config(&dir));
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .arg("--port")
+        .arg(sim.port.to_string())
+        .args(["exec", "--", "genl", "ctrl", "list"])
+        .output()
+        .expect("run genl");
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let dpll = listing.split("Name: ").find(|entry| entry.starts_with("dpll")).unwrap_or_else(|| panic!("{listing}"));
+    assert!(dpll.contains("name: monitor"), "its group: {dpll}");
+    assert!(listing.contains("Name: nlctrl") && listing.contains("Name: simdev"), "{listing}");
+}
+
+/// `spec`'s text with the first `name: NAME` attribute's type changed.
+fn retyped(spec: &Path, name: &str, from: &str, to: &str) -> TempFile {
+    let text = std::fs::read_to_string(spec).unwrap();
+    let at = text.find(&format!("name: {name}\n")).expect("the attribute");
+    let (head, tail) = text.split_at(at);
+    let tail = tail.replacen(&format!("type: {from}"), &format!("type: {to}"), 1);
+    TempFile::with_contents(&format!("{name}-{to}.yaml"), &format!("{head}{tail}"))
+}
+
+/// What YNL prints of a Netlink error, without the lengths and the values
+/// of the policy (each family's own).
+fn error_shape(out: &Output) -> (String, String) {
+    let text = text(out);
+    let errno = text.lines().find(|l| l.trim().starts_with("error:")).unwrap_or_default().trim().to_string();
+    let extack = text.lines().find(|l| l.trim().starts_with("extack:")).unwrap_or_default().to_string();
+    (errno, extack.split("'policy'").next().unwrap().trim().to_string())
+}
+
+#[test]
+fn a_wrong_attribute_type_is_refused_as_a_kernel_family_refuses_it() {
+    let Some(dir) = kernel_ynl() else { return };
+    // The kernel's netdev, asked with an ifindex of 8 bytes.
+    let netdev = retyped(&spec(&dir, "netdev"), "ifindex", "u32", "u64");
+    let kernel = Command::new(python())
+        .arg(dir.join("tools/net/ynl/cli.py"))
+        .args(["--no-schema", "--spec"])
+        .arg(&netdev.0)
+        .args(["--do", "dev-get", "--json", r#"{"ifindex": 1}"#])
+        .output()
+        .unwrap();
+    let sim = Simulator::start(&dpll_config(&dir));
+    let dpll = retyped(&spec(&dir, "dpll"), "id", "u32", "u64");
+    let served = ynl(&dir, &sim, &dpll.0, &["--do", "device-get", "--json", r#"{"id": 1}"#]).output().unwrap();
+    let (kernel_errno, kernel_extack) = error_shape(&kernel);
+    assert_eq!(kernel_errno, "error: -22", "{}", text(&kernel));
+    assert!(kernel_extack.contains("'msg': 'invalid attribute length'"), "{}", text(&kernel));
+    assert_eq!(error_shape(&served), (kernel_errno, kernel_extack.replace("ifindex", "id")), "{}", text(&served));
+    assert!(text(&served).contains("'type': 'u32'"), "the policy it failed: {}", text(&served));
+}
+
+/// Every message of `replies` with what differs between two families by
+/// design masked: the family id (`nlmsg_type`, also in an error's echoed
+/// header), the sequence number and the port.
+fn masked(replies: &[Reply]) -> Vec<Vec<u8>> {
+    replies
+        .iter()
+        .map(|reply| {
+            let mut bytes = reply.message().bytes.to_vec();
+            let long_error = bytes.len() >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN;
+            let mut mask = |at: usize, len: usize| bytes[at..at + len].fill(0);
+            let header = reply.message().header;
+            if header.ty != NLMSG_ERROR && header.ty != simdev_protocol::wire::NLMSG_DONE {
+                mask(4, 2);
+            }
+            mask(8, 8);
+            if header.ty == NLMSG_ERROR && long_error {
+                let echoed = NLMSG_HDRLEN + 4;
+                mask(echoed + 4, 2);
+                mask(echoed + 8, 8);
+            }
+            bytes
+        })
+        .collect()
+}
+
+#[test]
+fn netdev_served_from_its_spec_answers_as_the_kernels_netdev() {
+    let Some(dir) = kernel_ynl() else { return };
+    let netdev = spec(&dir, "netdev");
+    let family = simdev_ynl::Family::from_yaml(&std::fs::read_to_string(&netdev).unwrap()).unwrap();
+    let codec = Codec::new(&family);
+    let request = |id: u16, seq: u32, flags: u16, ifindex: Option<u32>| {
+        let mut message = MessageBuilder::genl(id, NLM_F_REQUEST | flags, seq, 0, 1, 1);
+        if let Some(ifindex) = ifindex {
+            message.put_u32(1, ifindex);
+        }
+        message.finish()
+    };
+    // The kernel's own netdevs (this namespace's; only read).
+    let mut kernel = Client::kernel().unwrap();
+    let kernel_id = kernel.resolve_family("netdev").unwrap().id;
+    let kernel_dump = exchange(&mut kernel, &request(kernel_id, 5, NLM_F_DUMP, None), 5);
+    let kernel_missing = exchange(&mut kernel, &request(kernel_id, 6, NLM_F_ACK, Some(0x7fff_0000)), 6);
+
+    let mut objects = String::new();
+    for reply in kernel_dump.iter().filter(|r| r.message().header.ty == kernel_id) {
+        let value = codec.decode("dev", reply.message().genl_attrs(0)).unwrap().to_json();
+        let toml = toml_line(&value);
+        objects += &format!("\n[[family.object]]\nset = \"dev\"\n{toml}\n");
+    }
+    let config = format!(
+        "[[device]]\nname = \"n0\"\nports = 1\n\n[[family]]\nspec = \"{}\"\nnot-found = {{ errno = \"ENODEV\", extack = false }}\ndump-multi = false\n{objects}",
+        netdev.display()
+    );
+    let sim = Simulator::start(&config);
+    let mut client = sim.client();
+    let served_id = client.resolve_family("netdev").unwrap().id;
+    assert_ne!(served_id, kernel_id, "its own id, not the kernel's");
+    let served_dump = exchange(&mut client, &request(served_id, 5, NLM_F_DUMP, None), 5);
+    let served_missing = exchange(&mut client, &request(served_id, 6, NLM_F_ACK, Some(0x7fff_0000)), 6);
+    assert!(kernel_dump.len() >= 2, "at least one netdev and NLMSG_DONE");
+    assert_eq!(masked(&served_dump), masked(&kernel_dump), "the dump, message for message");
+    assert_eq!(masked(&served_missing), masked(&kernel_missing), "dev-get of an ifindex that does not exist");
+}
+
+/// A JSON object's members as TOML `key = value` lines (YNL's JSON of a
+/// netdev: integers and lists of names).
+fn toml_line(value: &serde_json::Value) -> String {
+    let serde_json::Value::Object(map) = value else { panic!("an object") };
+    map.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `driver-sim --check-config` on `config`: its first line of output.
+fn check_config(config: &str) -> (bool, String) {
+    let file = TempFile::with_contents("family-config", config);
+    let out = Command::new(simdev_tests::bin("driver-sim")).arg("--config").arg(&file.0).arg("--check-config").output();
+    let out = out.expect("run driver-sim");
+    let text = text(&out).replace(&file.0.display().to_string(), "lab.toml");
+    (out.status.success(), text.trim().to_string())
+}
+
+const SMALL_SPEC: &str = "name: clocks\nprotocol: genetlink\nattribute-sets:\n  - name: clock\n    attributes:\n      - { name: id, type: u32 }\noperations:\n  list:\n    - { name: clock-get, attribute-set: clock, do: { request: { attributes: [ id ] }, reply: { attributes: [ id ] } } }\n";
+
+#[test]
+fn bad_family_configurations_are_refused_with_their_line() {
+    let spec = TempFile::with_contents("clocks-spec", SMALL_SPEC);
+    let spec = spec.0.display().to_string();
+    let refused = |config: &str, wanted: &str| {
+        let (ok, text) = check_config(config);
+        assert!(!ok, "accepted: {config}");
+        assert!(text.contains(wanted), "{config}\nsays: {text}\nnot: {wanted}");
+    };
+    refused(
+        "[[family]]\nspec = \"no-such-family\"\n",
+        "lab.toml:2:8: family.spec: no kernel spec named `no-such-family`",
+    );
+    refused("[[family]]\nspec = \"/nonexistent/x.yaml\"\n", "/nonexistent/x.yaml: no such file");
+    refused(
+        &format!("[[family]]\nspec = \"{spec}\"\n[[family]]\nspec = \"{spec}\"\n"),
+        "family clocks is served twice",
+    );
+    refused(
+        &format!("[[family]]\nspec = \"{spec}\"\n\n[[family.object]]\nset = \"clock\"\nid = \"seven\"\n"),
+        "lab.toml:4:1: family.object: set clock:",
+    );
+    refused(
+        &format!("[[family]]\nspec = \"{spec}\"\nnot-found = {{ errno = \"EBOGUS\" }}\n"),
+        "family.not-found.errno: EBOGUS is not an errno",
+    );
+    let simdev = TempFile::with_contents("simdev-spec", simdev_protocol::simdev::SPEC_YAML);
+    refused(&format!("[[family]]\nspec = \"{}\"\n", simdev.0.display()), "family simdev is the simulator's own");
+    let unservable = SMALL_SPEC.replace("type: u32 }", "type: binary, checks: { max-len: 4 } }");
+    let unservable = TempFile::with_contents("unservable-spec", &unservable);
+    refused(
+        &format!("[[family]]\nspec = \"{}\"\n", unservable.0.display()),
+        "family clocks cannot be served: clock.id: a binary with a max-len has no kernel policy simdev can validate",
+    );
+    let (ok, text) =
+        check_config(&format!("[[family]]\nspec = \"{spec}\"\n\n[[family.object]]\nset = \"clock\"\nid = 7\n"));
+    assert!(ok, "{text}");
+    assert!(text.ends_with("family clocks (1 object)"), "{text}");
+}
+
+const SPECS_BEGIN: &str = "<!-- generated from the kernel's specs by tests/served_families.rs: begin -->\n";
+const SPECS_END: &str = "<!-- generated: end -->\n";
+
+/// Every Generic Netlink spec of the kernel's YNL material either loads
+/// as a served family or is refused with what it needs that simdev lacks;
+/// docs/driver-sim.md lists which (`SIMDEV_UPDATE_DOCS=1` rewrites it).
+#[test]
+fn every_kernel_spec_is_served_or_refused_with_the_reason() {
+    let Some(dir) = kernel_ynl() else { return };
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir.join("Documentation/netlink/specs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    specs.sort();
+    let mut table = String::from("| spec | served | what it has, or why not |\n|---|---|---|\n");
+    for path in &specs {
+        let text = std::fs::read_to_string(path).unwrap();
+        if text.lines().any(|line| line.trim() == "protocol: netlink-raw") {
+            continue; // classic netlink (rtnetlink, nftables): not Generic Netlink
+        }
+        let stem = path.file_stem().unwrap().to_string_lossy();
+        let family = simdev_ynl::Family::from_yaml(&text).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let own = family.name == simdev_protocol::ctrl::CTRL_FAMILY.name;
+        let row = match simdev_protocol::served::family_spec(&family) {
+            Ok(_) if own => format!("| {stem} | no | the simulator's own controller, emulated |"),
+            Ok(spec) => {
+                let groups =
+                    if spec.mcast_groups.is_empty() { "no groups".into() } else { spec.mcast_groups.join(", ") };
+                format!(
+                    "| {stem} | yes | {} ops, {} notifications; groups: {groups} |",
+                    spec.commands.len(),
+                    spec.notifications.len()
+                )
+            }
+            Err(why) => {
+                assert!(!why.is_empty() && why.len() < 200, "{stem}: a precise reason: {why}");
+                format!("| {stem} | no | {} |", why.replace('|', "\\|"))
+            }
+        };
+        table += &row;
+        table.push('\n');
+    }
+    for served in ["dpll", "netdev", "devlink", "team"] {
+        assert!(table.contains(&format!("| {served} | yes |")), "{served} is served:\n{table}");
+    }
+    simdev_tests::check_generated_section("docs/driver-sim.md", SPECS_BEGIN, SPECS_END, &table, "served_families");
+}
+
+/// The README's served-family example, as written: its TOML (the kernel's
+/// dpll spec by name) and its YNL command.
+#[test]
+fn the_readmes_served_family_example_works_as_written() {
+    let Some(dir) = kernel_ynl() else { return };
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(readme) = std::fs::read_to_string(top.join("README.md")) else {
+        simdev_tests::skip("README.md is not readable by this user");
+        return;
+    };
+    let section = &readme[readme.find("### Families from their YNL specs").expect("the section")..];
+    let toml = section.split("```toml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("its TOML");
+    let command = section.split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).expect("its command");
+    let words: Vec<String> =
+        command.replace("\\\n", " ").split_whitespace().map(|w| w.replace("DIR", &dir.display().to_string())).collect();
+    assert_eq!(words[..4], ["genl-client", "exec", "--", "python3"], "{command}");
+    // `spec = "dpll"` is found where tests/ynl/kernel-ynl put it.
+    let specs = dir.join("Documentation/netlink/specs");
+    let inner = simdev_testing::Simulator::builder(&format!("[[device]]\nname = \"r0\"\n\n{toml}"))
+        .program(simdev_tests::bin("driver-sim"))
+        .prefix(["env".to_string(), format!("SIMDEV_SPEC_DIR={}", specs.display())])
+        .start()
+        .expect("driver-sim starts on the README's TOML");
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .env(simdev_protocol::PORT_ENV, inner.port().to_string())
+        .args(&words[1..3])
+        .arg(python())
+        .args(&words[4..])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("'module-name': 'simdpll'") && stdout.contains("'mode': 'automatic'"), "{stdout}");
+}
