@@ -410,3 +410,70 @@ fn the_readmes_served_family_example_works_as_written() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("'module-name': 'simdpll'") && stdout.contains("'mode': 'automatic'"), "{stdout}");
 }
+
+/// pyroute2's `GenericNetlinkSocket`, unmodified under `exec`, resolves the
+/// served dpll by name and dumps its devices (the script simdev's own
+/// pyroute2 test runs, with dpll's numbers from its spec).
+#[test]
+fn pyroute2_reaches_a_served_family() {
+    let Some(dir) = kernel_ynl() else { return };
+    let packages = simdev_tests::python_packages();
+    if !packages.join("pyroute2").is_dir() {
+        simdev_tests::skip("pyroute2 is not installed (.ci/run installs it in /opt/simdev-python)");
+        return;
+    }
+    let sim = Simulator::start(&dpll_config(&dir));
+    let family = simdev_ynl::Family::from_yaml(&std::fs::read_to_string(spec(&dir, "dpll")).unwrap()).unwrap();
+    let set = family.attr_set("dpll").unwrap();
+    let numbers = [
+        family.version.to_string(),
+        family.op("device-get").unwrap().request_value.unwrap().to_string(),
+        set.attr("id").unwrap().value.to_string(),
+        set.attr("module-name").unwrap().value.to_string(),
+    ];
+    let script = TempFile::with_contents("pyroute2_dump.py", include_str!("clients/pyroute2_dump.py"));
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .arg("--port")
+        .arg(sim.port.to_string())
+        .args(["exec", "--"])
+        .arg(python())
+        .arg(&script.0)
+        .arg("dpll")
+        .args(numbers)
+        .env("PYTHONPATH", packages)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let served_id = sim.client().resolve_family("dpll").unwrap().id;
+    assert_eq!(lines[0]["family_id"], served_id, "the served family's id");
+    let devices: Vec<(u64, &str)> =
+        lines[1..].iter().map(|l| (l["dev_id"].as_u64().unwrap(), l["dev_name"].as_str().unwrap())).collect();
+    assert_eq!(devices, [(0, "simdpll"), (1, "simdpll")]);
+}
+
+/// `[[family.fault]]` on a served family's op: its errno once, then the op
+/// runs; a fault on an op the family does not have is refused at startup.
+#[test]
+fn faults_apply_to_a_served_familys_ops() {
+    let Some(dir) = kernel_ynl() else { return };
+    let config =
+        format!("{}\n[[family.fault]]\ncommand = \"pin-set\"\nerrno = \"EBUSY\"\ncount = 1\n", dpll_config(&dir));
+    let sim = Simulator::start(&config);
+    let dpll = spec(&dir, "dpll").display().to_string();
+    let set = || sim.cli(&["--spec", &dpll, "--do", "pin-set", "--json", r#"{"id": 0, "frequency": 3}"#]);
+    let first = set();
+    assert!(!first.status.success());
+    assert!(
+        text(&first).contains("EBUSY") && text(&first).contains("injected fault: pin-set fails with EBUSY"),
+        "{}",
+        text(&first)
+    );
+    let second = set();
+    assert!(second.status.success(), "once only: {}", text(&second));
+
+    let (ok, text) =
+        check_config(&format!("{}\n[[family.fault]]\ncommand = \"flash\"\nerrno = \"EIO\"\n", dpll_config(&dir)));
+    assert!(!ok && text.contains("family.fault `flash`: `flash` is not an op of dpll"), "{text}");
+}

@@ -85,6 +85,9 @@ pub struct FamilyConfig {
     /// netdev's fill dumps with `genlmsg_iput`, which sets no flags).
     #[serde(default = "yes", rename = "dump-multi")]
     pub dump_multi: bool,
+    /// Injected faults on the family's ops (`command`: an op's name).
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultConfig>,
 }
 
 /// `not-found = { errno = "ENODEV", extack = false }`: drivers differ
@@ -840,21 +843,28 @@ impl FaultConfig {
     }
 
     fn validate(&self, ports: u32, backend: BackendKind) -> Result<(), (Range<usize>, String)> {
+        self.validate_values("device.fault")?;
+        crate::driver::model::faults::check_fault(&self.to_info(), ports, backend)
+            .map_err(|why| (self.command.span(), format!("device.fault `{}`: {}", self.command.get_ref(), why.message)))
+    }
+
+    /// The values TOML can get wrong whatever the fault is on (`key`
+    /// names the table in messages).
+    pub fn validate_values(&self, key: &str) -> Result<(), (Range<usize>, String)> {
         if let Some(errno) = &self.errno {
             if self.errno_value().is_none() {
                 return Err((
                     errno.span(),
-                    format!("device.fault.errno `{}`: not an errno name (EIO) or number (1..=4095)", errno.get_ref()),
+                    format!("{key}.errno `{}`: not an errno name (EIO) or number (1..=4095)", errno.get_ref()),
                 ));
             }
         }
         if let Some(p) = &self.probability {
             if !(*p.get_ref() > 0.0 && *p.get_ref() <= 1.0) {
-                return Err((p.span(), format!("device.fault.probability: {} is outside (0, 1]", p.get_ref())));
+                return Err((p.span(), format!("{key}.probability: {} is outside (0, 1]", p.get_ref())));
             }
         }
-        crate::driver::model::faults::check_fault(&self.to_info(), ports, backend)
-            .map_err(|why| (self.command.span(), format!("device.fault `{}`: {}", self.command.get_ref(), why.message)))
+        Ok(())
     }
 }
 

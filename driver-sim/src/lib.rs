@@ -50,7 +50,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     };
     // The served families' specs are read, and their objects checked,
     // before anything is created.
-    let served = driver::served::load(&config.families, &config.source)?;
+    let served = driver::served::load(&config.families, &config.source, config.simulator.seed)?;
     if cli.check_config {
         let ports: u32 = config.devices.iter().map(|d| *d.ports.get_ref()).sum();
         let devices = config.devices.len();

@@ -1,7 +1,8 @@
 """pyroute2_dump.py FAMILY VERSION DEV_GET DEV_ID DEV_NAME
 
 Resolves FAMILY by name with pyroute2's GenericNetlinkSocket and dumps its
-devices with a small genlmsg class: an unmodified pyroute2 program, run
+devices (simdev's, or a served family's: dpll's) with a small genlmsg
+class, reading an id (u32) and a name (string): an unmodified pyroute2 program, run
 under `genl-client exec`. The family's numbers come as arguments (the test
 takes them from simdev's one definition). Prints the family id, then one
 JSON line per device."""

@@ -33,18 +33,7 @@ pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind) -> Result<()
     if !is_flap && simdev_protocol::simdev::FAMILY.command_by_name(&f.command).is_none() {
         return Err(FaultRefusal::invalid(format!("`{}` is not a simdev command nor `{LINK_FLAP}`", f.command)));
     }
-    if f.count.is_some() && f.probability.is_some() {
-        return Err(FaultRefusal::invalid("give a count or a probability, not both"));
-    }
-    if f.count == Some(0) {
-        return Err(FaultRefusal::invalid("count must be at least 1"));
-    }
-    if f.probability.is_some_and(|p| p == 0 || p > PROBABILITY_ONE) {
-        return Err(FaultRefusal::invalid("probability must be above 0 and at most 1"));
-    }
-    if f.delay_ms > simdev_protocol::simdev::DELAY_MAX_MS {
-        return Err(FaultRefusal::invalid(format!("delay is at most {} ms", simdev_protocol::simdev::DELAY_MAX_MS)));
-    }
+    check_firing(f)?;
     if let Some(fail_at) = f.fail_at {
         if f.command != "fw-flash" || fail_at > 100 {
             return Err(FaultRefusal::invalid("fail-at is a percent (0..=100) for fw-flash"));
@@ -72,6 +61,39 @@ pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind) -> Result<()
         return Err(FaultRefusal::invalid("interval, down time and port are for link-flap"));
     } else if f.errno == 0 && f.delay_ms == 0 && f.fail_at.is_none() {
         return Err(FaultRefusal::invalid("give an errno, a delay or (fw-flash) a fail-at"));
+    }
+    Ok(())
+}
+
+/// When and how a fault fires: a count or a probability, and a bounded delay.
+fn check_firing(f: &FaultInfo) -> Result<(), FaultRefusal> {
+    if f.count.is_some() && f.probability.is_some() {
+        return Err(FaultRefusal::invalid("give a count or a probability, not both"));
+    }
+    if f.count == Some(0) {
+        return Err(FaultRefusal::invalid("count must be at least 1"));
+    }
+    if f.probability.is_some_and(|p| p == 0 || p > PROBABILITY_ONE) {
+        return Err(FaultRefusal::invalid("probability must be above 0 and at most 1"));
+    }
+    if f.delay_ms > simdev_protocol::simdev::DELAY_MAX_MS {
+        return Err(FaultRefusal::invalid(format!("delay is at most {} ms", simdev_protocol::simdev::DELAY_MAX_MS)));
+    }
+    Ok(())
+}
+
+/// Checks a fault on an op of a family served from its spec: an op of
+/// the family, an errno or a delay, none of simdev's device-only fields.
+pub fn check_served_fault(f: &FaultInfo, family: &simdev_protocol::family::FamilySpec) -> Result<(), FaultRefusal> {
+    if family.command_by_name(&f.command).is_none() {
+        return Err(FaultRefusal::invalid(format!("`{}` is not an op of {}", f.command, family.name)));
+    }
+    check_firing(f)?;
+    if f.fail_at.is_some() || f.interval_ms.is_some() || f.down_ms.is_some() || f.port_index.is_some() {
+        return Err(FaultRefusal::invalid("fail-at, interval, down time and port are for simdev's devices"));
+    }
+    if f.errno == 0 && f.delay_ms == 0 {
+        return Err(FaultRefusal::invalid("give an errno or a delay"));
     }
     Ok(())
 }

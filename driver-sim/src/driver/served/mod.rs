@@ -12,6 +12,7 @@ pub mod ops;
 pub mod store;
 
 use crate::config::{FamilyConfig, Source};
+use crate::driver::model::faults::{check_served_fault, Faults};
 use crate::kernel::families::FamilyOps;
 use crate::kernel::genl::Handlers;
 use simdev_protocol::family::FamilySpec;
@@ -29,6 +30,8 @@ pub struct ServedFamily {
     pub not_found: NotFound,
     /// Its dumps' messages carry `NLM_F_MULTI`.
     pub dump_multi: bool,
+    /// Faults injected on its ops.
+    pub faults: Faults,
 }
 
 /// How a request for an object that does not exist is answered.
@@ -112,7 +115,11 @@ const OWN_FAMILIES: [&str; 2] = [simdev_protocol::simdev::FAMILY_NAME, simdev_pr
 
 /// Reads the specs of the configured families and checks their objects;
 /// errors name the configuration's line.
-pub fn load(configs: &[FamilyConfig], source: &Source) -> Result<Vec<ServedFamily>, crate::config::ConfigError> {
+pub fn load(
+    configs: &[FamilyConfig],
+    source: &Source,
+    seed: u64,
+) -> Result<Vec<ServedFamily>, crate::config::ConfigError> {
     let mut families: Vec<ServedFamily> = Vec::new();
     for config in configs {
         let at = |message: String| source.error(config.spec.span(), format!("family.spec: {message}"));
@@ -143,7 +150,15 @@ pub fn load(configs: &[FamilyConfig], source: &Source) -> Result<Vec<ServedFamil
             let located = |message: String| source.error(object.span(), format!("family.object: {message}"));
             store.insert_config(ynl, object.get_ref()).map_err(located)?;
         }
-        families.push(ServedFamily { ynl, spec, ops, store, not_found, dump_multi: config.dump_multi });
+        for fault in &config.faults {
+            fault.validate_values("family.fault").map_err(|(span, message)| source.error(span, message))?;
+            check_served_fault(&fault.to_info(), spec).map_err(|why| {
+                source
+                    .error(fault.command.span(), format!("family.fault `{}`: {}", fault.command.get_ref(), why.message))
+            })?;
+        }
+        let faults = Faults::from_config(&config.faults, seed);
+        families.push(ServedFamily { ynl, spec, ops, store, not_found, dump_multi: config.dump_multi, faults });
     }
     Ok(families)
 }

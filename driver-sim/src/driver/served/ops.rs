@@ -19,11 +19,13 @@
 //! Each change sends the set's notification (`-create-ntf`/`-add-ntf`/
 //! `-new-ntf`, `-change-ntf`, `-delete-ntf`/`-del-ntf`) to its group, with
 //! what the notification's spec lists. Any other op answers `EOPNOTSUPP`.
+//! Faults set on an op (`[[family.fault]]`) fire before it does anything.
 
 use super::store::{canonical, Attrs, Object};
 use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
+use simdev_protocol::errno::errno_name;
 use simdev_protocol::policy::errno;
 use simdev_protocol::wire::MessageBuilder;
 use simdev_protocol::ynl::codec::Codec;
@@ -159,8 +161,29 @@ fn reply_cmd(op: &Op) -> u8 {
     op.reply_value.or(op.request_value).expect("a call has a number")
 }
 
-pub fn do_(sim: &mut Simulator, _ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
+/// Fires the faults set on `op`: an errno fails the request (before it
+/// does anything), a delay holds its answer back (`ctx`; dumps take
+/// errnos only).
+fn fire_faults(
+    sim: &mut Simulator,
+    request: &Request<'_>,
+    op: &Op,
+    ctx: Option<&mut Context>,
+) -> Result<(), HandlerError> {
+    let served = sim.served.get_mut(request.family_id).expect("a served family's request");
+    let Some(hit) = served.faults.check(&op.name) else { return Ok(()) };
+    if let Some(ctx) = ctx.filter(|_| !hit.delay.is_zero()) {
+        ctx.delay = Some(hit.delay);
+    }
+    match hit.errno as i32 {
+        0 => Ok(()),
+        errno => Err(HandlerError::new(errno, format!("injected fault: {} fails with {}", op.name, errno_name(errno)))),
+    }
+}
+
+pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let (family, op, set) = op_of(sim, request);
+    fire_faults(sim, request, op, Some(ctx))?;
     let wanted = request_attrs(family, set, request)?;
     let reply_list = op.do_.as_ref().and_then(|m| m.reply.as_ref()).map(|r| &r.attributes);
     let reply = |object: &Object| match reply_list {
@@ -261,7 +284,8 @@ fn announce(sim: &mut Simulator, request: &Request<'_>, set: &str, change: Chang
 pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, done: DoneFraming::WithLastPart };
 
 fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
-    let (family, _, set) = op_of(sim, request);
+    let (family, op, set) = op_of(sim, request);
+    fire_faults(sim, request, op, None)?;
     let filter = request_attrs(family, set, request)?;
     Ok(DumpTarget::Served { cmd: request.genl.cmd, filter: Rc::new(filter) })
 }
