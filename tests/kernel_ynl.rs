@@ -187,8 +187,14 @@ fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
 
 /// CONFIG's simulator on the virtual clock: time passes only by
 /// `clock-advance`, so every run answers alike.
+/// A family served from a spec, for the `object-*` ops.
+const CLOCKS_SPEC: &str = "name: clocks\nprotocol: genetlink\nattribute-sets:\n  - name: clock\n    attributes:\n      - { name: id, type: u32 }\n      - { name: rate, type: u64 }\noperations:\n  list:\n    - { name: clock-get, attribute-set: clock, do: { request: { attributes: [ id ] }, reply: { attributes: [ id, rate ] } } }\n";
+
+/// CONFIG on the virtual clock, serving the `clocks` family too.
 fn start_virtual() -> Simulator {
-    Simulator::try_start_in(None, CONFIG, &["--clock", "virtual"]).unwrap()
+    let spec = TempFile::with_contents("clocks-spec", CLOCKS_SPEC);
+    let config = format!("{CONFIG}\n[[family]]\nspec = \"{}\"\n", spec.0.display());
+    Simulator::try_start_in(None, &config, &["--clock", "virtual"]).unwrap()
 }
 
 /// A request for every mode of every operation, on CONFIG's device, in an
@@ -228,6 +234,18 @@ fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
         ("port-flap", "--do", format!("{{{dev}, \"port-index\": 0, \"flap-ms\": 10}}")),
         ("socket-set", "--do", r#"{"recv-size": 65536}"#.into()),
+        (
+            "object-new",
+            "--do",
+            r#"{"family-name": "clocks", "object-set": "clock", "object-attrs": "{\"id\": 2, \"rate\": 10}"}"#.into(),
+        ),
+        (
+            "object-set",
+            "--do",
+            r#"{"family-name": "clocks", "object-set": "clock", "object-key": "{\"id\": 2}", "object-attrs": "{\"rate\": 20}"}"#
+                .into(),
+        ),
+        ("object-del", "--do", r#"{"family-name": "clocks", "object-set": "clock", "object-key": "{\"id\": 2}"}"#.into()),
         // Group 2 is simdev's first (config): the controller's notify is 1.
         ("subscribe", "--do", format!("{{\"mcast-group\": {config_group}}}")),
         ("unsubscribe", "--do", "{}".into()),

@@ -477,3 +477,50 @@ fn faults_apply_to_a_served_familys_ops() {
         check_config(&format!("{}\n[[family.fault]]\ncommand = \"flash\"\nerrno = \"EIO\"\n", dpll_config(&dir)));
     assert!(!ok && text.contains("family.fault `flash`: `flash` is not an op of dpll"), "{text}");
 }
+
+/// `genl-client family NAME new|set|del` (simdev's `object-*` ops): the
+/// simulated hardware changes what the family's own ops cannot (a dpll's
+/// lock status), programs see it and hear of it, and bad requests are
+/// named.
+#[test]
+fn served_objects_change_at_run_time() {
+    let Some(dir) = kernel_ynl() else { return };
+    let sim = Simulator::start(&dpll_config(&dir));
+    let dpll = spec(&dir, "dpll");
+    let listener = ynl(&dir, &sim, &dpll, &["--subscribe", "monitor", "--sleep", "3", "--output-json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    sim.wait_for_subscribers(1);
+    let ok = |args: &[&str]| {
+        let out = sim.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    };
+    ok(&["family", "dpll", "set", "dpll", r#"{"id": 1}"#, r#"{"lock-status": "locked"}"#]);
+    ok(&["family", "dpll", "new", "pin", r#"{"id": 1, "board-label": "SMA1", "type": "ext"}"#]);
+    ok(&["family", "dpll", "del", "pin", r#"{"id": 0}"#]);
+    let device = ok_json(&mut ynl(&dir, &sim, &dpll, &["--do", "device-get", "--json", r#"{"id": 1}"#]));
+    assert_eq!(device["lock-status"], "locked", "{device}");
+    let pins = ok_json(&mut ynl(&dir, &sim, &dpll, &["--dump", "pin-get"]));
+    assert_eq!(pins, serde_json::json!([{"id": 1, "board-label": "SMA1", "type": "ext"}]));
+    let out = listener.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let heard: Vec<String> = serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+        .expect("json")
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(heard, ["device-change-ntf", "pin-create-ntf", "pin-delete-ntf"]);
+
+    let refused = |args: &[&str], wanted: &str| {
+        let out = sim.cli(args);
+        assert!(!out.status.success() && text(&out).contains(wanted), "{args:?}: {}", text(&out));
+    };
+    refused(&["family", "team", "del", "x", "{}"], "no family team is served from a spec (served: dpll)");
+    refused(&["family", "dpll", "del", "nest", "{}"], "dpll has no attribute set nest");
+    refused(&["family", "dpll", "new", "pin", r#"{"id": 1}"#], "EEXIST");
+    refused(&["family", "dpll", "set", "pin", r#"{"id": 9}"#, "{}"], "no pin object with id 9");
+    refused(&["family", "dpll", "set", "pin", r#"{"id": 1}"#, r#"{"colour": 1}"#], "has no attribute 'colour'");
+    refused(&["family", "dpll", "new", "pin", "{not json"], "is not a JSON object");
+}

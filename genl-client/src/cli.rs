@@ -240,6 +240,16 @@ pub enum Object {
         #[command(subcommand)]
         command: FaultCommand,
     },
+    /// The objects of a family the simulator serves from its spec, changed
+    /// as its hardware would change them (JSON as YNL's JSON writes them):
+    /// `family NAME new SET JSON`, `family NAME set SET KEY JSON`,
+    /// `family NAME del SET KEY`.
+    Family {
+        /// The served family (`dpll`).
+        name: String,
+        #[command(subcommand)]
+        command: FamilyCommand,
+    },
     /// Ring sizes of the kernel's netdevs (with --kernel; like `ethtool -g/-G`).
     Ethtool {
         #[command(subcommand)]
@@ -403,6 +413,27 @@ pub enum PortCommand {
         #[arg(value_parser = parse_duration_ms, value_name = "DURATION")]
         duration_ms: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FamilyCommand {
+    /// Add an object: `new SET '{"id": 2, "module-name": "x", ...}'`.
+    New {
+        /// The attribute set it belongs to.
+        set: String,
+        /// Its attributes, a JSON object.
+        attrs: String,
+    },
+    /// Change an object's attributes: `set SET '{"id": 0}' '{"lock-status": "locked"}'`.
+    Set {
+        set: String,
+        /// The attributes that name it, a JSON object.
+        key: String,
+        /// Those that change, a JSON object.
+        attrs: String,
+    },
+    /// Remove an object: `del SET '{"id": 0}'`.
+    Del { set: String, key: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,6 +50,20 @@ impl std::fmt::Display for FwImage {
     }
 }
 
+/// Where an object of a family served from its spec lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectTarget {
+    pub family: String,
+    pub set: String,
+}
+
+impl ObjectTarget {
+    fn put(&self, put: &mut dyn FnMut(&str, serde_json::Value)) {
+        put("family-name", serde_json::json!(self.family));
+        put("object-set", serde_json::json!(self.set));
+    }
+}
+
 /// One simdev request, as data: what it asks and how it is encoded. The
 /// typed methods of [`SimdevClient`], the CLI and batch mode all go through
 /// it, so each command's wire format is written once.
@@ -83,6 +97,12 @@ pub enum Call {
     ClockShow,
     /// Milliseconds to move the virtual clock by.
     ClockAdvance(u64),
+    /// An object of a served family, added (its attributes as JSON text).
+    ObjectNew(ObjectTarget, String),
+    /// An object named by a JSON key, its attributes changed.
+    ObjectSet(ObjectTarget, String, String),
+    /// An object named by a JSON key, removed.
+    ObjectDel(ObjectTarget, String),
     /// An operation as the YNL grammar names it (`--do OP | --dump OP
     /// --json JSON`); made by [`Call::by_spec`], which checks it.
     Spec {
@@ -118,6 +138,9 @@ impl Call {
             Call::FaultClear(..) => "fault-clear",
             Call::ClockShow => "clock-get",
             Call::ClockAdvance(_) => "clock-advance",
+            Call::ObjectNew(..) => "object-new",
+            Call::ObjectSet(..) => "object-set",
+            Call::ObjectDel(..) => "object-del",
         }
     }
 
@@ -170,6 +193,19 @@ impl Call {
             Call::Spec { request, .. } => return request.clone(),
             Call::DevList | Call::ClockShow => {}
             Call::ClockAdvance(ms) => put("clock-advance-ms", json!(ms)),
+            Call::ObjectNew(target, attrs) => {
+                target.put(&mut put);
+                put("object-attrs", json!(attrs));
+            }
+            Call::ObjectSet(target, key, attrs) => {
+                target.put(&mut put);
+                put("object-key", json!(key));
+                put("object-attrs", json!(attrs));
+            }
+            Call::ObjectDel(target, key) => {
+                target.put(&mut put);
+                put("object-key", json!(key));
+            }
             Call::DevGet(d) | Call::DevDel(d) | Call::DevReset(d) | Call::FwShow(d) | Call::Stats(d) => {
                 dev(d, &mut put)
             }
@@ -774,6 +810,9 @@ mod tests {
             Call::FaultClear(dev.clone(), None),
             Call::ClockShow,
             Call::ClockAdvance(1500),
+            Call::ObjectNew(ObjectTarget { family: "dpll".into(), set: "pin".into() }, r#"{"id": 2}"#.into()),
+            Call::ObjectSet(ObjectTarget { family: "dpll".into(), set: "dpll".into() }, "{}".into(), "{}".into()),
+            Call::ObjectDel(ObjectTarget { family: "dpll".into(), set: "pin".into() }, r#"{"id": 2}"#.into()),
         ];
         let codec = Codec::new(simdev_spec());
         for call in calls {

@@ -7,10 +7,10 @@ use super::dev::{device_toml, parse_set};
 use super::fault::parse_fault;
 use super::hw::parse_port_set;
 use crate::cli::{
-    parse_u64, BatchCommand, ClockCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FaultCommand,
-    FwCommand, Object, PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
+    parse_u64, BatchCommand, ClockCommand, CtrlCommand, DevCommand, DevlinkCommand, EthtoolCommand, FamilyCommand,
+    FaultCommand, FwCommand, Object, PortCommand, RegCommand, SensorCommand, StatsCommand, YnlArgs,
 };
-use crate::simdev::{Call, FwImage};
+use crate::simdev::{Call, FwImage, ObjectTarget};
 use simdev_netlink::error::{Error, Result};
 use simdev_protocol::simdev::DevSelector;
 
@@ -105,6 +105,23 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Stats { command: StatsCommand::Show { dev: d } } => Call::Stats(dev(d)),
         Object::Clock { command: ClockCommand::Show } => Call::ClockShow,
         Object::Clock { command: ClockCommand::Advance { duration_ms } } => Call::ClockAdvance(*duration_ms),
+        Object::Family { name, command } => {
+            let json = |what: &str, text: &str| {
+                serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .filter(serde_json::Value::is_object)
+                    .map(|_| text.to_string())
+                    .ok_or_else(|| usage(format!("{what} `{text}` is not a JSON object")))
+            };
+            let target = |set: &String| ObjectTarget { family: name.clone(), set: set.clone() };
+            match command {
+                FamilyCommand::New { set, attrs } => Call::ObjectNew(target(set), json("attributes", attrs)?),
+                FamilyCommand::Set { set, key, attrs } => {
+                    Call::ObjectSet(target(set), json("key", key)?, json("attributes", attrs)?)
+                }
+                FamilyCommand::Del { set, key } => Call::ObjectDel(target(set), json("key", key)?),
+            }
+        }
         Object::Fault { command } => match command {
             FaultCommand::List { dev: d } => Call::FaultList(dev(d)),
             FaultCommand::Set { dev: d, command, args } => {

@@ -121,23 +121,39 @@ fn about_key(
 }
 
 /// `key` as an extack says it: `id 7, module-name "x"`.
-fn describe(key: &Attrs) -> String {
+pub fn describe(key: &Attrs) -> String {
     key.iter().map(|(name, value)| format!("{name} {value}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The request's key attributes of `set`; a missing one is the
-/// kernel's `GENL_REQ_ATTR_CHECK` error.
-fn key_of(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, HandlerError> {
+/// A key attribute the attributes lack: its number in the served
+/// family's set, and a message naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingKey {
+    pub attr_type: u16,
+    pub message: String,
+}
+
+/// The attributes of `wanted` that name an object of `set` ([`key_attrs`];
+/// without a `-get` op, the first attribute given).
+pub fn key_of(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, MissingKey> {
     let names = key_attrs(family, set).unwrap_or_else(|| wanted.keys().take(1).cloned().collect());
     let mut key = Attrs::new();
     for name in names {
         let Some(value) = wanted.get(&name) else {
-            let id = family.attr_set(set).and_then(|s| s.attr(&name)).map_or(0, |a| a.value);
-            return Err(HandlerError::missing(id, format!("missing attribute: {name} (it names the {set})")));
+            let attr_type = family.attr_set(set).and_then(|s| s.attr(&name)).map_or(0, |a| a.value);
+            return Err(MissingKey { attr_type, message: format!("missing attribute: {name} (it names the {set})") });
         };
         key.insert(name, value.clone());
     }
+    if key.is_empty() {
+        return Err(MissingKey { attr_type: 0, message: format!("no attribute names the {set}") });
+    }
     Ok(key)
+}
+
+/// A request's key, or the kernel's `GENL_REQ_ATTR_CHECK` error.
+fn request_key(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, HandlerError> {
+    key_of(family, set, wanted).map_err(|missing| HandlerError::missing(missing.attr_type, missing.message))
 }
 
 /// Encodes `attrs` of `set` after `message`'s headers.
@@ -202,27 +218,27 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
             Ok(Some(encode(family, set, &attrs, request.reply(reply_cmd(op)))?))
         }
         Verb::Set => {
-            let key = key_of(family, set, &wanted)?;
+            let key = request_key(family, set, &wanted)?;
             let object = store(sim, request).find_mut(set, &key).ok_or_else(|| not_found(&key))?;
             object.attrs.extend(wanted);
             let object = object.clone();
-            announce(sim, request, set, Change::Changed, &object);
+            announce(sim, request.family_id, set, Change::Changed, &object);
             reply(&object)
         }
         Verb::New => {
-            let key = key_of(family, set, &wanted)?;
+            let key = request_key(family, set, &wanted)?;
             if store(sim, request).find(set, &key).is_some() {
                 let message = format!("a {set} object with {} exists", describe(&key));
                 return Err(about_key(errno::EEXIST, message, family, set, &key, request));
             }
             let object = store(sim, request).insert(set, wanted).clone();
-            announce(sim, request, set, Change::Created, &object);
+            announce(sim, request.family_id, set, Change::Created, &object);
             reply(&object)
         }
         Verb::Del => {
-            let key = key_of(family, set, &wanted)?;
+            let key = request_key(family, set, &wanted)?;
             let object = store(sim, request).remove(set, &key).ok_or_else(|| not_found(&key))?;
-            announce(sim, request, set, Change::Deleted, &object);
+            announce(sim, request.family_id, set, Change::Deleted, &object);
             Ok(None)
         }
         Verb::Other => Err(HandlerError::new(
@@ -263,17 +279,18 @@ pub fn notification_of<'a>(family: &'a Family, set: &str, change: Change) -> Opt
     })
 }
 
-/// Sends the notification of `change` to its group (and the group's
-/// unicast subscribers), as the kernel's families do: seq 0, port 0.
-fn announce(sim: &mut Simulator, request: &Request<'_>, set: &str, change: Change, object: &Object) {
-    let family = sim.served.get(request.family_id).expect("served").ynl;
+/// Sends the notification of `change` to an object of family `family_id`
+/// to its group (and the group's unicast subscribers), as the kernel's
+/// families do: seq 0, port 0.
+pub fn announce(sim: &mut Simulator, family_id: u16, set: &str, change: Change, object: &Object) {
+    let family = sim.served.get(family_id).expect("served").ynl;
     sim.bump_generation();
     let Some(op) = notification_of(family, set, change) else { return };
     let Some(group) = op.mcgrp.as_deref().or(family.mcast_groups.first().map(|g| g.name.as_str())) else { return };
-    let Some(group) = sim.families.get(request.family_id).and_then(|f| f.group(group)) else { return };
+    let Some(group) = sim.families.get(family_id).and_then(|f| f.group(group)) else { return };
     let attrs = reply_attrs(object, family.notification_attrs(op).map(|m| &m.attributes));
     let cmd = op.reply_value.expect("a notification has a number");
-    let message = MessageBuilder::genl(request.family_id, 0, 0, 0, cmd, family.version);
+    let message = MessageBuilder::genl(family_id, 0, 0, 0, cmd, family.version);
     match encode(family, set, &attrs, message) {
         Ok(message) => sim.multicast(group, message),
         Err(e) => log::warn!("{}: {}", op.name, e.ext.message.unwrap_or_default()),
