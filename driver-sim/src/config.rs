@@ -78,9 +78,11 @@ pub struct FamilyConfig {
     /// and its attributes as YNL's JSON writes them.
     #[serde(default, rename = "object")]
     pub objects: Vec<Spanned<toml::Table>>,
-    /// How a request for an object that does not exist is answered.
+    /// How a request for an object that does not exist is answered
+    /// (default: as the family's driver answers, `ENOENT` with an extack
+    /// for a family simdev has no driver code for).
     #[serde(default, rename = "not-found")]
-    pub not_found: NotFoundConfig,
+    pub not_found: Option<NotFoundConfig>,
     /// Whether a dump's messages carry `NLM_F_MULTI` (most drivers' do;
     /// netdev's fill dumps with `genlmsg_iput`, which sets no flags).
     #[serde(default = "yes", rename = "dump-multi")]

@@ -312,6 +312,16 @@ pub struct SubMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub attributes: Vec<String>,
+    /// The command number this direction of this mode carries, where the
+    /// spec gives one of its own (devlink's port dump replies with
+    /// `DEVLINK_CMD_NEW`, its do with `DEVLINK_CMD_PORT_NEW`).
+    pub value: Option<u8>,
+}
+
+impl Message {
+    fn from_raw(raw: raw::Message) -> Self {
+        Message { attributes: raw.attributes, value: raw.value.and_then(|v| u8::try_from(v).ok()).filter(|&v| v != 0) }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -580,10 +590,7 @@ impl Resolver {
                 };
             }
             let mode = |mode: Option<raw::Mode>| {
-                mode.map(|m| Mode {
-                    request: m.request.map(|r| Message { attributes: r.attributes }),
-                    reply: m.reply.map(|r| Message { attributes: r.attributes }),
-                })
+                mode.map(|m| Mode { request: m.request.map(Message::from_raw), reply: m.reply.map(Message::from_raw) })
             };
             ops.push(Op {
                 name: op.name,
@@ -597,7 +604,7 @@ impl Resolver {
                 do_: mode(op.do_),
                 dump: mode(op.dump),
                 notify: op.notify,
-                event: op.event.map(|e| Message { attributes: e.attributes }),
+                event: op.event.map(Message::from_raw),
                 mcgrp: op.mcgrp,
             });
         }

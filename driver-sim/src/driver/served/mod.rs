@@ -8,7 +8,9 @@
 //! makes its registry entry; [`ServedFamilies`] holds the stores while the
 //! simulator runs, by family id.
 
+pub mod devlink;
 pub mod ops;
+pub mod personality;
 pub mod store;
 
 use crate::config::{FamilyConfig, Source};
@@ -32,6 +34,14 @@ pub struct ServedFamily {
     pub dump_multi: bool,
     /// Faults injected on its ops.
     pub faults: Faults,
+    /// Its driver code, for the objects it computes (devlink's).
+    pub personality: Option<&'static dyn personality::Personality>,
+}
+
+impl std::fmt::Debug for dyn personality::Personality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Personality")
+    }
 }
 
 /// How a request for an object that does not exist is answered.
@@ -133,17 +143,27 @@ pub fn load(
         if families.iter().any(|f| f.ynl.name == ynl.name) {
             return Err(at(format!("family {} is served twice", ynl.name)));
         }
+        let personality = personality::of(&ynl.name);
+        let mut ynl = ynl;
+        for group in personality.map_or(&[][..], |p| p.groups()) {
+            if !ynl.mcast_groups.iter().any(|g| g.name == *group) {
+                ynl.mcast_groups.push(simdev_ynl::McastGroup { name: group.to_string(), value: None });
+            }
+        }
         let ynl: &'static Family = Box::leak(Box::new(ynl));
         let spec = simdev_protocol::served::family_spec(ynl)
             .map_err(|e| at(format!("family {} cannot be served: {e}", ynl.name)))?;
         let ops: &'static FamilyOps =
             Box::leak(Box::new(FamilyOps { spec, handlers, pre_doit: None, post_doit: None }));
-        let errno = &config.not_found.errno;
-        let not_found = NotFound {
-            errno: errno.get_ref().value().ok_or_else(|| {
-                source.error(errno.span(), format!("family.not-found.errno: {} is not an errno", errno.get_ref()))
-            })?,
-            extack: config.not_found.extack,
+        let not_found = match &config.not_found {
+            None => personality.map_or(NotFound { errno: libc::ENOENT, extack: true }, |p| p.not_found()),
+            Some(how) => NotFound {
+                errno: how.errno.get_ref().value().ok_or_else(|| {
+                    let message = format!("family.not-found.errno: {} is not an errno", how.errno.get_ref());
+                    source.error(how.errno.span(), message)
+                })?,
+                extack: how.extack,
+            },
         };
         let mut store = Store::default();
         for object in &config.objects {
@@ -158,7 +178,16 @@ pub fn load(
             })?;
         }
         let faults = Faults::from_config(&config.faults, seed);
-        families.push(ServedFamily { ynl, spec, ops, store, not_found, dump_multi: config.dump_multi, faults });
+        families.push(ServedFamily {
+            ynl,
+            spec,
+            ops,
+            store,
+            not_found,
+            dump_multi: config.dump_multi,
+            faults,
+            personality,
+        });
     }
     Ok(families)
 }

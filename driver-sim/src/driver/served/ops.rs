@@ -21,6 +21,7 @@
 //! what the notification's spec lists. Any other op answers `EOPNOTSUPP`.
 //! Faults set on an op (`[[family.fault]]`) fire before it does anything.
 
+use super::personality::Personality;
 use super::store::{canonical, Attrs, Object};
 use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::kernel::genl::{Context, HandlerError, Request};
@@ -172,9 +173,82 @@ fn reply_attrs(object: &Object, reply: Option<&Vec<String>>) -> Attrs {
     }
 }
 
-/// The command replies to `op` carry.
-fn reply_cmd(op: &Op) -> u8 {
-    op.reply_value.or(op.request_value).expect("a call has a number")
+/// The command replies to `op`'s do (or dump) carry: the mode's own
+/// reply value where the spec gives one (devlink's port dump: 3, its do:
+/// 7), else the op's.
+fn reply_cmd(op: &Op, dump: bool) -> u8 {
+    let mode = if dump { op.dump.as_ref() } else { op.do_.as_ref() };
+    let own = mode.and_then(|m| m.reply.as_ref()).and_then(|r| r.value);
+    own.or(op.reply_value).or(op.request_value).expect("a call has a number")
+}
+
+/// The `-get` op whose objects `op` reads or changes: `port-set`'s is
+/// `port-get`, a one-word op's (devlink's `set`) is `get`.
+fn get_op_of<'a>(family: &'a Family, op: &'a Op) -> Option<&'a str> {
+    let get = match op.name.rsplit_once('-') {
+        Some((kind, _)) => format!("{kind}-get"),
+        None => "get".to_string(),
+    };
+    family.op(&get).map(|o| o.name.as_str())
+}
+
+/// Where the objects of an op come from.
+#[derive(Clone, Copy)]
+enum Source {
+    Store,
+    /// The family's driver code computes them ([`Personality`]).
+    Personality(&'static dyn Personality, &'static str),
+}
+
+impl Source {
+    /// The attributes a reply carries: the spec's reply list for stored
+    /// objects; all of a personality's (it fills what the kernel fills,
+    /// where a spec lists less: devlink's `port-get` reply names only the
+    /// port's handle).
+    fn reply_list(self, spec: Option<&Vec<String>>) -> Option<&Vec<String>> {
+        match self {
+            Source::Store => spec,
+            Source::Personality(..) => None,
+        }
+    }
+}
+
+fn source(sim: &Simulator, family_id: u16, op: &'static Op) -> Source {
+    let served = sim.served.get(family_id).expect("served");
+    match (served.personality, get_op_of(served.ynl, op)) {
+        (Some(personality), Some(get)) if personality.answers(get) => Source::Personality(personality, get),
+        _ => Source::Store,
+    }
+}
+
+/// The first object of `set` from `source` at or after `from` that matches
+/// `wanted`, and where the next search starts.
+fn next_object(
+    sim: &mut Simulator,
+    family_id: u16,
+    source: Source,
+    set: &str,
+    wanted: &Attrs,
+    from: u64,
+) -> Option<(Object, u64)> {
+    match source {
+        Source::Store => {
+            let object = sim.served.get(family_id).expect("served").store.next_from(set, wanted, from)?.clone();
+            let next = object.serial + 1;
+            Some((object, next))
+        }
+        Source::Personality(personality, get) => {
+            let mut cursor = from;
+            loop {
+                let (attrs, next) = personality.object(sim, get, cursor)?;
+                let object = Object { serial: cursor, set: set.to_string(), attrs };
+                if object.matches(wanted) {
+                    return Some((object, next));
+                }
+                cursor = next;
+            }
+        }
+    }
 }
 
 /// Fires the faults set on `op`: an errno fails the request (before it
@@ -203,7 +277,7 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     let wanted = request_attrs(family, set, request)?;
     let reply_list = op.do_.as_ref().and_then(|m| m.reply.as_ref()).map(|r| &r.attributes);
     let reply = |object: &Object| match reply_list {
-        Some(list) => encode(family, set, &object.select(list), request.reply(reply_cmd(op))).map(Some),
+        Some(list) => encode(family, set, &object.select(list), request.reply(reply_cmd(op, false))).map(Some),
         None => Ok(None),
     };
     let how = sim.served.get(request.family_id).expect("served").not_found;
@@ -211,11 +285,30 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
         true => about_key(how.errno, format!("no {set} object with {}", describe(key)), family, set, key, request),
         false => HandlerError { errno: how.errno, ext: Default::default() },
     };
-    match Verb::of(op) {
+    let from = source(sim, request.family_id, op);
+    if sim.served.get(request.family_id).and_then(|f| f.personality).is_some_and(|p| p.lacks(&op.name)) {
+        // The object it names must exist first (the core's `pre_doit`).
+        let get = get_op_of(family, op).and_then(|get| family.op(get));
+        let names =
+            get.and_then(|g| g.do_.as_ref()?.request.as_ref()).map(|r| r.attributes.clone()).unwrap_or_default();
+        let key: Attrs =
+            wanted.iter().filter(|(name, _)| names.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        next_object(sim, request.family_id, from, set, &key, 0).ok_or_else(|| not_found(&key))?;
+        return Err(HandlerError { errno: errno::EOPNOTSUPP, ext: Default::default() });
+    }
+    let verb = Verb::of(op);
+    if let (Source::Personality(..), Verb::Set | Verb::New | Verb::Del) = (from, verb) {
+        return Err(HandlerError::new(
+            errno::EOPNOTSUPP,
+            format!("{} of {} is not simulated: its objects are the simulated devices", op.name, family.name),
+        ));
+    }
+    match verb {
         Verb::Get => {
-            let object = store(sim, request).find(set, &wanted).ok_or_else(|| not_found(&wanted))?;
-            let attrs = reply_attrs(object, reply_list);
-            Ok(Some(encode(family, set, &attrs, request.reply(reply_cmd(op)))?))
+            let found = next_object(sim, request.family_id, from, set, &wanted, 0);
+            let (object, _) = found.ok_or_else(|| not_found(&wanted))?;
+            let attrs = reply_attrs(&object, from.reply_list(reply_list));
+            Ok(Some(encode(family, set, &attrs, request.reply(reply_cmd(op, false)))?))
         }
         Verb::Set => {
             let key = request_key(family, set, &wanted)?;
@@ -307,30 +400,31 @@ fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, 
     Ok(DumpTarget::Served { cmd: request.genl.cmd, filter: Rc::new(filter) })
 }
 
-/// `position.outer`: the serial to go on from; `position.inner`: 1 once
-/// an object matched.
+/// `position.outer`: where the search for the next object starts (a
+/// store serial, a personality's cursor); `position.inner`: 1 once an
+/// object matched.
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
     let DumpTarget::Served { cmd, filter } = &request.target else { unreachable!("a served family's dump") };
     let served = sim.served.get(request.family_id).expect("served");
-    let family = served.ynl;
+    let (family, dump_multi) = (served.ynl, served.dump_multi);
     let op = family.op_by_request_value(*cmd).expect("declared");
     let set = &family.op_attr_set(op).expect("checked").name;
-    let Some(object) = served.store.next_from(set, filter, position.outer) else {
+    let from = source(sim, request.family_id, op);
+    let Some((object, next)) = next_object(sim, request.family_id, from, set, filter, position.outer) else {
         if !filter.is_empty() && position.inner == 0 {
             return Err(HandlerError { errno: errno::ENODEV, ext: Default::default() });
         }
         return Ok(None);
     };
     let reply = op.dump.as_ref().and_then(|m| m.reply.as_ref()).or(op.do_.as_ref().and_then(|m| m.reply.as_ref()));
-    let attrs = reply_attrs(object, reply.map(|r| &r.attributes));
-    let part = match served.dump_multi {
-        true => request.part(reply_cmd(op)),
-        false => {
-            MessageBuilder::genl(request.family_id, 0, request.header.seq, request.port, reply_cmd(op), request.version)
-        }
+    let attrs = reply_attrs(&object, from.reply_list(reply.map(|r| &r.attributes)));
+    let cmd = reply_cmd(op, true);
+    let part = match dump_multi {
+        true => request.part(cmd),
+        false => MessageBuilder::genl(request.family_id, 0, request.header.seq, request.port, cmd, request.version),
     };
     let message = encode(family, set, &attrs, part)?;
-    Ok(Some((message, Position { outer: object.serial + 1, inner: 1 })))
+    Ok(Some((message, Position { outer: next, inner: 1 })))
 }
 
 #[cfg(test)]
