@@ -144,3 +144,58 @@ fn answers_carry_the_kernels_command_numbers() {
     let dump = MessageBuilder::genl(id, NLM_F_REQUEST | NLM_F_DUMP, 3, 0, 5, 1).finish();
     assert_eq!(commands(simdev_tests::exchange(&mut client, &dump, 3)), [3, 3, 3]);
 }
+
+/// `devlink dev flash` flashes the simulated firmware: answered when the
+/// flash ends, announced on `config` as netdevsim's flash is (a `devlink
+/// monitor` sees begin, netdevsim's statuses, end), and a fault on simdev's
+/// flash fails it with its errno and message.
+#[test]
+fn a_flash_is_announced_as_netdevsims_and_fails_as_faults_say() {
+    let Some(dir) = kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let config = format!(
+        "[[device]]\nname = \"fl0\"\n[device.firmware]\nflash_duration_ms = 200\n\n\
+         [[device]]\nname = \"fl1\"\n[[device.fault]]\ncommand = \"fw-flash\"\nfail_at = 50\nerrno = \"EIO\"\n\n\
+         [[family]]\nspec = \"{}\"\n",
+        spec.display()
+    );
+    let sim = Simulator::start(&config);
+    let monitor = Command::new(simdev_tests::bin("genl-client"))
+        .arg("--port")
+        .arg(sim.port.to_string())
+        .args(["exec", "--", "timeout", "3", "devlink", "monitor"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run devlink monitor");
+    sim.wait_for_subscribers(1);
+    let started = std::time::Instant::now();
+    ok(&sim, &["dev", "flash", "simdev/fl0", "file", "fw-2.0.bin"]);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200), "answered when the flash ended");
+    assert_eq!(
+        json(&sim, &["dev", "info", "simdev/fl0"])["info"]["simdev/fl0"]["versions"]["running"]["fw"],
+        "fw-2.0.bin"
+    );
+
+    let failed = devlink(&sim, &["dev", "flash", "simdev/fl1", "file", "fw-2.0.bin"]);
+    assert!(!failed.status.success());
+    assert!(text(&failed).contains("Error: Flashing failed."), "the fault's message: {}", text(&failed));
+
+    let heard = String::from_utf8_lossy(&monitor.wait_with_output().unwrap().stdout).to_string();
+    let fl0: Vec<&str> = heard.lines().filter(|l| l.contains("simdev/fl0")).collect();
+    assert_eq!(fl0.first(), Some(&"[flash,begin] simdev/fl0:"), "{heard}");
+    assert_eq!(fl0.get(1), Some(&"[flash,status] simdev/fl0: msg Preparing to flash done 0 total 0"), "{heard}");
+    let tail: Vec<&str> = fl0.iter().rev().take(4).rev().copied().collect();
+    assert_eq!(
+        tail,
+        [
+            "[flash,status] simdev/fl0: msg Flashing done 500000 total 500000",
+            "[flash,status] simdev/fl0: msg Flash select done 0 total 0",
+            "[flash,status] simdev/fl0: msg Flashing done done 0 total 0",
+            "[flash,end] simdev/fl0:",
+        ],
+        "{heard}"
+    );
+    let fl1: Vec<&str> = heard.lines().filter(|l| l.contains("simdev/fl1")).collect();
+    assert_eq!(fl1.last(), Some(&"[flash,end] simdev/fl1:"), "{heard}");
+    assert!(fl1.contains(&"[flash,status] simdev/fl1: msg Flashing failed done 0 total 0"), "{heard}");
+}

@@ -296,8 +296,10 @@ impl Simulator {
         }
     }
 
-    /// Announces a flash status (`fw-flash-status-ntf` on `fw`).
+    /// Announces a flash status (`fw-flash-status-ntf` on `fw`, and
+    /// devlink's flash notifications where devlink is served).
     pub fn notify_flash(&mut self, dev: u32, status: FwStatus) {
+        crate::driver::served::devlink::relay_flash(self, dev, &status);
         self.notify_object(dev, cmd::FW_FLASH_STATUS_NTF, GROUP_FW, status);
     }
 

@@ -243,7 +243,7 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
 /// kernel's ethtool. So the notifications waiting now (this request's, and
 /// earlier ones of this turn) go into this client's queue before its
 /// status; the fan-out skips it for them.
-fn hand_out_own_notifications(sim: &mut Simulator, client: &mut Client) {
+pub fn hand_out_own_notifications(sim: &mut Simulator, client: &mut Client) {
     sim.announce_changes();
     for notification in sim.waiting_notifications() {
         if client.is_subscribed(notification.group) && !notification.delivered.contains(&client.port) {

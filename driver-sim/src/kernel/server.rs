@@ -165,6 +165,10 @@ impl Server {
         sim.continue_advance();
         sim.poll_background();
         for (port, uid, datagrams) in sim.take_completed() {
+            // The notifications of the work that ended come first, as a
+            // kernel doit's come before its ACK.
+            crate::kernel::genl::hand_out_own_notifications(sim, clients.entry(port, uid));
+            clients.settle(port);
             for datagram in datagrams {
                 clients.push(port, uid, datagram);
             }

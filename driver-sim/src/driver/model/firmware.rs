@@ -10,6 +10,8 @@ use std::time::Duration;
 
 /// Progress reports between the start and the end of a flash.
 pub const FLASH_STEPS: u64 = 10;
+/// A flash's first status, before any progress.
+pub const PREPARING: &str = "Preparing to flash";
 
 #[derive(Debug, Clone)]
 struct Flash {
@@ -57,7 +59,7 @@ impl Firmware {
         self.generation += 1;
         self.flash = Some(Flash { version: version.to_string(), step: 0, failure, generation: self.generation });
         let status = FwStatus {
-            message: "Preparing to flash".into(),
+            message: PREPARING.into(),
             version: version.to_string(),
             done: 0,
             total: 0,

@@ -44,7 +44,14 @@ pub fn flash(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> R
         return Err(HandlerError::at(errno::EOPNOTSUPP, message, &file));
     }
     let attr = required(request, dev_attr::FW_VERSION)?;
-    let version = attr.string().unwrap_or_default();
+    start_simulated_flash(sim, id, attr.string().unwrap_or_default())?;
+    Ok(None)
+}
+
+/// Starts a flash of `version` on simulated firmware (device `id`, not a
+/// netdevsim one): its faults apply, its progress is timers on the
+/// simulator's clock, each status announced ([`Simulator::notify_flash`]).
+pub(crate) fn start_simulated_flash(sim: &mut Simulator, id: u32, version: &str) -> Result<(), HandlerError> {
     let device = sim.devices.get_mut(id).expect("selected");
     if device.firmware.info().flashing {
         // Refuse before consulting flash-failure faults, so none is used up.
@@ -62,7 +69,7 @@ pub fn flash(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> R
     }
     sim.notify_flash(id, status);
     sim.timers.schedule(interval, TimerEvent::FlashStep { dev: id, generation });
-    Ok(None)
+    Ok(())
 }
 
 /// A netdevsim device: `devlink dev flash` with the file, on a worker.

@@ -5,12 +5,26 @@
 //! driver and firmware, in the attributes and order the kernel's devlink
 //! core fills them (`net/devlink/`), as netdevsim's instances answer.
 //! Its driver's `config` group is registered too (the spec lists none).
+//!
+//! `flash-update` flashes the simulated firmware (the file name is the new
+//! version): the request is answered when the flash ends, and every flash
+//! of the device, however started (`genl-client fw flash` too), is
+//! announced on `config` as devlink announces a flash
+//! (`DEVLINK_CMD_FLASH_UPDATE`, `_STATUS`, `_END`), with the statuses
+//! netdevsim's flash sends (`nsim_dev_flash_update`).
 
-use super::personality::Personality;
+use super::personality::{Answer, Personality};
 use super::store::Attrs;
 use super::NotFound;
+use crate::driver::model::firmware::PREPARING;
+use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use serde_json::json;
+use simdev_protocol::policy::errno;
+use simdev_protocol::simdev::FwStatus;
+use simdev_protocol::wire::MessageBuilder;
+use simdev_protocol::ynl::codec::Codec;
+use simdev_ynl::Op;
 
 /// The bus name of the simulated devices' devlink instances.
 pub const BUS_NAME: &str = "simdev";
@@ -51,6 +65,20 @@ impl Personality for Devlink {
     /// netdevsim's ports have no split callbacks.
     fn lacks(&self, op: &str) -> bool {
         matches!(op, "port-split" | "port-unsplit")
+    }
+
+    fn act(
+        &self,
+        sim: &mut Simulator,
+        ctx: &mut Context,
+        request: &Request<'_>,
+        op: &Op,
+        wanted: &Attrs,
+    ) -> Option<Answer> {
+        match op.name.as_str() {
+            "flash-update" => Some(flash_update(sim, ctx, request, wanted)),
+            _ => None,
+        }
     }
 
     fn answers(&self, get_op: &str) -> bool {
@@ -109,5 +137,122 @@ impl Personality for Devlink {
             }
             _ => None,
         }
+    }
+}
+
+/// The device a request's handle names, or the core's bare `ENODEV`.
+fn device_of(sim: &Simulator, wanted: &Attrs) -> Result<u32, HandlerError> {
+    let bus = wanted.get("bus-name").and_then(|v| v.as_str());
+    let name = wanted.get("dev-name").and_then(|v| v.as_str());
+    let no_device = || HandlerError { errno: errno::ENODEV, ext: Default::default() };
+    if bus != Some(BUS_NAME) {
+        return Err(no_device());
+    }
+    sim.devices.iter().find(|d| Some(d.name.as_str()) == name).map(|d| d.id).ok_or_else(no_device)
+}
+
+/// `devlink_nl_flash_update_doit` with netdevsim's driver behind it.
+fn flash_update(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wanted: &Attrs) -> Answer {
+    let id = device_of(sim, wanted)?;
+    let attr = |name: &str| {
+        let family = sim.served.get(request.family_id).expect("served").ynl;
+        let value = family.attr_set("devlink").and_then(|s| s.attr(name)).map(|a| a.value)?;
+        request.all(value).next()
+    };
+    let Some(file) = wanted.get("flash-update-file-name").and_then(|v| v.as_str()) else {
+        let kind = sim
+            .served
+            .get(request.family_id)
+            .and_then(|f| f.ynl.attr_set("devlink")?.attr("flash-update-file-name"))
+            .map_or(0, |a| a.value);
+        return Err(HandlerError::missing(kind, "missing attribute: flash-update-file-name"));
+    };
+    if let Some(component) = wanted.get("flash-update-component").and_then(|v| v.as_str()) {
+        if component != FW_VERSION_NAME {
+            let message = "selected component is not supported by this device";
+            return Err(match attr("flash-update-component") {
+                Some(a) => HandlerError::at(errno::EINVAL, message, &a),
+                None => HandlerError::new(errno::EINVAL, message),
+            });
+        }
+    }
+    if sim.devices.get(id).expect("found").netdevsim.is_some() {
+        let message = "this device's flash is the kernel's netdevsim's: flash it with the kernel's devlink";
+        return Err(HandlerError::new(errno::EOPNOTSUPP, message));
+    }
+    let file = file.to_string();
+    crate::driver::ops::fw::start_simulated_flash(sim, id, &file)?;
+    let token = sim.new_token();
+    ctx.answer_later = Some(token);
+    sim.served.get_mut(request.family_id).expect("served").waiting.push((id, token));
+    Ok(None)
+}
+
+/// netdevsim's flash in bytes: what `Flashing` counts done of.
+const NSIM_FLASH_SIZE: u64 = 500_000;
+/// The timeout netdevsim announces for its last step ("Flash select").
+const NSIM_FLASH_SELECT_TIMEOUT: u64 = 81;
+
+/// devlink's command numbers of a flash's notifications.
+const CMD_FLASH_UPDATE: u8 = 58;
+const CMD_FLASH_UPDATE_END: u8 = 59;
+const CMD_FLASH_UPDATE_STATUS: u8 = 60;
+
+/// Announces a flash status of device `dev` as devlink announces it, if
+/// devlink is served; a flash that ended answers the `flash-update` that
+/// started it.
+pub fn relay_flash(sim: &mut Simulator, dev: u32, status: &FwStatus) {
+    let Some(registered) = sim.families.by_name("devlink") else { return };
+    let (id, group) = (registered.id, registered.group("config"));
+    let Some(name) = sim.devices.get(dev).map(|d| d.name.clone()) else { return };
+    let family = sim.served.get(id).expect("a served family").ynl;
+    let mut notices: Vec<(u8, Attrs)> = Vec::new();
+    let status_of = |message: &str, done: u64, total: u64, timeout: u64| {
+        let mut attrs = handle(&name);
+        attrs.insert("flash-update-status-msg".into(), json!(message));
+        attrs.insert("flash-update-status-done".into(), json!(done));
+        attrs.insert("flash-update-status-total".into(), json!(total));
+        attrs.insert("flash-update-status-timeout".into(), json!(timeout));
+        (CMD_FLASH_UPDATE_STATUS, attrs)
+    };
+    let starts = status.message == PREPARING && !status.finished;
+    if starts {
+        notices.push((CMD_FLASH_UPDATE, handle(&name)));
+    }
+    match (status.finished, status.error) {
+        (false, _) if starts => notices.push(status_of(PREPARING, 0, 0, 0)),
+        (false, _) => notices.push(status_of("Flashing", status.done * NSIM_FLASH_SIZE / 100, NSIM_FLASH_SIZE, 0)),
+        (true, 0) => {
+            notices.push(status_of("Flashing", NSIM_FLASH_SIZE, NSIM_FLASH_SIZE, 0));
+            notices.push(status_of("Flash select", 0, 0, NSIM_FLASH_SELECT_TIMEOUT));
+            notices.push(status_of("Flashing done", 0, 0, 0));
+        }
+        (true, _) => notices.push(status_of(&status.message, 0, 0, 0)),
+    }
+    if status.finished {
+        notices.push((CMD_FLASH_UPDATE_END, handle(&name)));
+    }
+    if let Some(group) = group {
+        for (cmd, attrs) in notices {
+            let mut message = MessageBuilder::genl(id, 0, 0, 0, cmd, family.version);
+            let json = serde_json::Value::Object(attrs);
+            match Codec::new(family).encode("devlink", None, &json, &mut message) {
+                Ok(()) => sim.multicast(group, message.finish()),
+                Err(e) => log::warn!("devlink flash notification: {e}"),
+            }
+        }
+    }
+    if !status.finished {
+        return;
+    }
+    let served = sim.served.get_mut(id).expect("a served family");
+    let (waiting, others): (Vec<_>, Vec<_>) = served.waiting.drain(..).partition(|(d, _)| *d == dev);
+    served.waiting = others;
+    for (_, token) in waiting {
+        let outcome = match status.error {
+            0 => Ok(()),
+            error => Err(HandlerError::new(error as i32, status.message.clone())),
+        };
+        sim.answer(token, outcome);
     }
 }

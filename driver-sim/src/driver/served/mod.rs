@@ -36,6 +36,8 @@ pub struct ServedFamily {
     pub faults: Faults,
     /// Its driver code, for the objects it computes (devlink's).
     pub personality: Option<&'static dyn personality::Personality>,
+    /// Requests answered when a device's work ends: (device, token).
+    pub waiting: Vec<(u32, u64)>,
 }
 
 impl std::fmt::Debug for dyn personality::Personality {
@@ -187,6 +189,7 @@ pub fn load(
             dump_multi: config.dump_multi,
             faults,
             personality,
+            waiting: Vec::new(),
         });
     }
     Ok(families)

@@ -296,6 +296,11 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
         next_object(sim, request.family_id, from, set, &key, 0).ok_or_else(|| not_found(&key))?;
         return Err(HandlerError { errno: errno::EOPNOTSUPP, ext: Default::default() });
     }
+    if let Some(personality) = sim.served.get(request.family_id).and_then(|f| f.personality) {
+        if let Some(answer) = personality.act(sim, ctx, request, op, &wanted) {
+            return answer;
+        }
+    }
     let verb = Verb::of(op);
     if let (Source::Personality(..), Verb::Set | Verb::New | Verb::Del) = (from, verb) {
         return Err(HandlerError::new(

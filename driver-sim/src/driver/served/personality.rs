@@ -9,7 +9,12 @@
 
 use super::store::Attrs;
 use super::NotFound;
+use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
+use simdev_ynl::Op;
+
+/// What a do handler answers: its reply, if any, or its error.
+pub type Answer = Result<Option<Vec<u8>>, HandlerError>;
 
 pub trait Personality: Sync {
     /// Multicast groups its driver registers beyond the spec's.
@@ -27,6 +32,20 @@ pub trait Personality: Sync {
     /// with a bare `EOPNOTSUPP` (netdevsim's `port-split`).
     fn lacks(&self, _op: &str) -> bool {
         false
+    }
+
+    /// Runs `op` (its request's attributes in the store's form) when its
+    /// driver does something of its own (a flash); `None`: the generic
+    /// rules apply.
+    fn act(
+        &self,
+        _sim: &mut Simulator,
+        _ctx: &mut Context,
+        _request: &Request<'_>,
+        _op: &Op,
+        _wanted: &Attrs,
+    ) -> Option<Answer> {
+        None
     }
 
     /// Whether the objects of `get_op` are this personality's.
