@@ -108,12 +108,6 @@ fn enoent() -> Spanned<ErrnoValue> {
     Spanned::new(0..0, ErrnoValue::Name("ENOENT".into()))
 }
 
-impl Default for NotFoundConfig {
-    fn default() -> Self {
-        NotFoundConfig { errno: enoent(), extack: true }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatorConfig {

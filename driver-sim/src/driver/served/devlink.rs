@@ -13,6 +13,7 @@
 //! (`DEVLINK_CMD_FLASH_UPDATE`, `_STATUS`, `_END`), with the statuses
 //! netdevsim's flash sends (`nsim_dev_flash_update`).
 
+use super::ops::attr_type;
 use super::personality::{Answer, Personality};
 use super::store::Attrs;
 use super::NotFound;
@@ -154,23 +155,16 @@ fn device_of(sim: &Simulator, wanted: &Attrs) -> Result<u32, HandlerError> {
 /// `devlink_nl_flash_update_doit` with netdevsim's driver behind it.
 fn flash_update(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wanted: &Attrs) -> Answer {
     let id = device_of(sim, wanted)?;
-    let attr = |name: &str| {
-        let family = sim.served.get(request.family_id).expect("served").ynl;
-        let value = family.attr_set("devlink").and_then(|s| s.attr(name)).map(|a| a.value)?;
-        request.all(value).next()
-    };
+    let family = sim.served.get(request.family_id).expect("served").ynl;
+    let number = |name: &str| attr_type(family, "devlink", name).unwrap_or(0);
     let Some(file) = wanted.get("flash-update-file-name").and_then(|v| v.as_str()) else {
-        let kind = sim
-            .served
-            .get(request.family_id)
-            .and_then(|f| f.ynl.attr_set("devlink")?.attr("flash-update-file-name"))
-            .map_or(0, |a| a.value);
-        return Err(HandlerError::missing(kind, "missing attribute: flash-update-file-name"));
+        let name = "flash-update-file-name";
+        return Err(HandlerError::missing(number(name), format!("missing attribute: {name}")));
     };
     if let Some(component) = wanted.get("flash-update-component").and_then(|v| v.as_str()) {
         if component != FW_VERSION_NAME {
             let message = "selected component is not supported by this device";
-            return Err(match attr("flash-update-component") {
+            return Err(match request.all(number("flash-update-component")).next() {
                 Some(a) => HandlerError::at(errno::EINVAL, message, &a),
                 None => HandlerError::new(errno::EINVAL, message),
             });

@@ -114,11 +114,16 @@ fn about_key(
     key: &Attrs,
     request: &Request<'_>,
 ) -> HandlerError {
-    let value = key.keys().next().and_then(|name| family.attr_set(set)?.attr(name)).map(|a| a.value);
+    let value = key.keys().next().and_then(|name| attr_type(family, set, name));
     match value.and_then(|value| request.all(value).next()) {
         Some(attr) => HandlerError::at(errno, message, &attr),
         None => HandlerError::new(errno, message),
     }
+}
+
+/// The number of attribute `name` of `set`.
+pub fn attr_type(family: &Family, set: &str, name: &str) -> Option<u16> {
+    family.attr_set(set)?.attr(name).map(|a| a.value)
 }
 
 /// `key` as an extack says it: `id 7, module-name "x"`.
@@ -141,7 +146,7 @@ pub fn key_of(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, Missi
     let mut key = Attrs::new();
     for name in names {
         let Some(value) = wanted.get(&name) else {
-            let attr_type = family.attr_set(set).and_then(|s| s.attr(&name)).map_or(0, |a| a.value);
+            let attr_type = attr_type(family, set, &name).unwrap_or(0);
             return Err(MissingKey { attr_type, message: format!("missing attribute: {name} (it names the {set})") });
         };
         key.insert(name, value.clone());
