@@ -450,3 +450,230 @@ fn ring_sizes_go_through_the_kernels_ethtool() {
         }
     }
 }
+
+/// The devlink commands whose answers netdevsim makes the same way every
+/// time, in an order that changes state (params, a reload, snapshots,
+/// traps, policers) and reads it back. `DEV` is the instance.
+const DEVLINK_COMMANDS: &[&str] = &[
+    "-j dev show",
+    "-j port show DEV/0",
+    "-j dev param show",
+    "-j dev param show DEV name max_macs",
+    "-j dev param show DEV name nope",
+    "-j dev param set DEV name max_macs value 16 cmode driverinit",
+    "-j dev param set DEV name max_macs value 16 cmode runtime",
+    "-j dev param set DEV name test1 value false cmode driverinit",
+    "-j dev param show DEV name max_macs",
+    "-j dev reload DEV",
+    "-j dev param show",
+    "-j -s dev show DEV",
+    "-j dev reload DEV action fw_activate",
+    "-j dev reload DEV action driver_reinit limit no_reset",
+    "-j health show",
+    "-j health diagnose DEV reporter dummy",
+    "-j health diagnose DEV reporter empty",
+    "-j health dump show DEV reporter dummy",
+    "-j health dump show DEV reporter empty",
+    "-j health show DEV reporter dummy",
+    "-j health dump clear DEV reporter dummy",
+    "-j health show DEV reporter dummy",
+    "-j health recover DEV reporter dummy",
+    "-j health set DEV reporter dummy grace_period 10",
+    "-j health set DEV reporter empty grace_period 10",
+    "-j health set DEV reporter dummy auto_recover false",
+    "-j health test DEV reporter dummy",
+    "-j health show DEV reporter nope",
+    "-j health show",
+    "-j region show",
+    "-j region new DEV/dummy snapshot 7",
+    "-j region new DEV/dummy snapshot 7",
+    "-j region new DEV/dummy",
+    "-j region show",
+    "-j region read DEV/dummy snapshot 7 address 0 length 16",
+    "-j region read DEV/dummy snapshot 7 address 32760 length 16",
+    "-j region read DEV/dummy snapshot 9 address 0 length 16",
+    "-j region del DEV/dummy snapshot 7",
+    "-j region del DEV/dummy snapshot 7",
+    "-j region show DEV/dummy",
+    "-j trap show",
+    "-j trap show DEV trap nope",
+    "-j trap set DEV trap source_mac_is_multicast action trap",
+    "-j trap set DEV trap fid_miss action drop",
+    "-j trap show DEV trap source_mac_is_multicast",
+    "-j trap group show",
+    "-j trap group set DEV group l2_drops action drop",
+    "-j trap group set DEV group l3_drops policer 2",
+    "-j trap group set DEV group l3_drops policer 9",
+    "-j trap policer show",
+    "-j trap policer set DEV policer 1 rate 100 burst 16",
+    "-j trap policer set DEV policer 1 rate 9000",
+    "-j trap policer set DEV policer 1 burst 7",
+    "-j trap policer show DEV policer 1",
+    "-j dev eswitch show DEV",
+    "-j dev eswitch set DEV mode switchdev",
+    "-j dev eswitch show DEV",
+    "-j dev reload DEV",
+    "-j dev eswitch show DEV",
+    "-j dev eswitch set DEV mode legacy",
+    "-j dev eswitch set DEV inline-mode none",
+    "-j dev eswitch show DEV",
+];
+
+/// One devlink answer, comparable across instances: the instance's handle
+/// as `DEV`, what is random in netdevsim (a health message's test bytes,
+/// a region's contents) as its length, a dump's date and time blanked, a
+/// port's netdev name blanked (the simulator names its own).
+fn comparable(handle: &str, out: &std::process::Output) -> (Option<i32>, serde_json::Value, String) {
+    fn mask(value: &mut serde_json::Value, handle: &str) {
+        match value {
+            serde_json::Value::String(s) => *s = s.replace(handle, "DEV"),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask(v, handle)),
+            serde_json::Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut v) in entries {
+                    match key.as_str() {
+                        "test_binary" | "data" => v = serde_json::json!(v.as_array().map_or(0, Vec::len)),
+                        "last_dump_date" | "last_dump_time" | "netdev" => v = serde_json::json!("blanked"),
+                        _ => mask(&mut v, handle),
+                    }
+                    map.insert(key.replace(handle, "DEV"), v);
+                }
+            }
+            _ => {}
+        }
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut json = match stdout.trim() {
+        "" => serde_json::Value::Null,
+        text => serde_json::from_str(text).unwrap_or_else(|_| serde_json::json!(text.replace(handle, "DEV"))),
+    };
+    mask(&mut json, handle);
+    (out.status.code(), json, String::from_utf8_lossy(&out.stderr).replace(handle, "DEV"))
+}
+
+/// A line of `devlink monitor`, comparable across instances as
+/// [`comparable`] makes answers: the handle as `DEV`, the words after
+/// `netdev` and a dump's date and time blanked.
+fn comparable_event(handle: &str, line: &str) -> String {
+    let line = line.replace(handle, "DEV");
+    let mut words: Vec<&str> = line.split(' ').collect();
+    for i in 1..words.len() {
+        if matches!(words[i - 1], "netdev" | "last_dump_date" | "last_dump_time") {
+            words[i] = "blanked";
+        }
+    }
+    words.join(" ")
+}
+
+/// The simulator's devlink personality answers iproute2's `devlink` as
+/// real netdevsim does: every command of [`DEVLINK_COMMANDS`], asked of a
+/// netdevsim device this test makes (the kernel's devlink) and of a
+/// simulated device (under `genl-client exec --family devlink`: the
+/// kernel has devlink here, the simulated one replaces it), gives the same exit
+/// status, JSON and error text, the instance's name aside, and a `devlink
+/// monitor` of each sees the same notifications. What is left
+/// out, and why, is listed in docs/driver-sim.md (devlink).
+#[test]
+fn the_devlink_personality_answers_as_real_netdevsim() {
+    if Backend::under_test() != Backend::Netdevsim {
+        skip("compares with real netdevsim: runs in the netdevsim suite (tests/vm/run-netdevsim-tests)");
+        return;
+    }
+    let Some(ynl) = simdev_tests::kernel_ynl() else { return };
+    // A netdevsim device of this test's own, removed when it ends.
+    struct NsimDevice(u32);
+    impl Drop for NsimDevice {
+        fn drop(&mut self) {
+            let _ = std::fs::write("/sys/bus/netdevsim/del_device", self.0.to_string());
+        }
+    }
+    let id = (700..800).find(|id| !Path::new(&format!("/sys/bus/netdevsim/devices/netdevsim{id}")).exists()).unwrap();
+    std::fs::write("/sys/bus/netdevsim/new_device", format!("{id} 2")).expect("create a netdevsim device");
+    let _nsim = NsimDevice(id);
+    let real_handle = format!("netdevsim/netdevsim{id}");
+    eventually("netdevsim's ports", || Path::new(&format!("/sys/bus/netdevsim/devices/netdevsim{id}/net")).exists());
+
+    let spec = ynl.join("Documentation/netlink/specs/devlink.yaml");
+    let sim = Simulator::start(&format!(
+        "[[device]]\nname = \"dn0\"\nbackend = \"model\"\nports = 2\n\n[[family]]\nspec = \"{}\"\n",
+        spec.display()
+    ));
+    let sim_handle = "simdev/dn0";
+    let devlink = |simulated: bool| {
+        if simulated {
+            let mut cmd = std::process::Command::new(simdev_tests::bin("genl-client"));
+            cmd.arg("--port").arg(sim.port.to_string()).args(["exec", "--family", "devlink", "--", "devlink"]);
+            cmd
+        } else {
+            std::process::Command::new("devlink")
+        }
+    };
+    let run = |handle: &str, command: &str, simulated: bool| {
+        let args: Vec<String> = command.split(' ').map(|word| word.replace("DEV", handle)).collect();
+        comparable(handle, &devlink(simulated).args(&args).output().expect("run devlink"))
+    };
+
+    // A monitor of each, listening once it has seen a snapshot made and
+    // deleted (poked until it has: nothing says when it has subscribed).
+    let real_events = simdev_tests::TempFile::with_contents("devlink-monitor-real", "");
+    let sim_events = simdev_tests::TempFile::with_contents("devlink-monitor-sim", "");
+    let mut monitors = Vec::new();
+    for (simulated, out) in [(false, &real_events), (true, &sim_events)] {
+        let file = std::fs::File::create(&out.0).expect("monitor output");
+        let child = devlink(simulated).arg("monitor").stdout(file).stderr(std::process::Stdio::null()).spawn();
+        monitors.push(child.expect("run devlink monitor"));
+    }
+    let read = |file: &simdev_tests::TempFile| std::fs::read_to_string(&file.0).unwrap_or_default();
+    eventually("both monitors listen", || {
+        for (handle, simulated) in [(real_handle.as_str(), false), (sim_handle, true)] {
+            for verb in ["new", "del"] {
+                let region = format!("{handle}/dummy");
+                devlink(simulated).args(["region", verb, &region, "snapshot", "99"]).output().expect("poke");
+            }
+        }
+        read(&real_events).contains("snapshot 99") && read(&sim_events).contains("snapshot 99")
+    });
+
+    let mut differences = Vec::new();
+    for command in DEVLINK_COMMANDS {
+        let real = run(&real_handle, command, false);
+        let simulated = run(sim_handle, command, true);
+        if real != simulated {
+            differences.push(format!("devlink {command}\n  netdevsim: {real:?}\n  simulated: {simulated:?}"));
+        }
+    }
+
+    // Every notification those commands made, in order, the same (the
+    // pokes aside); the simulator's may still be on their way.
+    let events = |file: &simdev_tests::TempFile, handle: &str| -> Vec<String> {
+        read(file)
+            .lines()
+            .filter(|line| !line.contains("snapshot 99"))
+            .map(|line| comparable_event(handle, line))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while events(&real_events, &real_handle) != events(&sim_events, sim_handle) && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for mut monitor in monitors {
+        let _ = monitor.kill();
+        let _ = monitor.wait();
+    }
+    let (real, simulated) = (events(&real_events, &real_handle), events(&sim_events, sim_handle));
+    if real != simulated {
+        differences.push(format!(
+            "devlink monitor\n  netdevsim:\n    {}\n  simulated:\n    {}",
+            real.join("\n    "),
+            simulated.join("\n    ")
+        ));
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} commands (and the monitor) differ:\n{}",
+        differences.len(),
+        DEVLINK_COMMANDS.len() + 1,
+        differences.join("\n")
+    );
+}

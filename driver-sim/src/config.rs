@@ -92,6 +92,36 @@ pub struct FamilyConfig {
     pub faults: Vec<FaultConfig>,
 }
 
+/// `[[device.param]]`: a parameter of the device's devlink instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamConfig {
+    pub name: Spanned<String>,
+    /// `u8`, `u16`, `u32`, `string` or `bool`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// The configuration modes it has: `runtime`, `driverinit`, `permanent`.
+    pub cmodes: Spanned<Vec<String>>,
+    /// Its value in each of them at start.
+    pub value: Spanned<toml::Value>,
+}
+
+impl ParamConfig {
+    /// The parameter it declares, or what is wrong with it and where.
+    pub fn param(&self) -> Result<crate::driver::served::devlink::params::Param, (Range<usize>, String)> {
+        use crate::driver::served::devlink::params::{Param, ParamType, ParamValue};
+        let name = self.name.get_ref();
+        let at = |span: Range<usize>, why: String| (span, format!("device.param `{name}`: {why}"));
+        if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
+            return Err(at(self.name.span(), format!("1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
+        }
+        let kind = ParamType::parse(self.kind.get_ref())
+            .ok_or_else(|| at(self.kind.span(), "type is one of u8, u16, u32, string, bool".into()))?;
+        let value = ParamValue::from_toml(kind, self.value.get_ref()).map_err(|why| at(self.value.span(), why))?;
+        Param::new(name, kind, self.cmodes.get_ref(), value).map_err(|why| at(self.cmodes.span(), why))
+    }
+}
+
 /// `not-found = { errno = "ENODEV", extack = false }`: drivers differ
 /// (dpll's says ENOENT and names the attribute, netdev's a bare ENODEV).
 #[derive(Debug, Clone, Deserialize)]
@@ -302,6 +332,9 @@ pub struct DeviceConfig {
     pub firmware: FirmwareConfig,
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultConfig>,
+    /// Its devlink instance's parameters; none: netdevsim's (`max_macs`, `test1`).
+    #[serde(default, rename = "param")]
+    pub params: Vec<ParamConfig>,
 }
 
 /// `[[device.register]]`
@@ -553,6 +586,13 @@ impl DeviceConfig {
         }
         self.validate_registers()?;
         self.validate_sensors()?;
+        let mut params = std::collections::HashSet::new();
+        for param in &self.params {
+            param.param()?;
+            if !params.insert(param.name.get_ref()) {
+                return Err((param.name.span(), format!("device.param `{}`: duplicate name", param.name.get_ref())));
+            }
+        }
         let fw = &self.firmware;
         if fw.version.get_ref().is_empty() || fw.version.get_ref().len() > FW_VERSION_MAX {
             return Err((fw.version.span(), format!("device.firmware.version: 1 to {FW_VERSION_MAX} characters")));
@@ -955,6 +995,27 @@ mod tests {
         let config = Config::embedded_default();
         assert!(config.devices.len() >= 2);
         assert_eq!(config.simulator.netns, Netns::Private);
+    }
+
+    #[test]
+    fn devlink_params_are_checked_where_they_are_written() {
+        let param = |body: &str| format!("[[device]]\nname = \"a\"\n[[device.param]]\n{body}\n");
+        let ok =
+            Config::parse(&param("name = \"fast\"\ntype = \"u16\"\ncmodes = [\"runtime\"]\nvalue = 7"), "lab.toml");
+        assert_eq!(ok.unwrap().devices[0].params[0].name.get_ref(), "fast");
+        let msg = error(&param("name = \"x\"\ntype = \"u64\"\ncmodes = [\"runtime\"]\nvalue = 1"));
+        assert!(msg.starts_with("lab.toml:5:8: device.param `x`: type is one of u8, u16, u32, string, bool"), "{msg}");
+        let msg = error(&param("name = \"x\"\ntype = \"u8\"\ncmodes = [\"runtime\"]\nvalue = 256"));
+        assert!(msg.starts_with("lab.toml:7:9: device.param `x`:"), "{msg}");
+        let msg = error(&param("name = \"x\"\ntype = \"bool\"\ncmodes = [\"sometimes\"]\nvalue = true"));
+        assert!(msg.contains("device.param `x`: no cmode sometimes (runtime, driverinit, permanent)"), "{msg}");
+        let msg = error(&param("name = \"max_macs\"\ntype = \"u8\"\ncmodes = [\"driverinit\"]\nvalue = 1"));
+        assert!(msg.contains("device.param `max_macs`: max_macs is a generic devlink parameter of type u32"), "{msg}");
+        let twice = format!(
+            "{}[[device.param]]\nname = \"x\"\ntype = \"bool\"\ncmodes = [\"runtime\"]\nvalue = false\n",
+            param("name = \"x\"\ntype = \"bool\"\ncmodes = [\"runtime\"]\nvalue = true")
+        );
+        assert!(error(&twice).contains("device.param `x`: duplicate name"), "{}", error(&twice));
     }
 
     #[test]

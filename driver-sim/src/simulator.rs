@@ -299,7 +299,7 @@ impl Simulator {
     /// Announces a flash status (`fw-flash-status-ntf` on `fw`, and
     /// devlink's flash notifications where devlink is served).
     pub fn notify_flash(&mut self, dev: u32, status: FwStatus) {
-        crate::driver::served::devlink::relay_flash(self, dev, &status);
+        crate::driver::served::devlink::flash::relay_flash(self, dev, &status);
         self.notify_object(dev, cmd::FW_FLASH_STATUS_NTF, GROUP_FW, status);
     }
 

@@ -1,7 +1,9 @@
 //! The kernel's `devlink` family: the commands simdev drives a netdevsim
 //! device with, and `genl-client --kernel devlink` shows. Instances are
 //! named by a handle `BUS/DEVICE` (`netdevsim/netdevsim3`), as in the
-//! `devlink` tool. Numbers are those of `include/uapi/linux/devlink.h`.
+//! `devlink` tool. Numbers are those of `include/uapi/linux/devlink.h`
+//! (ABI: they never change); the simulator's devlink personality writes
+//! what devlink's spec does not describe with them too.
 
 use crate::client::{Client, Reply};
 use crate::error::{Error, Result};
@@ -14,19 +16,55 @@ pub const VERSION: u8 = 1;
 /// The multicast group flash status notifications go to.
 pub const GROUP_CONFIG: &str = "config";
 
+/// `enum devlink_command`.
 pub mod cmd {
     pub const GET: u8 = 1;
+    pub const NEW: u8 = 3;
+    pub const DEL: u8 = 4;
+    pub const PORT_NEW: u8 = 7;
+    pub const PORT_DEL: u8 = 8;
     pub const RELOAD: u8 = 37;
+    pub const PARAM_NEW: u8 = 40;
+    pub const PARAM_DEL: u8 = 41;
+    pub const REGION_NEW: u8 = 44;
+    pub const REGION_DEL: u8 = 45;
     pub const INFO_GET: u8 = 51;
+    pub const HEALTH_REPORTER_RECOVER: u8 = 54;
+    pub const HEALTH_REPORTER_DIAGNOSE: u8 = 55;
     /// Also the "flash begins" notification.
     pub const FLASH_UPDATE: u8 = 58;
     pub const FLASH_UPDATE_END: u8 = 59;
     pub const FLASH_UPDATE_STATUS: u8 = 60;
+    pub const TRAP_NEW: u8 = 63;
+    pub const TRAP_DEL: u8 = 64;
+    pub const TRAP_GROUP_NEW: u8 = 67;
+    pub const TRAP_GROUP_DEL: u8 = 68;
+    pub const TRAP_POLICER_NEW: u8 = 71;
+    pub const TRAP_POLICER_DEL: u8 = 72;
 }
 
+/// `enum devlink_attr`.
 pub mod attr {
     pub const BUS_NAME: u16 = 1;
     pub const DEV_NAME: u16 = 2;
+    pub const PORT_INDEX: u16 = 3;
+    pub const PARAM: u16 = 80;
+    pub const PARAM_NAME: u16 = 81;
+    pub const PARAM_GENERIC: u16 = 82;
+    pub const PARAM_TYPE: u16 = 83;
+    pub const PARAM_VALUES_LIST: u16 = 84;
+    pub const PARAM_VALUE: u16 = 85;
+    pub const PARAM_VALUE_DATA: u16 = 86;
+    pub const PARAM_VALUE_CMODE: u16 = 87;
+    pub const REGION_NAME: u16 = 88;
+    pub const REGION_SNAPSHOTS: u16 = 90;
+    pub const REGION_SNAPSHOT: u16 = 91;
+    pub const REGION_SNAPSHOT_ID: u16 = 92;
+    pub const REGION_CHUNKS: u16 = 93;
+    pub const REGION_CHUNK: u16 = 94;
+    pub const REGION_CHUNK_DATA: u16 = 95;
+    pub const REGION_CHUNK_ADDR: u16 = 96;
+    pub const REGION_CHUNK_LEN: u16 = 97;
     pub const INFO_DRIVER_NAME: u16 = 98;
     pub const INFO_SERIAL_NUMBER: u16 = 99;
     pub const INFO_VERSION_FIXED: u16 = 100;
@@ -34,13 +72,36 @@ pub mod attr {
     pub const INFO_VERSION_STORED: u16 = 102;
     pub const INFO_VERSION_NAME: u16 = 103;
     pub const INFO_VERSION_VALUE: u16 = 104;
+    pub const FMSG: u16 = 106;
+    pub const FMSG_OBJ_NEST_START: u16 = 107;
+    pub const FMSG_PAIR_NEST_START: u16 = 108;
+    pub const FMSG_ARR_NEST_START: u16 = 109;
+    pub const FMSG_NEST_END: u16 = 110;
+    pub const FMSG_OBJ_NAME: u16 = 111;
+    pub const FMSG_OBJ_VALUE_TYPE: u16 = 112;
+    pub const FMSG_OBJ_VALUE_DATA: u16 = 113;
+    pub const HEALTH_REPORTER: u16 = 114;
+    pub const HEALTH_REPORTER_NAME: u16 = 115;
+    pub const HEALTH_REPORTER_STATE: u16 = 116;
+    pub const HEALTH_REPORTER_ERR_COUNT: u16 = 117;
+    pub const HEALTH_REPORTER_RECOVER_COUNT: u16 = 118;
+    pub const HEALTH_REPORTER_DUMP_TS: u16 = 119;
+    pub const HEALTH_REPORTER_GRACEFUL_PERIOD: u16 = 120;
+    pub const HEALTH_REPORTER_AUTO_RECOVER: u16 = 121;
     pub const FLASH_UPDATE_FILE_NAME: u16 = 122;
     pub const FLASH_UPDATE_COMPONENT: u16 = 123;
     pub const FLASH_UPDATE_STATUS_MSG: u16 = 124;
     pub const FLASH_UPDATE_STATUS_DONE: u16 = 125;
     pub const FLASH_UPDATE_STATUS_TOTAL: u16 = 126;
+    pub const TRAP_NAME: u16 = 130;
+    pub const TRAP_GROUP_NAME: u16 = 135;
+    pub const HEALTH_REPORTER_DUMP_TS_NS: u16 = 137;
+    pub const HEALTH_REPORTER_AUTO_DUMP: u16 = 141;
+    pub const TRAP_POLICER_ID: u16 = 142;
     pub const FLASH_UPDATE_STATUS_TIMEOUT: u16 = 151;
     pub const RELOAD_ACTION: u16 = 153;
+    pub const RELOAD_LIMITS: u16 = 155;
+    pub const REGION_DIRECT: u16 = 179;
 }
 
 /// `DEVLINK_RELOAD_ACTION_DRIVER_REINIT`: what `devlink dev reload` does by default.

@@ -8,6 +8,7 @@ use crate::driver::model::faults::Faults;
 use crate::driver::model::firmware::Firmware;
 use crate::driver::model::registers::RegisterFile;
 use crate::driver::model::sensors::Sensor;
+use crate::driver::served::devlink::instance::Instance;
 use crate::hardware::model::ModelBackend;
 use crate::hardware::netdevs::Netdevs;
 use crate::hardware::netdevsim::{knob_for, NetdevsimBackend, NsimDevice};
@@ -49,6 +50,8 @@ pub struct Device {
     pub flap_generation: u64,
     /// Per port: its LED (the spec's `led-state`), simulated on every backend.
     pub leds: Vec<u8>,
+    /// What its devlink instance holds besides firmware and ports.
+    pub devlink: Instance,
 }
 
 impl Device {
@@ -315,6 +318,7 @@ impl Devices {
                 *config.firmware.flash_duration_ms.get_ref(),
             ),
             faults: Faults::from_config(&config.faults, self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            devlink: Instance::new(config, self.seed ^ u64::from(id).wrapping_mul(0xbf58_476d_1ce4_e5b9)),
             stats: DriverStats::default(),
             carrier_generation: vec![0; port_count],
             leds: vec![led_state::OFF as u8; port_count],

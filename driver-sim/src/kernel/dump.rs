@@ -48,8 +48,13 @@ pub enum DumpTarget {
     Families,
     /// The controller's policy dump of a family (of one of its commands).
     Policy { family: &'static FamilySpec, family_id: u16, op: Option<u32> },
-    /// A served family's objects that match a filter, for command `cmd`.
-    Served { cmd: u8, filter: std::rc::Rc<crate::driver::served::store::Attrs> },
+    /// A served family's objects that match a filter, for command `cmd`,
+    /// its parts framed as its driver frames them.
+    Served {
+        cmd: u8,
+        filter: std::rc::Rc<crate::driver::served::store::Attrs>,
+        framing: crate::driver::served::personality::DumpFraming,
+    },
 }
 
 /// Where a dump resumes: an outer index (a device id, a family) and an
@@ -127,12 +132,15 @@ pub struct DumpCursor {
 impl DumpCursor {
     pub fn new(request: DumpRequest, handler: &DumpHandler, generation: u64) -> Self {
         DumpCursor {
-            request,
             next: handler.next,
             position: Position::default(),
             generation,
             only_done_left: false,
-            done: handler.done,
+            done: match &request.target {
+                DumpTarget::Served { framing, .. } => framing.done,
+                _ => handler.done,
+            },
+            request,
         }
     }
 

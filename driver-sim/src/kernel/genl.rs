@@ -143,6 +143,12 @@ pub struct Context {
     pub subscription: Option<SubscriptionChange>,
     /// The largest receive its socket says it makes (`socket-set`).
     pub recv_size: Option<u32>,
+    /// Datagrams that follow the reply (devlink's health messages: the
+    /// reply's parts, then `NLMSG_DONE`, each its own datagram).
+    pub more_replies: Vec<Vec<u8>>,
+    /// A message the ACK of a request that succeeded carries (a
+    /// `NL_SET_ERR_MSG` before a `return 0`: devlink's skipped trap).
+    pub warning: Option<String>,
 }
 
 /// A `do` handler: the reply (if any) or the error.
@@ -319,14 +325,20 @@ fn run_request(
                 client.dump = Some(cursor);
             }
         }),
-        (_, Some(do_)) => do_(sim, context, &request).map(|reply| answers.extend(reply)),
+        (_, Some(do_)) => do_(sim, context, &request).map(|reply| {
+            answers.extend(reply);
+            answers.append(&mut context.more_replies);
+        }),
         _ => unreachable!("checked above"),
     };
     if let Some(post_doit) = ops.post_doit {
         post_doit(sim, context, &request, client, result.is_err());
     }
     result.map_err(with_warning)?;
-    Ok(if is_dump { ExtAck::default() } else { warning.map(ExtAck::message).unwrap_or_default() })
+    if is_dump {
+        return Ok(ExtAck::default());
+    }
+    Ok(context.warning.take().or(warning.map(str::to_string)).map(ExtAck::message).unwrap_or_default())
 }
 
 /// Step 8: each required attribute, or one of its alternatives, is there.

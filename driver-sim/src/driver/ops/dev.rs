@@ -164,6 +164,11 @@ pub fn del(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
 /// netdevs, in their initial state).
 pub fn reset(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, ctx, request)?;
+    reset_device(sim, ctx, id)
+}
+
+/// [`reset`] of device `id`, whoever asked (a devlink reload too).
+pub fn reset_device(sim: &mut Simulator, ctx: &mut Context, id: u32) -> Result<Option<Vec<u8>>, HandlerError> {
     if let Some(nsim) = sim.devices.get(id).expect("selected").netdevsim.clone() {
         // A reload takes the kernel a while: a worker runs it, and the
         // request is answered when it ends (`reload_finished`).

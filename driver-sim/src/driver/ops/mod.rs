@@ -116,11 +116,19 @@ fn select(sim: &Simulator, request: &Request<'_>) -> Result<u32, HandlerError> {
 /// back the answer).
 pub fn target_device(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<u32, HandlerError> {
     let id = select(sim, request)?;
-    ctx.device = Some(id);
     let command = request.family.command(request.genl.cmd).map_or("?", |c| c.name);
-    let device = sim.devices.get_mut(id).expect("selected");
+    fire_faults(sim, ctx, id, command)?;
+    Ok(id)
+}
+
+/// Fires device `id`'s faults set on simdev's `command` (a devlink
+/// reload fires `dev-reset`'s: it is that reset), the request's device
+/// now `id`: an errno fails the request, a latency holds back its answer.
+pub fn fire_faults(sim: &mut Simulator, ctx: &mut Context, id: u32, command: &str) -> Result<(), HandlerError> {
+    ctx.device = Some(id);
+    let device = sim.devices.get_mut(id).expect("a known device");
     let Some(hit) = device.faults.check(command) else {
-        return Ok(id);
+        return Ok(());
     };
     if !hit.delay.is_zero() {
         ctx.delay = Some(hit.delay);
@@ -130,7 +138,7 @@ pub fn target_device(sim: &mut Simulator, ctx: &mut Context, request: &Request<'
         let errno = hit.errno as i32;
         return Err(HandlerError::new(errno, format!("injected fault: {command} fails with {}", errno_name(errno))));
     }
-    Ok(id)
+    Ok(())
 }
 
 /// The `start` of every device-scoped dump: the device the request names

@@ -21,14 +21,14 @@
 //! what the notification's spec lists. Any other op answers `EOPNOTSUPP`.
 //! Faults set on an op (`[[family.fault]]`) fire before it does anything.
 
-use super::personality::Personality;
+use super::personality::{DumpFraming, Entry, Personality};
 use super::store::{canonical, Attrs, Object};
 use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::policy::errno;
-use simdev_protocol::wire::MessageBuilder;
+use simdev_protocol::wire::{MessageBuilder, NLM_F_MULTI};
 use simdev_protocol::ynl::codec::Codec;
 use simdev_ynl::{Family, Op};
 use std::rc::Rc;
@@ -97,11 +97,32 @@ fn store<'a>(sim: &'a mut Simulator, request: &Request<'_>) -> &'a mut super::st
 
 /// The request's attributes, in the store's form.
 fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<Attrs, HandlerError> {
-    let value = Codec::new(family)
+    // What the spec does not describe passed the op's policy (a family that
+    // does not validate strictly lets it by, as devlink's param-set lets
+    // the value data its spec leaves out): the handler reads it raw.
+    let mut codec = Codec::new(family);
+    codec.process_unknown = true;
+    let value = codec
         .decode(set, request.message.genl_attrs(request.family.hdrsize.into()))
         .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
-    let serde_json::Value::Object(attrs) = value.to_json() else { unreachable!("a set decodes to a dict") };
+    let serde_json::Value::Object(mut attrs) = value.to_json() else { unreachable!("a set decodes to a dict") };
+    attrs.retain(|name, _| !name.starts_with("UnknownAttr("));
     canonical(family, set, &attrs).map_err(|e| HandlerError::new(errno::EINVAL, e))
+}
+
+/// The attributes of `wanted` that `mode`'s request lists, where the spec
+/// lists them: what the kernel's handler reads (others pass its
+/// validation unread, as devlink's param-get ignores the cmode iproute2
+/// sends).
+fn listed(wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
+    match mode.and_then(|m| m.request.as_ref()) {
+        Some(request) => wanted
+            .iter()
+            .filter(|(name, _)| request.attributes.contains(name))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => wanted.clone(),
+    }
 }
 
 /// `message` about the object `key` names, pointing at the request's
@@ -178,9 +199,25 @@ fn reply_attrs(object: &Object, reply: Option<&Vec<String>>) -> Attrs {
     }
 }
 
+/// Encodes `object`'s attributes among `reply` (all without a list), then
+/// those in wire form the spec does not describe, after `message`'s headers.
+fn encode_object(
+    family: &Family,
+    set: &str,
+    object: &Object,
+    reply: Option<&Vec<String>>,
+    mut message: MessageBuilder,
+) -> Result<Vec<u8>, HandlerError> {
+    Codec::new(family)
+        .encode(set, None, &serde_json::Value::Object(reply_attrs(object, reply)), &mut message)
+        .map_err(|e| HandlerError::new(errno::EIO, format!("the simulator cannot encode its own object: {e}")))?;
+    message.put_raw(&object.raw);
+    Ok(message.finish())
+}
+
 /// The command replies to `op`'s do (or dump) carry: the mode's own
-/// reply value where the spec gives one (devlink's port dump: 3, its do:
-/// 7), else the op's.
+/// reply value where the spec gives one (devlink's port get: 7), else the
+/// op's.
 fn reply_cmd(op: &Op, dump: bool) -> u8 {
     let mode = if dump { op.dump.as_ref() } else { op.do_.as_ref() };
     let own = mode.and_then(|m| m.reply.as_ref()).and_then(|r| r.value);
@@ -221,6 +258,7 @@ impl Source {
 fn source(sim: &Simulator, family_id: u16, op: &'static Op) -> Source {
     let served = sim.served.get(family_id).expect("served");
     match (served.personality, get_op_of(served.ynl, op)) {
+        (Some(personality), _) if personality.answers(&op.name) => Source::Personality(personality, &op.name),
         (Some(personality), Some(get)) if personality.answers(get) => Source::Personality(personality, get),
         _ => Source::Store,
     }
@@ -245,8 +283,9 @@ fn next_object(
         Source::Personality(personality, get) => {
             let mut cursor = from;
             loop {
-                let (attrs, next) = personality.object(sim, get, cursor)?;
-                let object = Object { serial: cursor, set: set.to_string(), attrs };
+                let (entry, next) = personality.object(sim, get, wanted, cursor)?;
+                let Entry { attrs, keys, raw } = entry;
+                let object = Object { serial: cursor, set: set.to_string(), attrs, keys, raw };
                 if object.matches(wanted) {
                     return Some((object, next));
                 }
@@ -286,11 +325,18 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
         None => Ok(None),
     };
     let how = sim.served.get(request.family_id).expect("served").not_found;
-    let not_found = |key: &Attrs| match how.extack {
-        true => about_key(how.errno, format!("no {set} object with {}", describe(key)), family, set, key, request),
-        false => HandlerError { errno: how.errno, ext: Default::default() },
-    };
     let from = source(sim, request.family_id, op);
+    let own_error = match from {
+        Source::Personality(personality, get) => personality.not_found_error(sim, get, &wanted, request),
+        Source::Store => None,
+    };
+    let not_found = |key: &Attrs| match (&own_error, how.extack) {
+        (Some(error), _) => error.clone(),
+        (None, true) => {
+            about_key(how.errno, format!("no {set} object with {}", describe(key)), family, set, key, request)
+        }
+        (None, false) => HandlerError { errno: how.errno, ext: Default::default() },
+    };
     if sim.served.get(request.family_id).and_then(|f| f.personality).is_some_and(|p| p.lacks(&op.name)) {
         // The object it names must exist first (the core's `pre_doit`).
         let get = get_op_of(family, op).and_then(|get| family.op(get));
@@ -315,10 +361,11 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     }
     match verb {
         Verb::Get => {
+            let wanted = listed(&wanted, op.do_.as_ref());
             let found = next_object(sim, request.family_id, from, set, &wanted, 0);
             let (object, _) = found.ok_or_else(|| not_found(&wanted))?;
-            let attrs = reply_attrs(&object, from.reply_list(reply_list));
-            Ok(Some(encode(family, set, &attrs, request.reply(reply_cmd(op, false)))?))
+            let reply = request.reply(reply_cmd(op, false));
+            Ok(Some(encode_object(family, set, &object, from.reply_list(reply_list), reply)?))
         }
         Verb::Set => {
             let key = request_key(family, set, &wanted)?;
@@ -406,15 +453,20 @@ pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, 
 fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let (family, op, set) = op_of(sim, request);
     fire_faults(sim, request, op, None)?;
-    let filter = request_attrs(family, set, request)?;
-    Ok(DumpTarget::Served { cmd: request.genl.cmd, filter: Rc::new(filter) })
+    let filter = listed(&request_attrs(family, set, request)?, op.dump.as_ref());
+    let mut framing = DumpFraming::default();
+    if let Source::Personality(personality, _) = source(sim, request.family_id, op) {
+        personality.check_dump(sim, &op.name, &filter)?;
+        framing = personality.dump_framing(&op.name);
+    }
+    Ok(DumpTarget::Served { cmd: request.genl.cmd, filter: Rc::new(filter), framing })
 }
 
 /// `position.outer`: where the search for the next object starts (a
 /// store serial, a personality's cursor); `position.inner`: 1 once an
 /// object matched.
 fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> DumpStep {
-    let DumpTarget::Served { cmd, filter } = &request.target else { unreachable!("a served family's dump") };
+    let DumpTarget::Served { cmd, filter, framing } = &request.target else { unreachable!("a served family's dump") };
     let served = sim.served.get(request.family_id).expect("served");
     let (family, dump_multi) = (served.ynl, served.dump_multi);
     let op = family.op_by_request_value(*cmd).expect("declared");
@@ -427,13 +479,10 @@ fn dump_next(sim: &mut Simulator, request: &DumpRequest, position: Position) -> 
         return Ok(None);
     };
     let reply = op.dump.as_ref().and_then(|m| m.reply.as_ref()).or(op.do_.as_ref().and_then(|m| m.reply.as_ref()));
-    let attrs = reply_attrs(&object, from.reply_list(reply.map(|r| &r.attributes)));
-    let cmd = reply_cmd(op, true);
-    let part = match dump_multi {
-        true => request.part(cmd),
-        false => MessageBuilder::genl(request.family_id, 0, request.header.seq, request.port, cmd, request.version),
-    };
-    let message = encode(family, set, &attrs, part)?;
+    let cmd = framing.cmd.unwrap_or_else(|| reply_cmd(op, true));
+    let flags = if dump_multi { NLM_F_MULTI } else { 0 } | framing.extra_flags;
+    let part = MessageBuilder::genl(request.family_id, flags, request.header.seq, request.port, cmd, request.version);
+    let message = encode_object(family, set, &object, from.reply_list(reply.map(|r| &r.attributes)), part)?;
     Ok(Some((message, Position { outer: next, inner: 1 })))
 }
 

@@ -19,12 +19,20 @@ pub struct Object {
     pub serial: u64,
     pub set: String,
     pub attrs: Attrs,
+    /// Attributes a request names it by that its messages carry elsewhere
+    /// (devlink's `param-name`, inside its `param` nest): matched, never
+    /// sent. A driver's objects only ([`super::personality`]).
+    pub keys: Attrs,
+    /// Attributes its messages carry that the family's spec does not
+    /// describe (devlink 6.12's parameter values, health messages), in
+    /// wire form: sent after `attrs`. A driver's objects only.
+    pub raw: Vec<u8>,
 }
 
 impl Object {
     /// Whether every attribute of `wanted` has the same value here.
     pub fn matches(&self, wanted: &Attrs) -> bool {
-        wanted.iter().all(|(name, value)| self.attrs.get(name) == Some(value))
+        wanted.iter().all(|(name, value)| self.attrs.get(name).or_else(|| self.keys.get(name)) == Some(value))
     }
 
     /// Its attributes among `names`, in its own order: the order they
@@ -79,7 +87,9 @@ impl Store {
     }
 
     pub fn insert(&mut self, set: &str, attrs: Attrs) -> &Object {
-        self.objects.push(Object { serial: self.next_serial, set: set.to_string(), attrs });
+        let object =
+            Object { serial: self.next_serial, set: set.to_string(), attrs, keys: Attrs::new(), raw: Vec::new() };
+        self.objects.push(object);
         self.next_serial += 1;
         self.objects.last().expect("just pushed")
     }

@@ -1,0 +1,156 @@
+//! devlink health reporters: netdevsim's `empty` (diagnose and dump put
+//! nothing) and `dummy` (recover, diagnose, dump: netdevsim's test
+//! message), with the core's rules (`net/devlink/health.c`): a recover of
+//! a healthy reporter does nothing; a dump is taken on the first dump read
+//! and kept until cleared. Nothing breaks a reporter yet (netdevsim's
+//! `break_health` debugfs file has no simdev counterpart): they stay
+//! healthy.
+
+use super::wire::{attr, raw, Fmsg, FmsgValue};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `DEVLINK_HEALTH_REPORTER_STATE_HEALTHY`.
+const HEALTHY: u8 = 0;
+
+/// What a reporter's driver implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// netdevsim's `empty`: diagnose and dump, putting nothing.
+    Empty,
+    /// netdevsim's `dummy`: recover, diagnose and dump.
+    Dummy,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    pub name: String,
+    pub kind: Kind,
+    pub state: u8,
+    pub errors: u64,
+    pub recoveries: u64,
+    pub graceful_period: u64,
+    pub auto_recover: bool,
+    pub auto_dump: bool,
+    /// The dump kept (`reporter->dump_fmsg`) and when it was taken (ms
+    /// since boot, as `jiffies_to_msecs`; ns of the real clock).
+    pub dump: Option<(Fmsg, u64, u64)>,
+    /// Bytes of the dummy's `test_binary` (netdevsim's `binary_len`).
+    binary_len: usize,
+    /// Seed of the dummy's random bytes: each message differs, as
+    /// netdevsim's `get_random_bytes` makes it.
+    seed: u64,
+}
+
+impl Reporter {
+    pub fn netdevsim_defaults(seed: u64) -> Vec<Reporter> {
+        let reporter = |name: &str, kind| Reporter {
+            name: name.to_string(),
+            kind,
+            state: HEALTHY,
+            errors: 0,
+            recoveries: 0,
+            graceful_period: 0,
+            // The core's defaults: auto-recover when the driver can
+            // recover, auto-dump when it can dump.
+            auto_recover: kind == Kind::Dummy,
+            auto_dump: true,
+            dump: None,
+            binary_len: 16,
+            seed,
+        };
+        vec![reporter("empty", Kind::Empty), reporter("dummy", Kind::Dummy)]
+    }
+
+    pub fn can_recover(&self) -> bool {
+        self.kind == Kind::Dummy
+    }
+
+    /// The `health-reporter` nest (`devlink_nl_health_reporter_fill`:
+    /// a nest without `NLA_F_NESTED`, so written here, not by the codec).
+    pub fn nest(&self) -> Vec<u8> {
+        raw(|m| {
+            m.nest_start_noflag(attr::HEALTH_REPORTER)
+                .put_str(attr::HEALTH_REPORTER_NAME, &self.name)
+                .put_u8(attr::HEALTH_REPORTER_STATE, self.state)
+                .put_u64(attr::HEALTH_REPORTER_ERR_COUNT, self.errors)
+                .put_u64(attr::HEALTH_REPORTER_RECOVER_COUNT, self.recoveries);
+            if self.can_recover() {
+                m.put_u64(attr::HEALTH_REPORTER_GRACEFUL_PERIOD, self.graceful_period)
+                    .put_u8(attr::HEALTH_REPORTER_AUTO_RECOVER, u8::from(self.auto_recover));
+            }
+            if let Some((_, ms, ns)) = &self.dump {
+                m.put_u64(attr::HEALTH_REPORTER_DUMP_TS, *ms).put_u64(attr::HEALTH_REPORTER_DUMP_TS_NS, *ns);
+            }
+            m.put_u8(attr::HEALTH_REPORTER_AUTO_DUMP, u8::from(self.auto_dump)).nest_end();
+        })
+    }
+
+    /// What the driver puts in a diagnose or dump.
+    pub fn message(&mut self) -> Fmsg {
+        let mut fmsg = Fmsg::default();
+        if self.kind == Kind::Empty {
+            return fmsg.finished();
+        }
+        let binary = (0..self.binary_len).map(|_| self.random_byte()).collect();
+        fmsg.pair("test_bool", FmsgValue::Bool(true))
+            .pair("test_u8", FmsgValue::U8(1))
+            .pair("test_u32", FmsgValue::U32(3))
+            .pair("test_u64", FmsgValue::U64(4))
+            .pair("test_string", FmsgValue::String("somestring".into()))
+            .pair("test_binary", FmsgValue::Binary(binary))
+            .pair_start("test_nest")
+            .obj_start()
+            .pair("nested_test_bool", FmsgValue::Bool(false))
+            .pair("nested_test_u8", FmsgValue::U8(0))
+            .obj_end()
+            .pair_end()
+            // netdevsim closes its `test_nest` pair twice more, with an
+            // `arr_pair_nest_end` that has no start: two more ends on the
+            // wire, which readers see close the message's outer nests.
+            .arr_pair_end()
+            .arr_pair_start("test_u32_array");
+        for i in 0..10 {
+            fmsg.value(FmsgValue::U32(i));
+        }
+        fmsg.arr_pair_end().arr_pair_start("test_array_of_objects");
+        for i in 0..10 {
+            fmsg.obj_start()
+                .pair("in_array_nested_test_bool", FmsgValue::Bool(false))
+                .pair("in_array_nested_test_u8", FmsgValue::U8(i))
+                .obj_end();
+        }
+        fmsg.arr_pair_end();
+        fmsg.finished()
+    }
+
+    fn random_byte(&mut self) -> u8 {
+        // xorshift64: random-looking bytes, reproducible per device.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (self.seed >> 24) as u8
+    }
+
+    /// Takes a dump, if none is kept and the driver can dump.
+    pub fn take_dump(&mut self, uptime_ms: u64) {
+        if self.dump.is_none() {
+            let fmsg = self.message();
+            let ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+            self.dump = Some((fmsg, uptime_ms, ns));
+        }
+    }
+
+    /// `devlink_health_reporter_recover`: a healthy reporter has nothing
+    /// to recover; true if it recovered.
+    pub fn recover(&mut self) -> Result<bool, &'static str> {
+        if self.state == HEALTHY {
+            return Ok(false);
+        }
+        if !self.can_recover() {
+            return Err("the reporter cannot recover");
+        }
+        self.recoveries += 1;
+        self.state = HEALTHY;
+        Ok(true)
+    }
+}

@@ -1,0 +1,54 @@
+//! What a simulated device's devlink instance holds beyond the device
+//! model (whose firmware, ports and reset devlink shares): parameters,
+//! health reporters, the dummy region's snapshots, traps, reload counts.
+//! Every device has one, devlink served or not, so serving devlink later
+//! (or a simdev op meanwhile) sees one state.
+
+use super::health::Reporter;
+use super::params::Param;
+use super::regions::Region;
+use super::traps::Traps;
+use crate::config::DeviceConfig;
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub params: Vec<Param>,
+    pub reporters: Vec<Reporter>,
+    pub region: Region,
+    pub traps: Traps,
+    /// Reloads done (`driver_reinit`, limit unspecified: all netdevsim does).
+    pub reloads: u32,
+    /// The eswitch's mode: switchdev, or legacy (netdevsim's first).
+    pub switchdev: bool,
+    seed: u64,
+}
+
+impl Instance {
+    /// The instance of a device configured so (checked configuration).
+    pub fn new(config: &DeviceConfig, seed: u64) -> Self {
+        let params = match config.params.is_empty() {
+            true => Param::netdevsim_defaults(),
+            false => config.params.iter().map(|p| p.param().expect("a checked configuration")).collect(),
+        };
+        let seed = seed | 1;
+        Instance {
+            params,
+            reporters: Reporter::netdevsim_defaults(seed),
+            region: Region::new(seed.rotate_left(17)),
+            traps: Traps::default(),
+            reloads: 0,
+            switchdev: false,
+            seed,
+        }
+    }
+
+    /// What a reload remakes, as netdevsim's `reload_down`/`reload_up` do:
+    /// reporters, regions and traps afresh; parameters and counts stay.
+    pub fn reloaded(&mut self) {
+        self.seed = self.seed.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
+        self.reporters = Reporter::netdevsim_defaults(self.seed);
+        self.region = Region::new(self.seed.rotate_left(17));
+        self.traps = Traps::default();
+        self.reloads += 1;
+    }
+}

@@ -1,0 +1,89 @@
+//! `reload`: `devlink_nl_reload_doit`'s checks with netdevsim's driver
+//! behind it (it reloads by `driver_reinit` only, with no limit), doing
+//! what simdev's `dev-reset` does (its faults too), and what netdevsim's
+//! `reload_down`/`reload_up` remake announced as devlink announces them:
+//! the instance's objects gone, then back, then the instance with its
+//! reload counts.
+//!
+//! `fw_activate` is refused as netdevsim refuses it: the simulated
+//! firmware runs a flashed version as soon as the flash ends, so there is
+//! never a version waiting for activation.
+
+use super::super::personality::Answer;
+use super::super::store::Attrs;
+use super::wire::{attr, cmd};
+use super::{announce_objects, announce_ports, device_of, refuse_kernel_device, send_object};
+use crate::kernel::genl::{Context, HandlerError, Request};
+use crate::simulator::Simulator;
+use simdev_netlink::devlink::RELOAD_ACTION_DRIVER_REINIT;
+use simdev_protocol::policy::errno;
+
+/// `DEVLINK_RELOAD_LIMIT_MAX`.
+const LIMIT_MAX: u32 = 1;
+
+pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wanted: &Attrs) -> Answer {
+    let id = device_of(sim, wanted)?;
+    let action_attr = request.all(attr::RELOAD_ACTION).next();
+    let action = action_attr.and_then(|a| a.u8()).unwrap_or(RELOAD_ACTION_DRIVER_REINIT);
+    if action != RELOAD_ACTION_DRIVER_REINIT {
+        return Err(HandlerError::new(errno::EOPNOTSUPP, "Requested reload action is not supported by the driver"));
+    }
+    let limits_attr = request.all(attr::RELOAD_LIMITS).next();
+    if let Some(limits) = limits_attr {
+        let value = u32::from_ne_bytes(limits.payload[..4].try_into().expect("bitfield32 by policy"));
+        let selector = u32::from_ne_bytes(limits.payload[4..8].try_into().expect("bitfield32 by policy"));
+        let selected = value & selector;
+        if selected == 0 {
+            return Err(HandlerError::new(errno::EINVAL, "Invalid limit selected"));
+        }
+        let limit = (0..=LIMIT_MAX).find(|l| selected & (1 << l) != 0).unwrap_or(LIMIT_MAX + 1);
+        if selected != 1 << limit {
+            return Err(HandlerError::new(errno::EOPNOTSUPP, "Multiselection of limit is not supported"));
+        }
+        // netdevsim registers no limit.
+        return Err(HandlerError::new(errno::EOPNOTSUPP, "Requested limit is not supported by the driver"));
+    }
+    if wanted.keys().any(|name| name.starts_with("netns-")) {
+        let message = "the simulator does not move devlink instances between network namespaces";
+        return Err(HandlerError::new(errno::EOPNOTSUPP, message));
+    }
+    refuse_kernel_device(sim, id, "reload")?;
+    crate::driver::ops::fire_faults(sim, ctx, id, "dev-reset")?;
+    // reload_down: the ports go first, then the rest the driver remakes,
+    // newest first.
+    announce_ports(sim, id, false);
+    for get in ["trap-get", "trap-group-get", "trap-policer-get", "region-snapshots", "region-get"] {
+        announce_objects(sim, id, get, true);
+    }
+    crate::driver::ops::dev::reset_device(sim, ctx, id)?;
+    sim.devices.get_mut(id).expect("found").devlink.reloaded();
+    // reload_up: back in the order the driver makes them, the ports last.
+    for get in ["region-get", "trap-policer-get", "trap-group-get", "trap-get"] {
+        announce_objects(sim, id, get, false);
+    }
+    announce_ports(sim, id, true);
+    announce_objects(sim, id, "get", false);
+    if action_attr.is_none() && limits_attr.is_none() {
+        return Ok(None);
+    }
+    // `devlink_nl_reload_actions_performed_snd`.
+    let performed = 1u32 << RELOAD_ACTION_DRIVER_REINIT;
+    let mut attrs = super::handle(&sim.devices.get(id).expect("found").name);
+    attrs.insert("reload-actions-performed".into(), serde_json::json!({"value": performed, "selector": performed}));
+    send_object(sim, request, cmd::RELOAD, attrs, &[]).map(Some)
+}
+
+/// `dev-stats` of an instance reloaded `reloads` times
+/// (`devlink_reload_stats_put`): its own, of the actions netdevsim does,
+/// then the remote ones, of every action and the limits it may have.
+pub fn dev_stats(reloads: u32) -> serde_json::Value {
+    let entry = |limit: u8, value: u32| serde_json::json!({"reload-stats-limit": limit, "reload-stats-value": value});
+    let info = |action: &str, entries: Vec<serde_json::Value>| serde_json::json!({"reload-action": action, "reload-action-stats": [{"reload-stats-entry": entries}]});
+    serde_json::json!({
+        "reload-stats": {"reload-action-info": [info("driver-reinit", vec![entry(0, reloads)])]},
+        "remote-reload-stats": {"reload-action-info": [
+            info("driver-reinit", vec![entry(0, 0)]),
+            info("fw-activate", vec![entry(0, 0), entry(1, 0)]),
+        ]},
+    })
+}
