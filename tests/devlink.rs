@@ -160,9 +160,12 @@ fn answers_carry_the_kernels_command_numbers() {
 }
 
 /// `devlink dev flash` flashes the simulated firmware: answered when the
-/// flash ends, announced on `config` as netdevsim's flash is (a `devlink
-/// monitor` sees begin, netdevsim's statuses, end), and a fault on simdev's
-/// flash fails it with its errno and message.
+/// flash ends, its progress printed as it goes (iproute2 prints statuses
+/// until its child's send returns, which is when the flash ended, as the
+/// kernel handles a request inside send), announced on `config` as
+/// netdevsim's flash is (a `devlink monitor` sees begin, netdevsim's
+/// statuses, end), and a fault on simdev's flash fails it with its errno
+/// and message.
 #[test]
 fn a_flash_is_announced_as_netdevsims_and_fails_as_faults_say() {
     let Some(dir) = kernel_ynl() else { return };
@@ -176,11 +179,21 @@ fn a_flash_is_announced_as_netdevsims_and_fails_as_faults_say() {
     let sim = Simulator::start(&config);
     let monitor = monitor(&sim);
     let started = std::time::Instant::now();
-    ok(&sim, &["dev", "flash", "simdev/fl0", "file", "fw-2.0.bin"]);
+    let printed = ok(&sim, &["dev", "flash", "simdev/fl0", "file", "fw-2.0.bin"]);
     assert!(started.elapsed() >= std::time::Duration::from_millis(200), "answered when the flash ended");
+    // Not a terminal: one line per status message, as iproute2 prints them.
+    assert_eq!(printed, "Preparing to flash\nFlashing\nFlash select\nFlashing done\n");
+    // On a terminal, the percentages too, to 100 %.
+    let on_tty = on_a_terminal(&sim, "dev flash simdev/fl0 file fw-3.0.bin");
+    let on_tty = on_tty.replace('\u{8}', "");
+    for step in
+        ["Preparing to flash", "Flashing  10%", "  50%", " 100%", "Flash select ( 0m 0s : 1m 21s )", "Flashing done"]
+    {
+        assert!(on_tty.contains(step), "{step:?} in {on_tty:?}");
+    }
     assert_eq!(
         json(&sim, &["dev", "info", "simdev/fl0"])["info"]["simdev/fl0"]["versions"]["running"]["fw"],
-        "fw-2.0.bin"
+        "fw-3.0.bin"
     );
 
     let failed = devlink(&sim, &["dev", "flash", "simdev/fl1", "file", "fw-2.0.bin"]);
@@ -205,6 +218,15 @@ fn a_flash_is_announced_as_netdevsims_and_fails_as_faults_say() {
     let fl1: Vec<&str> = heard.lines().filter(|l| l.contains("simdev/fl1")).collect();
     assert_eq!(fl1.last(), Some(&"[flash,end] simdev/fl1:"), "{heard}");
     assert!(fl1.contains(&"[flash,status] simdev/fl1: msg Flashing failed done 0 total 0"), "{heard}");
+}
+
+/// What `devlink ARGS` prints on a terminal (a pseudo-terminal of
+/// util-linux's `script`).
+fn on_a_terminal(sim: &Simulator, args: &str) -> String {
+    let command = format!("{} --port {} exec -- devlink {args}", simdev_tests::bin("genl-client").display(), sim.port);
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("run script");
+    assert!(out.status.success(), "devlink {args} on a terminal: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `devlink` failing with `wanted` in its output.

@@ -202,13 +202,27 @@ fn simdev_is_framed_and_woken_as_the_kernel_frames_and_wakes() {
     let sim = Simulator::start(CONFIG);
     // The controller's answers about simdev (the simulator's) against its
     // answers about itself (the kernel's), seen by the same program.
-    let scenarios =
-        ["do", "multi", "error", "error-capped", "dump", "peek", "poll", "epoll", "thread", "fork", "fork-busy"];
+    let scenarios = [
+        "do",
+        "multi",
+        "error",
+        "error-capped",
+        "dump",
+        "answered-in-send",
+        "peek",
+        "poll",
+        "epoll",
+        "thread",
+        "fork",
+        "fork-busy",
+    ];
     for scenario in scenarios {
         let (kernel, simulated) = (probe(&sim, "nlctrl", scenario), probe(&sim, "simdev", scenario));
         assert_eq!(simulated, kernel, "{scenario}");
     }
     assert_eq!(probe(&sim, "simdev", "fork-busy")["children_stuck"], 0, "a fork never inherits a held lock");
+    let in_send = probe(&sim, "simdev", "answered-in-send");
+    assert!(in_send.as_object().unwrap().values().all(|v| v == true), "{in_send}");
     let multi = probe(&sim, "simdev", "multi");
     assert_eq!(multi.as_array().unwrap().len(), 4, "reply, ACK, reply, ACK: four datagrams");
     // simdev's own dump against netdev's: DONE with the last parts, the

@@ -104,6 +104,9 @@ pub struct Client {
     /// Its largest receive, as it said (simdev's `socket-set`); 0: unknown.
     /// Only grows, as the kernel's `max_recvmsg_len`.
     recv_size: usize,
+    /// It waits for each request's first answer (`socket-set`'s
+    /// `sync-send`): a request handled without one gets an `NLMSG_NOOP`.
+    pub sync_send: bool,
     /// Its dropped answers were logged.
     warned: bool,
     /// Answers were lost since its queue last drained, and the marker
@@ -114,7 +117,7 @@ pub struct Client {
 impl Client {
     /// Whether it has settings that outlive its requests.
     fn has_settings(&self) -> bool {
-        self.subscribed != 0 || self.recv_size != 0
+        self.subscribed != 0 || self.recv_size != 0 || self.sync_send
     }
 
     /// How much each of its dump buffers holds.
@@ -147,6 +150,7 @@ impl Client {
             last_active: 0,
             subscribed: 0,
             recv_size: 0,
+            sync_send: false,
             overran: false,
             warned: false,
         }

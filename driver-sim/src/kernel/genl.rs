@@ -143,6 +143,9 @@ pub struct Context {
     pub subscription: Option<SubscriptionChange>,
     /// The largest receive its socket says it makes (`socket-set`).
     pub recv_size: Option<u32>,
+    /// Its socket waits for each request's first answer (`socket-set`'s
+    /// `sync-send`).
+    pub sync_send: bool,
     /// Datagrams that follow the reply (devlink's health messages: the
     /// reply's parts, then `NLMSG_DONE`, each its own datagram).
     pub more_replies: Vec<Vec<u8>>,
@@ -204,6 +207,8 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     if header.flags & NLM_F_REQUEST == 0 || header.ty < NLMSG_MIN_TYPE {
         if header.flags & NLM_F_ACK != 0 {
             client.push(build_error(&header, sender.port, 0, &ExtAck::default()));
+        } else if client.sync_send {
+            client.push(handled_without_answer(&header, sender.port));
         }
         return;
     }
@@ -218,6 +223,10 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
     if let (Some(bytes), false) = (context.recv_size, failed) {
         client.note_recv_size(bytes as usize);
     }
+    if context.sync_send && !failed {
+        client.sync_send = true;
+    }
+    let answered_later = context.answer_later.is_some();
     let status = match (result, context.answer_later) {
         // Its work goes on: the ACK comes when it ends.
         (Ok(_), Some(token)) => {
@@ -229,6 +238,9 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
         }
         (Err(e), _) => Some(build_error(&header, sender.port, -e.errno, &e.ext)),
     };
+    if answers.is_empty() && status.is_none() && !answered_later && client.sync_send {
+        answers.push(handled_without_answer(&header, sender.port));
+    }
     match context.delay {
         Some(delay) => {
             answers.extend(status);
@@ -241,6 +253,13 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
             status.into_iter().for_each(|status| client.push(status));
         }
     }
+}
+
+/// What a socket that waits for every request's first answer (`sync-send`)
+/// gets for a request handled without one: an empty `NLMSG_NOOP` with the
+/// request's seq, which its library drops (the kernel never sends one).
+fn handled_without_answer(request: &NlHeader, port: u32) -> Vec<u8> {
+    MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, 0, request.seq, port).finish()
 }
 
 /// A kernel doit's notifications (`genl_notify`) go out before

@@ -7,12 +7,13 @@
 //! whole request when the program did not cap them; the simulator's
 //! controller dump joins the program's (the entries of the families it
 //! serves to the program, without its `NLMSG_DONE`); the library's own
-//! traffic is dropped.
+//! traffic, and the simulator's `NLMSG_NOOP` for a request handled without
+//! an answer (`socket-set`'s `sync-send`), are dropped.
 
 use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
 use simdev_protocol::wire::{
-    align4, read_i32, split_messages, NlHeader, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_OVERRUN, NLM_F_ACK_TLVS,
-    NLM_F_CAPPED, NLM_F_MULTI,
+    align4, read_i32, split_messages, NlHeader, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLMSG_OVERRUN,
+    NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTI,
 };
 use std::collections::VecDeque;
 
@@ -82,7 +83,7 @@ pub fn reframe(datagram: &[u8], context: &Context) -> Delivery {
     let mut out = Vec::with_capacity(datagram.len());
     for message in split_messages(datagram) {
         let header = message.header;
-        if (context.own)(header.seq) {
+        if (context.own)(header.seq) || header.ty == NLMSG_NOOP {
             continue;
         }
         if header.ty == NLMSG_OVERRUN {

@@ -16,7 +16,7 @@ use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLMSG_ER
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,8 @@ const SCRATCH_LEN: usize = 128 * 1024;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
+    /// This thread is in a send waiting for its answer.
+    static AWAITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 pub struct Shim {
@@ -39,6 +41,15 @@ pub struct Shim {
     companion_port: u32,
     config: &'static Config,
     state: Mutex<State>,
+    /// Datagrams taken from the companion so far (by any thread): a send
+    /// waiting for its answer stops when another thread took it.
+    taken: AtomicU64,
+    /// Sends waiting for their answer now (any thread's).
+    waiting_sends: AtomicU64,
+    /// Datagrams on their way to the companion that are the library's own
+    /// business (answers to its requests, its wake-ups), about: while there
+    /// are some, a send waiting for its answer looks at what came.
+    own_coming: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +82,9 @@ struct State {
     recv_size: usize,
     /// What the simulator was told of it (`socket-set`).
     recv_size_told: usize,
+    /// The simulator knows this socket waits for each request's first
+    /// answer (`socket-set`'s `sync-send`), so it answers every request.
+    sync_send_told: bool,
     /// The program sent to the simulator or joined simdev's groups:
     /// answers may come from there.
     simulator_active: bool,
@@ -202,7 +216,8 @@ impl Shim {
         }
         let companion_port = port_of(companion);
         let state = State { nonblocking, ..State::default() };
-        Ok(Shim { companion, companion_port, config, state: Mutex::new(state) })
+        let (taken, waiting_sends, own_coming) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        Ok(Shim { companion, companion_port, config, state: Mutex::new(state), taken, waiting_sends, own_coming })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -252,9 +267,9 @@ impl Shim {
         port
     }
 
-    /// A request of the library's own, with one u32 attribute (its answer
-    /// is dropped).
-    fn own_request(&self, cmd: u8, attr: u16, value: u32) -> io::Result<()> {
+    /// A request of the library's own (its answer is dropped), with the
+    /// attributes `fill` puts.
+    fn own_request(&self, cmd: u8, fill: impl FnOnce(&mut MessageBuilder)) -> io::Result<()> {
         let seq = {
             let mut state = self.state();
             state.next_own_seq = state.next_own_seq.wrapping_add(1);
@@ -264,7 +279,8 @@ impl Shim {
         };
         let mut request =
             MessageBuilder::genl(self.config.simdev().id, NLM_F_REQUEST, seq, 0, cmd, simdev::FAMILY_VERSION);
-        request.put_u32(attr, value);
+        fill(&mut request);
+        self.own_coming.fetch_add(1, Ordering::Relaxed);
         self.to_simulator(&request.finish(), false)
     }
 
@@ -277,7 +293,9 @@ impl Shim {
             self.simulator_active();
         }
         let cmd = if join { simdev::cmd::SUBSCRIBE } else { simdev::cmd::UNSUBSCRIBE };
-        self.own_request(cmd, dev_attr::MCAST_GROUP, group)
+        self.own_request(cmd, |request| {
+            request.put_u32(dev_attr::MCAST_GROUP, group);
+        })
     }
 
     /// Notes the size of a receive of the program's: when it is the largest
@@ -289,31 +307,161 @@ impl Shim {
             let mut state = self.state();
             state.recv_size = state.recv_size.max(bytes.min(u32::MAX as usize));
         }
-        self.tell_receive_size();
+        self.tell_settings();
     }
 
-    /// Tells the simulator the program's largest receive, if it grew since
-    /// and the program talks to the simulator at all (a program that only
-    /// talks to the kernel costs the simulator nothing).
-    fn tell_receive_size(&self) {
-        let bytes = {
-            let mut state = self.state();
-            if !state.simulator_active || state.recv_size <= state.recv_size_told {
+    /// Tells the simulator (simdev's `socket-set`) the program's largest
+    /// receive, if it grew since, and, the first time, that each send
+    /// waits for its answer; only once the program talks to the simulator
+    /// at all (a program that only talks to the kernel costs the simulator
+    /// nothing).
+    fn tell_settings(&self) {
+        let (bytes, sync_send) = {
+            let state = self.state();
+            if !state.simulator_active {
                 return;
             }
-            state.recv_size_told = state.recv_size;
-            state.recv_size
+            let bytes = (state.recv_size > state.recv_size_told).then_some(state.recv_size);
+            (bytes, !state.sync_send_told)
         };
-        if let Err(e) = self.own_request(simdev::cmd::SOCKET_SET, dev_attr::RECV_SIZE, bytes as u32) {
-            eprintln!("simdev-preload: telling the simulator this socket's receive size: {e}");
+        if bytes.is_none() && !sync_send {
+            return;
+        }
+        let told = self.own_request(simdev::cmd::SOCKET_SET, |request| {
+            if let Some(bytes) = bytes {
+                request.put_u32(dev_attr::RECV_SIZE, bytes as u32);
+            }
+            if sync_send {
+                request.put_flag(dev_attr::SYNC_SEND);
+            }
+        });
+        match told {
+            Ok(()) => {
+                let mut state = self.state();
+                state.recv_size_told = state.recv_size_told.max(bytes.unwrap_or(0));
+                state.sync_send_told |= sync_send;
+            }
+            Err(e) => eprintln!("simdev-preload: telling the simulator of this socket: {e}"),
         }
     }
 
-    /// The program's socket talks to the simulator from now on: what it
-    /// reads with is said first, so that its first dump is sized for it.
+    /// The program's socket talks to the simulator from now on: how it
+    /// reads is said first, so that its first dump is sized for it and its
+    /// sends can wait for their answers.
     fn simulator_active(&self) {
         self.state().simulator_active = true;
-        self.tell_receive_size();
+        self.tell_settings();
+    }
+
+    /// The kernel handles a Generic Netlink request inside its send: when
+    /// the send returns, the answer is queued (a flash's ACK, when the flash
+    /// ended; iproute2's `devlink dev flash` sends from a child process and
+    /// prints progress until that send returns). So a send to the simulator
+    /// returns once the companion has an answer for the program (the
+    /// simulator answers every request of a socket that said `sync-send`:
+    /// an `NLMSG_NOOP`, dropped, when it has nothing else to say; what is
+    /// the library's own business is dropped meanwhile), once another
+    /// thread took one from it (since `taken_before`; that thread wakes
+    /// this wait), or once the socket's receive timeout passed (the
+    /// companion has it). The wait is a blocking `MSG_PEEK`, which leaves
+    /// the answer for whichever process reads it: the sender may be a
+    /// forked child. A signal does not end the wait, as it does not end the
+    /// kernel's handling.
+    fn await_answer(&self, fd: c_int, taken_before: u64) {
+        if !self.state().sync_send_told {
+            return; // the simulator does not answer every request: nothing to wait for
+        }
+        let saved_errno = errno();
+        let mut taken = taken_before;
+        // Seen by a taker after its count, or this sees its count (SeqCst).
+        self.waiting_sends.fetch_add(1, Ordering::SeqCst);
+        AWAITING.set(true);
+        loop {
+            if self.taken.load(Ordering::SeqCst) != taken {
+                break;
+            }
+            let mut head = [0u8; 1];
+            // SAFETY: a one-byte buffer.
+            let peeked = unsafe { real::recv(self.companion, head.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
+            if peeked < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            if peeked < 0 || self.taken.load(Ordering::SeqCst) != taken {
+                break; // the receive timeout, or a failure the program's receive will see
+            }
+            if self.own_coming.load(Ordering::Relaxed) > 0 && self.drop_own_business(fd) {
+                taken += 1; // that one was this wait's own
+                continue;
+            }
+            break;
+        }
+        AWAITING.set(false);
+        self.waiting_sends.fetch_sub(1, Ordering::SeqCst);
+        set_errno(saved_errno);
+    }
+
+    /// Counts a datagram taken from the companion, and wakes the sends of
+    /// other threads waiting for an answer: it may have been theirs.
+    fn count_taken(&self) {
+        self.taken.fetch_add(1, Ordering::SeqCst);
+        if self.waiting_sends.load(Ordering::SeqCst) > u64::from(AWAITING.get()) {
+            self.wake();
+        }
+    }
+
+    /// A datagram from the companion to itself, which every receive drops:
+    /// it ends a wait on the companion alone.
+    fn wake(&self) {
+        let wake = MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, 0, 0, 0).finish();
+        let address = netlink_address(self.companion_port, 0);
+        self.own_coming.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a valid buffer and address.
+        unsafe {
+            real::sendto(
+                self.companion,
+                wake.as_ptr().cast(),
+                wake.len(),
+                libc::MSG_DONTWAIT,
+                (&raw const address).cast(),
+                ADDRESS_LEN,
+            )
+        };
+    }
+
+    /// Drops the companion's next datagram if nothing in it is for the
+    /// program (the answer to a request of the library's own, a `NOOP`, a
+    /// wake-up); whether it did.
+    fn drop_own_business(&self, fd: c_int) -> bool {
+        let program_port = self.receiving_port(fd);
+        let own = SCRATCH.with_borrow_mut(|scratch| {
+            let (len, source) = self.companion_recv(scratch, libc::MSG_PEEK | libc::MSG_DONTWAIT);
+            if len < 0 {
+                return false;
+            }
+            if source.nl_pid != self.config.port {
+                return true;
+            }
+            let datagram = &scratch[..(len as usize).min(scratch.len())];
+            let delivery = self.reframed(&self.state(), datagram, program_port);
+            delivery.datagram.is_none() && !delivery.overrun && delivery.dumps_answered.is_empty()
+        });
+        if own {
+            self.drop_companion_head();
+            self.own_came();
+        }
+        own
+    }
+
+    /// A datagram that was not the program's was dropped.
+    fn own_came(&self) {
+        let _ = self.own_coming.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Drops the companion's next datagram (one looked at with `MSG_PEEK`).
+    fn drop_companion_head(&self) {
+        // SAFETY: a zero-length receive consumes one datagram.
+        unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
+        self.count_taken();
     }
 
     /// Whether `group` is one of a served family's.
@@ -404,10 +552,14 @@ impl Shim {
                     }
                 }
             }
+            // Counted before the send: another thread may take the answer
+            // as soon as it comes.
+            let taken_before = self.taken.load(Ordering::Relaxed);
             if let Err(error) = self.to_simulator(for_simulator, nonblocking) {
                 set_errno(error.raw_os_error().unwrap_or(libc::EIO));
                 return -1;
             }
+            self.await_answer(fd, taken_before);
         }
         for &seq in dumps_with_simdev {
             // The simulator lists its families too; those it serves to the
@@ -551,19 +703,7 @@ impl Shim {
     pub fn kernel_active(&self) {
         let was = std::mem::replace(&mut self.state().kernel_active, true);
         if !was {
-            let wake = MessageBuilder::new(simdev_protocol::wire::NLMSG_NOOP, 0, 0, 0).finish();
-            let address = netlink_address(self.companion_port, 0);
-            // SAFETY: a valid buffer and address.
-            unsafe {
-                real::sendto(
-                    self.companion,
-                    wake.as_ptr().cast(),
-                    wake.len(),
-                    libc::MSG_DONTWAIT,
-                    (&raw const address).cast(),
-                    ADDRESS_LEN,
-                )
-            };
+            self.wake();
         }
     }
 
@@ -589,11 +729,12 @@ impl Shim {
             }
             let consume = || {
                 if peek {
-                    unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
+                    self.drop_companion_head();
                 }
             };
             if source.nl_pid != self.config.port {
                 consume(); // not from our simulator (or a wake-up): nobody else may answer
+                self.own_came();
                 if wait {
                     return Taken::Skipped;
                 }
@@ -616,9 +757,13 @@ impl Shim {
             match delivery.datagram {
                 None if wait => {
                     consume();
+                    self.own_came();
                     return Taken::Skipped;
                 }
-                None => consume(),
+                None => {
+                    consume();
+                    self.own_came();
+                }
                 // SAFETY: the caller's message.
                 Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }
@@ -637,6 +782,9 @@ impl Shim {
         header.msg_iovlen = 1;
         // SAFETY: as above; the buffers outlive the call.
         let len = unsafe { real::recvmsg(self.companion, &mut header, flags) };
+        if len >= 0 && flags & libc::MSG_PEEK == 0 {
+            self.count_taken();
+        }
         (len, source)
     }
 
@@ -693,18 +841,15 @@ impl Shim {
                 .find(|m| m.header.ty == NLMSG_DONE && state.dumps.iter().any(|&(s, _)| s == m.header.seq))?;
             (done.header.seq, done.bytes.as_ptr() as usize - kernel.as_ptr() as usize)
         };
+        // What comes before it and is not the program's (a wake-up the
+        // library sent itself, the answer to its own request) is dropped,
+        // as every receive from the companion drops it.
+        while self.drop_own_business(fd) {}
         let mut entry = vec![0u8; SCRATCH_LEN];
-        loop {
-            let (len, source) = self.companion_recv(&mut entry, peek_here);
-            let len = usize::try_from(len).ok().filter(|&len| len > 0)?;
-            if source.nl_pid == self.config.port {
-                entry.truncate(len);
-                break;
-            }
-            // Not from our simulator (a wake-up the library sent itself):
-            // dropped, as every receive from the companion drops it.
-            // SAFETY: a zero-length receive consumes it.
-            unsafe { real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
+        let (len, source) = self.companion_recv(&mut entry, peek_here);
+        entry.truncate(usize::try_from(len).ok().filter(|&len| len > 0)?);
+        if source.nl_pid != self.config.port {
+            return None;
         }
         let program_port = self.receiving_port(fd);
         let delivery = self.reframed(&self.state(), &entry, program_port);
@@ -719,11 +864,9 @@ impl Shim {
             return None;
         }
         if flags & libc::MSG_PEEK == 0 {
-            // SAFETY: zero-length receives consume the two datagrams.
-            unsafe {
-                real::recv(fd, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT);
-                real::recv(self.companion, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT);
-            }
+            // SAFETY: a zero-length receive consumes the kernel's datagram.
+            unsafe { real::recv(fd, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT) };
+            self.drop_companion_head();
             self.state().dumps.retain(|&(s, _)| s != seq);
         }
         // SAFETY: the caller's message.

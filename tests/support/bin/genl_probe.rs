@@ -313,6 +313,28 @@ fn scenario(family: &str, name: &str) -> Value {
             }
             json!({ "enobufs": enobufs })
         }
+        // The kernel handles a request inside its send: its answer is
+        // queued when the send returns, and a message it handles without
+        // a word (no NLM_F_REQUEST, no ACK asked) leaves nothing behind.
+        "answered-in-send" => {
+            send(fd, &getfamily(1, family));
+            let reply = recv(fd, libc::MSG_DONTWAIT);
+            let id = reply
+                .as_deref()
+                .and_then(|reply| split_messages(reply).next())
+                .and_then(|m| m.genl_attrs(0).get(ctrl::attr::FAMILY_ID).and_then(|a| a.u16()));
+            let ack = recv(fd, 0).and_then(|d| split_messages(&d).next().map(|m| m.header.ty)) == Some(NLMSG_ERROR);
+            send(fd, &MessageBuilder::genl(id.unwrap_or(0), 0, 2, 0, 1, 1).finish());
+            let silent_leaves_nothing = recv(fd, libc::MSG_DONTWAIT).is_none();
+            send(fd, &getfamily(3, family));
+            let next = recv(fd, 0).and_then(|d| split_messages(&d).next().map(|m| (m.header.ty, m.header.seq)));
+            json!({
+                "reply_queued_when_send_returned": id.is_some(),
+                "then_its_ack": ack,
+                "silent_leaves_nothing": silent_leaves_nothing,
+                "next_answer_is_the_next_requests": next == Some((ctrl::GENL_ID_CTRL, 3)),
+            })
+        }
         // MSG_PEEK|MSG_TRUNC with no room tells the length; the datagram stays.
         "peek" => {
             send(fd, &getfamily(1, family));
