@@ -190,10 +190,15 @@ fn the_kernels_ynl_cli_dumps_sets_and_decodes_errors() {
 /// A family served from a spec, for the `object-*` ops.
 const CLOCKS_SPEC: &str = "name: clocks\nprotocol: genetlink\nattribute-sets:\n  - name: clock\n    attributes:\n      - { name: id, type: u32 }\n      - { name: rate, type: u64 }\noperations:\n  list:\n    - { name: clock-get, attribute-set: clock, do: { request: { attributes: [ id ] }, reply: { attributes: [ id, rate ] } } }\n";
 
-/// CONFIG on the virtual clock, serving the `clocks` family too.
+/// CONFIG on the virtual clock, serving the `clocks` family too, and the
+/// kernel's devlink when its spec is here (for `health-report`).
 fn start_virtual() -> Simulator {
     let spec = TempFile::with_contents("clocks-spec", CLOCKS_SPEC);
-    let config = format!("{CONFIG}\n[[family]]\nspec = \"{}\"\n", spec.0.display());
+    let mut config = format!("{CONFIG}\n[[family]]\nspec = \"{}\"\n", spec.0.display());
+    if let Some(dir) = kernel_ynl() {
+        let devlink = dir.join("Documentation/netlink/specs/devlink.yaml");
+        config.push_str(&format!("\n[[family]]\nspec = \"{}\"\n", devlink.display()));
+    }
     Simulator::try_start_in(None, &config, &["--clock", "virtual"]).unwrap()
 }
 
@@ -233,6 +238,7 @@ fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
         ("fault-clear", "--do", format!("{{{dev}}}")),
         ("dev-led-set", "--do", format!("{{{dev}, \"port-index\": 0, \"led-state\": \"on\"}}")),
         ("port-flap", "--do", format!("{{{dev}, \"port-index\": 0, \"flap-ms\": 10}}")),
+        ("health-report", "--do", format!("{{{dev}, \"health-reporter\": \"dummy\", \"health-message\": \"x\"}}")),
         ("socket-set", "--do", r#"{"recv-size": 65536}"#.into()),
         (
             "object-new",

@@ -470,6 +470,8 @@ const DEVLINK_COMMANDS: &[&str] = &[
     "-j dev reload DEV action fw_activate",
     "-j dev reload DEV action driver_reinit limit no_reset",
     "-j health show",
+    "BREAK the first error",
+    "-j health show DEV reporter dummy",
     "-j health diagnose DEV reporter dummy",
     "-j health diagnose DEV reporter empty",
     "-j health dump show DEV reporter dummy",
@@ -481,6 +483,15 @@ const DEVLINK_COMMANDS: &[&str] = &[
     "-j health set DEV reporter dummy grace_period 10",
     "-j health set DEV reporter empty grace_period 10",
     "-j health set DEV reporter dummy auto_recover false",
+    "BREAK a second error",
+    "BREAK a third error",
+    "-j health show DEV reporter dummy",
+    "-j health dump show DEV reporter dummy",
+    "-j health set DEV reporter dummy auto_recover true",
+    "BREAK a fourth error",
+    "-j health recover DEV reporter dummy",
+    "BREAK a fifth error",
+    "-j health diagnose DEV reporter dummy",
     "-j health test DEV reporter dummy",
     "-j health show DEV reporter nope",
     "-j health show",
@@ -608,7 +619,29 @@ fn the_devlink_personality_answers_as_real_netdevsim() {
             std::process::Command::new("devlink")
         }
     };
+    // `BREAK MESSAGE`: the dummy reporter reports an error, by netdevsim's
+    // debugfs `break_health` and by simdev's `health-report`; the outcome
+    // is what the write or the request answered (its errno).
+    let break_health = |message: &str, simulated: bool| -> (Option<i32>, serde_json::Value, String) {
+        let errno = if simulated {
+            let out = std::process::Command::new(simdev_tests::bin("genl-client"))
+                .arg("--port")
+                .arg(sim.port.to_string())
+                .args(["-j", "dev", "health-report", "dn0", "dummy", message])
+                .output()
+                .expect("run genl-client");
+            let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            error["error"]["code"].as_i64().map(|code| code as i32)
+        } else {
+            let path = format!("/sys/kernel/debug/netdevsim/netdevsim{id}/health/break_health");
+            std::fs::write(path, message).err().map(|e| e.raw_os_error().unwrap_or(-1))
+        };
+        (errno, serde_json::Value::Null, String::new())
+    };
     let run = |handle: &str, command: &str, simulated: bool| {
+        if let Some(message) = command.strip_prefix("BREAK ") {
+            return break_health(message, simulated);
+        }
         let args: Vec<String> = command.split(' ').map(|word| word.replace("DEV", handle)).collect();
         comparable(handle, &devlink(simulated).args(&args).output().expect("run devlink"))
     };
@@ -643,13 +676,35 @@ fn the_devlink_personality_answers_as_real_netdevsim() {
         }
     }
 
+    // A device that comes and goes while the monitors listen: netdevsim's
+    // probe and remove, simdev's `dev add` and `dev del`.
+    let id2 =
+        (id + 1..800).find(|id| !Path::new(&format!("/sys/bus/netdevsim/devices/netdevsim{id}")).exists()).unwrap();
+    std::fs::write("/sys/bus/netdevsim/new_device", format!("{id2} 2")).expect("create a netdevsim device");
+    let _nsim2 = NsimDevice(id2);
+    std::fs::write("/sys/bus/netdevsim/del_device", id2.to_string()).expect("remove it");
+    for args in [&["dev", "add", "dn1", "backend", "model", "ports", "2"][..], &["dev", "del", "dn1"]] {
+        let out = std::process::Command::new(simdev_tests::bin("genl-client"))
+            .arg("--port")
+            .arg(sim.port.to_string())
+            .args(args)
+            .output()
+            .expect("run genl-client");
+        assert!(out.status.success(), "genl-client {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let second = [
+        (format!("netdevsim/netdevsim{id2}"), real_handle.clone()),
+        ("simdev/dn1".to_string(), sim_handle.to_string()),
+    ];
+
     // Every notification those commands made, in order, the same (the
     // pokes aside); the simulator's may still be on their way.
     let events = |file: &simdev_tests::TempFile, handle: &str| -> Vec<String> {
+        let other = &second.iter().find(|(_, first)| first == handle).expect("a handle").0;
         read(file)
             .lines()
             .filter(|line| !line.contains("snapshot 99"))
-            .map(|line| comparable_event(handle, line))
+            .map(|line| comparable_event(handle, &line.replace(other.as_str(), "DEV2")))
             .collect()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -377,6 +377,15 @@ pub enum DevCommand {
     },
     /// Reset: registers to reset values, ports flap.
     Reset { dev: String },
+    /// A devlink health reporter of the device reports an error, as
+    /// netdevsim's debugfs `break_health`: `dev health-report DEV dummy MESSAGE`.
+    HealthReport {
+        dev: String,
+        /// The reporter's name (`devlink health show`).
+        reporter: String,
+        /// What it reports.
+        message: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -82,6 +82,9 @@ pub enum Call {
     PortLed(DevSelector, u32, String),
     /// A port's cable unplugged for this many milliseconds.
     PortFlap(DevSelector, u32, u64),
+    /// A devlink health reporter of the device reports an error: its
+    /// name, the error's message.
+    HealthReport(DevSelector, String, String),
     RegRead(DevSelector, String),
     RegList(Option<DevSelector>),
     RegWrite(DevSelector, String, u64),
@@ -126,6 +129,7 @@ impl Call {
             Call::PortSet(..) => "port-set",
             Call::PortLed(..) => "dev-led-set",
             Call::PortFlap(..) => "port-flap",
+            Call::HealthReport(..) => "health-report",
             Call::RegRead(..) | Call::RegList(_) => "reg-get",
             Call::RegWrite(..) => "reg-set",
             Call::SensorGet(..) | Call::SensorList(_) => "sensor-get",
@@ -241,6 +245,11 @@ impl Call {
                 dev(d, &mut put);
                 put("port-index", json!(port));
                 put("flap-ms", json!(ms));
+            }
+            Call::HealthReport(d, reporter, message) => {
+                dev(d, &mut put);
+                put("health-reporter", json!(reporter));
+                put("health-message", json!(message));
             }
             Call::PortSet(d, port, set) => {
                 dev(d, &mut put);
@@ -796,6 +805,7 @@ mod tests {
             Call::PortSet(dev.clone(), 0, PortSet { carrier: Some(false), mtu: Some(9000), ..Default::default() }),
             Call::PortLed(dev.clone(), 1, "blink".into()),
             Call::PortFlap(dev.clone(), 1, 250),
+            Call::HealthReport(dev.clone(), "dummy".into(), "broken".into()),
             Call::RegRead(dev.clone(), "ctrl".into()),
             Call::RegList(None),
             Call::RegWrite(dev.clone(), "ctrl".into(), u64::MAX),

@@ -81,6 +81,9 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
             DevCommand::Del { dev: d } => Call::DevDel(dev(d)),
             DevCommand::Set { dev: d, args } => Call::DevSet(parse_set(dev(d), args).map_err(usage)?),
             DevCommand::Reset { dev: d } => Call::DevReset(dev(d)),
+            DevCommand::HealthReport { dev: d, reporter, message } => {
+                Call::HealthReport(dev(d), reporter.clone(), message.clone())
+            }
         },
         Object::Port { command } => match command {
             PortCommand::List { dev: d } => Call::PortList(d.as_ref().map(dev)),

@@ -126,6 +126,7 @@ pub fn new(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     sim.devices.sync_hardware();
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
     sim.notify_dev(id, cmd::DEV_ADD_NTF);
+    crate::driver::served::devlink::instance_notices(sim, id, true).send(sim);
     // Answered once its ports' link state settled, as the simulator's
     // startup waits for it: a client that asked for a port up sees it up.
     if !sim.devices.is_settled(id) {
@@ -145,7 +146,9 @@ pub fn del(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     // Describe it while its netdevs still exist: the notification says what
     // went. Nothing is announced (or aborted) unless the removal succeeds.
     let info = sim.devices.info(id).map_err(|e| kernel_error(sim, id, e))?;
+    let devlink_gone = crate::driver::served::devlink::instance_notices(sim, id, false);
     let mut removed = sim.devices.remove(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
+    devlink_gone.send(sim);
     if let Some(status) = removed.firmware.abort("device removed") {
         let mut ntf = sim.notification(cmd::FW_FLASH_STATUS_NTF);
         removed.scoped(vec![status]).encode(&mut ntf);

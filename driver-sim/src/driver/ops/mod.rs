@@ -13,6 +13,7 @@ pub mod dev;
 pub mod dev_led;
 pub mod fault;
 pub mod fw;
+pub mod health;
 pub mod object;
 pub mod port;
 pub mod reg;

@@ -2,15 +2,18 @@
 //! nothing) and `dummy` (recover, diagnose, dump: netdevsim's test
 //! message), with the core's rules (`net/devlink/health.c`): a recover of
 //! a healthy reporter does nothing; a dump is taken on the first dump read
-//! and kept until cleared. Nothing breaks a reporter yet (netdevsim's
-//! `break_health` debugfs file has no simdev counterpart): they stay
-//! healthy.
+//! (or when an error is reported, with auto-dump) and kept until cleared;
+//! an error reported (simdev's `health-report`, as netdevsim's debugfs
+//! `break_health`) is counted, puts the reporter in error, and is
+//! recovered from at once with auto-recover, within the core's limits.
 
 use super::wire::{attr, raw, Fmsg, FmsgValue};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `DEVLINK_HEALTH_REPORTER_STATE_HEALTHY`.
 const HEALTHY: u8 = 0;
+/// `DEVLINK_HEALTH_REPORTER_STATE_ERROR`.
+const ERROR: u8 = 1;
 
 /// What a reporter's driver implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,25 @@ pub struct Reporter {
     /// Seed of the dummy's random bytes: each message differs, as
     /// netdevsim's `get_random_bytes` makes it.
     seed: u64,
+    /// When it last recovered (ms since boot; the core's
+    /// `last_recovery_ts`), for the grace period.
+    last_recovery_ms: Option<u64>,
+    /// The message of the last error it recovered from by itself (the
+    /// dummy's `recovered_break_msg`, which its diagnose shows).
+    recovered_message: Option<String>,
+}
+
+/// What reporting an error did (`devlink_health_report`): the reporter
+/// was announced after each change of its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// It is in error, and stays so (no auto-recover).
+    InError,
+    /// It recovered at once (auto-recover): announced twice.
+    Recovered,
+    /// The core did not try to recover: the last error was not recovered,
+    /// or the last recovery is within the grace period (`-ECANCELED`).
+    Canceled,
 }
 
 impl Reporter {
@@ -57,6 +79,8 @@ impl Reporter {
             dump: None,
             binary_len: 16,
             seed,
+            last_recovery_ms: None,
+            recovered_message: None,
         };
         vec![reporter("empty", Kind::Empty), reporter("dummy", Kind::Dummy)]
     }
@@ -85,11 +109,27 @@ impl Reporter {
         })
     }
 
-    /// What the driver puts in a diagnose or dump.
-    pub fn message(&mut self) -> Fmsg {
+    /// What the driver puts in a diagnose: the dummy's test message, after
+    /// the message of the error it last recovered from by itself.
+    pub fn diagnose(&mut self) -> Fmsg {
+        let first = self.recovered_message.clone().map(|m| ("recovered_break_message", m));
+        self.message(first)
+    }
+
+    /// What the driver puts in a dump: the dummy's test message, after
+    /// the error's message when the dump is the error's (`priv_ctx`).
+    fn dump_message(&mut self, error: Option<&str>) -> Fmsg {
+        self.message(error.map(|m| ("break_message", m.to_string())))
+    }
+
+    /// netdevsim's `nsim_dev_dummy_fmsg_put`, after a `first` pair.
+    fn message(&mut self, first: Option<(&str, String)>) -> Fmsg {
         let mut fmsg = Fmsg::default();
         if self.kind == Kind::Empty {
             return fmsg.finished();
+        }
+        if let Some((name, text)) = first {
+            fmsg.pair(name, FmsgValue::String(text));
         }
         let binary = (0..self.binary_len).map(|_| self.random_byte()).collect();
         fmsg.pair("test_bool", FmsgValue::Bool(true))
@@ -131,26 +171,60 @@ impl Reporter {
         (self.seed >> 24) as u8
     }
 
-    /// Takes a dump, if none is kept and the driver can dump.
-    pub fn take_dump(&mut self, uptime_ms: u64) {
+    /// Takes a dump, if none is kept and the driver can dump
+    /// (`devlink_health_do_dump`; `error`: the reported error's message).
+    pub fn take_dump(&mut self, uptime_ms: u64, error: Option<&str>) {
         if self.dump.is_none() {
-            let fmsg = self.message();
+            let fmsg = self.dump_message(error);
             let ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
             self.dump = Some((fmsg, uptime_ms, ns));
         }
     }
 
     /// `devlink_health_reporter_recover`: a healthy reporter has nothing
-    /// to recover; true if it recovered.
-    pub fn recover(&mut self) -> Result<bool, &'static str> {
+    /// to recover; true if it recovered. `error`: the message of the error
+    /// it recovers from by itself (a user's recover has none).
+    pub fn recover(&mut self, uptime_ms: u64, error: Option<&str>) -> Result<bool, &'static str> {
         if self.state == HEALTHY {
             return Ok(false);
         }
         if !self.can_recover() {
             return Err("the reporter cannot recover");
         }
+        if let Some(message) = error {
+            self.recovered_message = Some(message.to_string());
+        }
         self.recoveries += 1;
+        self.last_recovery_ms = Some(uptime_ms);
         self.state = HEALTHY;
         Ok(true)
+    }
+
+    /// `devlink_health_report`, up to its recovery: counts the error and
+    /// puts the reporter in error; `announce` is called after each change
+    /// of its state (`devlink_recover_notify`). Then, unless the core
+    /// aborts, a dump (auto-dump) and a recovery (auto-recover).
+    pub fn report(&mut self, message: &str, uptime_ms: u64, mut announce: impl FnMut(&Reporter)) -> Reported {
+        self.errors += 1;
+        let previous = std::mem::replace(&mut self.state, ERROR);
+        announce(self);
+        let within_grace = self.recoveries > 0
+            && self.last_recovery_ms.is_some_and(|last| uptime_ms < last.saturating_add(self.graceful_period));
+        if self.auto_recover && (previous != HEALTHY || within_grace) {
+            return Reported::Canceled;
+        }
+        if self.auto_dump {
+            self.take_dump(uptime_ms, Some(message));
+        }
+        if !self.auto_recover {
+            return Reported::InError;
+        }
+        match self.recover(uptime_ms, Some(message)) {
+            Ok(true) => {
+                announce(self);
+                Reported::Recovered
+            }
+            _ => Reported::InError,
+        }
     }
 }

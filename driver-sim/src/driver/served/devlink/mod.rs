@@ -283,7 +283,7 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
             if skip("health-reporter-name", &reporter.name) {
                 return Some(None);
             }
-            reporter.take_dump(uptime_ms);
+            reporter.take_dump(uptime_ms, None);
             let raw = reporter.dump.as_ref().expect("just taken").0.nest();
             let mut keys = attrs;
             keys.insert("health-reporter-name".into(), json!(reporter.name));
@@ -403,11 +403,41 @@ fn send_object(
     encode(family, attrs, raw, request.reply(cmd)).ok_or_else(|| HandlerError::new(errno::EIO, "cannot encode"))
 }
 
-/// Announces every object of `get_op` of device `dev` as made (or gone,
-/// newest first), as devlink does when a driver registers (unregisters)
-/// them. `region-snapshots`: the region's snapshots, gone. Ports have
-/// their own sequence ([`announce_ports`]).
-fn announce_objects(sim: &mut Simulator, dev: u32, get_op: &str, gone: bool) {
+/// How objects come and go, each with devlink's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Made (registered, or the instance registered with them), in order.
+    Made,
+    /// Gone with the instance (`devlink_notify_unregister`): newest first,
+    /// parameters in their order, traps as they are.
+    Unregistered,
+    /// Removed by the driver (a reload's `reload_down`): newest first, the
+    /// traps disabled first (`devl_traps_unregister`).
+    Removed,
+}
+
+/// devlink notifications not sent yet: command, attributes, raw tail.
+#[derive(Debug, Default)]
+pub struct Notices(Vec<(u8, Attrs, Vec<u8>)>);
+
+impl Notices {
+    fn push(&mut self, cmd: u8, attrs: Attrs, raw: Vec<u8>) {
+        self.0.push((cmd, attrs, raw));
+    }
+
+    /// Sends them on `config`, in order.
+    pub fn send(self, sim: &mut Simulator) {
+        for (cmd, attrs, raw) in self.0 {
+            send(sim, cmd, attrs, &raw);
+        }
+    }
+}
+
+/// The notifications of every object of `get_op` of device `dev`, as
+/// `change` says. `region-snapshots`: the region's snapshots, gone. Ports
+/// have their own sequence ([`ports_changed`]).
+fn objects_changed(sim: &mut Simulator, dev: u32, get_op: &str, change: Change, notices: &mut Notices) {
+    let gone = change != Change::Made;
     if family(sim).is_none() {
         return;
     }
@@ -415,7 +445,7 @@ fn announce_objects(sim: &mut Simulator, dev: u32, get_op: &str, gone: bool) {
     if get_op == "region-snapshots" {
         let ids: Vec<u32> = sim.devices.get(dev).expect("known").devlink.region.snapshots.iter().map(|s| s.0).collect();
         for id in ids.into_iter().rev() {
-            send(sim, cmd::REGION_DEL, region_notice(&name, Some(id)), &[]);
+            notices.push(cmd::REGION_DEL, region_notice(&name, Some(id)), Vec::new());
         }
         return;
     }
@@ -425,16 +455,18 @@ fn announce_objects(sim: &mut Simulator, dev: u32, get_op: &str, gone: bool) {
         "trap-get" => Traps::trap_count(),
         "trap-group-get" => Traps::group_count(),
         "trap-policer-get" => Traps::policer_count(),
+        "param-get" => sim.devices.get(dev).map_or(0, |d| d.devlink.params.len()),
         _ => 1,
     };
-    let order: Vec<usize> = if gone { (0..count).rev().collect() } else { (0..count).collect() };
+    let newest_first = gone && !(change == Change::Unregistered && get_op == "param-get");
+    let order: Vec<usize> = if newest_first { (0..count).rev().collect() } else { (0..count).collect() };
     for index in order {
         let Some(Some(entry)) = item(sim, get_op, &Attrs::new(), dev, index) else { continue };
         let attrs = match get_op {
             "region-get" => region_notice(&name, None),
             // `devl_traps_unregister` disables every trap (action drop)
             // before it announces them gone.
-            "trap-get" if gone => {
+            "trap-get" if change == Change::Removed => {
                 let mut attrs = entry.attrs;
                 attrs.insert("trap-action".into(), json!("drop"));
                 attrs
@@ -442,20 +474,61 @@ fn announce_objects(sim: &mut Simulator, dev: u32, get_op: &str, gone: bool) {
             _ => entry.attrs,
         };
         let raw = if get_op == "region-get" { Vec::new() } else { entry.raw };
-        send(sim, if gone { *del } else { *new }, attrs, &raw);
+        notices.push(if gone { *del } else { *new }, attrs, raw);
     }
 }
 
-/// The port notifications of netdevsim's reload, as the core sends them.
-/// Going (`nsim_dev_port_del`, the last port first): its netdev
-/// unregistered (`devlink_port_netdevice_event`: type eth, no netdev),
-/// its type cleared (`devl_port_type_clear`: notset), the port gone.
-/// Coming (`nsim_dev_port_add`, in order): registered (notset), typed
-/// (`devl_port_type_eth_set`: eth), then with its netdev once registered.
-fn announce_ports(sim: &mut Simulator, dev: u32, coming: bool) {
+/// What devlink announces when device `dev`'s instance comes (`dev-new`)
+/// or goes (`dev-del`), as for a netdevsim device probed or removed on
+/// this kernel (6.12, compared in the netdevsim suite): the instance
+/// registers first and each object announces itself as the driver makes
+/// it (parameters, region, policers, groups, traps, ports); going, the
+/// driver removes them as a reload does, then its parameters (in their
+/// order) and the instance. Made now, to be sent when the device has come
+/// or gone.
+pub fn instance_notices(sim: &mut Simulator, dev: u32, coming: bool) -> Notices {
+    let mut notices = Notices::default();
     if family(sim).is_none() {
-        return;
+        return notices;
     }
+    if coming {
+        objects_changed(sim, dev, "get", Change::Made, &mut notices);
+        objects_changed(sim, dev, "param-get", Change::Made, &mut notices);
+        driver_objects(sim, dev, true, &mut notices);
+    } else {
+        driver_objects(sim, dev, false, &mut notices);
+        objects_changed(sim, dev, "param-get", Change::Unregistered, &mut notices);
+        objects_changed(sim, dev, "get", Change::Unregistered, &mut notices);
+    }
+    notices
+}
+
+/// What netdevsim's driver makes and removes on a reload (and on probe
+/// and remove), as devlink announces it. Going (`reload_down`): the ports
+/// first, then the rest newest first. Coming (`reload_up`): in the order
+/// the driver makes them, the ports last.
+fn driver_objects(sim: &mut Simulator, dev: u32, coming: bool, notices: &mut Notices) {
+    if coming {
+        for get in ["region-get", "trap-policer-get", "trap-group-get", "trap-get"] {
+            objects_changed(sim, dev, get, Change::Made, notices);
+        }
+        ports_changed(sim, dev, true, notices);
+    } else {
+        ports_changed(sim, dev, false, notices);
+        for get in ["trap-get", "trap-group-get", "trap-policer-get", "region-snapshots", "region-get"] {
+            objects_changed(sim, dev, get, Change::Removed, notices);
+        }
+    }
+}
+
+/// The port notifications of netdevsim's ports made or removed, as the
+/// core sends them. Going (`nsim_dev_port_del`, the last port first): its
+/// netdev unregistered (`devlink_port_netdevice_event`: type eth, no
+/// netdev), its type cleared (`devl_port_type_clear`: notset), the port
+/// gone. Coming (`nsim_dev_port_add`, in order): registered (notset),
+/// typed (`devl_port_type_eth_set`: eth), then with its netdev once
+/// registered.
+fn ports_changed(sim: &mut Simulator, dev: u32, coming: bool, notices: &mut Notices) {
     let mut ports = Vec::new();
     while let Some(found) = item(sim, "port-get", &Attrs::new(), dev, ports.len()) {
         ports.extend(found.map(|entry| entry.attrs));
@@ -471,15 +544,15 @@ fn announce_ports(sim: &mut Simulator, dev: u32, coming: bool) {
     };
     if coming {
         for port in &ports {
-            send(sim, cmd::PORT_NEW, stage(port, "notset", false), &[]);
-            send(sim, cmd::PORT_NEW, stage(port, "eth", false), &[]);
-            send(sim, cmd::PORT_NEW, port.clone(), &[]);
+            notices.push(cmd::PORT_NEW, stage(port, "notset", false), Vec::new());
+            notices.push(cmd::PORT_NEW, stage(port, "eth", false), Vec::new());
+            notices.push(cmd::PORT_NEW, port.clone(), Vec::new());
         }
     } else {
         for port in ports.iter().rev() {
-            send(sim, cmd::PORT_NEW, stage(port, "eth", false), &[]);
-            send(sim, cmd::PORT_NEW, stage(port, "notset", false), &[]);
-            send(sim, cmd::PORT_DEL, stage(port, "notset", false), &[]);
+            notices.push(cmd::PORT_NEW, stage(port, "eth", false), Vec::new());
+            notices.push(cmd::PORT_NEW, stage(port, "notset", false), Vec::new());
+            notices.push(cmd::PORT_DEL, stage(port, "notset", false), Vec::new());
         }
     }
 }
@@ -529,13 +602,42 @@ fn announce_reporter(sim: &mut Simulator, id: u32, index: usize) {
     send(sim, cmd::HEALTH_REPORTER_RECOVER, handle(&device.name), &nest);
 }
 
+/// Device `id`'s reporter `reporter` reports an error (simdev's
+/// `health-report`; netdevsim's debugfs `break_health` for its dummy):
+/// `devlink_health_report`, each change of the reporter's state announced.
+/// `ECANCELED` when the core does not recover, as the core answers.
+pub fn report_health(sim: &mut Simulator, id: u32, reporter: &str, message: &str) -> Result<(), HandlerError> {
+    if family(sim).is_none() {
+        return Err(HandlerError::new(errno::EOPNOTSUPP, "devlink is not served: the device has no health reporters"));
+    }
+    let uptime_ms = sim.timers.now().as_millis() as u64;
+    let device = sim.devices.get_mut(id).expect("a known device");
+    let Some(index) = device.devlink.reporters.iter().position(|r| r.name == reporter) else {
+        return Err(HandlerError::new(errno::ENOENT, format!("{} has no health reporter {reporter}", device.name)));
+    };
+    let name = device.name.clone();
+    let mut nests = Vec::new();
+    let reported = device.devlink.reporters[index].report(message, uptime_ms, |r| nests.push(r.nest()));
+    for nest in nests {
+        send(sim, cmd::HEALTH_REPORTER_RECOVER, handle(&name), &nest);
+    }
+    match reported {
+        health::Reported::Canceled => Err(HandlerError::new(
+            errno::ECANCELED,
+            "not recovered: the last error was not recovered, or the last recovery is within the grace period",
+        )),
+        health::Reported::InError | health::Reported::Recovered => Ok(()),
+    }
+}
+
 fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: &str, wanted: &Attrs) -> Answer {
     let (id, index) = reporter_of(sim, wanted)?;
+    let uptime_ms = sim.timers.now().as_millis() as u64;
     let reporter = &mut sim.devices.get_mut(id).expect("found").devlink.reporters[index];
     match op {
         // `devlink_health_reporter_recover`: nothing to do when healthy.
         "health-reporter-recover" => {
-            if reporter.recover().map_err(|_| bare(errno::EOPNOTSUPP))? {
+            if reporter.recover(uptime_ms, None).map_err(|_| bare(errno::EOPNOTSUPP))? {
                 announce_reporter(sim, id, index);
             }
             Ok(None)
@@ -543,7 +645,7 @@ fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: 
         // `devlink_fmsg_snd`: the message in parts, then `NLMSG_DONE`,
         // each its own datagram.
         "health-reporter-diagnose" => {
-            let fmsg = reporter.message();
+            let fmsg = reporter.diagnose();
             let header = request.message.header;
             let flags = NLM_F_MULTI;
             let family = sim.served.get(request.family_id).expect("served").ynl;

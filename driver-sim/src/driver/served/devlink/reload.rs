@@ -12,7 +12,7 @@
 use super::super::personality::Answer;
 use super::super::store::Attrs;
 use super::wire::{attr, cmd};
-use super::{announce_objects, announce_ports, device_of, refuse_kernel_device, send_object};
+use super::{device_of, driver_objects, objects_changed, refuse_kernel_device, send_object, Change, Notices};
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_netlink::devlink::RELOAD_ACTION_DRIVER_REINIT;
@@ -49,20 +49,15 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     }
     refuse_kernel_device(sim, id, "reload")?;
     crate::driver::ops::fire_faults(sim, ctx, id, "dev-reset")?;
-    // reload_down: the ports go first, then the rest the driver remakes,
-    // newest first.
-    announce_ports(sim, id, false);
-    for get in ["trap-get", "trap-group-get", "trap-policer-get", "region-snapshots", "region-get"] {
-        announce_objects(sim, id, get, true);
-    }
+    let mut down = Notices::default();
+    driver_objects(sim, id, false, &mut down);
+    down.send(sim);
     crate::driver::ops::dev::reset_device(sim, ctx, id)?;
     sim.devices.get_mut(id).expect("found").devlink.reloaded();
-    // reload_up: back in the order the driver makes them, the ports last.
-    for get in ["region-get", "trap-policer-get", "trap-group-get", "trap-get"] {
-        announce_objects(sim, id, get, false);
-    }
-    announce_ports(sim, id, true);
-    announce_objects(sim, id, "get", false);
+    let mut up = Notices::default();
+    driver_objects(sim, id, true, &mut up);
+    objects_changed(sim, id, "get", Change::Made, &mut up);
+    up.send(sim);
     if action_attr.is_none() && limits_attr.is_none() {
         return Ok(None);
     }
