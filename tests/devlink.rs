@@ -356,6 +356,33 @@ fn health_reporters_are_netdevsims() {
     refused(&sim, &["health", "show", "simdev/dl0", "reporter", "nope"], "kernel answers: Invalid argument");
 }
 
+/// A device's devlink handle may be configured, a PCI-like one for
+/// programs that want one: everything devlink says of the device uses it,
+/// and a handle is one device's (`dev add` of a taken one is `EEXIST`).
+#[test]
+fn a_configured_handle_is_the_instances_name() {
+    let Some(dir) = kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let sim = Simulator::start(&format!(
+        "[[device]]\nname = \"nic0\"\nports = 1\ndevlink = \"pci/0000:03:00.0\"\n[device.firmware]\nflash_duration_ms = 50\n\n\
+         [[family]]\nspec = \"{}\"\n",
+        spec.display()
+    ));
+    assert_eq!(ok(&sim, &["dev", "show"]), "pci/0000:03:00.0\n");
+    assert_eq!(
+        ok(&sim, &["port", "show"]),
+        "pci/0000:03:00.0/0: type eth netdev nic0p0 flavour physical port 1 splittable false\n"
+    );
+    assert_eq!(json(&sim, &["dev", "info", "pci/0000:03:00.0"])["info"]["pci/0000:03:00.0"]["driver"], "simdev");
+    ok(&sim, &["dev", "flash", "pci/0000:03:00.0", "file", "fw-7.bin"]);
+    ok(&sim, &["dev", "param", "set", "pci/0000:03:00.0", "name", "max_macs", "value", "8", "cmode", "driverinit"]);
+    refused(&sim, &["dev", "show", "simdev/nic0"], "kernel answers: No such device");
+    let taken = sim.cli(&["dev", "add", "nic1", "devlink", "pci/0000:03:00.0"]);
+    assert!(text(&taken).contains("EEXIST") && text(&taken).contains("pci/0000:03:00.0 exists"), "{}", text(&taken));
+    assert!(sim.cli(&["dev", "add", "nic1", "devlink", "pci/0000:04:00.0"]).status.success());
+    assert_eq!(ok(&sim, &["dev", "show"]), "pci/0000:03:00.0\npci/0000:04:00.0\n");
+}
+
 /// A device added or removed at run time comes and goes in devlink as a
 /// netdevsim device probed or removed does (the netdevsim suite compares
 /// the whole sequence): the instance first, then what it has, its port

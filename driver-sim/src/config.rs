@@ -335,6 +335,9 @@ pub struct DeviceConfig {
     /// Its devlink instance's parameters; none: netdevsim's (`max_macs`, `test1`).
     #[serde(default, rename = "param")]
     pub params: Vec<ParamConfig>,
+    /// Its devlink instance's handle, `BUS/DEV` (a PCI-like
+    /// `pci/0000:03:00.0`, say); none: `simdev/NAME`.
+    pub devlink: Option<Spanned<String>>,
 }
 
 /// `[[device.register]]`
@@ -506,6 +509,14 @@ impl DeviceConfig {
         Ok(device)
     }
 
+    /// Its devlink instance's handle: bus and device names.
+    pub fn devlink_handle(&self) -> (String, String) {
+        match self.devlink.as_ref().and_then(|h| h.get_ref().split_once('/')) {
+            Some((bus, dev)) => (bus.to_string(), dev.to_string()),
+            None => (DEVLINK_BUS.to_string(), self.name.get_ref().clone()),
+        }
+    }
+
     /// Checks one device on its own (names, sizes, ranges, overlaps).
     fn validate(&self) -> Result<(), (Range<usize>, String)> {
         let name = self.name.get_ref();
@@ -586,6 +597,20 @@ impl DeviceConfig {
         }
         self.validate_registers()?;
         self.validate_sensors()?;
+        if let Some(handle) = &self.devlink {
+            let text = handle.get_ref();
+            let valid = |part: &str| {
+                (1..=DEVLINK_NAME_MAX).contains(&part.len()) && part.chars().all(|c| c.is_ascii_graphic() && c != '/')
+            };
+            if !text.split_once('/').is_some_and(|(bus, dev)| valid(bus) && valid(dev)) {
+                return Err((
+                    handle.span(),
+                    format!(
+                        "device.devlink `{text}`: BUS/DEV, each 1 to {DEVLINK_NAME_MAX} printable characters without '/' (pci/0000:03:00.0)"
+                    ),
+                ));
+            }
+        }
         let mut params = std::collections::HashSet::new();
         for param in &self.params {
             param.param()?;
@@ -810,12 +835,18 @@ impl Config {
         }
         let mut names = std::collections::HashSet::new();
         let mut ids = std::collections::HashSet::new();
+        let mut handles = std::collections::HashSet::new();
         for dev in &self.devices {
             dev.validate()?;
             dev.check_clock(self.simulator.clock).map_err(|why| (dev.name.span(), why))?;
             let name = dev.name.get_ref();
             if !names.insert(name.clone()) {
                 return Err((dev.name.span(), format!("device.name `{name}`: duplicate device name")));
+            }
+            let handle = dev.devlink_handle();
+            if !handles.insert(handle.clone()) {
+                let span = dev.devlink.as_ref().map_or(dev.name.span(), |h| h.span());
+                return Err((span, format!("device.devlink `{}/{}`: another device has it", handle.0, handle.1)));
             }
             if let Some(id) = &dev.id {
                 if !ids.insert(*id.get_ref()) {
@@ -906,6 +937,12 @@ impl FaultConfig {
 
 /// Most devices a configuration may have in all (`count`s added up).
 pub const COUNT_MAX: u32 = 1_000_000;
+/// The bus name of the simulated devices' devlink instances, unless a
+/// device's `devlink` says otherwise.
+pub const DEVLINK_BUS: &str = "simdev";
+/// Longest bus or device name of a devlink handle (iproute2 takes any;
+/// this keeps messages small).
+const DEVLINK_NAME_MAX: usize = 63;
 
 /// Replaces each device with `count` > 1 by its copies `NAME0`, `NAME1`, ...
 /// (ids counting up from the configured one), checking the total first.
@@ -922,6 +959,9 @@ fn expand_counts(devices: Vec<DeviceConfig>, max: u32) -> Result<Vec<DeviceConfi
                 device.count.span(),
                 format!("device.count: {total} devices in all; a configuration may have at most {max}"),
             ));
+        }
+        if let (Some(handle), true) = (&device.devlink, count > 1) {
+            return Err((handle.span(), "device.devlink: a handle names one device, not a count of them".to_string()));
         }
         if let Some(id) = &device.id {
             if id.get_ref().checked_add(count - 1).is_none() {
@@ -995,6 +1035,23 @@ mod tests {
         let config = Config::embedded_default();
         assert!(config.devices.len() >= 2);
         assert_eq!(config.simulator.netns, Netns::Private);
+    }
+
+    #[test]
+    fn devlink_handles_are_bus_slash_dev_and_unique() {
+        let ok = Config::parse("[[device]]\nname = \"a\"\ndevlink = \"pci/0000:03:00.0\"\n", "lab.toml").unwrap();
+        assert_eq!(ok.devices[0].devlink_handle(), ("pci".to_string(), "0000:03:00.0".to_string()));
+        let plain = Config::parse("[[device]]\nname = \"a\"\n", "lab.toml").unwrap();
+        assert_eq!(plain.devices[0].devlink_handle(), ("simdev".to_string(), "a".to_string()));
+        for bad in ["pci", "pci/", "/x", "pci/a/b", "pci/a b"] {
+            let msg = error(&format!("[[device]]\nname = \"a\"\ndevlink = \"{bad}\"\n"));
+            assert!(msg.starts_with(&format!("lab.toml:3:11: device.devlink `{bad}`: BUS/DEV")), "{msg}");
+        }
+        // An explicit handle may not take another device's default one.
+        let msg = error("[[device]]\nname = \"a\"\n[[device]]\nname = \"b\"\ndevlink = \"simdev/a\"\n");
+        assert!(msg.starts_with("lab.toml:5:11: device.devlink `simdev/a`: another device has it"), "{msg}");
+        let msg = error("[[device]]\nname = \"a\"\ncount = 2\ndevlink = \"pci/x\"\n");
+        assert!(msg.contains("device.devlink: a handle names one device"), "{msg}");
     }
 
     #[test]

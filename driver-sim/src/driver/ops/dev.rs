@@ -111,6 +111,10 @@ pub fn new(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     if sim.devices.iter().any(|d| d.name == name) {
         return Err(HandlerError::at(errno::EEXIST, format!("device {name} exists"), &attr));
     }
+    let (bus, dev) = config.devlink_handle();
+    if sim.devices.iter().any(|d| d.devlink.bus == bus && d.devlink.dev == dev) {
+        return Err(HandlerError::at(errno::EEXIST, format!("devlink instance {bus}/{dev} exists"), &attr));
+    }
     let id = match &config.id {
         Some(id) if sim.devices.get(*id.get_ref()).is_some() => {
             return Err(HandlerError::at(errno::EEXIST, format!("device id {} is taken", id.get_ref()), &attr));

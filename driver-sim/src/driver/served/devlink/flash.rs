@@ -54,10 +54,10 @@ const NSIM_FLASH_SELECT_TIMEOUT: u64 = 81;
 /// started it.
 pub fn relay_flash(sim: &mut Simulator, dev: u32, status: &FwStatus) {
     let Some(id) = sim.families.by_name("devlink").map(|f| f.id) else { return };
-    let Some(name) = sim.devices.get(dev).map(|d| d.name.clone()) else { return };
+    let Some(instance) = sim.devices.get(dev).map(|d| handle(&d.devlink)) else { return };
     let mut notices: Vec<(u8, Attrs)> = Vec::new();
     let status_of = |message: &str, done: u64, total: u64, timeout: u64| {
-        let mut attrs = handle(&name);
+        let mut attrs = instance.clone();
         attrs.insert("flash-update-status-msg".into(), json!(message));
         attrs.insert("flash-update-status-done".into(), json!(done));
         attrs.insert("flash-update-status-total".into(), json!(total));
@@ -66,7 +66,7 @@ pub fn relay_flash(sim: &mut Simulator, dev: u32, status: &FwStatus) {
     };
     let starts = status.message == PREPARING && !status.finished;
     if starts {
-        notices.push((cmd::FLASH_UPDATE, handle(&name)));
+        notices.push((cmd::FLASH_UPDATE, instance.clone()));
     }
     match (status.finished, status.error) {
         (false, _) if starts => notices.push(status_of(PREPARING, 0, 0, 0)),
@@ -79,7 +79,7 @@ pub fn relay_flash(sim: &mut Simulator, dev: u32, status: &FwStatus) {
         (true, _) => notices.push(status_of(&status.message, 0, 0, 0)),
     }
     if status.finished {
-        notices.push((cmd::FLASH_UPDATE_END, handle(&name)));
+        notices.push((cmd::FLASH_UPDATE_END, instance.clone()));
     }
     for (cmd, attrs) in notices {
         send(sim, cmd, attrs, &[]);

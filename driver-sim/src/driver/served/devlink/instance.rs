@@ -12,6 +12,9 @@ use crate::config::DeviceConfig;
 
 #[derive(Debug, Clone)]
 pub struct Instance {
+    /// Its handle: bus and device names (`simdev/NAME` unless configured).
+    pub bus: String,
+    pub dev: String,
     pub params: Vec<Param>,
     pub reporters: Vec<Reporter>,
     pub region: Region,
@@ -31,7 +34,10 @@ impl Instance {
             false => config.params.iter().map(|p| p.param().expect("a checked configuration")).collect(),
         };
         let seed = seed | 1;
+        let (bus, dev) = config.devlink_handle();
         Instance {
+            bus,
+            dev,
             params,
             reporters: Reporter::netdevsim_defaults(seed),
             region: Region::new(seed.rotate_left(17)),

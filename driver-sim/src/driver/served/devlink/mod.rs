@@ -33,8 +33,6 @@ use simdev_ynl::Op;
 use traps::Traps;
 use wire::{attr, cmd};
 
-/// The bus name of the simulated devices' devlink instances.
-pub const BUS_NAME: &str = "simdev";
 /// What `info` names as the driver.
 pub const DRIVER_NAME: &str = "simdev";
 /// The version name `info` reports the simulated firmware under.
@@ -48,10 +46,11 @@ pub static DEVLINK: Devlink = Devlink;
 /// item's index below.
 const INDEX_BITS: u32 = 16;
 
-fn handle(name: &str) -> Attrs {
+/// An instance's handle, as every devlink message starts.
+fn handle(instance: &instance::Instance) -> Attrs {
     let mut attrs = Attrs::new();
-    attrs.insert("bus-name".into(), json!(BUS_NAME));
-    attrs.insert("dev-name".into(), json!(name));
+    attrs.insert("bus-name".into(), json!(instance.bus));
+    attrs.insert("dev-name".into(), json!(instance.dev));
     attrs
 }
 
@@ -220,7 +219,7 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
     let fw = if get_op == "info-get" { sim.devices.fw_info(id).ok() } else { None };
     let uptime_ms = sim.timers.now().as_millis() as u64;
     let device = sim.devices.get_mut(id).expect("listed");
-    let mut attrs = handle(&device.name);
+    let mut attrs = handle(&device.devlink);
     let skip = |name: &str, value: &str| wanted.get(name).is_some_and(|w| w.as_str() != Some(value));
     let once = |entry: Entry| (index == 0).then_some(Some(entry));
     match get_op {
@@ -345,10 +344,10 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
 fn device_of(sim: &Simulator, wanted: &Attrs) -> Result<u32, HandlerError> {
     let bus = wanted.get("bus-name").and_then(|v| v.as_str());
     let name = wanted.get("dev-name").and_then(|v| v.as_str());
-    if bus != Some(BUS_NAME) {
-        return Err(bare(errno::ENODEV));
-    }
-    sim.devices.iter().find(|d| Some(d.name.as_str()) == name).map(|d| d.id).ok_or_else(|| bare(errno::ENODEV))
+    let named = |d: &&crate::driver::device::Device| {
+        Some(d.devlink.bus.as_str()) == bus && Some(d.devlink.dev.as_str()) == name
+    };
+    sim.devices.iter().find(named).map(|d| d.id).ok_or_else(|| bare(errno::ENODEV))
 }
 
 /// A device whose hardware is the kernel's netdevsim has the kernel's own
@@ -441,11 +440,11 @@ fn objects_changed(sim: &mut Simulator, dev: u32, get_op: &str, change: Change, 
     if family(sim).is_none() {
         return;
     }
-    let Some(name) = sim.devices.get(dev).map(|d| d.name.clone()) else { return };
+    let Some(instance) = sim.devices.get(dev).map(|d| handle(&d.devlink)) else { return };
     if get_op == "region-snapshots" {
         let ids: Vec<u32> = sim.devices.get(dev).expect("known").devlink.region.snapshots.iter().map(|s| s.0).collect();
         for id in ids.into_iter().rev() {
-            notices.push(cmd::REGION_DEL, region_notice(&name, Some(id)), Vec::new());
+            notices.push(cmd::REGION_DEL, region_notice(&instance, Some(id)), Vec::new());
         }
         return;
     }
@@ -463,7 +462,7 @@ fn objects_changed(sim: &mut Simulator, dev: u32, get_op: &str, change: Change, 
     for index in order {
         let Some(Some(entry)) = item(sim, get_op, &Attrs::new(), dev, index) else { continue };
         let attrs = match get_op {
-            "region-get" => region_notice(&name, None),
+            "region-get" => region_notice(&instance, None),
             // `devl_traps_unregister` disables every trap (action drop)
             // before it announces them gone.
             "trap-get" if change == Change::Removed => {
@@ -559,8 +558,8 @@ fn ports_changed(sim: &mut Simulator, dev: u32, coming: bool, notices: &mut Noti
 
 /// `devlink_nl_region_notify_build`: the region, with a snapshot's id or
 /// its size.
-fn region_notice(dev: &str, snapshot: Option<u32>) -> Attrs {
-    let mut attrs = handle(dev);
+fn region_notice(handle: &Attrs, snapshot: Option<u32>) -> Attrs {
+    let mut attrs = handle.clone();
     attrs.insert("region-name".into(), json!(regions::NAME));
     match snapshot {
         Some(id) => attrs.insert("region-snapshot-id".into(), json!(id)),
@@ -578,7 +577,7 @@ fn param_set(sim: &mut Simulator, request: &Request<'_>, wanted: &Attrs) -> Answ
     let param = device.devlink.params.iter_mut().find(|p| p.name == name).ok_or(bare(errno::EINVAL))?;
     param.set_from(request)?;
     let raw = param.nest();
-    let attrs = handle(&device.name);
+    let attrs = handle(&device.devlink);
     send(sim, cmd::PARAM_NEW, attrs, &raw);
     Ok(None)
 }
@@ -599,7 +598,7 @@ fn reporter_of(sim: &Simulator, wanted: &Attrs) -> Result<(u32, usize), HandlerE
 fn announce_reporter(sim: &mut Simulator, id: u32, index: usize) {
     let device = sim.devices.get(id).expect("found");
     let nest = device.devlink.reporters[index].nest();
-    send(sim, cmd::HEALTH_REPORTER_RECOVER, handle(&device.name), &nest);
+    send(sim, cmd::HEALTH_REPORTER_RECOVER, handle(&device.devlink), &nest);
 }
 
 /// Device `id`'s reporter `reporter` reports an error (simdev's
@@ -615,11 +614,11 @@ pub fn report_health(sim: &mut Simulator, id: u32, reporter: &str, message: &str
     let Some(index) = device.devlink.reporters.iter().position(|r| r.name == reporter) else {
         return Err(HandlerError::new(errno::ENOENT, format!("{} has no health reporter {reporter}", device.name)));
     };
-    let name = device.name.clone();
+    let instance = handle(&device.devlink);
     let mut nests = Vec::new();
     let reported = device.devlink.reporters[index].report(message, uptime_ms, |r| nests.push(r.nest()));
     for nest in nests {
-        send(sim, cmd::HEALTH_REPORTER_RECOVER, handle(&name), &nest);
+        send(sim, cmd::HEALTH_REPORTER_RECOVER, instance.clone(), &nest);
     }
     match reported {
         health::Reported::Canceled => Err(HandlerError::new(
@@ -716,7 +715,7 @@ fn region_new(sim: &mut Simulator, request: &Request<'_>, wanted: &Attrs) -> Ans
     }
     let snapshot = asked.unwrap_or_else(|| region.free_id());
     region.take(snapshot);
-    let dev = device.name.clone();
+    let dev = handle(&device.devlink);
     send(sim, cmd::REGION_NEW, region_notice(&dev, Some(snapshot)), &[]);
     match asked {
         Some(_) => Ok(None),
@@ -759,7 +758,7 @@ fn region_del(sim: &mut Simulator, wanted: &Attrs) -> Answer {
     if !device.devlink.region.remove(snapshot as u32) {
         return Err(bare(errno::EINVAL));
     }
-    let dev = device.name.clone();
+    let dev = handle(&device.devlink);
     send(sim, cmd::REGION_DEL, region_notice(&dev, Some(snapshot as u32)), &[]);
     Ok(None)
 }
@@ -826,7 +825,7 @@ fn region_chunks(sim: &mut Simulator, wanted: &Attrs, cursor: u64) -> Option<(En
         }
         m.nest_end();
     });
-    let mut attrs = handle(&device.name);
+    let mut attrs = handle(&device.devlink);
     attrs.insert("region-name".into(), json!(regions::NAME));
     Some((Entry { attrs, keys: wanted.clone(), raw }, to))
 }

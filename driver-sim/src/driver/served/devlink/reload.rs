@@ -63,7 +63,7 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     }
     // `devlink_nl_reload_actions_performed_snd`.
     let performed = 1u32 << RELOAD_ACTION_DRIVER_REINIT;
-    let mut attrs = super::handle(&sim.devices.get(id).expect("found").name);
+    let mut attrs = super::handle(&sim.devices.get(id).expect("found").devlink);
     attrs.insert("reload-actions-performed".into(), serde_json::json!({"value": performed, "selector": performed}));
     send_object(sim, request, cmd::RELOAD, attrs, &[]).map(Some)
 }
