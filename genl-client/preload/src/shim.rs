@@ -46,9 +46,10 @@ pub struct Shim {
     taken: AtomicU64,
     /// Sends waiting for their answer now (any thread's).
     waiting_sends: AtomicU64,
-    /// Datagrams on their way to the companion that are the library's own
-    /// business (answers to its requests, its wake-ups), about: while there
-    /// are some, a send waiting for its answer looks at what came.
+    /// Roughly how many datagrams on their way to the companion are the
+    /// library's own business (answers to its requests, its wake-ups):
+    /// while there are some, a send waiting for its answer looks at what
+    /// came (and drops it) before it returns.
     own_coming: AtomicU64,
 }
 
@@ -732,9 +733,13 @@ impl Shim {
                     self.drop_companion_head();
                 }
             };
-            if source.nl_pid != self.config.port {
-                consume(); // not from our simulator (or a wake-up): nobody else may answer
+            // A datagram that is not the program's is gone.
+            let drop_own = || {
+                consume();
                 self.own_came();
+            };
+            if source.nl_pid != self.config.port {
+                drop_own(); // not from our simulator (or a wake-up): nobody else may answer
                 if wait {
                     return Taken::Skipped;
                 }
@@ -756,14 +761,10 @@ impl Shim {
             }
             match delivery.datagram {
                 None if wait => {
-                    consume();
-                    self.own_came();
+                    drop_own();
                     return Taken::Skipped;
                 }
-                None => {
-                    consume();
-                    self.own_came();
-                }
+                None => drop_own(),
                 // SAFETY: the caller's message.
                 Some(out) => return Taken::Delivered(unsafe { deliver(&mut *msg, &out, delivery.groups, flags) }),
             }

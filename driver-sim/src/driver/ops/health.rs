@@ -10,13 +10,6 @@ pub fn report(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> 
     let id = super::target_device(sim, ctx, request)?;
     let reporter = super::required(request, dev_attr::HEALTH_REPORTER)?;
     let message = super::required(request, dev_attr::HEALTH_MESSAGE)?.string().unwrap_or_default().to_string();
-    crate::driver::served::devlink::report_health(sim, id, reporter.string().unwrap_or_default(), &message).map_err(
-        |mut e| {
-            if e.errno == libc::ENOENT {
-                e.ext.offset = Some(reporter.offset);
-            }
-            e
-        },
-    )?;
+    crate::driver::served::devlink::report_health(sim, id, &reporter, &message)?;
     Ok(None)
 }

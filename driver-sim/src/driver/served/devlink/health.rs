@@ -50,19 +50,6 @@ pub struct Reporter {
     recovered_message: Option<String>,
 }
 
-/// What reporting an error did (`devlink_health_report`): the reporter
-/// was announced after each change of its state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reported {
-    /// It is in error, and stays so (no auto-recover).
-    InError,
-    /// It recovered at once (auto-recover): announced twice.
-    Recovered,
-    /// The core did not try to recover: the last error was not recovered,
-    /// or the last recovery is within the grace period (`-ECANCELED`).
-    Canceled,
-}
-
 impl Reporter {
     pub fn netdevsim_defaults(seed: u64) -> Vec<Reporter> {
         let reporter = |name: &str, kind| Reporter {
@@ -200,31 +187,27 @@ impl Reporter {
         Ok(true)
     }
 
-    /// `devlink_health_report`, up to its recovery: counts the error and
-    /// puts the reporter in error; `announce` is called after each change
-    /// of its state (`devlink_recover_notify`). Then, unless the core
-    /// aborts, a dump (auto-dump) and a recovery (auto-recover).
-    pub fn report(&mut self, message: &str, uptime_ms: u64, mut announce: impl FnMut(&Reporter)) -> Reported {
+    /// `devlink_health_report`: counts the error and puts the reporter in
+    /// error; then, unless the core aborts, a dump (auto-dump) and a
+    /// recovery (auto-recover). `announce` is called after each change of
+    /// its state (`devlink_recover_notify`). False when the core aborted:
+    /// the last error was not recovered, or the last recovery is within
+    /// the grace period (its `-ECANCELED`).
+    pub fn report(&mut self, message: &str, uptime_ms: u64, mut announce: impl FnMut(&Reporter)) -> bool {
         self.errors += 1;
         let previous = std::mem::replace(&mut self.state, ERROR);
         announce(self);
         let within_grace = self.recoveries > 0
             && self.last_recovery_ms.is_some_and(|last| uptime_ms < last.saturating_add(self.graceful_period));
         if self.auto_recover && (previous != HEALTHY || within_grace) {
-            return Reported::Canceled;
+            return false;
         }
         if self.auto_dump {
             self.take_dump(uptime_ms, Some(message));
         }
-        if !self.auto_recover {
-            return Reported::InError;
+        if self.auto_recover && self.recover(uptime_ms, Some(message)) == Ok(true) {
+            announce(self);
         }
-        match self.recover(uptime_ms, Some(message)) {
-            Ok(true) => {
-                announce(self);
-                Reported::Recovered
-            }
-            _ => Reported::InError,
-        }
+        true
     }
 }

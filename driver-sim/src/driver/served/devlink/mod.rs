@@ -27,7 +27,7 @@ use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use serde_json::json;
 use simdev_protocol::policy::errno;
-use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLM_F_ACK, NLM_F_MULTI};
+use simdev_protocol::wire::{Attr, MessageBuilder, NLMSG_DONE, NLM_F_ACK, NLM_F_MULTI};
 use simdev_protocol::ynl::codec::Codec;
 use simdev_ynl::Op;
 use traps::Traps;
@@ -405,13 +405,14 @@ fn send_object(
 /// How objects come and go, each with devlink's notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
-    /// Made (registered, or the instance registered with them), in order.
+    /// Made, in order.
     Made,
-    /// Gone with the instance (`devlink_notify_unregister`): newest first,
-    /// parameters in their order, traps as they are.
+    /// Unregistered as the instance goes (netdevsim's remove: its
+    /// parameters, in their order, then the instance itself).
     Unregistered,
-    /// Removed by the driver (a reload's `reload_down`): newest first, the
-    /// traps disabled first (`devl_traps_unregister`).
+    /// Removed by the driver (a reload's `reload_down`, a remove's first
+    /// part): newest first, the traps disabled first
+    /// (`devl_traps_unregister`).
     Removed,
 }
 
@@ -605,28 +606,29 @@ fn announce_reporter(sim: &mut Simulator, id: u32, index: usize) {
 /// `health-report`; netdevsim's debugfs `break_health` for its dummy):
 /// `devlink_health_report`, each change of the reporter's state announced.
 /// `ECANCELED` when the core does not recover, as the core answers.
-pub fn report_health(sim: &mut Simulator, id: u32, reporter: &str, message: &str) -> Result<(), HandlerError> {
+/// `reporter`: the request's attribute naming it (`ENOENT` points at it).
+pub fn report_health(sim: &mut Simulator, id: u32, reporter: &Attr<'_>, message: &str) -> Result<(), HandlerError> {
     if family(sim).is_none() {
         return Err(HandlerError::new(errno::EOPNOTSUPP, "devlink is not served: the device has no health reporters"));
     }
     let uptime_ms = sim.timers.now().as_millis() as u64;
     let device = sim.devices.get_mut(id).expect("a known device");
-    let Some(index) = device.devlink.reporters.iter().position(|r| r.name == reporter) else {
-        return Err(HandlerError::new(errno::ENOENT, format!("{} has no health reporter {reporter}", device.name)));
+    let name = reporter.string().unwrap_or_default();
+    let Some(index) = device.devlink.reporters.iter().position(|r| r.name == name) else {
+        let message = format!("{} has no health reporter {name}", device.name);
+        return Err(HandlerError::at(errno::ENOENT, message, reporter));
     };
     let instance = handle(&device.devlink);
     let mut nests = Vec::new();
-    let reported = device.devlink.reporters[index].report(message, uptime_ms, |r| nests.push(r.nest()));
+    let went_on = device.devlink.reporters[index].report(message, uptime_ms, |r| nests.push(r.nest()));
     for nest in nests {
         send(sim, cmd::HEALTH_REPORTER_RECOVER, instance.clone(), &nest);
     }
-    match reported {
-        health::Reported::Canceled => Err(HandlerError::new(
-            errno::ECANCELED,
-            "not recovered: the last error was not recovered, or the last recovery is within the grace period",
-        )),
-        health::Reported::InError | health::Reported::Recovered => Ok(()),
+    if !went_on {
+        let why = "not recovered: the last error was not recovered, or the last recovery is within the grace period";
+        return Err(HandlerError::new(errno::ECANCELED, why));
     }
+    Ok(())
 }
 
 fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: &str, wanted: &Attrs) -> Answer {
