@@ -11,6 +11,7 @@ const CONFIG: &str = r#"
 [[device]]
 name = "dl0"
 ports = 2
+serial = "SD-0001"
 
 [device.firmware]
 version = "2.4.1"
@@ -106,6 +107,7 @@ fn info_reports_the_driver_and_the_simulated_firmware() {
         info,
         serde_json::json!({"info": {"simdev/dl0": {
             "driver": "simdev",
+            "serial_number": "SD-0001",
             "versions": {"running": {"fw": "2.4.1"}, "stored": {"fw": "2.4.1"}}
         }}})
     );
@@ -113,6 +115,44 @@ fn info_reports_the_driver_and_the_simulated_firmware() {
     let flash = sim.cli(&["fw", "flash", "dl1", "3.0"]);
     assert!(flash.status.success(), "{}", text(&flash));
     assert_eq!(json(&sim, &["dev", "info", "simdev/dl1"])["info"]["simdev/dl1"]["versions"]["running"]["fw"], "3.0");
+}
+
+/// genl-client's output of `args` against the simulator.
+fn genl_client(sim: &Simulator, args: &[&str]) -> String {
+    let out = sim.cli(args);
+    assert!(out.status.success(), "genl-client {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn genl_clients_devlink_reads_the_simulator_as_the_devlink_tool_does() {
+    let Some(sim) = start() else { return };
+    // The same text and JSON as iproute2's, from the same instances.
+    for args in [&["dev", "show"][..], &["dev", "info"], &["dev", "info", "simdev/dl0"], &["dev", "show", "simdev/dl1"]]
+    {
+        let ours: Vec<&str> = ["devlink"].into_iter().chain(args.iter().copied()).collect();
+        assert_eq!(genl_client(&sim, &ours), ok(&sim, args), "text of {args:?}");
+        let ours: Vec<&str> = ["-j", "devlink"].into_iter().chain(args.iter().copied()).collect();
+        let ours: serde_json::Value = serde_json::from_str(&genl_client(&sim, &ours)).expect("JSON");
+        assert_eq!(ours, json(&sim, args), "JSON of {args:?}");
+    }
+    // Its reload is the instance's: counted where iproute2 reads it.
+    genl_client(&sim, &["devlink", "dev", "reload", "simdev/dl1"]);
+    let stats = json(&sim, &["-s", "dev", "show", "simdev/dl1"]);
+    assert_eq!(stats["dev"]["simdev/dl1"]["stats"]["reload"], serde_json::json!({"driver_reinit": {"unspecified": 1}}));
+    // An unknown instance: the personality's bare ENODEV.
+    let out = sim.cli(&["devlink", "dev", "info", "simdev/nope"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("No such device"), "{}", text(&out));
+    // A simulator that does not serve devlink says how to make it.
+    let plain = Simulator::start(CONFIG);
+    let out = plain.cli(&["devlink", "dev", "show"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("the simulator does not serve it: add [[family]] spec = \"devlink\""),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -338,6 +338,9 @@ pub struct DeviceConfig {
     /// Its devlink instance's handle, `BUS/DEV` (a PCI-like
     /// `pci/0000:03:00.0`, say); none: `simdev/NAME`.
     pub devlink: Option<Spanned<String>>,
+    /// The serial number `devlink dev info` reports; none: none, as
+    /// netdevsim. With `count`, each copy's ends in its index.
+    pub serial: Option<Spanned<String>>,
 }
 
 /// `[[device.register]]`
@@ -608,6 +611,15 @@ impl DeviceConfig {
                     format!(
                         "device.devlink `{text}`: BUS/DEV, each 1 to {DEVLINK_NAME_MAX} printable characters without '/' (pci/0000:03:00.0)"
                     ),
+                ));
+            }
+        }
+        if let Some(serial) = &self.serial {
+            let text = serial.get_ref();
+            if !(1..=SERIAL_MAX).contains(&text.len()) || !text.chars().all(|c| c.is_ascii_graphic()) {
+                return Err((
+                    serial.span(),
+                    format!("device.serial `{text}`: 1 to {SERIAL_MAX} printable characters, no spaces"),
                 ));
             }
         }
@@ -943,6 +955,8 @@ pub const DEVLINK_BUS: &str = "simdev";
 /// Longest bus or device name of a devlink handle (iproute2 takes any;
 /// this keeps messages small).
 const DEVLINK_NAME_MAX: usize = 63;
+/// Longest serial number (with a count's index appended).
+const SERIAL_MAX: usize = 64;
 
 /// Replaces each device with `count` > 1 by its copies `NAME0`, `NAME1`, ...
 /// (ids counting up from the configured one), checking the total first.
@@ -983,6 +997,7 @@ fn expand_counts(devices: Vec<DeviceConfig>, max: u32) -> Result<Vec<DeviceConfi
             let mut copy = device.clone();
             copy.name = Spanned::new(device.name.span(), format!("{}{i}", device.name.get_ref()));
             copy.id = device.id.as_ref().map(|id| Spanned::new(id.span(), id.get_ref() + i));
+            copy.serial = device.serial.as_ref().map(|s| Spanned::new(s.span(), format!("{}{i}", s.get_ref())));
             copy.count = Spanned::new(device.count.span(), 1);
             expanded.push(copy);
         }
@@ -1052,6 +1067,18 @@ mod tests {
         assert!(msg.starts_with("lab.toml:5:11: device.devlink `simdev/a`: another device has it"), "{msg}");
         let msg = error("[[device]]\nname = \"a\"\ncount = 2\ndevlink = \"pci/x\"\n");
         assert!(msg.contains("device.devlink: a handle names one device"), "{msg}");
+    }
+
+    #[test]
+    fn serial_numbers_are_printable_and_counted_copies_get_their_index() {
+        let ok = Config::parse("[[device]]\nname = \"a\"\ncount = 2\nserial = \"SN-\"\n", "lab.toml").unwrap();
+        let serials: Vec<_> = ok.devices.iter().map(|d| d.serial.as_ref().unwrap().get_ref().as_str()).collect();
+        assert_eq!(serials, ["SN-0", "SN-1"]);
+        for bad in ["", "a b", "\\u0007"] {
+            let msg = error(&format!("[[device]]\nname = \"a\"\nserial = \"{bad}\"\n"));
+            assert!(msg.starts_with("lab.toml:3:10: device.serial `"), "{msg}");
+            assert!(msg.contains("1 to 64 printable characters, no spaces"), "{msg}");
+        }
     }
 
     #[test]

@@ -255,7 +255,8 @@ pub enum Object {
         #[command(subcommand)]
         command: EthtoolCommand,
     },
-    /// The kernel's devlink instances (with --kernel; like the `devlink` tool).
+    /// devlink instances, like the `devlink` tool: the simulator's devices
+    /// (when it serves devlink), or the kernel's with --kernel.
     Devlink {
         #[command(subcommand)]
         command: DevlinkCommand,

@@ -5,7 +5,7 @@
 //! (ABI: they never change); the simulator's devlink personality writes
 //! what devlink's spec does not describe with them too.
 
-use crate::client::{Client, Reply};
+use crate::client::{Client, Reply, Target};
 use crate::error::{Error, Result};
 use simdev_protocol::ctrl::FamilyInfo;
 use simdev_protocol::wire::{Attrs, Message, MessageBuilder, NLM_F_DUMP};
@@ -242,13 +242,18 @@ pub struct Devlink {
 }
 
 impl Devlink {
-    /// Resolves the family on `client` (a kernel client).
+    /// Resolves the family on `client`: the kernel's, or the one a
+    /// simulator serves from the kernel's spec.
     pub fn new(mut client: Client) -> Result<Self> {
-        let family = client.resolve_family(FAMILY_NAME).map_err(|e| match e {
-            Error::FamilyNotFound(_) => Error::FamilyNotFound(format!(
+        let target = client.target();
+        let family = client.resolve_family(FAMILY_NAME).map_err(|e| match (e, target) {
+            (Error::FamilyNotFound(_), Target::Kernel) => Error::FamilyNotFound(format!(
                 "{FAMILY_NAME} (this kernel has no devlink: CONFIG_NET_DEVLINK is off or no driver uses it)"
             )),
-            e => e,
+            (Error::FamilyNotFound(_), Target::Simulator { .. }) => Error::FamilyNotFound(format!(
+                "{FAMILY_NAME} (the simulator does not serve it: add [[family]] spec = \"devlink\" to its configuration)"
+            )),
+            (e, _) => e,
         })?;
         Ok(Devlink { client, family })
     }

@@ -1,7 +1,7 @@
-//! `devlink dev show|info|reload` (with `--kernel`): the kernel's devlink
-//! instances, printed as the `devlink` tool prints them (text and `-j`).
-//! The simulator serves no devlink family, so without `--kernel` this says
-//! so instead of asking it.
+//! `devlink dev show|info|reload`: the devlink instances of the simulator
+//! (its devices, when it serves devlink from the kernel's spec) or, with
+//! `--kernel`, the kernel's, printed as the `devlink` tool prints them
+//! (text and `-j`).
 
 use super::Output;
 use crate::cli::{DevlinkCommand, DevlinkDevCommand};
@@ -11,7 +11,7 @@ use simdev_netlink::devlink::{Devlink, Handle, Info};
 use simdev_netlink::error::Result;
 
 pub fn run(target: Target, command: &DevlinkCommand, output: Output) -> Result<()> {
-    let mut devlink = Devlink::new(super::kernel_client(target, "devlink")?)?;
+    let mut devlink = Devlink::new(simdev_netlink::client::Client::connect(target)?)?;
     let DevlinkCommand::Dev { command } = command;
     match command {
         DevlinkDevCommand::Show { handle } => {

@@ -15,6 +15,8 @@ pub struct Instance {
     /// Its handle: bus and device names (`simdev/NAME` unless configured).
     pub bus: String,
     pub dev: String,
+    /// The serial number `info` reports, if it has one.
+    pub serial: Option<String>,
     pub params: Vec<Param>,
     pub reporters: Vec<Reporter>,
     pub region: Region,
@@ -38,6 +40,7 @@ impl Instance {
         Instance {
             bus,
             dev,
+            serial: config.serial.as_ref().map(|s| s.get_ref().clone()),
             params,
             reporters: Reporter::netdevsim_defaults(seed),
             region: Region::new(seed.rotate_left(17)),

@@ -249,10 +249,14 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
             Some(Some(attrs.into()))
         }
         // `devlink_nl_info_fill`: handle, the driver's name, then what
-        // the driver puts: the simulated firmware, stored then running.
+        // the driver puts: its serial number, the simulated firmware,
+        // stored then running.
         "info-get" => {
             let fw = fw?;
             attrs.insert("info-driver-name".into(), json!(DRIVER_NAME));
+            if let Some(serial) = &device.devlink.serial {
+                attrs.insert("info-serial-number".into(), json!(serial));
+            }
             let stored = fw.pending_version.clone().unwrap_or_else(|| fw.version.clone());
             attrs.insert("info-version-stored".into(), json!([version(FW_VERSION_NAME, &stored)]));
             attrs.insert("info-version-running".into(), json!([version(FW_VERSION_NAME, &fw.version)]));
