@@ -447,6 +447,105 @@ fn a_device_added_or_removed_comes_and_goes_in_devlink() {
     }
 }
 
+const DECLARED_REPORTERS: &str = r#"
+[[device]]
+name = "hr0"
+
+[[device.health_reporter]]
+name = "tx"
+recover = true
+graceful_period = 250
+
+[device.health_reporter.diagnose]
+queue = 3
+state = "stalled"
+
+[device.health_reporter.dump]
+ring = [1, 2, 3]
+descriptors = [{ id = 0, busy = true }, { id = 1, busy = false }]
+
+[device.health_reporter.dump.last]
+head = 7
+
+[[device.health_reporter]]
+name = "fw"
+
+[[device.health_reporter]]
+name = "dummy"
+like = "dummy"
+auto_recover = false
+"#;
+
+/// Reporters a configuration declares: the callbacks it gives them (a
+/// missing one refused as the core refuses it), the pairs their diagnose
+/// and dump put, the settings they start with; netdevsim's by `like`.
+#[test]
+fn health_reporters_may_be_declared() {
+    let Some(dir) = kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let sim = Simulator::start(&format!("{DECLARED_REPORTERS}\n[[family]]\nspec = \"{}\"\n", spec.display()));
+    let shown = json(&sim, &["health", "show"]);
+    assert_eq!(
+        shown,
+        serde_json::json!({"health": {"simdev/hr0": [
+            {"reporter": "tx", "state": "healthy", "error": 0, "recover": 0, "grace_period": 250,
+             "auto_recover": true, "auto_dump": true},
+            {"reporter": "fw", "state": "healthy", "error": 0, "recover": 0},
+            {"reporter": "dummy", "state": "healthy", "error": 0, "recover": 0, "grace_period": 0,
+             "auto_recover": false, "auto_dump": true},
+        ]}})
+    );
+    assert_eq!(
+        json(&sim, &["health", "diagnose", "simdev/hr0", "reporter", "tx"]),
+        serde_json::json!({"queue": 3, "state": "stalled"})
+    );
+    // An error: counted, dumped with its message first, recovered.
+    assert!(sim.cli(&["dev", "health-report", "hr0", "tx", "queue 3 timed out"]).status.success());
+    assert_eq!(
+        json(&sim, &["health", "dump", "show", "simdev/hr0", "reporter", "tx"]),
+        serde_json::json!({"error_message": "queue 3 timed out", "ring": [1, 2, 3],
+            "descriptors": [{"id": 0, "busy": true}, {"id": 1, "busy": false}], "last": {"head": 7}})
+    );
+    let tx = &json(&sim, &["health", "show", "simdev/hr0", "reporter", "tx"])["health"]["simdev/hr0"][0];
+    assert_eq!(
+        (tx["error"].as_u64(), tx["recover"].as_u64(), tx["state"].as_str()),
+        (Some(1), Some(1), Some("healthy"))
+    );
+    // Within the grace period the core does not recover.
+    let again = sim.cli(&["dev", "health-report", "hr0", "tx", "again"]);
+    assert!(text(&again).contains("ECANCELED"), "{}", text(&again));
+
+    // `fw` has no callbacks: what needs one is not supported.
+    for args in [
+        &["health", "diagnose", "simdev/hr0", "reporter", "fw"][..],
+        &["health", "dump", "show", "simdev/hr0", "reporter", "fw"],
+        &["health", "dump", "clear", "simdev/hr0", "reporter", "fw"],
+        &["health", "recover", "simdev/hr0", "reporter", "fw"],
+        &["health", "set", "simdev/hr0", "reporter", "fw", "auto_dump", "true"],
+        &["health", "set", "simdev/hr0", "reporter", "fw", "grace_period", "5"],
+    ] {
+        // A recover of a healthy reporter does nothing, callback or not.
+        if args[1] == "recover" {
+            ok(&sim, args);
+            continue;
+        }
+        refused(&sim, args, "kernel answers: Operation not supported");
+    }
+    // Its error is counted and leaves it in error: nothing recovers it.
+    assert!(sim.cli(&["dev", "health-report", "hr0", "fw", "lost"]).status.success());
+    let fw = &json(&sim, &["health", "show", "simdev/hr0", "reporter", "fw"])["health"]["simdev/hr0"][0];
+    assert_eq!((fw["error"].as_u64(), fw["state"].as_str()), (Some(1), Some("error")));
+    refused(&sim, &["health", "recover", "simdev/hr0", "reporter", "fw"], "kernel answers: Operation not supported");
+    // netdevsim's dummy, by `like`, says netdevsim's message.
+    let dummy = devlink(&sim, &["-j", "health", "diagnose", "simdev/hr0", "reporter", "dummy"]);
+    let dummy: serde_json::Value = serde_json::from_slice(&dummy.stdout).expect("JSON");
+    assert_eq!(dummy["test_string"], "somestring");
+    // A reload makes them again as the configuration declares them.
+    ok(&sim, &["dev", "reload", "simdev/hr0"]);
+    let fw = &json(&sim, &["health", "show", "simdev/hr0", "reporter", "fw"])["health"]["simdev/hr0"][0];
+    assert_eq!((fw["error"].as_u64(), fw["state"].as_str()), (Some(0), Some("healthy")));
+}
+
 /// simdev's `health-report` makes a reporter report an error as
 /// netdevsim's debugfs `break_health` does (the netdevsim suite compares
 /// the two): counted, announced, dumped with its message, recovered from

@@ -122,6 +122,92 @@ impl ParamConfig {
     }
 }
 
+/// `[[device.health_reporter]]`: a health reporter of the device's devlink
+/// instance: netdevsim's (`like`), or one whose callbacks and messages
+/// it declares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthReporterConfig {
+    pub name: Spanned<String>,
+    /// netdevsim's reporter of that kind, `dummy` or `empty`: its
+    /// callbacks and messages.
+    pub like: Option<Spanned<String>>,
+    /// Whether it can recover (its driver has a `recover` callback).
+    pub recover: Option<Spanned<bool>>,
+    /// The pairs its diagnose puts; none: it has no diagnose.
+    pub diagnose: Option<Spanned<toml::Table>>,
+    /// The pairs its dump puts; none: it has no dump.
+    pub dump: Option<Spanned<toml::Table>>,
+    /// The core's settings at start (default: auto-recover when it can
+    /// recover, auto-dump when it can dump, no grace period).
+    pub auto_recover: Option<Spanned<bool>>,
+    pub auto_dump: Option<Spanned<bool>>,
+    /// Milliseconds after a recovery in which an error is not recovered from.
+    pub graceful_period: Option<Spanned<u64>>,
+}
+
+impl HealthReporterConfig {
+    /// The reporter it declares, or what is wrong with it and where.
+    pub fn reporter(
+        &self,
+        seed: u64,
+    ) -> Result<crate::driver::served::devlink::health::Reporter, (Range<usize>, String)> {
+        use crate::driver::served::devlink::health::{declared_fmsg, Callbacks, Content, Reporter};
+        let name = self.name.get_ref();
+        let at = |span: Range<usize>, why: String| (span, format!("device.health_reporter `{name}`: {why}"));
+        if name.is_empty() || name.len() > OBJECT_NAME_MAX || !valid_name(name) {
+            return Err(at(self.name.span(), format!("1 to {OBJECT_NAME_MAX} letters, digits, '_', '-', '.'")));
+        }
+        let callbacks = match &self.like {
+            Some(like) => {
+                let own = (self.recover.as_ref().map(|r| r.span()))
+                    .or_else(|| self.diagnose.as_ref().map(|d| d.span()))
+                    .or_else(|| self.dump.as_ref().map(|d| d.span()));
+                if let Some(span) = own {
+                    return Err(at(span, "recover, diagnose and dump are netdevsim's with `like`".into()));
+                }
+                Callbacks::netdevsim(like.get_ref()).ok_or_else(|| {
+                    at(like.span(), format!("like `{}`: netdevsim's are dummy and empty", like.get_ref()))
+                })?
+            }
+            None => {
+                let content = |table: &Option<Spanned<toml::Table>>| -> Result<Option<Content>, _> {
+                    let Some(table) = table else { return Ok(None) };
+                    declared_fmsg(&mut Default::default(), table.get_ref()).map_err(|why| at(table.span(), why))?;
+                    Ok(Some(Content::Declared(table.get_ref().clone())))
+                };
+                Callbacks {
+                    recover: self.recover.as_ref().is_some_and(|r| *r.get_ref()),
+                    diagnose: content(&self.diagnose)?,
+                    dump: content(&self.dump)?,
+                }
+            }
+        };
+        let mut reporter = Reporter::new(name, callbacks, seed);
+        // The core's rules: only a reporter that recovers has recovery
+        // settings, only one that dumps dumps by itself.
+        if let Some(on) = &self.auto_recover {
+            if *on.get_ref() && !reporter.can_recover() {
+                return Err(at(on.span(), "auto_recover needs a reporter that recovers".into()));
+            }
+            reporter.auto_recover = *on.get_ref();
+        }
+        if let Some(period) = &self.graceful_period {
+            if !reporter.can_recover() {
+                return Err(at(period.span(), "graceful_period needs a reporter that recovers".into()));
+            }
+            reporter.graceful_period = *period.get_ref();
+        }
+        if let Some(on) = &self.auto_dump {
+            if *on.get_ref() && reporter.callbacks.dump.is_none() {
+                return Err(at(on.span(), "auto_dump needs a reporter that dumps".into()));
+            }
+            reporter.auto_dump = *on.get_ref();
+        }
+        Ok(reporter)
+    }
+}
+
 /// `not-found = { errno = "ENODEV", extack = false }`: drivers differ
 /// (dpll's says ENOENT and names the attribute, netdev's a bare ENODEV).
 #[derive(Debug, Clone, Deserialize)]
@@ -335,6 +421,10 @@ pub struct DeviceConfig {
     /// Its devlink instance's parameters; none: netdevsim's (`max_macs`, `test1`).
     #[serde(default, rename = "param")]
     pub params: Vec<ParamConfig>,
+    /// Its devlink instance's health reporters; none: netdevsim's
+    /// (`empty`, `dummy`).
+    #[serde(default, rename = "health_reporter")]
+    pub health_reporters: Vec<HealthReporterConfig>,
     /// Its devlink instance's handle, `BUS/DEV` (a PCI-like
     /// `pci/0000:03:00.0`, say); none: `simdev/NAME`.
     pub devlink: Option<Spanned<String>>,
@@ -628,6 +718,14 @@ impl DeviceConfig {
             param.param()?;
             if !params.insert(param.name.get_ref()) {
                 return Err((param.name.span(), format!("device.param `{}`: duplicate name", param.name.get_ref())));
+            }
+        }
+        let mut reporters = std::collections::HashSet::new();
+        for reporter in &self.health_reporters {
+            reporter.reporter(0)?;
+            if !reporters.insert(reporter.name.get_ref()) {
+                let name = reporter.name.get_ref();
+                return Err((reporter.name.span(), format!("device.health_reporter `{name}`: duplicate name")));
             }
         }
         let fw = &self.firmware;
@@ -1079,6 +1177,55 @@ mod tests {
             assert!(msg.starts_with("lab.toml:3:10: device.serial `"), "{msg}");
             assert!(msg.contains("1 to 64 printable characters, no spaces"), "{msg}");
         }
+    }
+
+    #[test]
+    fn health_reporters_are_checked_where_they_are_written() {
+        let reporter = |body: &str| format!("[[device]]\nname = \"a\"\n[[device.health_reporter]]\n{body}\n");
+        let ok = Config::parse(&reporter("name = \"tx\"\nrecover = true\ndiagnose = { q = 1 }"), "lab.toml").unwrap();
+        let tx = ok.devices[0].health_reporters[0].reporter(1).unwrap();
+        assert!(tx.can_recover() && tx.auto_recover && !tx.auto_dump, "the core's defaults");
+        let cases = [
+            ("name = \"a b\"", "lab.toml:4:8: device.health_reporter `a b`: 1 to 31 letters"),
+            (
+                "name = \"x\"\nlike = \"busy\"",
+                "lab.toml:5:8: device.health_reporter `x`: like `busy`: netdevsim's are dummy and empty",
+            ),
+            (
+                "name = \"x\"\nlike = \"dummy\"\nrecover = false",
+                "lab.toml:6:11: device.health_reporter `x`: recover, diagnose and dump are netdevsim's",
+            ),
+            (
+                "name = \"x\"\nauto_recover = true",
+                "lab.toml:5:16: device.health_reporter `x`: auto_recover needs a reporter that recovers",
+            ),
+            (
+                "name = \"x\"\ngraceful_period = 5",
+                "lab.toml:5:19: device.health_reporter `x`: graceful_period needs a reporter that recovers",
+            ),
+            (
+                "name = \"x\"\nauto_dump = true",
+                "lab.toml:5:13: device.health_reporter `x`: auto_dump needs a reporter that dumps",
+            ),
+            (
+                "name = \"x\"\ndump = { t = -1 }",
+                "lab.toml:5:8: device.health_reporter `x`: `t`: -1: fmsg numbers are unsigned",
+            ),
+            (
+                "name = \"x\"\ndump = { t = 1.5 }",
+                "lab.toml:5:8: device.health_reporter `x`: `t`: a float has no fmsg form",
+            ),
+            (
+                "name = \"x\"\ndiagnose = { t = [[1]] }",
+                "lab.toml:5:12: device.health_reporter `x`: `t`: an array in an array",
+            ),
+        ];
+        for (body, wanted) in cases {
+            let msg = error(&reporter(body));
+            assert!(msg.starts_with(wanted), "{body}: {msg}");
+        }
+        let twice = format!("{}[[device.health_reporter]]\nname = \"x\"\n", reporter("name = \"x\""));
+        assert!(error(&twice).contains("device.health_reporter `x`: duplicate name"), "{}", error(&twice));
     }
 
     #[test]

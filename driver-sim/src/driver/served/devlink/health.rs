@@ -6,6 +6,8 @@
 //! an error reported (simdev's `health-report`, as netdevsim's debugfs
 //! `break_health`) is counted, puts the reporter in error, and is
 //! recovered from at once with auto-recover, within the core's limits.
+//! A configuration may declare other reporters (`[[device.health_reporter]]`):
+//! which callbacks they have, and the pairs their diagnose and dump put.
 
 use super::wire::{attr, raw, Fmsg, FmsgValue};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,19 +17,44 @@ const HEALTHY: u8 = 0;
 /// `DEVLINK_HEALTH_REPORTER_STATE_ERROR`.
 const ERROR: u8 = 1;
 
-/// What a reporter's driver implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// netdevsim's `empty`: diagnose and dump, putting nothing.
-    Empty,
-    /// netdevsim's `dummy`: recover, diagnose and dump.
+/// What a reporter's driver callback puts in a diagnose or a dump.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Nothing (netdevsim's `empty`).
+    Nothing,
+    /// netdevsim's test message (its `dummy`'s `nsim_dev_dummy_fmsg_put`).
     Dummy,
+    /// Pairs declared in the configuration (`[device.health_reporter.diagnose]`),
+    /// each TOML value as an fmsg value ([`declared_fmsg`]).
+    Declared(toml::Table),
+}
+
+/// The callbacks a reporter's driver registers (`devlink_health_reporter_ops`):
+/// what the core can do with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callbacks {
+    pub recover: bool,
+    pub diagnose: Option<Content>,
+    pub dump: Option<Content>,
+}
+
+impl Callbacks {
+    /// netdevsim's reporter `name` (`empty` or `dummy`), if it has one.
+    pub fn netdevsim(name: &str) -> Option<Callbacks> {
+        match name {
+            "empty" => {
+                Some(Callbacks { recover: false, diagnose: Some(Content::Nothing), dump: Some(Content::Nothing) })
+            }
+            "dummy" => Some(Callbacks { recover: true, diagnose: Some(Content::Dummy), dump: Some(Content::Dummy) }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Reporter {
     pub name: String,
-    pub kind: Kind,
+    pub callbacks: Callbacks,
     pub state: u8,
     pub errors: u64,
     pub recoveries: u64,
@@ -51,29 +78,42 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn netdevsim_defaults(seed: u64) -> Vec<Reporter> {
-        let reporter = |name: &str, kind| Reporter {
+    /// A reporter as its driver creates it, with the core's defaults:
+    /// auto-recover when it can recover, auto-dump when it can dump, no
+    /// grace period.
+    pub fn new(name: &str, callbacks: Callbacks, seed: u64) -> Reporter {
+        Reporter {
             name: name.to_string(),
-            kind,
             state: HEALTHY,
             errors: 0,
             recoveries: 0,
             graceful_period: 0,
-            // The core's defaults: auto-recover when the driver can
-            // recover, auto-dump when it can dump.
-            auto_recover: kind == Kind::Dummy,
-            auto_dump: true,
+            auto_recover: callbacks.recover,
+            auto_dump: callbacks.dump.is_some(),
+            callbacks,
             dump: None,
             binary_len: 16,
             seed,
             last_recovery_ms: None,
             recovered_message: None,
-        };
-        vec![reporter("empty", Kind::Empty), reporter("dummy", Kind::Dummy)]
+        }
+    }
+
+    pub fn netdevsim_defaults(seed: u64) -> Vec<Reporter> {
+        ["empty", "dummy"]
+            .into_iter()
+            .map(|name| Reporter::new(name, Callbacks::netdevsim(name).expect("netdevsim's"), seed))
+            .collect()
+    }
+
+    /// The same reporter as its driver creates it again (a reload),
+    /// its random bytes from `seed`.
+    pub fn recreated(&self, seed: u64) -> Reporter {
+        Reporter { seed, ..self.clone() }
     }
 
     pub fn can_recover(&self) -> bool {
-        self.kind == Kind::Dummy
+        self.callbacks.recover
     }
 
     /// The `health-reporter` nest (`devlink_nl_health_reporter_fill`:
@@ -92,32 +132,50 @@ impl Reporter {
             if let Some((_, ms, ns)) = &self.dump {
                 m.put_u64(attr::HEALTH_REPORTER_DUMP_TS, *ms).put_u64(attr::HEALTH_REPORTER_DUMP_TS_NS, *ns);
             }
-            m.put_u8(attr::HEALTH_REPORTER_AUTO_DUMP, u8::from(self.auto_dump)).nest_end();
+            if self.callbacks.dump.is_some() {
+                m.put_u8(attr::HEALTH_REPORTER_AUTO_DUMP, u8::from(self.auto_dump));
+            }
+            m.nest_end();
         })
     }
 
-    /// What the driver puts in a diagnose: the dummy's test message, after
-    /// the message of the error it last recovered from by itself.
-    pub fn diagnose(&mut self) -> Fmsg {
+    /// What the driver puts in a diagnose (`None`: it has no diagnose):
+    /// netdevsim's dummy puts its test message after the message of the
+    /// error it last recovered from by itself.
+    pub fn diagnose(&mut self) -> Option<Fmsg> {
+        let content = self.callbacks.diagnose.clone()?;
         let first = self.recovered_message.clone().map(|m| ("recovered_break_message", m));
-        self.message(first)
+        Some(self.message(&content, first.filter(|_| content == Content::Dummy)))
     }
 
-    /// What the driver puts in a dump: the dummy's test message, after
-    /// the error's message when the dump is the error's (`priv_ctx`).
-    fn dump_message(&mut self, error: Option<&str>) -> Fmsg {
-        self.message(error.map(|m| ("break_message", m.to_string())))
+    /// What the driver puts in a dump (`None`: it has no dump), after the
+    /// error's message when the dump is the error's (`priv_ctx`): the
+    /// dummy's `break_message`, a declared reporter's `error_message`.
+    fn dump_message(&mut self, error: Option<&str>) -> Option<Fmsg> {
+        let content = self.callbacks.dump.clone()?;
+        let name = if content == Content::Dummy { "break_message" } else { "error_message" };
+        Some(self.message(&content, error.map(|m| (name, m.to_string()))))
     }
 
-    /// netdevsim's `nsim_dev_dummy_fmsg_put`, after a `first` pair.
-    fn message(&mut self, first: Option<(&str, String)>) -> Fmsg {
+    fn message(&mut self, content: &Content, first: Option<(&str, String)>) -> Fmsg {
         let mut fmsg = Fmsg::default();
-        if self.kind == Kind::Empty {
+        if *content == Content::Nothing {
             return fmsg.finished();
         }
         if let Some((name, text)) = first {
             fmsg.pair(name, FmsgValue::String(text));
         }
+        match content {
+            Content::Declared(pairs) => {
+                declared_fmsg(&mut fmsg, pairs).expect("checked with the configuration");
+            }
+            _ => self.dummy_message(&mut fmsg),
+        }
+        fmsg.finished()
+    }
+
+    /// netdevsim's `nsim_dev_dummy_fmsg_put`.
+    fn dummy_message(&mut self, fmsg: &mut Fmsg) {
         let binary = (0..self.binary_len).map(|_| self.random_byte()).collect();
         fmsg.pair("test_bool", FmsgValue::Bool(true))
             .pair("test_u8", FmsgValue::U8(1))
@@ -147,7 +205,6 @@ impl Reporter {
                 .obj_end();
         }
         fmsg.arr_pair_end();
-        fmsg.finished()
     }
 
     fn random_byte(&mut self) -> u8 {
@@ -160,9 +217,10 @@ impl Reporter {
 
     /// Takes a dump, if none is kept and the driver can dump
     /// (`devlink_health_do_dump`; `error`: the reported error's message).
+    /// Without a dump callback there is nothing to take.
     pub fn take_dump(&mut self, uptime_ms: u64, error: Option<&str>) {
         if self.dump.is_none() {
-            let fmsg = self.dump_message(error);
+            let Some(fmsg) = self.dump_message(error) else { return };
             let ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
             self.dump = Some((fmsg, uptime_ms, ns));
         }
@@ -209,5 +267,58 @@ impl Reporter {
             announce(self);
         }
         true
+    }
+}
+
+/// Puts declared pairs as fmsg pairs: a boolean, a non-negative integer
+/// (u64), a string; a table as a nested object; an array as an fmsg
+/// array of such values or tables. What fmsg cannot carry is refused:
+/// negative numbers, floats, dates, arrays in arrays.
+pub fn declared_fmsg(fmsg: &mut Fmsg, pairs: &toml::Table) -> Result<(), String> {
+    for (name, value) in pairs {
+        match value {
+            toml::Value::Table(table) => {
+                fmsg.pair_start(name).obj_start();
+                declared_fmsg(fmsg, table)?;
+                fmsg.obj_end().pair_end();
+            }
+            toml::Value::Array(items) => {
+                fmsg.arr_pair_start(name);
+                for item in items {
+                    match item {
+                        toml::Value::Table(table) => {
+                            fmsg.obj_start();
+                            declared_fmsg(fmsg, table)?;
+                            fmsg.obj_end();
+                        }
+                        toml::Value::Array(_) => {
+                            return Err(format!("`{name}`: an array in an array has no fmsg form"))
+                        }
+                        scalar => {
+                            fmsg.value(fmsg_value(name, scalar)?);
+                        }
+                    }
+                }
+                fmsg.arr_pair_end();
+            }
+            scalar => {
+                fmsg.pair(name, fmsg_value(name, scalar)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fmsg_value(name: &str, value: &toml::Value) -> Result<FmsgValue, String> {
+    match value {
+        toml::Value::Boolean(b) => Ok(FmsgValue::Bool(*b)),
+        toml::Value::String(s) => Ok(FmsgValue::String(s.clone())),
+        toml::Value::Integer(i) => {
+            u64::try_from(*i).map(FmsgValue::U64).map_err(|_| format!("`{name}`: {i}: fmsg numbers are unsigned"))
+        }
+        other => Err(format!(
+            "`{name}`: a {} has no fmsg form (booleans, unsigned integers, strings, tables, arrays)",
+            other.type_str()
+        )),
     }
 }

@@ -19,6 +19,8 @@ pub struct Instance {
     pub serial: Option<String>,
     pub params: Vec<Param>,
     pub reporters: Vec<Reporter>,
+    /// Its reporters as its driver creates them (again on a reload).
+    created_reporters: Vec<Reporter>,
     pub region: Region,
     pub traps: Traps,
     /// Reloads done (`driver_reinit`, limit unspecified: all netdevsim does).
@@ -36,13 +38,20 @@ impl Instance {
             false => config.params.iter().map(|p| p.param().expect("a checked configuration")).collect(),
         };
         let seed = seed | 1;
+        let reporters = match config.health_reporters.is_empty() {
+            true => Reporter::netdevsim_defaults(seed),
+            false => {
+                config.health_reporters.iter().map(|r| r.reporter(seed).expect("a checked configuration")).collect()
+            }
+        };
         let (bus, dev) = config.devlink_handle();
         Instance {
             bus,
             dev,
             serial: config.serial.as_ref().map(|s| s.get_ref().clone()),
             params,
-            reporters: Reporter::netdevsim_defaults(seed),
+            created_reporters: reporters.clone(),
+            reporters,
             region: Region::new(seed.rotate_left(17)),
             traps: Traps::default(),
             reloads: 0,
@@ -55,7 +64,7 @@ impl Instance {
     /// reporters, regions and traps afresh; parameters and counts stay.
     pub fn reloaded(&mut self) {
         self.seed = self.seed.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
-        self.reporters = Reporter::netdevsim_defaults(self.seed);
+        self.reporters = self.created_reporters.iter().map(|r| r.recreated(self.seed)).collect();
         self.region = Region::new(self.seed.rotate_left(17));
         self.traps = Traps::default();
         self.reloads += 1;

@@ -169,13 +169,17 @@ impl Personality for Devlink {
                 let id = device_of(sim, wanted)?;
                 let name = wanted.get("health-reporter-name").and_then(|v| v.as_str());
                 let device = sim.devices.get(id).expect("found");
-                device
+                let reporter = device
                     .devlink
                     .reporters
                     .iter()
-                    .any(|r| Some(r.name.as_str()) == name)
-                    .then_some(())
-                    .ok_or(bare(errno::EINVAL))
+                    .find(|r| Some(r.name.as_str()) == name)
+                    .ok_or(bare(errno::EINVAL))?;
+                // `devlink_nl_health_reporter_dump_get_dumpit`.
+                match reporter.callbacks.dump {
+                    Some(_) => Ok(()),
+                    None => Err(bare(errno::EOPNOTSUPP)),
+                }
             }
             _ => Ok(()),
         }
@@ -287,7 +291,9 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
                 return Some(None);
             }
             reporter.take_dump(uptime_ms, None);
-            let raw = reporter.dump.as_ref().expect("just taken").0.nest();
+            // One without a dump callback is refused before the dump starts.
+            let Some((fmsg, _, _)) = reporter.dump.as_ref() else { return Some(None) };
+            let raw = fmsg.nest();
             let mut keys = attrs;
             keys.insert("health-reporter-name".into(), json!(reporter.name));
             Some(Some(Entry { attrs: Attrs::new(), keys, raw }))
@@ -650,7 +656,7 @@ fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: 
         // `devlink_fmsg_snd`: the message in parts, then `NLMSG_DONE`,
         // each its own datagram.
         "health-reporter-diagnose" => {
-            let fmsg = reporter.diagnose();
+            let fmsg = reporter.diagnose().ok_or(bare(errno::EOPNOTSUPP))?;
             let header = request.message.header;
             let flags = NLM_F_MULTI;
             let family = sim.served.get(request.family_id).expect("served").ynl;
@@ -674,6 +680,9 @@ fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: 
             if recover_attrs && !reporter.can_recover() {
                 return Err(bare(errno::EOPNOTSUPP));
             }
+            if wanted.contains_key("health-reporter-auto-dump") && reporter.callbacks.dump.is_none() {
+                return Err(bare(errno::EOPNOTSUPP));
+            }
             if let Some(period) = wanted.get("health-reporter-graceful-period").and_then(|v| v.as_u64()) {
                 reporter.graceful_period = period;
             }
@@ -686,10 +695,13 @@ fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: 
             Ok(None)
         }
         "health-reporter-dump-clear" => {
+            if reporter.callbacks.dump.is_none() {
+                return Err(bare(errno::EOPNOTSUPP));
+            }
             reporter.dump = None;
             Ok(None)
         }
-        // netdevsim's reporters have no test callback.
+        // netdevsim's reporters, and declared ones, have no test callback.
         _ => Err(bare(errno::EOPNOTSUPP)),
     }
 }
