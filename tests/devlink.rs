@@ -546,6 +546,64 @@ fn health_reporters_may_be_declared() {
     assert_eq!((fw["error"].as_u64(), fw["state"].as_str()), (Some(0), Some("healthy")));
 }
 
+/// A fault with a `reporter`: each failure it injects (a command's errno,
+/// a flash failed part way, a link flap) is reported by that health
+/// reporter, as a driver reports what fails; one for a reporter the
+/// device lacks, or that would fail nothing, is refused.
+#[test]
+fn a_faults_failures_are_reported_by_its_health_reporter() {
+    let Some(dir) = kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let config = format!(
+        "{DECLARED_REPORTERS}\n[device.firmware]\nflash_duration_ms = 100\n\n\
+         [[device.fault]]\ncommand = \"dev-set\"\nerrno = \"EIO\"\ncount = 1\nreporter = \"dummy\"\n\n\
+         [[family]]\nspec = \"{}\"\n",
+        spec.display()
+    );
+    let sim = Simulator::start(&config);
+    let reporter =
+        |name: &str| json(&sim, &["health", "show", "simdev/hr0", "reporter", name])["health"]["simdev/hr0"][0].clone();
+    let dump = |name: &str| json(&sim, &["health", "dump", "show", "simdev/hr0", "reporter", name]);
+
+    let set = sim.cli(&["dev", "set", "hr0", "mtu", "1400"]);
+    assert!(!set.status.success(), "the fault fails it");
+    let dummy = reporter("dummy");
+    assert_eq!((dummy["error"].as_u64(), dummy["state"].as_str()), (Some(1), Some("error")), "{dummy}");
+    assert_eq!(dump("dummy")["break_message"], "injected fault: dev-set fails with EIO");
+
+    // Set at run time: a flash failed part way, reported when it fails.
+    let fault = sim.cli(&["fault", "set", "hr0", "fw-flash", "fail-at", "50", "errno", "EIO", "reporter", "tx"]);
+    assert!(fault.status.success(), "{}", text(&fault));
+    let listed = String::from_utf8_lossy(&sim.cli(&["fault", "list", "hr0"]).stdout).to_string();
+    assert!(listed.contains("fw-flash errno EIO fail-at 50 reporter tx"), "{listed}");
+    let flash = sim.cli(&["fw", "flash", "hr0", "2.0"]);
+    assert!(!flash.status.success());
+    let tx = reporter("tx");
+    assert_eq!((tx["error"].as_u64(), tx["recover"].as_u64()), (Some(1), Some(1)), "{tx}");
+    assert_eq!(dump("tx")["error_message"], "injected fault: the flash of 2.0 failed at 50% with EIO");
+
+    // A link flap: reported as the carrier goes.
+    let flap = ["fault", "set", "hr0", "link-flap", "interval", "50", "down", "10", "port", "0", "count", "1"];
+    let flap: Vec<&str> = flap.into_iter().chain(["reporter", "fw"]).collect();
+    assert!(sim.cli(&flap).status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reporter("fw")["error"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "no report of the flap: {}", reporter("fw"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    for (args, wanted) in [
+        (
+            &["fault", "set", "hr0", "dev-reset", "errno", "EIO", "reporter", "empty"][..],
+            "no health reporter `empty` (tx, fw, dummy)",
+        ),
+        (&["fault", "set", "hr0", "dev-reset", "delay", "10", "reporter", "tx"], "a reporter reports failures"),
+    ] {
+        let out = sim.cli(args);
+        assert!(!out.status.success() && text(&out).contains(wanted), "{args:?}: {}", text(&out));
+    }
+}
+
 /// simdev's `health-report` makes a reporter report an error as
 /// netdevsim's debugfs `break_health` does (the netdevsim suite compares
 /// the two): counted, announced, dumped with its message, recovered from

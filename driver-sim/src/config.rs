@@ -566,6 +566,9 @@ pub struct FaultConfig {
     pub interval_ms: Option<Spanned<u32>>,
     pub down_ms: Option<Spanned<u32>>,
     pub port: Option<Spanned<u32>>,
+    /// The device's devlink health reporter that reports an error each
+    /// time the fault fails something.
+    pub reporter: Option<Spanned<String>>,
 }
 
 fn one() -> Spanned<u32> {
@@ -600,6 +603,14 @@ impl DeviceConfig {
         }
         device.validate().map_err(|(span, message)| locate(Some(span), message))?;
         Ok(device)
+    }
+
+    /// The names of its devlink instance's health reporters.
+    pub fn reporter_names(&self) -> Vec<&str> {
+        match self.health_reporters.is_empty() {
+            true => vec!["empty", "dummy"],
+            false => self.health_reporters.iter().map(|r| r.name.get_ref().as_str()).collect(),
+        }
     }
 
     /// Its devlink instance's handle: bus and device names.
@@ -738,8 +749,9 @@ impl DeviceConfig {
                 format!("device.firmware.flash_duration_ms: at most {FLASH_MAX_MS}"),
             ));
         }
+        let reporters = self.reporter_names();
         for fault in &self.faults {
-            fault.validate(ports, self.backend)?;
+            fault.validate(ports, self.backend, &reporters)?;
         }
         Ok(())
     }
@@ -1016,12 +1028,13 @@ impl FaultConfig {
             port_index: self.port.as_ref().map(|v| *v.get_ref()),
             fired: 0,
             knob: None,
+            reporter: self.reporter.as_ref().map(|r| r.get_ref().clone()),
         }
     }
 
-    fn validate(&self, ports: u32, backend: BackendKind) -> Result<(), (Range<usize>, String)> {
+    fn validate(&self, ports: u32, backend: BackendKind, reporters: &[&str]) -> Result<(), (Range<usize>, String)> {
         self.validate_values("device.fault")?;
-        crate::driver::model::faults::check_fault(&self.to_info(), ports, backend)
+        crate::driver::model::faults::check_fault(&self.to_info(), ports, backend, reporters)
             .map_err(|why| (self.command.span(), format!("device.fault `{}`: {}", self.command.get_ref(), why.message)))
     }
 
@@ -1224,6 +1237,13 @@ mod tests {
             let msg = error(&reporter(body));
             assert!(msg.starts_with(wanted), "{body}: {msg}");
         }
+        // A fault's reporter is one of the device's: declared, or netdevsim's.
+        let fault = |reporters: &str, name: &str| {
+            format!("[[device]]\nname = \"a\"\n{reporters}[[device.fault]]\ncommand = \"dev-set\"\nerrno = \"EIO\"\nreporter = \"{name}\"\n")
+        };
+        assert!(Config::parse(&fault("", "dummy"), "lab.toml").is_ok());
+        let msg = error(&fault("[[device.health_reporter]]\nname = \"tx\"\n", "dummy"));
+        assert!(msg.contains("device.fault `dev-set`: the device has no health reporter `dummy` (tx)"), "{msg}");
         let twice = format!("{}[[device.health_reporter]]\nname = \"x\"\n", reporter("name = \"x\""));
         assert!(error(&twice).contains("device.health_reporter `x`: duplicate name"), "{}", error(&twice));
     }

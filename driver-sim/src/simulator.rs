@@ -279,7 +279,31 @@ impl Simulator {
         if let Some(device) = self.devices.get_mut(dev) {
             device.stats.faults_fired += 1;
         }
+        // What it fails now (a flash fails later, as it reaches its
+        // percent), its reporter reports.
+        let failure = match fault.command.as_str() {
+            simdev::LINK_FLAP => fault.port_index.map(|port| format!("injected fault: port {port} lost carrier")),
+            _ if fault.fail_at.is_none() && fault.errno != 0 => Some(format!(
+                "injected fault: {} fails with {}",
+                fault.command,
+                simdev_protocol::errno::errno_name(fault.errno as i32)
+            )),
+            _ => None,
+        };
+        let reporter = fault.reporter.clone();
         self.notify_object(dev, cmd::FAULT_FIRED_NTF, GROUP_EVENTS, fault);
+        if let (Some(reporter), Some(message)) = (reporter, failure) {
+            self.fault_reports(dev, &reporter, &message);
+        }
+    }
+
+    /// A fault's health reporter reports what the fault failed (checked
+    /// when the fault was set; gone only if a reload remade reporters
+    /// without it, which a configuration's cannot).
+    fn fault_reports(&mut self, dev: u32, reporter: &str, message: &str) {
+        if crate::driver::served::devlink::report_error(self, dev, reporter, message).is_none() {
+            log::warn!("device {dev}: a fault's health reporter {reporter} is gone");
+        }
     }
 
     /// (Re)starts the link-flap faults of `dev`: earlier flap timers
@@ -396,7 +420,21 @@ impl Simulator {
                 let interval = device.firmware.step_interval();
                 if let Some(status) = device.firmware.advance(generation) {
                     let finished = status.finished;
+                    // A flash a fault fails: its reporter reports it.
+                    let failed = (status.finished && status.error != 0).then(|| {
+                        let reporter = device.faults.list().iter().find(|f| f.fail_at.is_some())?.reporter.clone()?;
+                        let message = format!(
+                            "injected fault: the flash of {} failed at {}% with {}",
+                            status.version,
+                            status.done,
+                            simdev_protocol::errno::errno_name(status.error as i32)
+                        );
+                        Some((reporter, message))
+                    });
                     self.notify_flash(dev, status);
+                    if let Some((reporter, message)) = failed.flatten() {
+                        self.fault_reports(dev, &reporter, &message);
+                    }
                     if finished {
                         self.notify_dev_change(dev);
                     } else {

@@ -528,7 +528,9 @@ pub enum FaultCommand {
     #[command(alias = "ls")]
     List { dev: String },
     /// `fault set DEV COMMAND [errno E] [count N | probability P] [delay MS] [fail-at PCT]`,
-    /// or `fault set DEV link-flap interval MS down MS port N [count N]`.
+    /// or `fault set DEV link-flap interval MS down MS port N [count N]`;
+    /// either with `[reporter NAME]`: that devlink health reporter of the
+    /// device reports an error each time the fault fails something.
     Set {
         dev: String,
         command: String,

@@ -322,6 +322,9 @@ impl Call {
                 if let Some(fail_at) = fault.fail_at {
                     put("fault-fail-at", json!(fail_at));
                 }
+                if let Some(reporter) = &fault.reporter {
+                    put("health-reporter", json!(reporter));
+                }
             }
             Call::FaultClear(d, command) => {
                 dev(d, &mut put);

@@ -25,6 +25,9 @@ pub fn describe(f: &FaultInfo) -> String {
     if let (Some(interval), Some(down), Some(port)) = (f.interval_ms, f.down_ms, f.port_index) {
         text.push_str(&format!(" interval {interval} down {down} port {port}"));
     }
+    if let Some(reporter) = &f.reporter {
+        text.push_str(&format!(" reporter {reporter}"));
+    }
     text.push_str(&format!(" fired {}", f.fired));
     if let Some(knob) = &f.knob {
         text.push_str(&format!(" knob {knob}"));
@@ -32,7 +35,7 @@ pub fn describe(f: &FaultInfo) -> String {
     text
 }
 
-/// `[errno E] [count N | probability P] [delay MS] [fail-at PCT] [interval MS down MS port N]`.
+/// `[errno E] [count N | probability P] [delay MS] [fail-at PCT] [interval MS down MS port N] [reporter NAME]`.
 pub fn parse_fault(command: &str, args: &[String]) -> Result<FaultInfo, String> {
     let mut fault = FaultInfo { command: command.to_string(), ..Default::default() };
     let mut words = Words::new(args);
@@ -56,6 +59,7 @@ pub fn parse_fault(command: &str, args: &[String]) -> Result<FaultInfo, String> 
             "interval" => fault.interval_ms = Some(words.number("interval")?),
             "down" => fault.down_ms = Some(words.number("down")?),
             "port" => fault.port_index = Some(words.number("port")?),
+            "reporter" => fault.reporter = Some(words.value("reporter")?.to_string()),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }

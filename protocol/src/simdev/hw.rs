@@ -222,6 +222,10 @@ pub struct FaultInfo {
     /// `fail_reload`, ...); `None`: the simulator injects it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knob: Option<String>,
+    /// The device's devlink health reporter that reports an error each
+    /// time the fault fails something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<String>,
 }
 
 impl Nested for FaultInfo {

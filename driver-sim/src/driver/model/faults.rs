@@ -27,8 +27,9 @@ impl FaultRefusal {
 }
 
 /// Checks a fault's fields against each other and the device (`ports`,
-/// `backend`); the one set of rules for faults from TOML and from `fault-set`.
-pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind) -> Result<(), FaultRefusal> {
+/// `backend`, its health `reporters`); the one set of rules for faults
+/// from TOML and from `fault-set`.
+pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind, reporters: &[&str]) -> Result<(), FaultRefusal> {
     let is_flap = f.command == LINK_FLAP;
     if !is_flap && simdev_protocol::simdev::FAMILY.command_by_name(&f.command).is_none() {
         return Err(FaultRefusal::invalid(format!("`{}` is not a simdev command nor `{LINK_FLAP}`", f.command)));
@@ -62,6 +63,20 @@ pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind) -> Result<()
     } else if f.errno == 0 && f.delay_ms == 0 && f.fail_at.is_none() {
         return Err(FaultRefusal::invalid("give an errno, a delay or (fw-flash) a fail-at"));
     }
+    if let Some(reporter) = &f.reporter {
+        if backend == BackendKind::Netdevsim {
+            return Err(FaultRefusal::unsupported(
+                "netdevsim's health reporters are the kernel's: its debugfs health/break_health breaks them",
+            ));
+        }
+        if !reporters.contains(&reporter.as_str()) {
+            let known = reporters.join(", ");
+            return Err(FaultRefusal::invalid(format!("the device has no health reporter `{reporter}` ({known})")));
+        }
+        if f.errno == 0 && f.fail_at.is_none() && !is_flap {
+            return Err(FaultRefusal::invalid("a reporter reports failures: give an errno (a delay fails nothing)"));
+        }
+    }
     Ok(())
 }
 
@@ -91,6 +106,9 @@ pub fn check_served_fault(f: &FaultInfo, family: &simdev_protocol::family::Famil
     check_firing(f)?;
     if f.fail_at.is_some() || f.interval_ms.is_some() || f.down_ms.is_some() || f.port_index.is_some() {
         return Err(FaultRefusal::invalid("fail-at, interval, down time and port are for simdev's devices"));
+    }
+    if f.reporter.is_some() {
+        return Err(FaultRefusal::invalid("a health reporter is for simdev's devices"));
     }
     if f.errno == 0 && f.delay_ms == 0 {
         return Err(FaultRefusal::invalid("give an errno or a delay"));

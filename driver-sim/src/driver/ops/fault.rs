@@ -56,9 +56,11 @@ pub fn set(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
         port_index: u32_of(dev_attr::PORT_INDEX),
         fired: 0,
         knob: None,
+        reporter: attrs.get(dev_attr::HEALTH_REPORTER).and_then(|a| a.string()).map(str::to_string),
     };
     let device = sim.devices.get(id).expect("selected");
-    check_fault(&fault, device.ports.len() as u32, device.backend)
+    let reporters: Vec<&str> = device.devlink.reporters.iter().map(|r| r.name.as_str()).collect();
+    check_fault(&fault, device.ports.len() as u32, device.backend, &reporters)
         .map_err(|refusal| HandlerError::at(refusal.errno, refusal.message, &command_attr))?;
     sim.devices.set_fault(id, fault).map_err(|e| kernel_error(sim, id, e))?;
     sim.start_flaps(id);

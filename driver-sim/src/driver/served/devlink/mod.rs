@@ -621,24 +621,37 @@ pub fn report_health(sim: &mut Simulator, id: u32, reporter: &Attr<'_>, message:
     if family(sim).is_none() {
         return Err(HandlerError::new(errno::EOPNOTSUPP, "devlink is not served: the device has no health reporters"));
     }
-    let uptime_ms = sim.timers.now().as_millis() as u64;
-    let device = sim.devices.get_mut(id).expect("a known device");
     let name = reporter.string().unwrap_or_default();
-    let Some(index) = device.devlink.reporters.iter().position(|r| r.name == name) else {
-        let message = format!("{} has no health reporter {name}", device.name);
-        return Err(HandlerError::at(errno::ENOENT, message, reporter));
-    };
+    match report_error(sim, id, name, message) {
+        Some(true) => Ok(()),
+        Some(false) => {
+            let why =
+                "not recovered: the last error was not recovered, or the last recovery is within the grace period";
+            Err(HandlerError::new(errno::ECANCELED, why))
+        }
+        None => {
+            let message = format!("{} has no health reporter {name}", sim.devices.get(id).expect("known").name);
+            Err(HandlerError::at(errno::ENOENT, message, reporter))
+        }
+    }
+}
+
+/// Device `id`'s reporter `name` reports an error (`devlink_health_report`),
+/// each change of its state announced where devlink is served: whether the
+/// core went on (false: it did not recover, its `-ECANCELED`), `None` if
+/// the device has no such reporter. A fault's reporter reports through
+/// this too, as a driver reports what fails.
+pub fn report_error(sim: &mut Simulator, id: u32, name: &str, message: &str) -> Option<bool> {
+    let uptime_ms = sim.timers.now().as_millis() as u64;
+    let device = sim.devices.get_mut(id)?;
+    let index = device.devlink.reporters.iter().position(|r| r.name == name)?;
     let instance = handle(&device.devlink);
     let mut nests = Vec::new();
     let went_on = device.devlink.reporters[index].report(message, uptime_ms, |r| nests.push(r.nest()));
     for nest in nests {
         send(sim, cmd::HEALTH_REPORTER_RECOVER, instance.clone(), &nest);
     }
-    if !went_on {
-        let why = "not recovered: the last error was not recovered, or the last recovery is within the grace period";
-        return Err(HandlerError::new(errno::ECANCELED, why));
-    }
-    Ok(())
+    Some(went_on)
 }
 
 fn health_op(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, op: &str, wanted: &Attrs) -> Answer {
