@@ -499,11 +499,31 @@ pub struct FirmwareConfig {
     /// How long a flash takes, in milliseconds (0..=3600000, an hour).
     #[serde(default = "default_flash_ms")]
     pub flash_duration_ms: Spanned<u32>,
+    /// When a flashed version runs: as the flash ends, or after a reset.
+    #[serde(default = "immediate")]
+    pub activation: Spanned<Activation>,
+}
+
+fn immediate() -> Spanned<Activation> {
+    Spanned::new(0..0, Activation::Immediate)
+}
+
+/// When a flashed firmware version starts to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// As the flash ends (netdevsim's, and simdev's default).
+    #[default]
+    Immediate,
+    /// After a reset (`dev reset`, devlink `reload action fw_activate`):
+    /// until then the flashed version is stored, the old one runs, as on
+    /// most NICs.
+    Reset,
 }
 
 impl Default for FirmwareConfig {
     fn default() -> Self {
-        FirmwareConfig { version: default_fw_version(), flash_duration_ms: default_flash_ms() }
+        FirmwareConfig { version: default_fw_version(), flash_duration_ms: default_flash_ms(), activation: immediate() }
     }
 }
 
@@ -747,6 +767,12 @@ impl DeviceConfig {
             return Err((
                 fw.flash_duration_ms.span(),
                 format!("device.firmware.flash_duration_ms: at most {FLASH_MAX_MS}"),
+            ));
+        }
+        if *fw.activation.get_ref() == Activation::Reset && self.backend == BackendKind::Netdevsim {
+            return Err((
+                fw.activation.span(),
+                "device.firmware.activation: netdevsim's firmware is the kernel's (it runs a flash at once)".into(),
             ));
         }
         let reporters = self.reporter_names();
@@ -1190,6 +1216,20 @@ mod tests {
             assert!(msg.starts_with("lab.toml:3:10: device.serial `"), "{msg}");
             assert!(msg.contains("1 to 64 printable characters, no spaces"), "{msg}");
         }
+    }
+
+    #[test]
+    fn firmware_activation_by_reset_is_for_simulated_firmware() {
+        let ok = Config::parse("[[device]]\nname = \"a\"\n[device.firmware]\nactivation = \"reset\"\n", "lab.toml");
+        assert_eq!(*ok.unwrap().devices[0].firmware.activation.get_ref(), Activation::Reset);
+        let msg =
+            error("[[device]]\nname = \"a\"\nbackend = \"netdevsim\"\n[device.firmware]\nactivation = \"reset\"\n");
+        assert!(
+            msg.starts_with("lab.toml:5:14: device.firmware.activation: netdevsim's firmware is the kernel's"),
+            "{msg}"
+        );
+        let msg = error("[[device]]\nname = \"a\"\n[device.firmware]\nactivation = \"later\"\n");
+        assert!(msg.contains("unknown variant `later`"), "{msg}");
     }
 
     #[test]

@@ -763,6 +763,7 @@ mod tests {
             flash_duration_ms: Some(500),
             flashing: true,
             pending_version: Some("2.0".into()),
+            stored_version: Some("1.9".into()),
         }]);
         assert_eq!(through_the_wire::<Scoped<FwInfo>>(|b| fw.encode(b)), fw);
         let status = scoped(vec![FwStatus {

@@ -106,6 +106,8 @@ pub mod attr {
 
 /// `DEVLINK_RELOAD_ACTION_DRIVER_REINIT`: what `devlink dev reload` does by default.
 pub const RELOAD_ACTION_DRIVER_REINIT: u8 = 1;
+/// `DEVLINK_RELOAD_ACTION_FW_ACTIVATE`: run the firmware flashed last.
+pub const RELOAD_ACTION_FW_ACTIVATE: u8 = 2;
 
 /// A devlink instance: bus name and device name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -316,6 +316,7 @@ impl Devices {
             firmware: Firmware::new(
                 config.firmware.version.get_ref().clone(),
                 *config.firmware.flash_duration_ms.get_ref(),
+                *config.firmware.activation.get_ref(),
             ),
             faults: Faults::from_config(&config.faults, self.seed ^ u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             devlink: Instance::new(config, self.seed ^ u64::from(id).wrapping_mul(0xbf58_476d_1ce4_e5b9)),
@@ -536,7 +537,13 @@ impl Devices {
             _ => None,
         };
         let version = device.kernel_fw_version.clone().unwrap_or_default();
-        Ok(FwInfo { version, flash_duration_ms: None, flashing: pending.is_some(), pending_version: pending })
+        Ok(FwInfo {
+            version,
+            flash_duration_ms: None,
+            flashing: pending.is_some(),
+            pending_version: pending,
+            stored_version: None,
+        })
     }
 
     /// Makes again the device's ports whose netdevs somebody else deleted.

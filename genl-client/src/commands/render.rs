@@ -59,7 +59,10 @@ pub fn render(call: &Call, replies: &[Reply], output: Output) -> Result<()> {
         Call::FwShow(_) => {
             for scoped in each::<Scoped<FwInfo>>(call, &answer)? {
                 for info in &scoped.items {
-                    let state = info.pending_version.as_ref().map(|p| format!(" flashing {p}")).unwrap_or_default();
+                    let mut state = info.pending_version.as_ref().map(|p| format!(" flashing {p}")).unwrap_or_default();
+                    if let Some(stored) = &info.stored_version {
+                        state.push_str(&format!(" stored {stored} (runs after a reset)"));
+                    }
                     let duration =
                         info.flash_duration_ms.map(|ms| format!(" flash-duration {ms} ms")).unwrap_or_default();
                     println!("{}: fw {}{duration}{state}", scoped.dev_name, info.version);

@@ -161,6 +161,9 @@ pub struct FwInfo {
     pub flashing: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_version: Option<String>,
+    /// A flashed version awaiting activation by a reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_version: Option<String>,
 }
 
 impl Nested for FwInfo {
@@ -373,6 +376,7 @@ mod tests {
             flash_duration_ms: Some(500),
             flashing: true,
             pending_version: Some("2.0".into()),
+            stored_version: Some("1.9".into()),
         }]);
         round_trip(vec![FwStatus {
             message: "Flashing".into(),

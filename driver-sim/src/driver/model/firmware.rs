@@ -3,7 +3,10 @@
 //! "Preparing to flash", then "Flashing" with done/total, then "Flashing
 //! done" (the version changes) or "Flashing failed" (it does not). The event
 //! loop calls [`Firmware::advance`] every [`Firmware::step_interval`].
+//! With activation by reset, a flash that is done stores its version, and
+//! the old one runs until a reset activates it ([`Firmware::activate`]).
 
+use crate::config::Activation;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{FwInfo, FwStatus};
 use std::time::Duration;
@@ -26,13 +29,27 @@ struct Flash {
 pub struct Firmware {
     pub version: String,
     pub flash_duration_ms: u32,
+    pub activation: Activation,
+    /// A flashed version awaiting activation.
+    stored: Option<String>,
     flash: Option<Flash>,
     generation: u64,
 }
 
 impl Firmware {
-    pub fn new(version: String, flash_duration_ms: u32) -> Self {
-        Firmware { version, flash_duration_ms, flash: None, generation: 0 }
+    pub fn new(version: String, flash_duration_ms: u32, activation: Activation) -> Self {
+        Firmware { version, flash_duration_ms, activation, stored: None, flash: None, generation: 0 }
+    }
+
+    /// Runs the stored version, if one awaits activation; true if so.
+    pub fn activate(&mut self) -> bool {
+        match self.stored.take() {
+            Some(version) => {
+                self.version = version;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn info(&self) -> FwInfo {
@@ -41,6 +58,7 @@ impl Firmware {
             flash_duration_ms: Some(self.flash_duration_ms),
             flashing: self.flash.is_some(),
             pending_version: self.flash.as_ref().map(|f| f.version.clone()),
+            stored_version: self.stored.clone(),
         }
     }
 
@@ -91,7 +109,10 @@ impl Firmware {
         } else if flash.step >= FLASH_STEPS {
             status.message = "Flashing done".into();
             status.finished = true;
-            self.version = flash.version.clone();
+            match self.activation {
+                Activation::Immediate => self.version = flash.version.clone(),
+                Activation::Reset => self.stored = Some(flash.version.clone()),
+            }
             self.flash = None;
         }
         Some(status)
@@ -117,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_flash_reports_progress_then_changes_the_version() {
-        let mut fw = Firmware::new("1.0".into(), 1000);
+        let mut fw = Firmware::new("1.0".into(), 1000, Activation::Immediate);
         let (first, generation) = fw.start("2.0", None).unwrap();
         assert_eq!(first.message, "Preparing to flash");
         assert_eq!(fw.start("3.0", None).unwrap_err().0, errno::EBUSY);
@@ -132,12 +153,24 @@ mod tests {
 
     #[test]
     fn an_injected_failure_keeps_the_old_version() {
-        let mut fw = Firmware::new("1.0".into(), 1000);
+        let mut fw = Firmware::new("1.0".into(), 1000, Activation::Immediate);
         let (_, generation) = fw.start("2.0", Some((50, errno::EIO as u32))).unwrap();
         let statuses: Vec<FwStatus> = std::iter::from_fn(|| fw.advance(generation)).collect();
         let last = statuses.last().unwrap();
         assert_eq!((last.done, last.error, last.finished), (50, errno::EIO as u32, true));
         assert_eq!(fw.version, "1.0");
         assert!(fw.advance(generation).is_none(), "the flash is over");
+    }
+
+    #[test]
+    fn with_activation_by_reset_a_flashed_version_waits_for_one() {
+        let mut fw = Firmware::new("1.0".into(), 1000, Activation::Reset);
+        assert!(!fw.activate(), "nothing to activate");
+        let (_, generation) = fw.start("2.0", None).unwrap();
+        let last = std::iter::from_fn(|| fw.advance(generation)).last().unwrap();
+        assert_eq!(last.message, "Flashing done");
+        assert_eq!((fw.version.as_str(), fw.info().stored_version.as_deref()), ("1.0", Some("2.0")));
+        assert!(fw.activate());
+        assert_eq!((fw.version.as_str(), fw.info().stored_version), ("2.0", None));
     }
 }

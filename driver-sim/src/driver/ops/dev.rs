@@ -165,17 +165,24 @@ pub fn del(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
 }
 
 /// Ports whose netdevs somebody else deleted made again, registers back to
-/// their reset values, a running flash aborted, every port's carrier
-/// dropped and restored after [`RESET_FLAP`]. A netdevsim device is
-/// reloaded through devlink instead: the driver re-creates its ports (new
-/// netdevs, in their initial state).
+/// their reset values, a running flash aborted, a flashed version awaiting
+/// activation run, every port's carrier dropped and restored after
+/// [`RESET_FLAP`]. A netdevsim device is reloaded through devlink instead:
+/// the driver re-creates its ports (new netdevs, in their initial state).
 pub fn reset(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, ctx, request)?;
-    reset_device(sim, ctx, id)
+    reset_device(sim, ctx, id, true)
 }
 
 /// [`reset`] of device `id`, whoever asked (a devlink reload too).
-pub fn reset_device(sim: &mut Simulator, ctx: &mut Context, id: u32) -> Result<Option<Vec<u8>>, HandlerError> {
+/// `activate_firmware`: whether the reset runs a flashed version awaiting
+/// activation (a device reset does; a devlink `driver_reinit` does not).
+pub fn reset_device(
+    sim: &mut Simulator,
+    ctx: &mut Context,
+    id: u32,
+    activate_firmware: bool,
+) -> Result<Option<Vec<u8>>, HandlerError> {
     if let Some(nsim) = sim.devices.get(id).expect("selected").netdevsim.clone() {
         // A reload takes the kernel a while: a worker runs it, and the
         // request is answered when it ends (`reload_finished`).
@@ -193,7 +200,11 @@ pub fn reset_device(sim: &mut Simulator, ctx: &mut Context, id: u32) -> Result<O
     let device = sim.devices.get_mut(id).expect("selected");
     device.registers.reset();
     let ports = device.ports.len() as u32;
-    if let Some(status) = device.firmware.abort("device reset") {
+    let aborted = device.firmware.abort("device reset");
+    if activate_firmware {
+        device.firmware.activate();
+    }
+    if let Some(status) = aborted {
         sim.notify_flash(id, status);
     }
     for port in 0..ports {

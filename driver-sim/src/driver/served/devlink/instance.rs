@@ -23,8 +23,12 @@ pub struct Instance {
     created_reporters: Vec<Reporter>,
     pub region: Region,
     pub traps: Traps,
-    /// Reloads done (`driver_reinit`, limit unspecified: all netdevsim does).
-    pub reloads: u32,
+    /// Reloads done, by action (limit unspecified: the only one supported):
+    /// `driver_reinit` (netdevsim's one action, and part of every
+    /// `fw_activate`), `fw_activate` (a device whose firmware activates by
+    /// reset).
+    pub reinits: u32,
+    pub activations: u32,
     /// The eswitch's mode: switchdev, or legacy (netdevsim's first).
     pub switchdev: bool,
     seed: u64,
@@ -54,19 +58,20 @@ impl Instance {
             reporters,
             region: Region::new(seed.rotate_left(17)),
             traps: Traps::default(),
-            reloads: 0,
+            reinits: 0,
+            activations: 0,
             switchdev: false,
             seed,
         }
     }
 
     /// What a reload remakes, as netdevsim's `reload_down`/`reload_up` do:
-    /// reporters, regions and traps afresh; parameters and counts stay.
+    /// reporters, regions and traps afresh; parameters and counts stay
+    /// (the caller counts the actions done).
     pub fn reloaded(&mut self) {
         self.seed = self.seed.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
         self.reporters = self.created_reporters.iter().map(|r| r.recreated(self.seed)).collect();
         self.region = Region::new(self.seed.rotate_left(17));
         self.traps = Traps::default();
-        self.reloads += 1;
     }
 }

@@ -221,6 +221,7 @@ fn per_device(
 fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize) -> Option<Option<Entry>> {
     let info = if get_op == "port-get" { sim.devices.info(id).ok() } else { None };
     let fw = if get_op == "info-get" { sim.devices.fw_info(id).ok() } else { None };
+    let stats = if get_op == "get" { Some(reload::dev_stats(sim, id)) } else { None };
     let uptime_ms = sim.timers.now().as_millis() as u64;
     let device = sim.devices.get_mut(id).expect("listed");
     let mut attrs = handle(&device.devlink);
@@ -231,7 +232,7 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
         // reload counts.
         "get" => {
             attrs.insert("reload-failed".into(), json!(0));
-            attrs.insert("dev-stats".into(), reload::dev_stats(device.devlink.reloads));
+            attrs.insert("dev-stats".into(), stats?);
             once(attrs.into())
         }
         // `devlink_nl_port_fill`: handle, index, type and netdev, then
@@ -261,7 +262,8 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
             if let Some(serial) = &device.devlink.serial {
                 attrs.insert("info-serial-number".into(), json!(serial));
             }
-            let stored = fw.pending_version.clone().unwrap_or_else(|| fw.version.clone());
+            // A flash's version while it runs, then until activated.
+            let stored = fw.pending_version.clone().or(fw.stored_version.clone()).unwrap_or_else(|| fw.version.clone());
             attrs.insert("info-version-stored".into(), json!([version(FW_VERSION_NAME, &stored)]));
             attrs.insert("info-version-running".into(), json!([version(FW_VERSION_NAME, &fw.version)]));
             once(attrs.into())

@@ -5,17 +5,19 @@
 //! the instance's objects gone, then back, then the instance with its
 //! reload counts.
 //!
-//! `fw_activate` is refused as netdevsim refuses it: the simulated
-//! firmware runs a flashed version as soon as the flash ends, so there is
-//! never a version waiting for activation.
+//! A device whose firmware activates by reset (`[device.firmware]
+//! activation = "reset"`) also has `fw_activate`, as NIC drivers do: the
+//! flashed version runs, and the driver is re-initialised with it (both
+//! actions performed and counted). Others refuse it as netdevsim does.
 
 use super::super::personality::Answer;
 use super::super::store::Attrs;
 use super::wire::{attr, cmd};
 use super::{device_of, driver_objects, objects_changed, refuse_kernel_device, send_object, Change, Notices};
+use crate::config::Activation;
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
-use simdev_netlink::devlink::RELOAD_ACTION_DRIVER_REINIT;
+use simdev_netlink::devlink::{RELOAD_ACTION_DRIVER_REINIT, RELOAD_ACTION_FW_ACTIVATE};
 use simdev_protocol::policy::errno;
 
 /// `DEVLINK_RELOAD_LIMIT_MAX`.
@@ -25,7 +27,8 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     let id = device_of(sim, wanted)?;
     let action_attr = request.all(attr::RELOAD_ACTION).next();
     let action = action_attr.and_then(|a| a.u8()).unwrap_or(RELOAD_ACTION_DRIVER_REINIT);
-    if action != RELOAD_ACTION_DRIVER_REINIT {
+    let activates = fw_activate_supported(sim, id);
+    if action != RELOAD_ACTION_DRIVER_REINIT && !(action == RELOAD_ACTION_FW_ACTIVATE && activates) {
         return Err(HandlerError::new(errno::EOPNOTSUPP, "Requested reload action is not supported by the driver"));
     }
     let limits_attr = request.all(attr::RELOAD_LIMITS).next();
@@ -52,8 +55,13 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     let mut down = Notices::default();
     driver_objects(sim, id, false, &mut down);
     down.send(sim);
-    crate::driver::ops::dev::reset_device(sim, ctx, id)?;
-    sim.devices.get_mut(id).expect("found").devlink.reloaded();
+    let fw_activate = action == RELOAD_ACTION_FW_ACTIVATE;
+    crate::driver::ops::dev::reset_device(sim, ctx, id, fw_activate)?;
+    let instance = &mut sim.devices.get_mut(id).expect("found").devlink;
+    instance.reloaded();
+    // `devlink_reload_stats_update`: every action performed.
+    instance.reinits += 1;
+    instance.activations += u32::from(fw_activate);
     let mut up = Notices::default();
     driver_objects(sim, id, true, &mut up);
     objects_changed(sim, id, "get", Change::Made, &mut up);
@@ -61,21 +69,33 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     if action_attr.is_none() && limits_attr.is_none() {
         return Ok(None);
     }
-    // `devlink_nl_reload_actions_performed_snd`.
-    let performed = 1u32 << RELOAD_ACTION_DRIVER_REINIT;
+    // `devlink_nl_reload_actions_performed_snd`: a firmware activation
+    // re-initialises the driver too.
+    let performed = (1u32 << RELOAD_ACTION_DRIVER_REINIT) | (u32::from(fw_activate) << RELOAD_ACTION_FW_ACTIVATE);
     let mut attrs = super::handle(&sim.devices.get(id).expect("found").devlink);
     attrs.insert("reload-actions-performed".into(), serde_json::json!({"value": performed, "selector": performed}));
     send_object(sim, request, cmd::RELOAD, attrs, &[]).map(Some)
 }
 
-/// `dev-stats` of an instance reloaded `reloads` times
-/// (`devlink_reload_stats_put`): its own, of the actions netdevsim does,
+/// Whether device `id`'s driver has `fw_activate`: its firmware activates
+/// by reset.
+fn fw_activate_supported(sim: &Simulator, id: u32) -> bool {
+    sim.devices.get(id).is_some_and(|d| d.firmware.activation == Activation::Reset)
+}
+
+/// `dev-stats` of device `id`'s instance (`devlink_reload_stats_put`):
+/// its own, of the actions its driver has (no limits: unspecified only),
 /// then the remote ones, of every action and the limits it may have.
-pub fn dev_stats(reloads: u32) -> serde_json::Value {
+pub fn dev_stats(sim: &Simulator, id: u32) -> serde_json::Value {
+    let instance = &sim.devices.get(id).expect("known").devlink;
     let entry = |limit: u8, value: u32| serde_json::json!({"reload-stats-limit": limit, "reload-stats-value": value});
     let info = |action: &str, entries: Vec<serde_json::Value>| serde_json::json!({"reload-action": action, "reload-action-stats": [{"reload-stats-entry": entries}]});
+    let mut own = vec![info("driver-reinit", vec![entry(0, instance.reinits)])];
+    if fw_activate_supported(sim, id) {
+        own.push(info("fw-activate", vec![entry(0, instance.activations)]));
+    }
     serde_json::json!({
-        "reload-stats": {"reload-action-info": [info("driver-reinit", vec![entry(0, reloads)])]},
+        "reload-stats": {"reload-action-info": own},
         "remote-reload-stats": {"reload-action-info": [
             info("driver-reinit", vec![entry(0, 0)]),
             info("fw-activate", vec![entry(0, 0), entry(1, 0)]),
