@@ -759,13 +759,20 @@ fn a_reload_remakes_the_device_as_netdevsims() {
     );
     let sim = Simulator::start(&config);
     let before = sim.kernel_link("dl0p0")["ifindex"].as_u64().expect("dl0p0's ifindex");
+    let mtu = sim.cli(&["dev", "set", "dl0", "mtu", "1400"]);
+    assert!(mtu.status.success(), "{}", text(&mtu));
     ok(&sim, &["trap", "policer", "set", "simdev/dl0", "policer", "1", "rate", "100"]);
     ok(&sim, &["dev", "eswitch", "set", "simdev/dl0", "mode", "switchdev"]);
     ok(&sim, &["dev", "reload", "simdev/dl0"]);
-    // The netdevs are reset as simdev's dev-reset resets them, not made
-    // again as netdevsim's are (a difference docs/driver-sim.md lists).
-    let after = sim.kernel_link("dl0p0")["ifindex"].as_u64().expect("dl0p0 is there");
-    assert_eq!(before, after, "the same kernel netdev");
+    // New netdevs in their initial state, as netdevsim's reload makes:
+    // the kernel's word, and the devlink port's.
+    let after = sim.kernel_link("dl0p0");
+    assert_ne!(after["ifindex"].as_u64(), Some(before), "a new kernel netdev");
+    assert_eq!(after["mtu"], 1500, "in its initial state");
+    let port = json(&sim, &["port", "show", "simdev/dl0/0"]);
+    assert_eq!(port["port"]["simdev/dl0/0"]["netdev"], "dl0p0");
+    let link = sim.kernel_link("dl0p0-peer");
+    assert_eq!(link["link"], "dl0p0", "cabled to its port again: {link}");
     let shown = json(&sim, &["trap", "policer", "show", "simdev/dl0", "policer", "1"]);
     assert_eq!(shown["trap_policer"]["simdev/dl0"][0]["rate"], 1000, "netdevsim's policers again");
     let stats = json(&sim, &["-s", "dev", "show", "simdev/dl0"]);

@@ -558,6 +558,19 @@ impl Devices {
         Ok(())
     }
 
+    /// Removes the device's netdevs and makes them again in their initial
+    /// state (new ifindexes), as a re-initialised driver makes its netdevs
+    /// (netdevsim's reload). If making them fails, the device has none
+    /// until a reset repairs it (its ports are missing then).
+    pub fn remake_ports(&mut self, id: u32) -> Result<(), BackendError> {
+        let device = &self.devices[&id];
+        let (backend, mut netdevs) = self.backends.backend(device.backend);
+        backend.remove(netdevs.as_deref_mut(), &device.hardware())?;
+        let Hardware { ports, .. } = backend.create(netdevs, &device.ports_config)?;
+        self.replace_ports(id, ports);
+        Ok(())
+    }
+
     /// The device's ports are now `ports` (made again): carrier timers of
     /// the old ones no longer apply.
     fn replace_ports(&mut self, id: u32, ports: Vec<Port>) {

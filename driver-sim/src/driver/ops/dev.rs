@@ -171,17 +171,30 @@ pub fn del(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
 /// the driver re-creates its ports (new netdevs, in their initial state).
 pub fn reset(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Result<Option<Vec<u8>>, HandlerError> {
     let id = target_device(sim, ctx, request)?;
-    reset_device(sim, ctx, id, true)
+    reset_device(sim, ctx, id, Reset::Device)
 }
 
-/// [`reset`] of device `id`, whoever asked (a devlink reload too).
-/// `activate_firmware`: whether the reset runs a flashed version awaiting
-/// activation (a device reset does; a devlink `driver_reinit` does not).
+/// Who resets a device, and so what the reset does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// simdev's `dev-reset`: its netdevs kept (their carrier flapped), a
+    /// flashed version awaiting activation run.
+    Device,
+    /// devlink's `driver_reinit`: its netdevs made again in their initial
+    /// state (new ifindexes), as netdevsim's reload makes them; the
+    /// firmware as it runs.
+    DriverReinit,
+    /// devlink's `fw_activate`: the flashed version run, then as
+    /// `DriverReinit`.
+    FwActivate,
+}
+
+/// A reset of device `id`, whoever asked: [`reset`], or a devlink reload.
 pub fn reset_device(
     sim: &mut Simulator,
     ctx: &mut Context,
     id: u32,
-    activate_firmware: bool,
+    how: Reset,
 ) -> Result<Option<Vec<u8>>, HandlerError> {
     if let Some(nsim) = sim.devices.get(id).expect("selected").netdevsim.clone() {
         // A reload takes the kernel a while: a worker runs it, and the
@@ -196,20 +209,31 @@ pub fn reset_device(
         ctx.answer_later = Some(token);
         return Ok(None);
     }
-    sim.devices.repair(id).map_err(|e| HandlerError::new(e.source.errno, e.message()))?;
+    let backend_error = |e: crate::hardware::BackendError| HandlerError::new(e.source.errno, e.message());
+    match how {
+        Reset::Device => sim.devices.repair(id).map_err(backend_error)?,
+        Reset::DriverReinit | Reset::FwActivate => {
+            if let Err(e) = sim.devices.remake_ports(id) {
+                sim.notify_dev_change(id); // its netdevs are gone
+                return Err(backend_error(e));
+            }
+        }
+    }
     let device = sim.devices.get_mut(id).expect("selected");
     device.registers.reset();
     let ports = device.ports.len() as u32;
     let aborted = device.firmware.abort("device reset");
-    if activate_firmware {
+    if how != Reset::DriverReinit {
         device.firmware.activate();
     }
     if let Some(status) = aborted {
         sim.notify_flash(id, status);
     }
-    for port in 0..ports {
-        let generation = sim.devices.set_carrier(id, port, false).map_err(|e| kernel_error(sim, id, e))?;
-        sim.timers.schedule(RESET_FLAP, TimerEvent::CarrierUp { dev: id, port, generation });
+    if how == Reset::Device {
+        for port in 0..ports {
+            let generation = sim.devices.set_carrier(id, port, false).map_err(|e| kernel_error(sim, id, e))?;
+            sim.timers.schedule(RESET_FLAP, TimerEvent::CarrierUp { dev: id, port, generation });
+        }
     }
     sim.notify_dev_change(id);
     Ok(None)

@@ -29,6 +29,9 @@ pub struct Instance {
     /// reset).
     pub reinits: u32,
     pub activations: u32,
+    /// Whether the last reload failed to bring the driver up
+    /// (`devlink->reload_failed`).
+    pub reload_failed: bool,
     /// The eswitch's mode: switchdev, or legacy (netdevsim's first).
     pub switchdev: bool,
     seed: u64,
@@ -60,6 +63,7 @@ impl Instance {
             traps: Traps::default(),
             reinits: 0,
             activations: 0,
+            reload_failed: false,
             switchdev: false,
             seed,
         }

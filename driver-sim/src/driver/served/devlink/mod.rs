@@ -231,7 +231,7 @@ fn item(sim: &mut Simulator, get_op: &str, wanted: &Attrs, id: u32, index: usize
         // `devlink_nl_fill`: the handle, whether a reload failed, the
         // reload counts.
         "get" => {
-            attrs.insert("reload-failed".into(), json!(0));
+            attrs.insert("reload-failed".into(), json!(u8::from(device.devlink.reload_failed)));
             attrs.insert("dev-stats".into(), stats?);
             once(attrs.into())
         }

@@ -15,6 +15,7 @@ use super::super::store::Attrs;
 use super::wire::{attr, cmd};
 use super::{device_of, driver_objects, objects_changed, refuse_kernel_device, send_object, Change, Notices};
 use crate::config::Activation;
+use crate::driver::ops::dev::Reset;
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_netlink::devlink::{RELOAD_ACTION_DRIVER_REINIT, RELOAD_ACTION_FW_ACTIVATE};
@@ -56,7 +57,11 @@ pub fn reload(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>, wan
     driver_objects(sim, id, false, &mut down);
     down.send(sim);
     let fw_activate = action == RELOAD_ACTION_FW_ACTIVATE;
-    crate::driver::ops::dev::reset_device(sim, ctx, id, fw_activate)?;
+    let how = if fw_activate { Reset::FwActivate } else { Reset::DriverReinit };
+    let done = crate::driver::ops::dev::reset_device(sim, ctx, id, how);
+    // `devlink_reload`: a failed reload_up is shown until one succeeds.
+    sim.devices.get_mut(id).expect("found").devlink.reload_failed = done.is_err();
+    done?;
     let instance = &mut sim.devices.get_mut(id).expect("found").devlink;
     instance.reloaded();
     // `devlink_reload_stats_update`: every action performed.
