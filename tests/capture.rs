@@ -72,3 +72,87 @@ fn every_datagram_is_captured_and_wireshark_reads_them() {
     assert!(text.contains("Family Name: simdev"), "nlctrl's answers dissected with the family name");
     assert!(!text.contains("Malformed") && !text.contains("[Expert Info (Error"), "{text}");
 }
+
+/// A capture of the simulator serving devlink, with iproute2's `devlink`
+/// under `exec` and genl-client, decoded by `genl-client decode`: every
+/// message with its family and operation, attributes by name, answers
+/// told from requests and notifications, an error with its errno and
+/// message; without a spec, raw attributes and what to give.
+#[test]
+fn a_capture_decodes_message_by_message_by_the_families_specs() {
+    let Some(dir) = simdev_tests::kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let file = TempFile::with_contents("decode.pcap", "");
+    let path = file.0.display().to_string();
+    let config =
+        format!("[[device]]\nname = \"dc0\"\nserial = \"SN-9\"\n\n[[family]]\nspec = \"{}\"\n", spec.display());
+    let mut sim = Simulator::try_start_in(None, &config, &["--pcap", &path]).unwrap();
+    assert!(sim.cli(&["exec", "--", "devlink", "dev", "info"]).status.success());
+    assert!(sim.cli(&["dev", "set", "dc0", "mtu", "1400"]).status.success());
+    assert!(!sim.cli(&["dev", "set", "nosuch", "mtu", "1400"]).status.success());
+    assert!(sim.stop().success());
+
+    let decode = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(simdev_tests::bin("genl-client"));
+        command.args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    let out = decode(&["-j", "decode", &path], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    for message in &messages {
+        assert!(message.get("raw-attrs").is_none(), "every message decodes: {message}");
+        if ["request", "answer", "notification"].contains(&message["kind"].as_str().unwrap()) {
+            assert!(message["family"].is_string() && message["op"].is_string(), "named: {message}");
+        }
+    }
+    let find = |kind: &str, family: &str, op: &str| {
+        messages
+            .iter()
+            .find(|m| m["kind"] == kind && m["family"] == family && m["op"] == op)
+            .unwrap_or_else(|| panic!("no {kind} {family} {op} in {messages:?}"))
+    };
+    assert_eq!(find("request", "nlctrl", "getfamily")["attrs"]["family-name"], "simdev");
+    let info = find("answer", "devlink", "info-get");
+    assert_eq!(
+        (info["attrs"]["info-driver-name"].as_str(), info["attrs"]["info-serial-number"].as_str()),
+        (Some("simdev"), Some("SN-9"))
+    );
+    assert_eq!(find("request", "simdev", "dev-set")["attrs"]["mtu"], 1400);
+    assert_eq!(find("notification", "simdev", "dev-change-ntf")["attrs"]["dev-name"], "dc0");
+    let error = messages.iter().find(|m| m["kind"] == "error").expect("the failed dev-set's error");
+    assert_eq!((error["error"]["errno"].as_str(), error["family"].as_str()), (Some("ENODEV"), Some("simdev")));
+    assert_eq!(error["error"]["message"], "no device nosuch");
+
+    // Text, as YNL prints: a line per message, then its attributes.
+    let out = decode(&["decode", &path], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.contains(" answer devlink info-get seq ")), "{text}");
+    assert!(text.contains("'info-serial-number': 'SN-9'"), "{text}");
+    assert!(text.lines().any(|l| l.contains(" error simdev ENODEV \"no device nosuch\" seq ")), "{text}");
+
+    // No devlink spec to be found: raw attributes, and what to give.
+    let none = [("HOME", "/nonexistent"), ("SIMDEV_KERNEL_YNL", "/nonexistent"), ("SIMDEV_SPEC_DIR", "")];
+    let out = decode(&["-j", "decode", &path], &none);
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    let info = messages.iter().find(|m| m["family"] == "devlink" && m["kind"] == "answer").expect("devlink's answer");
+    assert_eq!(info["undecoded"], "no spec for devlink: give it with --spec", "{info}");
+    assert!(info["raw-attrs"].as_array().is_some_and(|a| !a.is_empty()));
+    let spec = spec.display().to_string();
+    let out = decode(&["-j", "decode", &path, "--spec", &spec], &none);
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    assert!(messages.iter().any(|m| m["op"] == "info-get" && m["attrs"]["info-serial-number"] == "SN-9"));
+
+    // What is not a netlink capture is a usage error.
+    let config = TempFile::with_contents("not.pcap", "[[device]]\nname = \"a configuration, not a capture\"\n");
+    let out = decode(&["decode", &config.0.display().to_string()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a pcap file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -271,6 +271,17 @@ pub enum Object {
         timestamp: bool,
         groups: Vec<String>,
     },
+    /// Print a netlink capture (pcap: `driver-sim --pcap`, nlmon's) message
+    /// by message: family, operation and attributes by name as YNL prints
+    /// them (JSON with -j), ids resolved from the controller's answers in
+    /// it, each family by its spec (--spec, simdev's, the kernel's).
+    Decode {
+        file: std::path::PathBuf,
+        /// A family's YNL spec to decode it by (before the built-in and the
+        /// kernel's). Repeatable.
+        #[arg(long = "spec", value_name = "FILE")]
+        specs: Vec<std::path::PathBuf>,
+    },
     /// Run PROGRAM so that its NETLINK_GENERIC sockets see the simulator's
     /// families (simdev, and those it serves from their specs) next to the
     /// kernel's (an LD_PRELOAD library; see README "Your own programs").

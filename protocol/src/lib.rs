@@ -13,6 +13,7 @@
 //! - [`served`]: a family's kernel definition made from its YNL spec at run time.
 //! - [`ynl`]: messages of any family by its YNL spec (YNL's JSON forms).
 //! - [`ready`]: the ready line `driver-sim` prints when it serves.
+//! - [`pcap`]: netlink conversations as pcap files (written and read).
 //!
 //! Nothing here does I/O.
 
@@ -22,6 +23,7 @@ pub mod errno;
 pub mod extack;
 pub mod family;
 pub mod fuzzing;
+pub mod pcap;
 pub mod policy;
 pub mod policy_dump;
 pub mod preload;

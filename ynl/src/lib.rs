@@ -6,11 +6,13 @@
 //! simdev's own family is written as such a spec (`protocol/simdev.yaml`);
 //! its build script reads it with this crate to generate the family's
 //! constants and policies, and genl-client reads any family's spec with it
-//! at run time. Nothing here does I/O beyond what the caller hands in.
+//! at run time. Nothing here does I/O beyond what the caller hands in,
+//! but for finding the kernel's specs by name ([`specs`]).
 
 pub mod kernel_policy;
 mod model;
 mod raw;
+pub mod specs;
 mod yaml;
 
 pub use model::*;

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod batch;
 pub mod ctrl;
+pub mod decode;
 pub mod dev;
 pub mod devlink;
 pub mod ethtool;
@@ -95,6 +96,7 @@ pub fn run_object(target: simdev_netlink::client::Target, object: &crate::cli::O
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
         plan::Action::Ynl(args, family) => ynl::run_with(target, args, &family, output),
+        plan::Action::Decode(file, specs) => decode::run(file, specs, output),
         plan::Action::Exec { shadow, command } => exec::run(target, shadow, command),
     }
 }

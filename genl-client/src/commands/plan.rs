@@ -24,6 +24,8 @@ pub enum Action<'a> {
     Monitor(&'a [String], bool),
     /// The YNL grammar, run as `genl-client` runs it alone.
     Ynl(&'a YnlArgs, simdev_ynl::Family),
+    /// A capture to print, and the specs given for it.
+    Decode(&'a std::path::Path, &'a [std::path::PathBuf]),
     /// A program to run in genl-client's place.
     Exec {
         shadow: &'a [String],
@@ -65,6 +67,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
         Object::Monitor { groups, timestamp } => return Ok(Action::Monitor(groups, *timestamp)),
         Object::Exec { shadow, command } => return Ok(Action::Exec { shadow, command }),
+        Object::Decode { file, specs } => return Ok(Action::Decode(file, specs)),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {
                 [version] => FwImage::Version(version.clone()),

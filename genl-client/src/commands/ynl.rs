@@ -18,6 +18,11 @@ use std::time::Duration;
 /// The specs genl-client carries, by family name.
 const BUILT_IN: [(&str, &str); 1] = [(simdev_protocol::simdev::FAMILY_NAME, simdev_protocol::simdev::SPEC_YAML)];
 
+/// The built-in spec of family `name`, if genl-client carries one.
+pub fn built_in_spec(name: &str) -> Option<&'static str> {
+    BUILT_IN.iter().find(|(family, _)| *family == name).map(|(_, text)| *text)
+}
+
 /// The family's spec: built in (`--family`) or read from a file (`--spec`).
 pub fn load_spec(args: &YnlArgs) -> Result<Family> {
     let (origin, text) = match (&args.family, &args.spec) {

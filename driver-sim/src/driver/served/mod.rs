@@ -19,7 +19,7 @@ use crate::kernel::families::FamilyOps;
 use crate::kernel::genl::Handlers;
 use simdev_protocol::family::FamilySpec;
 use simdev_ynl::Family;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use store::Store;
 
 /// A served family: its spec, its kernel definition and its objects.
@@ -79,26 +79,6 @@ impl ServedFamilies {
     }
 }
 
-/// Where a kernel spec named without a path is looked for: the
-/// directories of `SIMDEV_SPEC_DIR` (colon-separated), then the kernel's
-/// YNL material the tests fetch (`tests/ynl/kernel-ynl`: `SIMDEV_KERNEL_YNL`,
-/// or its cache, `SIMDEV_YNL_CACHE`, default `~/.cache/simdev-ynl`).
-pub fn spec_directories() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> =
-        std::env::var_os("SIMDEV_SPEC_DIR").map(|dirs| std::env::split_paths(&dirs).collect()).unwrap_or_default();
-    let specs = |root: PathBuf| root.join("Documentation/netlink/specs");
-    if let Some(root) = std::env::var_os("SIMDEV_KERNEL_YNL") {
-        dirs.push(specs(root.into()));
-    }
-    let cache = std::env::var_os("SIMDEV_YNL_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/simdev-ynl")));
-    if let Some(cache) = cache {
-        dirs.push(specs(cache.join("linux-source-6.12")));
-    }
-    dirs
-}
-
 /// The file a `spec` value names: a path (it has a `/` or ends in
 /// `.yaml`; relative to the configuration's directory), or a kernel spec
 /// by name.
@@ -107,14 +87,7 @@ fn spec_path(spec: &str, source: &Source) -> Result<PathBuf, String> {
         let path = source.directory().join(spec);
         return if path.is_file() { Ok(path) } else { Err(format!("{}: no such file", path.display())) };
     }
-    let dirs = spec_directories();
-    dirs.iter().map(|dir| dir.join(format!("{spec}.yaml"))).find(|path| path.is_file()).ok_or_else(|| {
-        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        format!(
-            "no kernel spec named `{spec}` in {} (tests/ynl/kernel-ynl fetches the kernel's specs; or give a path)",
-            if looked.is_empty() { "any spec directory".to_string() } else { looked.join(", ") }
-        )
-    })
+    simdev_ynl::specs::find(spec)
 }
 
 /// The registry entry of every served family: any command, generic handlers.
