@@ -156,3 +156,63 @@ fn a_capture_decodes_message_by_message_by_the_families_specs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `genl-client exec --pcap FILE -- PROGRAM`: the program's whole
+/// conversation as it saw it, the kernel's families with the simulated
+/// ones (iproute2's `genl ctrl list`: one dump, merged), which tshark reads
+/// and `genl-client decode` names message by message.
+#[test]
+fn exec_records_the_programs_whole_conversation() {
+    let Some(dir) = simdev_tests::kernel_ynl() else { return };
+    let spec = dir.join("Documentation/netlink/specs/devlink.yaml");
+    let sim = Simulator::start(&format!("[[device]]\nname = \"ex0\"\n\n[[family]]\nspec = \"{}\"\n", spec.display()));
+    let file = TempFile::with_contents("exec.pcap", "");
+    let path = file.0.display().to_string();
+    let listed = sim.cli(&["exec", "--pcap", &path, "--", "genl", "ctrl", "list"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+
+    let decoded = Command::new(simdev_tests::bin("genl-client")).args(["-j", "decode", &path]).output().unwrap();
+    assert!(decoded.status.success(), "{}", String::from_utf8_lossy(&decoded.stderr));
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&decoded.stdout).expect("a JSON list");
+    let request = &messages[0];
+    assert_eq!((request["kind"].as_str(), request["op"].as_str()), (Some("request"), Some("getfamily")));
+    assert_eq!(request["direction"], "to-driver", "what the program sent");
+    assert!(request["flags"].as_array().unwrap().contains(&serde_json::json!("dump")));
+    let names: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["kind"] == "answer")
+        .map(|m| {
+            assert_eq!((m["family"].as_str(), m["op"].as_str()), (Some("nlctrl"), Some("getfamily")), "{m}");
+            assert_eq!(m["direction"], "from-driver");
+            m["attrs"]["family-name"].as_str().expect("named")
+        })
+        .collect();
+    // The kernel's families (this kernel has ethtool and netdev) and the
+    // simulator's, in one list as the program saw it, then its end.
+    for family in ["nlctrl", "ethtool", "netdev", "simdev", "devlink"] {
+        assert!(names.contains(&family), "{family} in {names:?}");
+    }
+    assert_eq!(messages.last().unwrap()["kind"], "done");
+    if let Ok(out) = Command::new("tshark").arg("-r").arg(&path).arg("-V").output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("Family Name: ethtool") && text.contains("Family Name: simdev"), "{text}");
+        assert!(!text.contains("Malformed") && !text.contains("[Expert Info (Error"), "{text}");
+    } else {
+        simdev_tests::skip("tshark is not installed (.ci/run installs it): Wireshark's reading not checked");
+    }
+
+    // A program of the simulated family: decoded by the kernel's spec.
+    let info = sim.cli(&["exec", "--pcap", &path, "--", "devlink", "dev", "info"]);
+    assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
+    let decoded = Command::new(simdev_tests::bin("genl-client")).args(["-j", "decode", &path]).output().unwrap();
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&decoded.stdout).expect("a JSON list");
+    let answer = messages.iter().find(|m| m["family"] == "devlink" && m["kind"] == "answer").expect("devlink's answer");
+    assert_eq!((answer["op"].as_str(), answer["attrs"]["dev-name"].as_str()), (Some("info-get"), Some("ex0")));
+
+    // A capture that cannot be written: said, and the program not run.
+    let out = sim.cli(&["exec", "--pcap", "/nonexistent/dir/x.pcap", "--", "genl", "ctrl", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the capture /nonexistent/dir/x.pcap"));
+    assert!(out.stdout.is_empty(), "the program did not run");
+}

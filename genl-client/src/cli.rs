@@ -292,6 +292,11 @@ pub enum Object {
         /// Repeatable.
         #[arg(long = "family", value_name = "NAME")]
         shadow: Vec<String>,
+        /// Record PROGRAM's whole Generic Netlink conversation (kernel
+        /// families too) to FILE, a pcap as `driver-sim --pcap` writes:
+        /// each datagram it sends and receives, as it saw them.
+        #[arg(long = "pcap", value_name = "FILE")]
+        pcap: Option<std::path::PathBuf>,
         /// PROGRAM [ARGS...], after `--`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "PROGRAM")]
         command: Vec<std::ffi::OsString>,

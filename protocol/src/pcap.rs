@@ -24,28 +24,31 @@ pub const LINK_HEADER_LEN: usize = 16;
 const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 
-/// Which way a datagram went, for whoever recorded it, as the link
-/// header's packet type says it.
+/// Which way a datagram went between a program and the side that answers
+/// it (the kernel, the simulator), as the link header's packet type says
+/// it, whoever recorded it (the simulator, or `exec`'s program).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
-    /// To the recorder: a client's request to the simulator (`PACKET_HOST`).
-    Received,
-    /// From the recorder: an answer or notification (`PACKET_OUTGOING`).
-    Sent,
+    /// A program's request, to the driver side (written `PACKET_HOST`, as
+    /// it arrives there; nlmon's `PACKET_USER` reads as this too).
+    ToDriver,
+    /// An answer or notification from the driver side (written
+    /// `PACKET_OUTGOING`; nlmon's `PACKET_KERNEL` reads as this too).
+    FromDriver,
 }
 
 impl Direction {
     fn packet_type(self) -> u16 {
         match self {
-            Direction::Received => 0, // PACKET_HOST
-            Direction::Sent => 4,     // PACKET_OUTGOING
+            Direction::ToDriver => 0,   // PACKET_HOST
+            Direction::FromDriver => 4, // PACKET_OUTGOING
         }
     }
 
     fn of_packet_type(packet_type: u16) -> Option<Direction> {
         match packet_type {
-            0 => Some(Direction::Received),
-            4 => Some(Direction::Sent),
+            0 | 6 => Some(Direction::ToDriver),   // PACKET_HOST, PACKET_USER
+            4 | 7 => Some(Direction::FromDriver), // PACKET_OUTGOING, PACKET_KERNEL
             _ => None,
         }
     }
@@ -170,7 +173,7 @@ mod tests {
 
     #[test]
     fn frames_carry_the_netlink_link_header() {
-        let bytes = frame_bytes(UNIX_EPOCH, Direction::Sent, NETLINK_GENERIC, &[0xaa; 20]);
+        let bytes = frame_bytes(UNIX_EPOCH, Direction::FromDriver, NETLINK_GENERIC, &[0xaa; 20]);
         assert_eq!(bytes.len(), 16 + 16 + 20);
         assert_eq!(&bytes[8..12], &36u32.to_ne_bytes(), "captured length: header and datagram");
         assert_eq!(&bytes[16..20], &[0, 4, 0x03, 0x38], "PACKET_OUTGOING, ARPHRD_NETLINK (824)");
@@ -183,11 +186,11 @@ mod tests {
     fn what_is_written_reads_back_and_a_cut_end_is_said() {
         let at = UNIX_EPOCH + Duration::from_micros(1_500_000);
         let mut file = file_header();
-        file.extend(frame_bytes(at, Direction::Received, NETLINK_GENERIC, &[1; 20]));
-        file.extend(frame_bytes(at, Direction::Sent, NETLINK_GENERIC, &[2; 24]));
+        file.extend(frame_bytes(at, Direction::ToDriver, NETLINK_GENERIC, &[1; 20]));
+        file.extend(frame_bytes(at, Direction::FromDriver, NETLINK_GENERIC, &[2; 24]));
         let capture = read(&file).unwrap();
         assert_eq!(capture.frames.len(), 2);
-        assert_eq!(capture.frames[0].direction, Some(Direction::Received));
+        assert_eq!(capture.frames[0].direction, Some(Direction::ToDriver));
         assert_eq!((capture.frames[1].datagram.as_slice(), capture.frames[1].at), (&[2u8; 24][..], at));
         assert!(capture.cut_short.is_none());
         let cut = read(&file[..file.len() - 3]).unwrap();

@@ -8,6 +8,10 @@ pub const PORT_ENV: &str = "SIMDEV_PRELOAD_PORT";
 /// The families the program reaches at the simulator, simdev first:
 /// space-separated `NAME:ID:GROUP,GROUP...` ([`ServedFamily`]).
 pub const FAMILIES_ENV: &str = "SIMDEV_PRELOAD_FAMILIES";
+/// A pcap file (its header written by `exec`) that the library appends
+/// the program's conversation to: each datagram it sends and each it
+/// receives, as it sends and receives them (`exec --pcap`).
+pub const PCAP_ENV: &str = "SIMDEV_PRELOAD_PCAP";
 /// Where `exec` finds the library, when not next to its own binary.
 pub const LIBRARY_ENV: &str = "SIMDEV_PRELOAD";
 /// The library's file name (the cdylib the workspace builds).

@@ -139,7 +139,7 @@ impl Server {
                     if let Some(capture) = &self.capture {
                         let datagrams = (0..count).map(|index| slots.get(index));
                         for datagram in datagrams.filter(|d| Some(d.port) != self.waker_port) {
-                            capture.record(Direction::Received, datagram.bytes);
+                            capture.record(Direction::ToDriver, datagram.bytes);
                         }
                     }
                     answer(sim, &mut clients, &slots, count, &mut touched)
@@ -181,7 +181,7 @@ impl Server {
     fn send_to(&self, port: u32, datagrams: &[&[u8]]) -> (usize, Sent) {
         let (delivered, error) = send_batch(self.socket.as_raw_fd(), port, datagrams, libc::MSG_DONTWAIT);
         if let Some(capture) = &self.capture {
-            datagrams[..delivered].iter().for_each(|datagram| capture.record(Direction::Sent, datagram));
+            datagrams[..delivered].iter().for_each(|datagram| capture.record(Direction::FromDriver, datagram));
         }
         let stopped = match error {
             None if delivered == datagrams.len() => Sent::Delivered,
@@ -219,7 +219,7 @@ impl Server {
                 // unicast part (no kernel socket on NETLINK_USERSOCK).
                 Ok(_) | Err(Errno::ECONNREFUSED) => {
                     if let Some(capture) = &self.capture {
-                        capture.record(Direction::Sent, &message);
+                        capture.record(Direction::FromDriver, &message);
                     }
                 }
                 Err(e) => log::warn!("notifying group {group}: {e}"),

@@ -16,6 +16,8 @@
 //! `epoll` wait on both ([`wait`]). A controller dump gets simdev's entry
 //! before the kernel's `NLMSG_DONE`, so it is one dump.
 //!
+//! With `exec --pcap`, it records the program's conversation ([`record`]).
+//!
 //! What it needs from `exec` is in [`simdev_protocol::preload`]; without
 //! it the library only passes calls through.
 
@@ -27,6 +29,7 @@ mod config;
 #[cfg(not(test))]
 mod hooks;
 mod real;
+mod record;
 mod reframe;
 mod route;
 mod shim;

@@ -11,6 +11,7 @@ use crate::reframe::{reframe, Context, Requests};
 use crate::route;
 use libc::{c_int, c_void, iovec, msghdr, pollfd, sockaddr_nl, socklen_t, ssize_t};
 use simdev_protocol::ctrl::{self, GENL_ID_CTRL};
+use simdev_protocol::pcap::Direction;
 use simdev_protocol::simdev::{self, dev_attr};
 use simdev_protocol::wire::{split_messages, MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_REQUEST};
 use std::cell::RefCell;
@@ -153,17 +154,19 @@ fn port_of(fd: c_int) -> u32 {
     }
 }
 
-/// The bytes a `msghdr`'s buffers hold, in order.
+/// The first `limit` bytes a `msghdr`'s buffers hold, in order.
 ///
 /// # Safety
 /// `msg` describes valid buffers.
-unsafe fn gather(msg: &msghdr) -> Vec<u8> {
+unsafe fn gather(msg: &msghdr, limit: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
     for i in 0..msg.msg_iovlen {
+        let wanted = limit - bytes.len();
         // SAFETY: the caller's buffers.
         let iov = unsafe { &*msg.msg_iov.add(i) };
-        if iov.iov_len > 0 {
-            bytes.extend_from_slice(unsafe { std::slice::from_raw_parts(iov.iov_base as *const u8, iov.iov_len) });
+        if iov.iov_len > 0 && wanted > 0 {
+            let len = iov.iov_len.min(wanted);
+            bytes.extend_from_slice(unsafe { std::slice::from_raw_parts(iov.iov_base as *const u8, len) });
         }
     }
     bytes
@@ -500,6 +503,10 @@ impl Shim {
     pub unsafe fn sendmsg(&self, fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
         // SAFETY: the caller's message.
         let m = unsafe { &*msg };
+        if crate::record::recording() {
+            // SAFETY: the caller's buffers.
+            crate::record::record(Direction::ToDriver, &unsafe { gather(m, usize::MAX) });
+        }
         let to_kernel = if m.msg_name.is_null() || (m.msg_namelen as usize) < ADDRESS_LEN as usize {
             !self.state().connected_elsewhere
         } else {
@@ -520,7 +527,7 @@ impl Shim {
                 unsafe { std::slice::from_raw_parts(iov.iov_base as *const u8, iov.iov_len) }
             }
         } else {
-            gathered = unsafe { gather(m) };
+            gathered = unsafe { gather(m, usize::MAX) };
             &gathered
         };
         let split;
@@ -586,11 +593,26 @@ impl Shim {
         bytes.len() as ssize_t
     }
 
-    /// `recvmsg` on the program's socket.
+    /// `recvmsg` on the program's socket: what it received is recorded
+    /// (`exec --pcap`), unless only peeked at.
     ///
     /// # Safety
     /// `msg` describes valid buffers.
     pub unsafe fn recvmsg(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+        // SAFETY: the caller's message.
+        let received = unsafe { self.receive(fd, msg, flags) };
+        if received > 0 && flags & libc::MSG_PEEK == 0 && crate::record::recording() {
+            // SAFETY: the caller's buffers, `received` bytes of them filled.
+            crate::record::record(Direction::FromDriver, &unsafe { gather(&*msg, received as usize) });
+        }
+        received
+    }
+
+    /// [`Shim::recvmsg`]'s receive.
+    ///
+    /// # Safety
+    /// `msg` describes valid buffers.
+    unsafe fn receive(&self, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
         // SAFETY: the caller's iovecs are valid.
         self.note_receive_size(unsafe { buffer_length(msg) });
         let (nonblocking, receive_timeout) = {

@@ -151,8 +151,8 @@ impl Decoded {
         object.insert("frame".into(), json!(self.frame));
         object.insert("time".into(), json!(self.seconds));
         let direction = self.direction.map(|d| match d {
-            Direction::Received => "received",
-            Direction::Sent => "sent",
+            Direction::ToDriver => "to-driver",
+            Direction::FromDriver => "from-driver",
         });
         object.insert("direction".into(), json!(direction));
         object.insert("kind".into(), json!(self.kind.name()));

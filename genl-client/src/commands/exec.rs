@@ -14,14 +14,16 @@ use object::Object;
 use simdev_netlink::client::Client;
 use simdev_netlink::client::Target;
 use simdev_netlink::error::{Error, Result};
-use simdev_protocol::preload::{families_value, ServedFamily, FAMILIES_ENV, LIBRARY_ENV, LIBRARY_FILE, PORT_ENV};
+use simdev_protocol::preload::{
+    families_value, ServedFamily, FAMILIES_ENV, LIBRARY_ENV, LIBRARY_FILE, PCAP_ENV, PORT_ENV,
+};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-pub fn run(target: Target, shadow: &[String], command: &[OsString]) -> Result<()> {
+pub fn run(target: Target, shadow: &[String], pcap: Option<&Path>, command: &[OsString]) -> Result<()> {
     let Target::Simulator { port } = target else {
         return Err(Error::Usage("exec shows a simulator's family to a program: not with --kernel".into()));
     };
@@ -38,14 +40,25 @@ pub fn run(target: Target, shadow: &[String], command: &[OsString]) -> Result<()
         preload.push(":");
         preload.push(others);
     }
-    let error = std::process::Command::new(&path)
-        .arg0(program)
+    let mut run = std::process::Command::new(&path);
+    run.arg0(program)
         .args(args)
         .env("LD_PRELOAD", preload)
         .env(PORT_ENV, port.to_string())
-        .env(FAMILIES_ENV, families_value(&families))
-        .exec();
+        .env(FAMILIES_ENV, families_value(&families));
+    if let Some(file) = pcap {
+        run.env(PCAP_ENV, start_capture(file)?);
+    }
+    let error = run.exec();
     Err(Error::Exec(format!("running {}: {error}", path.display())))
+}
+
+/// Makes `file` an empty capture (its pcap header) for the library to
+/// append to; returns its absolute path (the program may change directory).
+fn start_capture(file: &Path) -> Result<PathBuf> {
+    let failed = |e: std::io::Error| Error::Usage(format!("cannot write the capture {}: {e}", file.display()));
+    std::fs::write(file, simdev_protocol::pcap::file_header()).map_err(failed)?;
+    std::fs::canonicalize(file).map_err(failed)
 }
 
 /// The families the program reaches at the simulator: simdev first (its

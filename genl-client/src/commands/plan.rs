@@ -29,6 +29,7 @@ pub enum Action<'a> {
     /// A program to run in genl-client's place.
     Exec {
         shadow: &'a [String],
+        pcap: Option<&'a std::path::Path>,
         command: &'a [std::ffi::OsString],
     },
 }
@@ -66,7 +67,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Devlink { command } => return Ok(Action::Devlink(command)),
         Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
         Object::Monitor { groups, timestamp } => return Ok(Action::Monitor(groups, *timestamp)),
-        Object::Exec { shadow, command } => return Ok(Action::Exec { shadow, command }),
+        Object::Exec { shadow, pcap, command } => return Ok(Action::Exec { shadow, pcap: pcap.as_deref(), command }),
         Object::Decode { file, specs } => return Ok(Action::Decode(file, specs)),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {
