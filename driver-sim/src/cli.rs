@@ -51,6 +51,12 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
 
+    /// Answer as the conversation recorded in FILE (a pcap of `--pcap` or
+    /// `genl-client exec --pcap`) answered: recorded requests get their
+    /// recorded answers; overrides the config.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<std::path::PathBuf>,
+
     /// Also write the ready line to file descriptor N, then close it (for
     /// harnesses that do not read stdout).
     #[arg(long, value_name = "N")]

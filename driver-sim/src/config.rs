@@ -248,6 +248,9 @@ pub struct SimulatorConfig {
     pub seed: u64,
     /// Record every datagram in and out to this pcap file (`--pcap` overrides).
     pub pcap: Option<std::path::PathBuf>,
+    /// Answer as the conversation recorded in this pcap file answered
+    /// (`--replay` overrides).
+    pub replay: Option<std::path::PathBuf>,
 }
 
 fn default_seed() -> u64 {
@@ -269,6 +272,7 @@ impl Default for SimulatorConfig {
             clock: ClockChoice::Real,
             seed: default_seed(),
             pcap: None,
+            replay: None,
         }
     }
 }

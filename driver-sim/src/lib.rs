@@ -138,6 +138,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         uids.dedup();
         uids
     });
+    let config_replay = config.simulator.replay.clone();
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(device::SETTLE_MAX);
@@ -157,6 +158,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let timers = timers::Timers::new(clock == config::ClockChoice::Virtual);
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     sim.served = driver::served::ServedFamilies::new(stores);
+    if let Some(path) = cli.replay.clone().or(config_replay) {
+        sim.replay = Some(replay(&path, &sim.families, &kernel)?);
+    }
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
     server.waker_port = waker.own_port();
     sim.background.set_waker(waker.clone());
@@ -202,6 +206,41 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
 /// The kernel's Generic Netlink families (its controller's dump; any
 /// user may ask): their ids and groups are not simdev's to take. Empty,
 /// with a warning, if it cannot answer.
+/// The conversation recorded in `path`, checked against what this
+/// simulator serves: each recorded family (but the kernel's) at the id the
+/// recording's program learnt.
+fn replay(
+    path: &std::path::Path,
+    families: &kernel::families::Families,
+    kernel: &[simdev_protocol::ctrl::FamilyInfo],
+) -> anyhow::Result<kernel::replay::Replay> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading the capture {}", path.display()))?;
+    let replay = kernel::replay::Replay::read(&bytes).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    for (name, id) in replay.families() {
+        match families.by_name(name) {
+            Some(served) if served.id != id => {
+                let hint = match name {
+                    simdev_protocol::simdev::FAMILY_NAME => format!("[simulator] family_id = {id:#x}"),
+                    _ => "the same [[family]] tables, in the same order".to_string(),
+                };
+                anyhow::bail!(
+                    "{}: the recorded {name} has id {id:#x}, this simulator serves it at {:#x} (configure {hint})",
+                    path.display(),
+                    served.id
+                );
+            }
+            Some(_) => {}
+            None if kernel.iter().any(|k| k.name == name) => {} // the kernel's, reached through the kernel
+            None => anyhow::bail!(
+                "{}: the recorded family {name} is not served here: add [[family]] spec = \"{name}\"",
+                path.display()
+            ),
+        }
+    }
+    log::info!("replaying {} recorded requests from {}", replay.requests(), path.display());
+    Ok(replay)
+}
+
 fn kernel_families() -> Vec<simdev_protocol::ctrl::FamilyInfo> {
     let families = simdev_netlink::client::Client::kernel().and_then(|mut kernel| kernel.list_families());
     match families {

@@ -47,6 +47,8 @@ pub struct Simulator {
     pub server_stats: simdev_protocol::simdev::ServerStats,
     /// Watches the kernel's notifications about the hardware.
     pub watcher: Option<crate::kernel::wake::Watcher>,
+    /// The recorded conversation answering requests (`--replay`).
+    pub replay: Option<crate::kernel::replay::Replay>,
     /// The `clock-advance` in progress.
     advancing: Option<Advance>,
     next_token: u64,
@@ -101,6 +103,7 @@ impl Simulator {
             generation: 0,
             server_stats: Default::default(),
             watcher: None,
+            replay: None,
             advancing: None,
             next_token: 0,
             pending: HashMap::new(),

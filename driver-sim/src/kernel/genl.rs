@@ -212,6 +212,18 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
         }
         return;
     }
+    if let Some(replay) = sim.replay.as_mut().filter(|_| !socket_plumbing(&sim.families, &message)) {
+        let spec = sim.families.get(header.ty).map(|family| family.spec());
+        match replay.answer(&message, sender.port, spec) {
+            Some(Ok(datagrams)) if datagrams.is_empty() && client.sync_send => {
+                client.push(handled_without_answer(&header, sender.port));
+                return;
+            }
+            Some(Ok(datagrams)) => return datagrams.into_iter().for_each(|datagram| client.push(datagram)),
+            Some(Err(e)) => return client.push(build_error(&header, sender.port, -e.errno, &e.ext)),
+            None => {}
+        }
+    }
     let is_dump = header.is_dump();
     let mut answers = Vec::new();
     let mut context = Context::default();
@@ -253,6 +265,16 @@ fn handle_message(sim: &mut Simulator, message: Message<'_>, sender: Sender, cli
             status.into_iter().for_each(|status| client.push(status));
         }
     }
+}
+
+/// simdev's requests about the client's own socket (`socket-set`,
+/// `subscribe`, `unsubscribe`), which a replay leaves to the simulator:
+/// they set up this conversation, whatever the recorded one said.
+fn socket_plumbing(families: &crate::kernel::families::Families, message: &Message<'_>) -> bool {
+    use simdev_protocol::simdev::{cmd, FAMILY_NAME};
+    let simdev = families.get(message.header.ty).is_some_and(|family| family.spec().name == FAMILY_NAME);
+    let command = message.genl_header().map(|genl| genl.cmd);
+    simdev && matches!(command, Some(cmd::SOCKET_SET | cmd::SUBSCRIBE | cmd::UNSUBSCRIBE))
 }
 
 /// What a socket that waits for every request's first answer (`sync-send`)
