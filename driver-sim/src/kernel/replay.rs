@@ -17,7 +17,7 @@
 //! (checked at start), so that `exec` routes it.
 
 use crate::kernel::genl::HandlerError;
-use simdev_protocol::ctrl::GENL_ID_CTRL;
+use simdev_protocol::ctrl::{FamilyInfo, GENL_ID_CTRL};
 use simdev_protocol::family::FamilySpec;
 use simdev_protocol::pcap::{self, Direction};
 use simdev_protocol::policy::errno;
@@ -25,10 +25,6 @@ use simdev_protocol::wire::{
     split_messages, Attrs, Message, NlHeader, GENL_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_REQUEST,
 };
 use std::collections::BTreeMap;
-
-/// nlctrl's attributes naming a family (`CTRL_ATTR_FAMILY_ID`, `_NAME`).
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 
 /// One recorded request and what answered it.
 #[derive(Debug, Clone)]
@@ -111,16 +107,9 @@ impl Replay {
     }
 
     fn learn_family(&mut self, message: &Message<'_>) {
-        let (mut id, mut name) = (None, None);
-        for attr in message.genl_attrs(0) {
-            match attr.kind() {
-                CTRL_ATTR_FAMILY_ID => id = attr.u16(),
-                CTRL_ATTR_FAMILY_NAME => name = attr.string().map(str::to_string),
-                _ => {}
-            }
-        }
-        if let (Some(id), Some(name)) = (id, name) {
-            self.families.insert(name, id);
+        // A `NEWFAMILY` answer names both; a request by name is not one.
+        if let Ok(info) = FamilyInfo::decode(message.genl_attrs(0)) {
+            self.families.insert(info.name, info.id);
         }
     }
 

@@ -16,7 +16,7 @@ use crate::ynl::codec::Codec;
 use crate::ynl::value::{pformat, Value};
 use serde_json::{json, Map};
 use simdev_netlink::error::{Error, Result};
-use simdev_protocol::ctrl::GENL_ID_CTRL;
+use simdev_protocol::ctrl::{FamilyInfo, GENL_ID_CTRL};
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::extack::decode_status;
 use simdev_protocol::pcap::{self, Direction, NETLINK_GENERIC};
@@ -28,10 +28,6 @@ use simdev_ynl::{Family, Op};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
-
-/// nlctrl's attributes that name a family (`CTRL_ATTR_FAMILY_ID`, `_NAME`).
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 
 pub fn run(file: &Path, specs: &[PathBuf], output: Output) -> Result<()> {
     let bytes = std::fs::read(file).map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
@@ -109,7 +105,7 @@ struct Decoded {
 
 impl Decoded {
     fn text(&self) -> String {
-        let at = chrono_like(self.seconds);
+        let at = time_of_day(self.seconds);
         let mut line = format!("#{} {at} {}", self.frame, self.kind.name());
         for part in [&self.family, &self.op].into_iter().flatten() {
             line.push(' ');
@@ -185,7 +181,7 @@ impl Decoded {
 }
 
 /// `HH:MM:SS.micros` (UTC) of seconds since the epoch, as tcpdump prints.
-fn chrono_like(seconds: f64) -> String {
+fn time_of_day(seconds: f64) -> String {
     let whole = seconds as u64;
     let micros = ((seconds - whole as f64) * 1e6).round() as u64 % 1_000_000;
     let day = whole % 86_400;
@@ -358,16 +354,9 @@ impl Decoder {
 
     /// An nlctrl message naming a family and its id teaches both.
     fn learn_family(&mut self, message: &Message<'_>) {
-        let (mut id, mut name) = (None, None);
-        for attr in message.genl_attrs(0) {
-            match attr.kind() {
-                CTRL_ATTR_FAMILY_ID => id = attr.u16(),
-                CTRL_ATTR_FAMILY_NAME => name = attr.string().map(str::to_string),
-                _ => {}
-            }
-        }
-        if let (Some(id), Some(name)) = (id, name) {
-            self.names.insert(id, name);
+        // A `NEWFAMILY` answer names both; a request by name is not one.
+        if let Ok(info) = FamilyInfo::decode(message.genl_attrs(0)) {
+            self.names.insert(info.id, info.name);
         }
     }
 
