@@ -856,17 +856,8 @@ fn a_flashed_version_awaits_fw_activate() {
 
 /// The kernel's YNL CLI with the kernel's `devlink.yaml`, under `exec`.
 fn ynl(sim: &Simulator, dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(simdev_tests::bin("genl-client"));
-    command
-        .arg("--port")
-        .arg(sim.port.to_string())
-        .args(["exec", "--"])
-        .arg(simdev_tests::python())
-        .arg(dir.join("tools/net/ynl/cli.py"))
-        .arg("--spec")
-        .arg(dir.join("Documentation/netlink/specs/devlink.yaml"))
-        .args(["--no-schema", "--output-json"])
-        .args(args);
+    let mut command = simdev_tests::ynl_cli(sim.port, dir, &dir.join("Documentation/netlink/specs/devlink.yaml"));
+    command.args(["--no-schema", "--output-json"]).args(args);
     command
 }
 

@@ -34,18 +34,8 @@ impl Ynl {
 
     /// `genl-client --port P exec -- python3 cli.py --spec simdev.yaml ARGS`.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(simdev_tests::bin("genl-client"));
-        command
-            .arg("--port")
-            .arg(self.port.to_string())
-            .args(["exec", "--"])
-            .arg(python())
-            .arg(self.dir.join("tools/net/ynl/cli.py"))
-            .arg("--spec")
-            .arg(&self.spec.0)
-            .arg("--schema")
-            .arg(self.schema())
-            .args(args);
+        let mut command = simdev_tests::ynl_cli(self.port, &self.dir, &self.spec.0);
+        command.arg("--schema").arg(self.schema()).args(args);
         command
     }
 

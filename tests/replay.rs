@@ -6,20 +6,13 @@
 //! at start, saying what to configure.
 
 use simdev_protocol::simdev::SPEC_YAML;
-use simdev_tests::{kernel_ynl, python, Simulator, TempFile};
+use simdev_tests::{kernel_ynl, Simulator, TempFile};
 use std::path::Path;
 use std::process::{Command, Output};
 
 /// The kernel's YNL CLI with simdev's spec, under `exec`, against `sim`.
 fn ynl(sim: &Simulator, dir: &Path, spec: &Path, args: &[&str]) -> Output {
-    Command::new(simdev_tests::bin("genl-client"))
-        .arg("--port")
-        .arg(sim.port.to_string())
-        .args(["exec", "--"])
-        .arg(python())
-        .arg(dir.join("tools/net/ynl/cli.py"))
-        .arg("--spec")
-        .arg(spec)
+    simdev_tests::ynl_cli(sim.port, dir, spec)
         .arg("--schema")
         .arg(dir.join("Documentation/netlink/genetlink.yaml"))
         .args(args)

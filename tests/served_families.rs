@@ -61,17 +61,8 @@ frequency = 1
 
 /// The kernel's YNL CLI, under `genl-client exec`, on spec `spec`.
 fn ynl(dir: &Path, sim: &Simulator, spec: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(simdev_tests::bin("genl-client"));
-    command
-        .arg("--port")
-        .arg(sim.port.to_string())
-        .args(["exec", "--"])
-        .arg(python())
-        .arg(dir.join("tools/net/ynl/cli.py"))
-        .arg("--spec")
-        .arg(spec)
-        .arg("--no-schema")
-        .args(args);
+    let mut command = simdev_tests::ynl_cli(sim.port, dir, spec);
+    command.arg("--no-schema").args(args);
     command
 }
 

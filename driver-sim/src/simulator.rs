@@ -286,11 +286,9 @@ impl Simulator {
         // percent), its reporter reports.
         let failure = match fault.command.as_str() {
             simdev::LINK_FLAP => fault.port_index.map(|port| format!("injected fault: port {port} lost carrier")),
-            _ if fault.fail_at.is_none() && fault.errno != 0 => Some(format!(
-                "injected fault: {} fails with {}",
-                fault.command,
-                simdev_protocol::errno::errno_name(fault.errno as i32)
-            )),
+            _ if fault.fail_at.is_none() && fault.errno != 0 => {
+                Some(crate::driver::model::faults::injected_failure(&fault.command, fault.errno as i32))
+            }
             _ => None,
         };
         let reporter = fault.reporter.clone();
@@ -424,18 +422,19 @@ impl Simulator {
                 if let Some(status) = device.firmware.advance(generation) {
                     let finished = status.finished;
                     // A flash a fault fails: its reporter reports it.
-                    let failed = (status.finished && status.error != 0).then(|| {
-                        let reporter = device.faults.list().iter().find(|f| f.fail_at.is_some())?.reporter.clone()?;
-                        let message = format!(
-                            "injected fault: the flash of {} failed at {}% with {}",
-                            status.version,
-                            status.done,
-                            simdev_protocol::errno::errno_name(status.error as i32)
-                        );
-                        Some((reporter, message))
-                    });
+                    let failed = (device.faults.list().iter().find(|f| f.fail_at.is_some()))
+                        .and_then(|fault| fault.reporter.clone())
+                        .filter(|_| status.finished && status.error != 0)
+                        .map(|reporter| {
+                            let errno = simdev_protocol::errno::errno_name(status.error as i32);
+                            let message = format!(
+                                "injected fault: the flash of {} failed at {}% with {errno}",
+                                status.version, status.done
+                            );
+                            (reporter, message)
+                        });
                     self.notify_flash(dev, status);
-                    if let Some((reporter, message)) = failed.flatten() {
+                    if let Some((reporter, message)) = failed {
                         self.fault_reports(dev, &reporter, &message);
                     }
                     if finished {

@@ -57,6 +57,22 @@ pub fn python() -> std::ffi::OsString {
     std::env::var_os("SIMDEV_PYTHON").unwrap_or_else(|| "python3".into())
 }
 
+/// The kernel's YNL CLI (from its YNL material `dir`, [`kernel_ynl`]) on
+/// `spec`, unmodified, under `genl-client exec` against the simulator at
+/// `port`; the caller adds `--schema FILE` or `--no-schema`, and the rest.
+pub fn ynl_cli(port: u32, dir: &std::path::Path, spec: &std::path::Path) -> Command {
+    let mut command = Command::new(bin("genl-client"));
+    command
+        .arg("--port")
+        .arg(port.to_string())
+        .args(["exec", "--"])
+        .arg(python())
+        .arg(dir.join("tools/net/ynl/cli.py"))
+        .arg("--spec")
+        .arg(spec);
+    command
+}
+
 /// Where the packages pinned in `tests/python/requirements.txt` are
 /// installed (`.ci/run` puts them there): `$SIMDEV_PYTEST_PATH`, else
 /// `/opt/simdev-python`. For `PYTHONPATH`.

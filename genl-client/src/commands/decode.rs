@@ -22,7 +22,8 @@ use simdev_protocol::extack::decode_status;
 use simdev_protocol::pcap::{self, Direction, NETLINK_GENERIC};
 use simdev_protocol::wire::{
     split_messages, Attrs, Message, GENL_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLM_F_ACK,
-    NLM_F_DUMP, NLM_F_REQUEST,
+    NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_FILTERED, NLM_F_DUMP_INTR, NLM_F_ECHO, NLM_F_MULTI,
+    NLM_F_REQUEST,
 };
 use simdev_ynl::{Family, Op};
 use std::collections::HashMap;
@@ -201,14 +202,14 @@ fn flag_names(flags: u16, ty: u16) -> Vec<&'static str> {
         }
     };
     add(NLM_F_REQUEST, "request");
-    add(0x2, "multi");
+    add(NLM_F_MULTI, "multi");
     add(NLM_F_ACK, "ack");
-    add(0x8, "echo");
-    add(0x10, "dump-intr");
-    add(0x20, "dump-filtered");
+    add(NLM_F_ECHO, "echo");
+    add(NLM_F_DUMP_INTR, "dump-intr");
+    add(NLM_F_DUMP_FILTERED, "dump-filtered");
     if ty == NLMSG_ERROR {
-        add(0x100, "capped");
-        add(0x200, "ack-tlvs");
+        add(NLM_F_CAPPED, "capped");
+        add(NLM_F_ACK_TLVS, "ack-tlvs");
     } else if flags & NLM_F_REQUEST != 0 && flags & NLM_F_DUMP == NLM_F_DUMP {
         names.push("dump");
     }

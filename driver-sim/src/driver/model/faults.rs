@@ -80,6 +80,11 @@ pub fn check_fault(f: &FaultInfo, ports: u32, backend: BackendKind, reporters: &
     Ok(())
 }
 
+/// What a command a fault fails is told (and a fault's health reporter reports).
+pub fn injected_failure(command: &str, errno: i32) -> String {
+    format!("injected fault: {command} fails with {}", simdev_protocol::errno::errno_name(errno))
+}
+
 /// When and how a fault fires: a count or a probability, and a bounded delay.
 fn check_firing(f: &FaultInfo) -> Result<(), FaultRefusal> {
     if f.count.is_some() && f.probability.is_some() {

@@ -28,7 +28,6 @@ use crate::kernel::dump::{DumpRequest, DumpStep, DumpTarget, Position};
 use crate::kernel::families::FamilyOps;
 use crate::kernel::genl::{Context, HandlerError, Handlers, Request};
 use crate::simulator::Simulator;
-use simdev_protocol::errno::errno_name;
 use simdev_protocol::policy::errno;
 use simdev_protocol::simdev::{self, cmd, dev_attr, DevSelector};
 use simdev_protocol::wire::{Attr, MessageBuilder};
@@ -137,7 +136,7 @@ pub fn fire_faults(sim: &mut Simulator, ctx: &mut Context, id: u32, command: &st
     sim.fault_fired(id, hit.fault);
     if hit.errno != 0 {
         let errno = hit.errno as i32;
-        return Err(HandlerError::new(errno, format!("injected fault: {command} fails with {}", errno_name(errno))));
+        return Err(HandlerError::new(errno, crate::driver::model::faults::injected_failure(command, errno)));
     }
     Ok(())
 }
