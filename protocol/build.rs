@@ -250,6 +250,7 @@ fn generate(family: &Family) -> Result<String, String> {
     writeln!(w, "\npub static FAMILY: FamilySpec = FamilySpec {{").unwrap();
     writeln!(w, "    name: FAMILY_NAME,\n    version: FAMILY_VERSION,\n    hdrsize: 0,\n    resv_start_op: 0,")
         .unwrap();
+    writeln!(w, "    split_ops: {},", family.kernel_policy == simdev_ynl::KernelPolicy::Split).unwrap();
     writeln!(w, "    policy: None,\n    commands: &[\n{commands}    ],").unwrap();
     writeln!(w, "    notifications: &[\n{notifications}    ],\n    mcast_groups: GROUPS,\n}};").unwrap();
     write_calls_macro(w, family);

@@ -238,6 +238,9 @@ fn netdev_served_from_its_spec_answers_as_the_kernels_netdev() {
     let kernel_id = kernel.resolve_family("netdev").unwrap().id;
     let kernel_dump = exchange(&mut kernel, &request(kernel_id, 5, NLM_F_DUMP, None), 5);
     let kernel_missing = exchange(&mut kernel, &request(kernel_id, 6, NLM_F_ACK, Some(0x7fff_0000)), 6);
+    // dev-get's dump takes no request attributes: a split op's mode
+    // without a policy, whose requests the kernel does not parse.
+    let kernel_stray = exchange(&mut kernel, &request(kernel_id, 7, NLM_F_DUMP, Some(0x7fff_0000)), 7);
 
     let mut objects = String::new();
     for reply in kernel_dump.iter().filter(|r| r.message().header.ty == kernel_id) {
@@ -255,9 +258,12 @@ fn netdev_served_from_its_spec_answers_as_the_kernels_netdev() {
     assert_ne!(served_id, kernel_id, "its own id, not the kernel's");
     let served_dump = exchange(&mut client, &request(served_id, 5, NLM_F_DUMP, None), 5);
     let served_missing = exchange(&mut client, &request(served_id, 6, NLM_F_ACK, Some(0x7fff_0000)), 6);
+    let served_stray = exchange(&mut client, &request(served_id, 7, NLM_F_DUMP, Some(0x7fff_0000)), 7);
     assert!(kernel_dump.len() >= 2, "at least one netdev and NLMSG_DONE");
     assert_eq!(masked(&served_dump), masked(&kernel_dump), "the dump, message for message");
     assert_eq!(masked(&served_missing), masked(&kernel_missing), "dev-get of an ifindex that does not exist");
+    assert_eq!(masked(&kernel_stray), masked(&kernel_dump), "the kernel ignores the dump's stray attribute");
+    assert_eq!(masked(&served_stray), masked(&kernel_stray), "a dump with a stray attribute");
 }
 
 /// A JSON object's members as TOML `key = value` lines (YNL's JSON of a

@@ -90,6 +90,7 @@ pub static CTRL_FAMILY: FamilySpec = FamilySpec {
     hdrsize: 0,
     // nlctrl predates strict validation: its commands are all "old".
     resv_start_op: cmd::GETPOLICY + 1,
+    split_ops: false,
     // The kernel's nlctrl uses per-op policies and reports maxattr 0.
     policy: None,
     commands: &[

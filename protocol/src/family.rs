@@ -93,6 +93,13 @@ pub struct FamilySpec {
     /// Commands below this number get liberal validation and no header
     /// checks (`resv_start_op`); 0 makes every command strict.
     pub resv_start_op: u8,
+    /// Its commands are `genl_split_ops` (what YNL generates for
+    /// `kernel-policy: split`, the default): a mode without request
+    /// attributes has no policy and its requests are not parsed at all,
+    /// stray attributes ignored, although the policy dump shows it the
+    /// reject-all policy (`genl_op_fill_in_reject_policy_split` fills it in
+    /// for the dump only). Full ops validate such requests against it.
+    pub split_ops: bool,
     /// The family-wide policy, if any; its max type is `CTRL_ATTR_MAXATTR`
     /// (families with per-op policies have none and report 0).
     pub policy: Option<&'static AttrSet>,
@@ -127,8 +134,14 @@ impl FamilySpec {
     /// How a do (or dump) request of `command` is validated
     /// (`genl_family_rcv_msg_attrs_parse`): liberally below
     /// `resv_start_op` or where the command opts out of strictness, not at
-    /// all for a dump that opts out of validation (`None`).
+    /// all for a dump that opts out of validation or a split op's mode
+    /// without request attributes (`None`).
     pub fn strictness(&self, command: &CommandSpec, dump: bool) -> Option<Strictness> {
+        let unparsed =
+            self.split_ops && command.policy(dump).is_some_and(|p| std::ptr::eq(p, &crate::policy::REJECT_ALL));
+        if unparsed {
+            return None;
+        }
         let flags = command.dont_validate;
         let opted_out = if dump { flags & dont_validate::DUMP_STRICT != 0 } else { flags & dont_validate::STRICT != 0 };
         if dump && flags & dont_validate::DUMP != 0 {

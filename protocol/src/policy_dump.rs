@@ -221,6 +221,7 @@ mod tests {
         version: 1,
         hdrsize: 0,
         resv_start_op: 0,
+        split_ops: true,
         policy: None,
         commands: &[command(1, true, Some(&OUTER)), command(2, true, Some(&OTHER)), command(3, false, None)],
         notifications: &[],

@@ -10,7 +10,7 @@
 use crate::family::{CommandSpec, FamilySpec, NotificationSpec};
 use crate::policy::{AttrSet, AttrSpec, AttrType, Check, REJECT_ALL};
 use simdev_ynl::kernel_policy::{self, ModePolicy, PolicyCheck, PolicyType};
-use simdev_ynl::{Family, Permission, Protocol};
+use simdev_ynl::{Family, KernelPolicy, Permission, Protocol};
 use std::collections::HashMap;
 
 fn leak<T>(value: T) -> &'static T {
@@ -108,6 +108,7 @@ pub fn family_spec(family: &Family) -> Result<&'static FamilySpec, String> {
         version: family.version,
         hdrsize: 0,
         resv_start_op: 0,
+        split_ops: family.kernel_policy == KernelPolicy::Split,
         policy: global,
         commands: Box::leak(commands.into_boxed_slice()),
         notifications: Box::leak(notifications.into_boxed_slice()),

@@ -113,14 +113,17 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
 /// The attributes of `wanted` that `mode`'s request lists, where the spec
 /// lists them: what the kernel's handler reads (others pass its
 /// validation unread, as devlink's param-get ignores the cmode iproute2
-/// sends).
-fn listed(wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
+/// sends). A split op's mode without a request reads none: the kernel
+/// parses nothing for it (netdev's dev-get dump lists every device
+/// whatever the request carries).
+fn listed(family: &Family, wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
     match mode.and_then(|m| m.request.as_ref()) {
         Some(request) => wanted
             .iter()
             .filter(|(name, _)| request.attributes.contains(name))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        None if family.kernel_policy == simdev_ynl::KernelPolicy::Split => Attrs::default(),
         None => wanted.clone(),
     }
 }
@@ -361,7 +364,7 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     }
     match verb {
         Verb::Get => {
-            let wanted = listed(&wanted, op.do_.as_ref());
+            let wanted = listed(family, &wanted, op.do_.as_ref());
             let found = next_object(sim, request.family_id, from, set, &wanted, 0);
             let (object, _) = found.ok_or_else(|| not_found(&wanted))?;
             let reply = request.reply(reply_cmd(op, false));
@@ -453,7 +456,7 @@ pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, 
 fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let (family, op, set) = op_of(sim, request);
     fire_faults(sim, request, op, None)?;
-    let filter = listed(&request_attrs(family, set, request)?, op.dump.as_ref());
+    let filter = listed(family, &request_attrs(family, set, request)?, op.dump.as_ref());
     let mut framing = DumpFraming::default();
     if let Source::Personality(personality, _) = source(sim, request.family_id, op) {
         personality.check_dump(sim, &op.name, &filter)?;
