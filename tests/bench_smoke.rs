@@ -28,6 +28,12 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "probe_kernel_ctrl_rtt_us",
         "probe_direct_rtt_us",
         "probe_preload_rtt_us",
+        "libmnl_kernel_rtt_us",
+        "libmnl_exec_kernel_rtt_us",
+        "libmnl_exec_sim_rtt_us",
+        "libnl_kernel_rtt_us",
+        "libnl_exec_kernel_rtt_us",
+        "libnl_exec_sim_rtt_us",
     ] {
         assert!(figures[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {figures}");
     }

@@ -321,3 +321,44 @@ fn a_neli_router_program_drives_simdev_through_exec() {
     let alone = Command::new(&program).output().unwrap();
     assert!(!alone.status.success(), "{alone:?}");
 }
+
+/// What a C client of `tests/clients/` printed (one JSON line), minus its timing.
+fn c_client_answer(output: Output, what: &str) -> serde_json::Value {
+    let mut value: serde_json::Value = serde_json::from_str(&stdout(output, what)).expect("JSON");
+    value.as_object_mut().unwrap().remove("rtt_us");
+    value
+}
+
+/// Programs written with libmnl (as its `genl-family-get` example) and
+/// with libnl-genl (`genl_ctrl_resolve`), unmodified under exec: the
+/// kernel's families answer as without the library, simdev's as the
+/// kernel would answer for it; alone, they find no simdev.
+#[test]
+fn libmnl_and_libnl_programs_resolve_families_under_exec() {
+    let programs = [("mnl_getfamily", "libmnl"), ("libnl_getfamily", "libnl-genl-3.0")];
+    let mut built = Vec::new();
+    for (source, package) in programs {
+        match simdev_tests::c_client(source, &[package]) {
+            Ok(program) => built.push((source, program)),
+            Err(why) => skip(&format!("{source} cannot be built: {why}")),
+        }
+    }
+    if built.is_empty() {
+        return;
+    }
+    let sim = Simulator::start(CONFIG);
+    for (source, program) in &built {
+        for family in ["nlctrl", "ethtool"] {
+            let alone = c_client_answer(Command::new(&program.0).args([family, "3"]).output().unwrap(), source);
+            let under = c_client_answer(exec(&sim, &program.0).args([family, "3"]).output().unwrap(), source);
+            assert_eq!(under, alone, "{source} {family}: the kernel's answer, as without exec");
+        }
+        let simdev = c_client_answer(exec(&sim, &program.0).args([FAMILY_NAME, "3"]).output().unwrap(), source);
+        assert_eq!(simdev["family_id"], sim.family_id, "{source}: {simdev}");
+        if *source == "mnl_getfamily" {
+            assert_eq!(simdev["ops"], FAMILY.commands.len(), "every op listed: {simdev}");
+        }
+        let alone = Command::new(&program.0).args([FAMILY_NAME, "1"]).output().unwrap();
+        assert_eq!(alone.status.code(), Some(1), "{source} alone finds no simdev: {alone:?}");
+    }
+}

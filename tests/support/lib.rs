@@ -8,7 +8,7 @@
 
 use simdev_netlink::client::{Client, Reply};
 use simdev_protocol::wire::{MessageBuilder, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_MULTI, NLM_F_REQUEST};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -529,4 +529,39 @@ pub fn check_generated_section(doc: &str, begin: &str, end: &str, rendered: &str
         return;
     }
     panic!("{doc} is stale; run `SIMDEV_UPDATE_DOCS=1 cargo test --test {test}`. It should read:\n{rendered}");
+}
+
+/// A C program of `tests/clients/` (`SOURCE.c`), built with gcc against
+/// the libraries `packages` names (pkg-config names, e.g. `libmnl`), or
+/// why it cannot be built here. The file goes when the value does.
+pub fn c_client(source: &str, packages: &[&str]) -> Result<TempFile, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(format!("{source}.c"));
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs"])
+        .args(packages)
+        .output()
+        .map_err(|e| format!("pkg-config: {e} (Debian pkgconf; .ci/run installs it)"))?;
+    if !flags.status.success() {
+        let why = String::from_utf8_lossy(&flags.stderr);
+        return Err(format!(
+            "{}: {} (Debian libmnl-dev, libnl-genl-3-dev; .ci/run installs them)",
+            packages.join(" "),
+            why.trim()
+        ));
+    }
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("simdev-{source}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let program = TempFile(std::env::temp_dir().join(name));
+    let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
+    let built = Command::new("gcc")
+        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&program.0)
+        .arg(&path)
+        .args(flags.split_whitespace())
+        .output()
+        .map_err(|e| format!("gcc: {e}"))?;
+    if !built.status.success() {
+        return Err(format!("gcc {}: {}", path.display(), String::from_utf8_lossy(&built.stderr)));
+    }
+    Ok(program)
 }

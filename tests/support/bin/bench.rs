@@ -83,7 +83,8 @@ fn main() {
         "probe_direct_rtt_us",
         "probe_preload_rtt_us",
     ];
-    if sim_keys.iter().any(|k| wanted(k)) {
+    let library_wanted = LIBRARY_CLIENTS.iter().flat_map(|(_, _, keys)| keys).any(|k| wanted(k));
+    if sim_keys.iter().any(|k| wanted(k)) || library_wanted {
         let sim = Simulator::start(
             "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n",
         );
@@ -117,6 +118,9 @@ fn main() {
                 let best = results.entry(name).or_insert(f64::MAX);
                 *best = best.min(rtt);
             }
+        }
+        if library_wanted {
+            library_rtts(&sim, wanted, sizes.rtt_rounds, &mut results);
         }
     }
 
@@ -178,6 +182,55 @@ fn probe_rtt(sim: &Simulator, how: ProbeWay, rounds: u32) -> f64 {
     assert!(out.status.success(), "genl-probe: {out:?}");
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("genl-probe JSON");
     value["rtt_us"].as_f64().expect("rtt_us")
+}
+
+/// The C programs of `tests/clients/` the benchmark times (source,
+/// pkg-config package), with their figures' keys: alone on the kernel's
+/// nlctrl (the baseline), under `genl-client exec` on nlctrl (the
+/// preload's cost on kernel traffic), under exec on simdev.
+const LIBRARY_CLIENTS: [(&str, &str, [&str; 3]); 2] = [
+    ("mnl_getfamily", "libmnl", ["libmnl_kernel_rtt_us", "libmnl_exec_kernel_rtt_us", "libmnl_exec_sim_rtt_us"]),
+    ("libnl_getfamily", "libnl-genl-3.0", ["libnl_kernel_rtt_us", "libnl_exec_kernel_rtt_us", "libnl_exec_sim_rtt_us"]),
+];
+
+/// GETFAMILY round trips of real libraries' programs ([`LIBRARY_CLIENTS`]),
+/// the `wanted` figures; the ways take turns five times and each keeps
+/// its best (as the probe's).
+fn library_rtts(
+    sim: &Simulator,
+    wanted: impl Fn(&str) -> bool,
+    rounds: u32,
+    results: &mut BTreeMap<&'static str, f64>,
+) {
+    let mut programs = Vec::new();
+    for (source, package, keys) in LIBRARY_CLIENTS {
+        if keys.iter().any(|k| wanted(k)) {
+            let program = simdev_tests::c_client(source, &[package])
+                .unwrap_or_else(|why| panic!("{source} cannot be built: {why}"));
+            programs.push((program, keys));
+        }
+    }
+    for _ in 0..5 {
+        for (program, keys) in &programs {
+            let [alone, _, exec_sim] = *keys;
+            for key in keys.iter().copied().filter(|k| wanted(k)) {
+                let mut command = if key == alone {
+                    Command::new(&program.0)
+                } else {
+                    let mut c = Command::new(simdev_tests::bin("genl-client"));
+                    c.args(["--port", &sim.port.to_string(), "exec", "--"]).arg(&program.0);
+                    c
+                };
+                let family = if key == exec_sim { "simdev" } else { "nlctrl" };
+                let out = command.args([family, &rounds.to_string()]).output().expect("run a library client");
+                assert!(out.status.success(), "{key}: {out:?}");
+                let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the client's JSON");
+                let rtt = value["rtt_us"].as_f64().expect("rtt_us");
+                let best = results.entry(key).or_insert(f64::MAX);
+                *best = best.min(rtt);
+            }
+        }
+    }
 }
 
 fn pin_to_one_cpu() {
@@ -461,6 +514,18 @@ fn report(results: &BTreeMap<&str, f64>, smoke: bool) {
                 get("sim_pipelined_ops_s") / (1e6 / get("kernel_ctrl_rtt_us")),
                 ">= 1.0",
             ),
+            (
+                "libmnl_exec_kernel / libmnl_kernel",
+                get("libmnl_exec_kernel_rtt_us") / get("libmnl_kernel_rtt_us"),
+                "<= 1.1",
+            ),
+            (
+                "libnl_exec_kernel / libnl_kernel",
+                get("libnl_exec_kernel_rtt_us") / get("libnl_kernel_rtt_us"),
+                "<= 1.1",
+            ),
+            ("libmnl_exec_sim / libmnl_kernel", get("libmnl_exec_sim_rtt_us") / get("libmnl_kernel_rtt_us"), "<= 1.5"),
+            ("libnl_exec_sim / libnl_kernel", get("libnl_exec_sim_rtt_us") / get("libnl_kernel_rtt_us"), "<= 1.5"),
             ("dump_100k_s", get("dump_100k_s"), "<= 0.3"),
             ("dump_100k_s / dump_10k_s", get("dump_100k_s") / get("dump_10k_s"), "<= 12"),
             ("veth_500 / ip_batch_500", get("veth_500_create_s") / get("ip_batch_500_create_s"), "<= 1.5"),
