@@ -34,6 +34,7 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "libnl_kernel_rtt_us",
         "libnl_exec_kernel_rtt_us",
         "libnl_exec_sim_rtt_us",
+        "pcap_overhead_ratio",
     ] {
         assert!(figures[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {figures}");
     }

@@ -216,3 +216,97 @@ fn exec_records_the_programs_whole_conversation() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the capture /nonexistent/dir/x.pcap"));
     assert!(out.stdout.is_empty(), "the program did not run");
 }
+
+/// A configuration whose dump fills capture files fast: 3000 model
+/// devices, about 400 KB a `dev list`.
+const MANY: &str = "[[device]]\nname = \"m\"\nbackend = \"model\"\ncount = 3000\n";
+
+/// The capture files of `base` as rotation names them: `base`, `base1`, ...
+fn rotated(base: &std::path::Path) -> Vec<std::path::PathBuf> {
+    (0..)
+        .map(|i| if i == 0 { base.to_path_buf() } else { format!("{}{i}", base.display()).into() })
+        .take_while(|path: &std::path::PathBuf| path.exists())
+        .collect()
+}
+
+#[test]
+fn a_capture_begins_a_new_file_at_its_bound_and_keeps_at_most_its_files() {
+    for (files, expected) in [(None, 4..=6), (Some(2), 2..=2)] {
+        let file = TempFile::with_contents("rotating.pcap", "");
+        let path = file.0.display().to_string();
+        let mut args = vec!["--pcap", &path, "--pcap-max", "1"];
+        let files_arg = files.map(|n: u32| n.to_string());
+        if let Some(n) = &files_arg {
+            args.extend(["--pcap-files", n]);
+        }
+        let mut sim = Simulator::try_start_in(None, MANY, &args).unwrap();
+        for _ in 0..10 {
+            assert_eq!(sim.cli(&["dev", "list"]).status.code(), Some(0));
+        }
+        let stats = sim.simdev().stats(&simdev_protocol::simdev::DevSelector::Name("m0".into())).unwrap().server;
+        assert_eq!(stats.capture_dropped, 0, "{stats:?}");
+        assert!(sim.stop().success());
+        let paths = rotated(&file.0);
+        let _cleanup: Vec<TempFile> = paths.iter().skip(1).map(|p| TempFile(p.clone())).collect();
+        assert!(expected.contains(&paths.len()), "{files:?} files kept: {paths:?}");
+        let mut total = 0;
+        for path in &paths {
+            let bytes = std::fs::read(path).unwrap();
+            assert!(bytes.len() <= 1_000_000, "{}: {} bytes", path.display(), bytes.len());
+            // Each file a whole pcap of whole frames.
+            total += frames(&bytes).len() as u64;
+        }
+        if files.is_none() {
+            assert!(total >= stats.capture_frames, "every frame written is in the files: {total} {stats:?}");
+            // The files decode as one conversation, in order.
+            let decoded = Command::new(simdev_tests::bin("genl-client")).arg("decode").args(&paths).output().unwrap();
+            assert!(decoded.status.success(), "{decoded:?}");
+            let text = String::from_utf8_lossy(&decoded.stdout);
+            assert!(text.matches("dev-get").count() as u64 >= total / 2, "named by simdev's spec");
+            assert!(!text.contains("does not name this family id"), "ids learnt across the files");
+        }
+    }
+    let refused = Simulator::try_start_in(None, MANY, &["--pcap", "/tmp/x.pcap", "--pcap-files", "3"]).err().unwrap();
+    assert!(refused.contains("--pcap-files (pcap_files) needs --pcap-max"), "{refused}");
+}
+
+/// A capture on a disk that fills (a 256 KiB tmpfs, in a mount namespace
+/// of the simulator's own): the capture stops and says how many frames it
+/// left out, the simulator serves on.
+#[test]
+fn a_full_disk_stops_the_capture_not_the_simulator() {
+    let dir = std::env::temp_dir().join(format!("simdev-full-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mount = format!("mount -t tmpfs -o size=256k simdev-full {} && exec \"$@\"", dir.display());
+    let pcap = dir.join("capture.pcap");
+    let started = simdev_testing::Simulator::builder(MANY)
+        .program(simdev_tests::bin("driver-sim"))
+        .prefix(["unshare", "-Urm", "sh", "-c", &mount, "sh"])
+        .arg("--pcap")
+        .arg(&pcap)
+        .start();
+    let mut sim = match started {
+        Ok(sim) => sim,
+        Err(e) => {
+            let _ = std::fs::remove_dir(&dir);
+            simdev_tests::skip(&format!("no tmpfs in a user and mount namespace here: {e}"));
+            return;
+        }
+    };
+    let mut client = sim.client().unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.dev_list().unwrap().len(), 3000, "served, capture or not");
+    }
+    let selector = simdev_protocol::simdev::DevSelector::Name("m0".into());
+    simdev_tests::eventually("the capture to stop", || {
+        client.stats(&selector).is_ok_and(|s| s.server.capture_dropped > 0)
+    });
+    let before = client.stats(&selector).unwrap().server;
+    assert!(before.capture_frames > 0, "frames written before the disk filled: {before:?}");
+    assert_eq!(client.dev_list().unwrap().len(), 3000);
+    let after = client.stats(&selector).unwrap().server;
+    assert!(after.capture_dropped > before.capture_dropped, "frames after it counted too: {after:?}");
+    assert_eq!(after.capture_frames, before.capture_frames, "nothing more written");
+    assert!(sim.stop().unwrap().success());
+    std::fs::remove_dir(&dir).unwrap();
+}

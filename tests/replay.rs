@@ -63,6 +63,19 @@ fn a_recorded_conversation_is_answered_again_without_the_device() {
     let never = ynl(&replaying, &dir, &spec.0, &["--do", "dev-reset", "--json", r#"{"dev-name": "rp0"}"#]);
     assert!(text(&never).contains("replay: no dev-reset request was recorded"), "{}", text(&never));
 
+    drop(replaying);
+
+    // With the mtu ignored (as a value the program makes anew each run),
+    // the changed request gets the recorded answer; a name that is in no
+    // recorded request is refused at start.
+    let ignoring = Simulator::try_start_in(None, "", &["--replay", &path, "--replay-ignore", "dev-set.mtu"]).unwrap();
+    let changed = ynl(&ignoring, &dir, &spec.0, &["--do", "dev-set", "--json", r#"{"dev-name": "rp0", "mtu": 1500}"#]);
+    assert!(changed.status.success(), "{}", text(&changed));
+    assert_eq!(String::from_utf8_lossy(&changed.stdout), String::from_utf8_lossy(&recorded[1]));
+    let named = Simulator::try_start_in(None, "", &["--replay", &path, "--replay-ignore", "mtu,cookie"]);
+    let why = named.err().expect("refused");
+    assert!(why.contains("replay_ignore: no recorded request has an attribute cookie"), "{why}");
+
     // A recording of simdev at another id cannot be replayed here: said.
     let elsewhere = Simulator::try_start_in(None, "[simulator]\nfamily_id = 0x30\n", &["--replay", &path]);
     let why = elsewhere.err().expect("refused");

@@ -51,11 +51,27 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
 
+    /// Begin a new capture file before one would pass MB million bytes (as
+    /// tcpdump's -C): FILE, then FILE1, FILE2, ...; overrides the config.
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pcap_max: Option<u64>,
+
+    /// With --pcap-max: keep at most N files, reusing their names in turn
+    /// (FILE again after FILE{N-1}); overrides the config.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub pcap_files: Option<u32>,
+
     /// Answer as the conversation recorded in FILE (a pcap of `--pcap` or
     /// `genl-client exec --pcap`) answered: recorded requests get their
     /// recorded answers; overrides the config.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<std::path::PathBuf>,
+
+    /// With --replay: leave attribute ATTR (of any recorded op) or OP.ATTR
+    /// (of that op) out of the comparison, as one the program makes anew
+    /// each run; repeatable, or comma-separated; adds to the config's.
+    #[arg(long, value_name = "[OP.]ATTR", value_delimiter = ',')]
+    pub replay_ignore: Vec<String>,
 
     /// Also write the ready line to file descriptor N, then close it (for
     /// harnesses that do not read stdout).

@@ -248,9 +248,17 @@ pub struct SimulatorConfig {
     pub seed: u64,
     /// Record every datagram in and out to this pcap file (`--pcap` overrides).
     pub pcap: Option<std::path::PathBuf>,
+    /// Begin a new capture file before one would pass this many million
+    /// bytes (`--pcap-max` overrides).
+    pub pcap_max: Option<u64>,
+    /// With `pcap_max`: keep at most this many files (`--pcap-files` overrides).
+    pub pcap_files: Option<u32>,
     /// Answer as the conversation recorded in this pcap file answered
     /// (`--replay` overrides).
     pub replay: Option<std::path::PathBuf>,
+    /// Attributes (`ATTR`, `OP.ATTR`) a replay leaves out of the comparison.
+    #[serde(default)]
+    pub replay_ignore: Vec<String>,
 }
 
 fn default_seed() -> u64 {
@@ -272,7 +280,10 @@ impl Default for SimulatorConfig {
             clock: ClockChoice::Real,
             seed: default_seed(),
             pcap: None,
+            pcap_max: None,
+            pcap_files: None,
             replay: None,
+            replay_ignore: Vec::new(),
         }
     }
 }

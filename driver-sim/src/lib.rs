@@ -98,7 +98,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         .unwrap_or(PortChoice::Fixed(simdev_protocol::DEFAULT_PORT));
     let mut server = server::Server::bind(port)?;
     if let Some(path) = cli.pcap.clone().or(config.simulator.pcap.clone()) {
-        let capture = kernel::capture::Capture::create(&path)
+        let rotation = capture_rotation(&cli, &config.simulator)?;
+        let capture = kernel::capture::Capture::create(&path, rotation)
             .with_context(|| format!("creating the capture {}", path.display()))?;
         server.capture = Some(capture);
     }
@@ -139,6 +140,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         uids
     });
     let config_replay = config.simulator.replay.clone();
+    let mut replay_ignore = config.simulator.replay_ignore.clone();
+    replay_ignore.extend(cli.replay_ignore.iter().cloned());
     devices.create_all(config.into_devices()).context("creating devices")?;
     // Ready means the ports are in the state the configuration asks for.
     devices.settle(device::SETTLE_MAX);
@@ -159,7 +162,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     let mut sim = simulator::Simulator::new(families, devices, admin_uids, timers);
     sim.served = driver::served::ServedFamilies::new(stores);
     if let Some(path) = cli.replay.clone().or(config_replay) {
-        sim.replay = Some(replay(&path, &sim.families, &kernel)?);
+        sim.replay = Some(replay(&path, &sim.families, &kernel, &replay_ignore)?);
+    } else if !replay_ignore.is_empty() {
+        anyhow::bail!("--replay-ignore (replay_ignore) needs --replay (replay): there is nothing to compare");
     }
     let waker = wake::Waker::new(server.port()).context("opening the event loop's wake-up socket")?;
     server.waker_port = waker.own_port();
@@ -203,6 +208,22 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// How big the capture may grow: `--pcap-max`/`--pcap-files`, else the config's.
+fn capture_rotation(cli: &cli::Cli, config: &config::SimulatorConfig) -> anyhow::Result<kernel::capture::Rotation> {
+    let max_mb = cli.pcap_max.or(config.pcap_max);
+    let files = cli.pcap_files.or(config.pcap_files);
+    if max_mb == Some(0) {
+        anyhow::bail!("pcap_max: a capture file must be allowed at least 1 MB");
+    }
+    if files == Some(0) {
+        anyhow::bail!("pcap_files: at least 1 file");
+    }
+    if files.is_some() && max_mb.is_none() {
+        anyhow::bail!("--pcap-files (pcap_files) needs --pcap-max (pcap_max): files are begun when one is full");
+    }
+    Ok(kernel::capture::Rotation { max_bytes: max_mb.map(|mb| mb.saturating_mul(1_000_000)), files })
+}
+
 /// The kernel's Generic Netlink families (its controller's dump; any
 /// user may ask): their ids and groups are not simdev's to take. Empty,
 /// with a warning, if it cannot answer.
@@ -213,9 +234,11 @@ fn replay(
     path: &std::path::Path,
     families: &kernel::families::Families,
     kernel: &[simdev_protocol::ctrl::FamilyInfo],
+    ignore: &[String],
 ) -> anyhow::Result<kernel::replay::Replay> {
     let bytes = std::fs::read(path).with_context(|| format!("reading the capture {}", path.display()))?;
-    let replay = kernel::replay::Replay::read(&bytes).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    let mut replay =
+        kernel::replay::Replay::read(&bytes).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     for (name, id) in replay.families() {
         match families.by_name(name) {
             Some(served) if served.id != id => {
@@ -237,6 +260,9 @@ fn replay(
             ),
         }
     }
+    replay
+        .ignore(ignore, |id| families.get(id).map(|family| family.spec()))
+        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     log::info!("replaying {} recorded requests from {}", replay.requests(), path.display());
     Ok(replay)
 }

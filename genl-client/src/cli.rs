@@ -275,8 +275,11 @@ pub enum Object {
     /// by message: family, operation and attributes by name as YNL prints
     /// them (JSON with -j), ids resolved from the controller's answers in
     /// it, each family by its spec (--spec, simdev's, the kernel's).
+    /// Several files are one conversation, in the order given (the files
+    /// of a rotated capture: FILE FILE1 FILE2...).
     Decode {
-        file: std::path::PathBuf,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
         /// A family's YNL spec to decode it by (before the built-in and the
         /// kernel's). Repeatable.
         #[arg(long = "spec", value_name = "FILE")]

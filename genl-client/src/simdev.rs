@@ -788,7 +788,14 @@ mod tests {
             dev_id: 1,
             dev_name: "s".into(),
             driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: u64::MAX },
-            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1, subscribers: 2 },
+            server: ServerStats {
+                answers_dropped: 4,
+                answers_queued: 4096,
+                clients_waiting: 1,
+                subscribers: 2,
+                capture_frames: 9,
+                capture_dropped: 1,
+            },
             ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
         assert_eq!(through_the_wire::<StatsInfo>(|b| stats.encode(b)), stats);

@@ -70,20 +70,25 @@ pub fn file_header() -> Vec<u8> {
 /// One record: its header, the link header, the datagram (cut at
 /// [`SNAPLEN`], its length kept as the original's).
 pub fn frame_bytes(at: SystemTime, direction: Direction, protocol: u16, datagram: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(32 + datagram.len());
+    append_frame(&mut bytes, at, direction, protocol, datagram);
+    bytes
+}
+
+/// [`frame_bytes`], appended to `out` (no allocation of its own).
+pub fn append_frame(out: &mut Vec<u8>, at: SystemTime, direction: Direction, protocol: u16, datagram: &[u8]) {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let original = (datagram.len() + LINK_HEADER_LEN) as u32;
     let captured = original.min(SNAPLEN);
-    let mut bytes = Vec::with_capacity(16 + captured as usize);
-    bytes.extend_from_slice(&(since.as_secs() as u32).to_ne_bytes());
-    bytes.extend_from_slice(&since.subsec_micros().to_ne_bytes());
-    bytes.extend_from_slice(&captured.to_ne_bytes());
-    bytes.extend_from_slice(&original.to_ne_bytes());
-    bytes.extend_from_slice(&direction.packet_type().to_be_bytes());
-    bytes.extend_from_slice(&ARPHRD_NETLINK.to_be_bytes());
-    bytes.extend_from_slice(&[0; 10]);
-    bytes.extend_from_slice(&protocol.to_be_bytes());
-    bytes.extend_from_slice(&datagram[..captured as usize - LINK_HEADER_LEN]);
-    bytes
+    out.extend_from_slice(&(since.as_secs() as u32).to_ne_bytes());
+    out.extend_from_slice(&since.subsec_micros().to_ne_bytes());
+    out.extend_from_slice(&captured.to_ne_bytes());
+    out.extend_from_slice(&original.to_ne_bytes());
+    out.extend_from_slice(&direction.packet_type().to_be_bytes());
+    out.extend_from_slice(&ARPHRD_NETLINK.to_be_bytes());
+    out.extend_from_slice(&[0; 10]);
+    out.extend_from_slice(&protocol.to_be_bytes());
+    out.extend_from_slice(&datagram[..captured as usize - LINK_HEADER_LEN]);
 }
 
 /// One frame read back.

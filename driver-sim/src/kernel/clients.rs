@@ -504,6 +504,8 @@ impl Clients {
             answers_queued: self.queued_bytes as u64,
             clients_waiting: self.by_port.values().filter(|c| c.has_work()).count() as u32,
             subscribers: self.by_port.values().filter(|c| c.subscribed != 0).count() as u32,
+            capture_frames: 0,
+            capture_dropped: 0,
         }
     }
 }

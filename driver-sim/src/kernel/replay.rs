@@ -5,6 +5,9 @@
 //! ids aside — gets the recorded answers, datagram for datagram, with its
 //! own seq and port. Identical requests recorded several times get their
 //! answers in recorded order, the last again once all were given. A
+//! Attributes named to be ignored (`--replay-ignore ATTR` or `OP.ATTR`: a
+//! timestamp, a cookie the program makes anew each run) are left out of
+//! the comparison, the recorded request's and the asker's alike. A
 //! request of a recorded family that matches none is answered
 //! `EOPNOTSUPP` with an extended ACK naming the first difference from the
 //! closest recorded request (the attribute at fault, as its offset), and
@@ -24,7 +27,7 @@ use simdev_protocol::policy::errno;
 use simdev_protocol::wire::{
     split_messages, Attrs, Message, NlHeader, GENL_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_REQUEST,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One recorded request and what answered it.
 #[derive(Debug, Clone)]
@@ -44,6 +47,13 @@ pub struct Replay {
     exchanges: Vec<Exchange>,
     /// The families the recorded controller answers name: name, id.
     families: BTreeMap<String, u16>,
+    /// Attribute types left out of the comparison, by family id, command
+    /// and mode (dump or not).
+    ignored: HashMap<(u16, u8, bool), Vec<u16>>,
+    /// The exchanges by their request's [`key`], in recorded order.
+    by_key: HashMap<Vec<u8>, Vec<usize>>,
+    /// The exchanges by family id and command (to name a difference).
+    by_op: HashMap<(u16, Option<u8>), Vec<usize>>,
 }
 
 impl Replay {
@@ -103,7 +113,64 @@ impl Replay {
         if replay.exchanges.is_empty() {
             return Err("no request in the capture: nothing to replay".into());
         }
+        for (index, exchange) in replay.exchanges.iter().enumerate() {
+            let header = header_of(&exchange.request);
+            replay.by_op.entry((header.ty, genl_cmd(&exchange.request))).or_default().push(index);
+        }
+        replay.index();
         Ok(replay)
+    }
+
+    /// Leaves the attributes `names` names out of the comparison: `ATTR`
+    /// in every recorded op whose request policy has it, `OP.ATTR` in that
+    /// op only. `spec_of` gives a recorded family id's spec (to read
+    /// names by). An error names what matches no recorded request.
+    pub fn ignore(
+        &mut self,
+        names: &[String],
+        spec_of: impl Fn(u16) -> Option<&'static FamilySpec>,
+    ) -> Result<(), String> {
+        let mut matched = vec![false; names.len()];
+        for exchange in &self.exchanges {
+            let header = header_of(&exchange.request);
+            let Some(cmd) = genl_cmd(&exchange.request) else { continue };
+            let Some(command) = spec_of(header.ty).and_then(|spec| spec.command(cmd)) else { continue };
+            let Some(policy) = command.policy(header.is_dump()) else { continue };
+            let ignored = self.ignored.entry((header.ty, cmd, header.is_dump())).or_default();
+            for (name, matched) in names.iter().zip(&mut matched) {
+                let (op, attr) = name.split_once('.').map_or((None, name.as_str()), |(op, attr)| (Some(op), attr));
+                if op.is_some_and(|op| op != command.name) {
+                    continue;
+                }
+                if let Some(spec) = policy.attrs.iter().find(|a| a.name == attr) {
+                    *matched = true;
+                    if !ignored.contains(&spec.id) {
+                        ignored.push(spec.id);
+                    }
+                }
+            }
+        }
+        if let Some((name, _)) = names.iter().zip(&matched).find(|(_, matched)| !**matched) {
+            return Err(format!("replay_ignore: no recorded request has an attribute {name}"));
+        }
+        self.index();
+        Ok(())
+    }
+
+    /// (Re)builds [`Replay::by_key`].
+    fn index(&mut self) {
+        self.by_key.clear();
+        for (index, exchange) in self.exchanges.iter().enumerate() {
+            let key = key(&exchange.request, self.ignored_in(&exchange.request));
+            self.by_key.entry(key).or_default().push(index);
+        }
+    }
+
+    /// The attribute types ignored in requests like `message`.
+    fn ignored_in(&self, message: &[u8]) -> &[u16] {
+        let header = header_of(message);
+        let Some(cmd) = genl_cmd(message) else { return &[] };
+        self.ignored.get(&(header.ty, cmd, header.is_dump())).map_or(&[], Vec::as_slice)
     }
 
     fn learn_family(&mut self, message: &Message<'_>) {
@@ -126,7 +193,7 @@ impl Replay {
     /// Whether requests of family `id` are the recording's to answer (the
     /// controller's only when recorded: see [`Replay::answer`]).
     fn replays(&self, id: u16) -> bool {
-        id != GENL_ID_CTRL && self.exchanges.iter().any(|e| header_of(&e.request).ty == id)
+        id != GENL_ID_CTRL && self.by_op.keys().any(|&(ty, _)| ty == id)
     }
 
     /// The answer to `request` from port `port`: the recorded datagrams,
@@ -140,8 +207,8 @@ impl Replay {
         port: u32,
         spec: Option<&FamilySpec>,
     ) -> Option<Result<Vec<Vec<u8>>, HandlerError>> {
-        let same: Vec<usize> =
-            (0..self.exchanges.len()).filter(|&i| same_request(&self.exchanges[i].request, request.bytes)).collect();
+        let key = key(request.bytes, self.ignored_in(request.bytes));
+        let same = self.by_key.get(&key).map_or(&[][..], Vec::as_slice);
         let Some(&index) = same.iter().find(|&&i| !self.exchanges[i].used).or(same.last()) else {
             if !self.replays(request.header.ty) {
                 return None;
@@ -165,11 +232,14 @@ impl Replay {
         let command = spec.and_then(|s| s.command(cmd));
         let op = command.map_or(format!("command {cmd}"), |c| c.name.to_string());
         let recorded: Vec<&[u8]> = self
-            .exchanges
+            .by_op
+            .get(&(header.ty, genl.map(|g| g.cmd)))
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .map(|e| e.request.as_slice())
-            .filter(|r| header_of(r).ty == header.ty && genl_cmd(r) == Some(cmd))
+            .map(|&i| self.exchanges[i].request.as_slice())
             .collect();
+        let ignored = self.ignored_in(request.bytes);
+        let compared = |message| attrs_of(message).filter(|a| !ignored.contains(&a.kind())).collect::<Vec<_>>();
         let unsupported = |message: String| HandlerError::new(errno::EOPNOTSUPP, format!("replay: {message}"));
         if recorded.is_empty() {
             return unsupported(format!("no {op} request was recorded"));
@@ -178,19 +248,19 @@ impl Replay {
         let name = |kind: u16| {
             policy.and_then(|p| p.get(kind)).map_or(format!("attribute {kind}"), |a| format!("attribute {}", a.name))
         };
-        let ours: Vec<_> = attrs_of(request.bytes).collect();
+        let ours = compared(request.bytes);
         // The closest: the most attributes alike from the first.
         let (closest, alike) = recorded
             .iter()
             .map(|r| {
-                let theirs: Vec<_> = attrs_of(r).collect();
+                let theirs = compared(r);
                 let alike =
                     ours.iter().zip(&theirs).take_while(|(a, b)| a.kind() == b.kind() && a.payload == b.payload);
                 (*r, alike.count())
             })
             .max_by_key(|(_, alike)| *alike)
             .expect("some recorded");
-        let theirs: Vec<_> = attrs_of(closest).collect();
+        let theirs = compared(closest);
         match (ours.get(alike), theirs.get(alike)) {
             (Some(a), Some(b)) if a.kind() == b.kind() => {
                 let mut error = unsupported(format!("{} differs from the recorded {op} request's", name(a.kind())));
@@ -234,10 +304,24 @@ fn attrs_of(message: &[u8]) -> Attrs<'_> {
     Attrs::new(&message[start..], start)
 }
 
-/// Whether two requests are the same but for seq and port.
-fn same_request(recorded: &[u8], request: &[u8]) -> bool {
-    let (a, b) = (header_of(recorded), header_of(request));
-    (a.len, a.ty, a.flags) == (b.len, b.ty, b.flags) && recorded[NLMSG_HDRLEN..] == request[NLMSG_HDRLEN..]
+/// What two requests that match have alike: type, flags, genetlink header
+/// and attributes (each whole, as sent), less the `ignored` types; not
+/// their seq and port.
+fn key(message: &[u8], ignored: &[u16]) -> Vec<u8> {
+    let header = header_of(message);
+    let mut key = Vec::with_capacity(message.len());
+    key.extend_from_slice(&header.ty.to_ne_bytes());
+    key.extend_from_slice(&header.flags.to_ne_bytes());
+    let body = (NLMSG_HDRLEN + GENL_HDRLEN).min(message.len());
+    key.extend_from_slice(&message[NLMSG_HDRLEN.min(message.len())..body]);
+    if ignored.is_empty() {
+        key.extend_from_slice(&message[body..]);
+    } else {
+        for attr in attrs_of(message).filter(|a| !ignored.contains(&a.kind())) {
+            key.extend_from_slice(&message[attr.offset..attr.offset + 4 + attr.payload.len()]);
+        }
+    }
+    key
 }
 
 /// A message padded to its aligned length, as messages sit in a datagram.
@@ -277,16 +361,16 @@ mod tests {
     use simdev_protocol::wire::MessageBuilder;
     use std::time::UNIX_EPOCH;
 
-    const FAMILY: u16 = 0x20;
+    const FAMILY_ID: u16 = 0x20;
 
     fn request(seq: u32, mtu: u32) -> Vec<u8> {
-        let mut m = MessageBuilder::genl(FAMILY, NLM_F_REQUEST | 4, seq, 0, 2, 1);
+        let mut m = MessageBuilder::genl(FAMILY_ID, NLM_F_REQUEST | 4, seq, 0, 2, 1);
         m.put_str(2, "sim0").put_u32(5, mtu);
         m.finish()
     }
 
     fn reply(seq: u32, port: u32, value: u32) -> Vec<u8> {
-        let mut m = MessageBuilder::genl(FAMILY, 0, seq, port, 2, 1);
+        let mut m = MessageBuilder::genl(FAMILY_ID, 0, seq, port, 2, 1);
         m.put_u32(5, value);
         m.finish()
     }
@@ -348,5 +432,35 @@ mod tests {
         let other = MessageBuilder::genl(0x30, NLM_F_REQUEST, 3, 0, 1, 1).finish();
         assert!(replay.answer(&split_messages(&other).next().unwrap(), 9, None).is_none());
         assert!(Replay::read(&capture(&[])).unwrap_err().contains("no request"));
+    }
+
+    #[test]
+    fn ignored_attributes_are_left_out_of_the_comparison() {
+        use simdev_protocol::simdev::{cmd, dev_attr, FAMILY};
+        assert_eq!((cmd::DEV_SET, dev_attr::MTU), (2, 5), "the requests above are simdev's dev-set with an mtu");
+        let file = capture(&[(Direction::ToDriver, request(1, 1400)), (Direction::FromDriver, reply(1, 9, 1))]);
+        let spec_of = |id: u16| (id == FAMILY_ID).then_some(&FAMILY);
+        for names in [["mtu"], ["dev-set.mtu"]] {
+            let mut replay = Replay::read(&file).unwrap();
+            replay.ignore(&names.map(String::from), spec_of).unwrap();
+            let asked = request(2, 1500);
+            let answers = replay.answer(&split_messages(&asked).next().unwrap(), 9, None).unwrap();
+            assert!(answers.is_ok(), "{names:?}: the mtu is not compared");
+            // What is not ignored still is.
+            let mut other = MessageBuilder::genl(FAMILY_ID, NLM_F_REQUEST | 4, 3, 0, 2, 1);
+            other.put_str(2, "sim1").put_u32(5, 1400);
+            let other = other.finish();
+            let error = replay.answer(&split_messages(&other).next().unwrap(), 9, Some(&FAMILY)).unwrap().unwrap_err();
+            assert_eq!(
+                error.ext.message.as_deref(),
+                Some("replay: attribute dev-name differs from the recorded dev-set request's")
+            );
+        }
+        let mut replay = Replay::read(&file).unwrap();
+        assert_eq!(
+            replay.ignore(&["dev-get.mtu".into()], spec_of).unwrap_err(),
+            "replay_ignore: no recorded request has an attribute dev-get.mtu"
+        );
+        assert!(replay.ignore(&["frobnicate".into()], spec_of).unwrap_err().contains("frobnicate"));
     }
 }

@@ -115,6 +115,11 @@ impl Server {
                 }
             }
             sim.server_stats = clients.stats();
+            if let Some(capture) = &self.capture {
+                capture.hand_over();
+                sim.server_stats.capture_frames = capture.written();
+                sim.server_stats.capture_dropped = capture.dropped();
+            }
 
             let now = Instant::now();
             let deadline = [sim.timers.next_wakeup(), clients.next_due()]

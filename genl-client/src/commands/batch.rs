@@ -205,7 +205,7 @@ impl Runner {
                 SimdevClient::connect(self.target).and_then(|mut sim| super::fw::flash(&mut sim, &dev, &image, output))
             }
             Action::Monitor(groups, timestamp) => super::monitor::run(self.target, groups, timestamp, output),
-            Action::Decode(file, specs) => super::decode::run(file, specs, output),
+            Action::Decode(files, specs) => super::decode::run(files, specs, output),
             Action::Exec { .. } => Err(simdev_netlink::error::Error::Usage(
                 "exec runs a program in genl-client's place: not in a batch".into(),
             )),

@@ -1,4 +1,4 @@
-//! `decode FILE [--spec FILE]...`: a netlink capture (`driver-sim --pcap`,
+//! `decode FILE... [--spec FILE]...`: a netlink capture (`driver-sim --pcap`,
 //! an nlmon capture) printed message by message, each Generic Netlink
 //! message with its family, operation and attributes by name, as YNL
 //! prints messages (`pprint`; with `-j`, their JSON): the dissector
@@ -27,30 +27,36 @@ use simdev_protocol::wire::{
 };
 use simdev_ynl::{Family, Op};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::UNIX_EPOCH;
 
-pub fn run(file: &Path, specs: &[PathBuf], output: Output) -> Result<()> {
-    let bytes = std::fs::read(file).map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
-    let capture = pcap::read(&bytes).map_err(|why| Error::Usage(format!("{}: {why}", file.display())))?;
+/// Prints `files`, one conversation in their order (a rotated capture's
+/// files: ids learnt in one decode the next).
+pub fn run(files: &[PathBuf], specs: &[PathBuf], output: Output) -> Result<()> {
     let mut decoder = Decoder::new(specs)?;
     let mut messages = Vec::new();
-    for (index, frame) in capture.frames.iter().enumerate() {
-        for decoded in decoder.frame(index + 1, frame) {
-            if output.json {
-                messages.push(decoded.json());
-            } else {
-                println!("{}", decoded.text());
+    let mut number = 0;
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+        let capture = pcap::read(&bytes).map_err(|why| Error::Usage(format!("{}: {why}", file.display())))?;
+        for frame in &capture.frames {
+            number += 1;
+            for decoded in decoder.frame(number, frame) {
+                if output.json {
+                    messages.push(decoded.json());
+                } else {
+                    println!("{}", decoded.text());
+                }
             }
+        }
+        if let Some(why) = capture.cut_short {
+            eprintln!("genl-client: {}: the capture ends part way: {why}", file.display());
         }
     }
     if output.json {
         let all = serde_json::Value::Array(messages);
         let text = if output.pretty { serde_json::to_string_pretty(&all) } else { serde_json::to_string(&all) };
         println!("{}", text.expect("JSON"));
-    }
-    if let Some(why) = capture.cut_short {
-        eprintln!("genl-client: {}: the capture ends part way: {why}", file.display());
     }
     Ok(())
 }

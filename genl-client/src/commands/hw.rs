@@ -67,8 +67,8 @@ pub fn print_stats(stats: &StatsInfo) {
     );
     let s = &stats.server;
     println!(
-        "    simulator: answers-dropped {} answers-queued {} clients-waiting {} subscribers {}",
-        s.answers_dropped, s.answers_queued, s.clients_waiting, s.subscribers
+        "    simulator: answers-dropped {} answers-queued {} clients-waiting {} subscribers {} capture-frames {} capture-dropped {}",
+        s.answers_dropped, s.answers_queued, s.clients_waiting, s.subscribers, s.capture_frames, s.capture_dropped
     );
     for p in &stats.ports {
         println!(

@@ -96,7 +96,7 @@ pub fn run_object(target: simdev_netlink::client::Target, object: &crate::cli::O
         plan::Action::FwFlash(dev, image) => fw::flash(&mut SimdevClient::connect(target)?, &dev, &image, output),
         plan::Action::Monitor(groups, timestamp) => monitor::run(target, groups, timestamp, output),
         plan::Action::Ynl(args, family) => ynl::run_with(target, args, &family, output),
-        plan::Action::Decode(file, specs) => decode::run(file, specs, output),
+        plan::Action::Decode(files, specs) => decode::run(files, specs, output),
         plan::Action::Exec { shadow, pcap, command } => exec::run(target, shadow, pcap, command),
     }
 }

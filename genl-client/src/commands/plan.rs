@@ -25,7 +25,7 @@ pub enum Action<'a> {
     /// The YNL grammar, run as `genl-client` runs it alone.
     Ynl(&'a YnlArgs, simdev_ynl::Family),
     /// A capture to print, and the specs given for it.
-    Decode(&'a std::path::Path, &'a [std::path::PathBuf]),
+    Decode(&'a [std::path::PathBuf], &'a [std::path::PathBuf]),
     /// A program to run in genl-client's place.
     Exec {
         shadow: &'a [String],
@@ -68,7 +68,7 @@ pub fn plan(object: &Object) -> Result<Action<'_>> {
         Object::Ethtool { command } => return Ok(Action::Ethtool(command)),
         Object::Monitor { groups, timestamp } => return Ok(Action::Monitor(groups, *timestamp)),
         Object::Exec { shadow, pcap, command } => return Ok(Action::Exec { shadow, pcap: pcap.as_deref(), command }),
-        Object::Decode { file, specs } => return Ok(Action::Decode(file, specs)),
+        Object::Decode { files, specs } => return Ok(Action::Decode(files, specs)),
         Object::Fw { command: FwCommand::Flash { dev: d, image } } => {
             let image = match image.as_slice() {
                 [version] => FwImage::Version(version.clone()),

@@ -262,6 +262,10 @@ pub struct ServerStats {
     pub clients_waiting: u32,
     /// Sockets that notifications are unicast to now (simdev's `subscribe`).
     pub subscribers: u32,
+    /// Frames written to the capture (`--pcap`) so far.
+    pub capture_frames: u64,
+    /// Frames left out of the capture: its writer behind, or its disk full.
+    pub capture_dropped: u64,
 }
 
 impl Nested for ServerStats {
@@ -409,7 +413,14 @@ mod tests {
             dev_id: 1,
             dev_name: "s".into(),
             driver: DriverStats { commands: 9, errors: 1, faults_fired: 1, notifications: 3 },
-            server: ServerStats { answers_dropped: 4, answers_queued: 4096, clients_waiting: 1, subscribers: 2 },
+            server: ServerStats {
+                answers_dropped: 4,
+                answers_queued: 4096,
+                clients_waiting: 1,
+                subscribers: 2,
+                capture_frames: 9,
+                capture_dropped: 1,
+            },
             ports: vec![PortStats { index: 0, ifname: "sp0".into(), rx_packets: 1, ..Default::default() }],
         };
         let mut b = MessageBuilder::genl(0x13, 0, 1, 0, 1, 1);
