@@ -268,6 +268,8 @@ fn a_capture_begins_a_new_file_at_its_bound_and_keeps_at_most_its_files() {
     }
     let refused = Simulator::try_start_in(None, MANY, &["--pcap", "/tmp/x.pcap", "--pcap-files", "3"]).err().unwrap();
     assert!(refused.contains("--pcap-files (pcap_files) needs --pcap-max"), "{refused}");
+    let refused = Simulator::try_start_in(None, MANY, &["--pcap-max", "3"]).err().unwrap();
+    assert!(refused.contains("need --pcap (pcap): there is no capture"), "{refused}");
 }
 
 /// A capture on a disk that fills (a 256 KiB tmpfs, in a mount namespace

@@ -97,8 +97,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<i32> {
         .or(config.simulator.port.as_ref().map(|p| *p.get_ref()))
         .unwrap_or(PortChoice::Fixed(simdev_protocol::DEFAULT_PORT));
     let mut server = server::Server::bind(port)?;
-    if let Some(path) = cli.pcap.clone().or(config.simulator.pcap.clone()) {
-        let rotation = capture_rotation(&cli, &config.simulator)?;
+    let rotation = capture_rotation(&cli, &config.simulator)?;
+    let pcap = cli.pcap.clone().or(config.simulator.pcap.clone());
+    if pcap.is_none() && rotation != kernel::capture::Rotation::default() {
+        anyhow::bail!("--pcap-max and --pcap-files (pcap_max, pcap_files) need --pcap (pcap): there is no capture");
+    }
+    if let Some(path) = pcap {
         let capture = kernel::capture::Capture::create(&path, rotation)
             .with_context(|| format!("creating the capture {}", path.display()))?;
         server.capture = Some(capture);

@@ -4,7 +4,7 @@
 //! id, command, version, flags and attributes, byte for byte; seq and port
 //! ids aside — gets the recorded answers, datagram for datagram, with its
 //! own seq and port. Identical requests recorded several times get their
-//! answers in recorded order, the last again once all were given. A
+//! answers in recorded order, the last again once all were given.
 //! Attributes named to be ignored (`--replay-ignore ATTR` or `OP.ATTR`: a
 //! timestamp, a cookie the program makes anew each run) are left out of
 //! the comparison, the recorded request's and the asker's alike. A
