@@ -521,3 +521,58 @@ fn served_objects_change_at_run_time() {
     refused(&["family", "dpll", "set", "pin", r#"{"id": 1}"#, r#"{"colour": 1}"#], "has no attribute 'colour'");
     refused(&["family", "dpll", "new", "pin", "{not json"], "is not a JSON object");
 }
+
+/// team (`genetlink-legacy`, one global policy, every op validated
+/// liberally: `dont-validate: strict`), served with a team device's
+/// options and ports, driven by the kernel's YNL CLI under exec; and
+/// the liberal validation as the kernel's: a `u32` sent as 8 bytes is
+/// taken (the kernel only warns of its length), read by its leading bytes
+/// as `nla_get_u32` reads it.
+#[test]
+fn the_kernels_ynl_cli_drives_a_simulated_team_device() {
+    let Some(dir) = kernel_ynl() else { return };
+    let team = spec(&dir, "team");
+    let config = format!(
+        r#"
+[[family]]
+spec = "{}"
+
+[[family.object]]
+set = "team"
+team-ifindex = 5
+list-option = {{ option = {{ name = "mode", type = 4, data = "6163746976656261636b7570" }} }}
+list-port = {{ port = {{ ifindex = 7, linkup = true, speed = 10000, duplex = 1 }} }}
+"#,
+        team.display()
+    );
+    let sim = Simulator::start(&config);
+    let get = ["--do", "options-get", "--json", r#"{"team-ifindex": 5}"#];
+    let options = ok_json(&mut ynl(&dir, &sim, &team, &get));
+    assert_eq!(options["list-option"]["option"]["name"], "mode", "{options}");
+    let ports = ok_json(&mut ynl(&dir, &sim, &team, &["--do", "port-list-get", "--json", r#"{"team-ifindex": 5}"#]));
+    assert_eq!(ports["list-port"]["port"]["speed"], 10000, "{ports}");
+    let set = r#"{"team-ifindex": 5, "list-option": {"option": {"name": "mode", "type": 4, "data": "6c6f616462616c616e6365"}}}"#;
+    ok_json(&mut ynl(&dir, &sim, &team, &["--do", "options-set", "--json", set]));
+    let changed = ok_json(&mut ynl(&dir, &sim, &team, &get));
+    assert_ne!(changed, options, "the option changed");
+    let missing =
+        ynl(&dir, &sim, &team, &["--do", "options-get", "--json", r#"{"team-ifindex": 6}"#]).output().unwrap();
+    assert!(text(&missing).contains("no team object with team-ifindex 6"), "{}", text(&missing));
+
+    let mut client = sim.client();
+    let id = client.resolve_family("team").unwrap().id;
+    let options_get = simdev_ynl::Family::from_yaml(&std::fs::read_to_string(&team).unwrap())
+        .unwrap()
+        .ops
+        .iter()
+        .find(|op| op.name == "options-get")
+        .and_then(|op| op.request_value)
+        .expect("options-get's number") as u8;
+    let mut request = MessageBuilder::genl(id, NLM_F_REQUEST, 9, 0, options_get, 1);
+    request.put_u64(1, 5);
+    let replies = exchange(&mut client, &request.finish(), 9);
+    let reply = replies.first().expect("an answer").message();
+    assert_eq!(reply.header.ty, id, "answered, not refused: {:?}", reply.header);
+    let ifindex = reply.genl_attrs(0).find(|a| a.kind() == 1).and_then(|a| a.u32());
+    assert_eq!(ifindex, Some(5), "read as the u32 its first bytes make");
+}

@@ -386,7 +386,7 @@ impl Decoder {
         };
         decoded.op = Some(op.name.clone());
         let Some(set) = family.op_attr_set(op) else { return Some(op.name.clone()) };
-        let codec = Codec { family, process_unknown: true };
+        let codec = Codec { process_unknown: true, ..Codec::new(family) };
         let hdrsize = family.fixed_header.as_deref().and_then(|h| codec.struct_size(h).ok()).unwrap_or(0);
         match codec.decode(&set.name, message.genl_attrs(hdrsize)) {
             Ok(value) => decoded.attrs = Some(value),

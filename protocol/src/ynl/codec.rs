@@ -28,11 +28,15 @@ pub struct Codec<'a> {
     pub family: &'a Family,
     /// Decode attributes the spec does not know as `UnknownAttr(N)`.
     pub process_unknown: bool,
+    /// Read a fixed-size integer longer than its type by its leading
+    /// bytes, as `nla_get_u32` and friends do: what a request validated
+    /// liberally may carry (the kernel only warns of the length).
+    pub read_leading: bool,
 }
 
 impl<'a> Codec<'a> {
     pub fn new(family: &'a Family) -> Self {
-        Codec { family, process_unknown: false }
+        Codec { family, process_unknown: false, read_leading: false }
     }
 
     fn set(&self, name: &str) -> Result<&'a AttrSet, CodecError> {
@@ -331,10 +335,11 @@ impl<'a> Codec<'a> {
             }
             t if t.fixed_int().is_some() => {
                 let (size, signed) = t.fixed_int().expect("an integer");
-                if raw.len() != size {
+                let leading = self.read_leading && raw.len() > size;
+                if raw.len() != size && !leading {
                     return Err(size_error(&format!("{size} bytes")));
                 }
-                let value = read_int(raw, signed, spec.byte_order.as_deref());
+                let value = read_int(&raw[..size], signed, spec.byte_order.as_deref());
                 match (&spec.enumeration, &spec.display_hint) {
                     (Some(e), _) => self.decode_enum(value, e, spec.enum_as_flags)?,
                     (None, Some(hint)) => format_int(value, hint),

@@ -102,6 +102,9 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
     // the value data its spec leaves out): the handler reads it raw.
     let mut codec = Codec::new(family);
     codec.process_unknown = true;
+    let command = request.family.command(request.genl.cmd);
+    let strictness = command.and_then(|c| request.family.strictness(c, request.message.header.is_dump()));
+    codec.read_leading = strictness == Some(simdev_protocol::policy::Strictness::Liberal);
     let value = codec
         .decode(set, request.message.genl_attrs(request.family.hdrsize.into()))
         .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
