@@ -242,6 +242,7 @@ fn every_request(sim: &Simulator) -> Vec<(&'static str, &'static str, String)> {
                 .into(),
         ),
         ("object-del", "--do", r#"{"family-name": "clocks", "object-set": "clock", "object-key": "{\"id\": 2}"}"#.into()),
+        ("family-get", "--do", r#"{"family-name": "clocks"}"#.into()),
         // Group 2 is simdev's first (config): the controller's notify is 1.
         ("subscribe", "--do", format!("{{\"mcast-group\": {config_group}}}")),
         ("unsubscribe", "--do", "{}".into()),

@@ -576,3 +576,46 @@ list-port = {{ port = {{ ifindex = 7, linkup = true, speed = 10000, duplex = 1 }
     let ifindex = reply.genl_attrs(0).find(|a| a.kind() == 1).and_then(|a| a.u32());
     assert_eq!(ifindex, Some(5), "read as the u32 its first bytes make");
 }
+
+/// The id iproute2's `genl ctrl get name NAME` shows, run under exec with
+/// `exec_args` (`--family NAME`, or nothing).
+fn genl_ctrl_id(sim: &Simulator, exec_args: &[&str], name: &str) -> String {
+    let out = Command::new(simdev_tests::bin("genl-client"))
+        .args(["--port", &sim.port.to_string(), "exec"])
+        .args(exec_args)
+        .args(["--", "genl", "ctrl", "get", "name", name])
+        .output()
+        .expect("run genl under exec");
+    let text = text(&out);
+    assert!(out.status.success(), "{text}");
+    let id = text.split("ID: ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("an ID");
+    id.to_string()
+}
+
+/// A served family the kernel has too (netdev) replaces the kernel's for
+/// programs under exec only where asked: `exec --family netdev`, or
+/// `shadow = true` in its `[[family]]` table (which simdev's
+/// `family-get` reports).
+#[test]
+fn a_served_family_the_kernel_has_replaces_it_only_where_asked() {
+    let Some(dir) = kernel_ynl() else { return };
+    let kernel_id = format!("{:#x}", Client::kernel().unwrap().resolve_family("netdev").unwrap().id);
+    for shadow in [false, true] {
+        let config = format!("[[family]]\nspec = \"{}\"\nshadow = {shadow}\n", spec(&dir, "netdev").display());
+        let sim = Simulator::start(&config);
+        let served_id = format!("{:#x}", sim.client().resolve_family("netdev").unwrap().id);
+        assert_ne!(served_id, kernel_id);
+        let plain = if shadow { &served_id } else { &kernel_id };
+        assert_eq!(&genl_ctrl_id(&sim, &[], "netdev"), plain, "shadow = {shadow}");
+        assert_eq!(genl_ctrl_id(&sim, &["--family", "netdev"], "netdev"), served_id, "--family netdev");
+        let said =
+            sim.cli(&["-j", "--family", "simdev", "--do", "family-get", "--json", r#"{"family-name": "netdev"}"#]);
+        let said: serde_json::Value = serde_json::from_slice(&said.stdout).unwrap_or_else(|e| panic!("{e}: {said:?}"));
+        assert_eq!(said["family-shadow"], u8::from(shadow), "{said}");
+        let unknown = sim.cli(&["--family", "simdev", "--do", "family-get", "--json", r#"{"family-name": "dpll"}"#]);
+        assert!(
+            String::from_utf8_lossy(&unknown.stderr).contains("no family dpll is served from a spec"),
+            "{unknown:?}"
+        );
+    }
+}

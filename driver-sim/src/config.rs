@@ -87,6 +87,10 @@ pub struct FamilyConfig {
     /// netdev's fill dumps with `genlmsg_iput`, which sets no flags).
     #[serde(default = "yes", rename = "dump-multi")]
     pub dump_multi: bool,
+    /// Programs under `genl-client exec` see this family in place of the
+    /// kernel's family of its name (as `exec --family NAME` makes them).
+    #[serde(default)]
+    pub shadow: bool,
     /// Injected faults on the family's ops (`command`: an op's name).
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultConfig>,

@@ -401,6 +401,19 @@ impl SimdevClient {
         decode_answer(call, &replies)
     }
 
+    /// Whether programs under `genl-client exec` see the served family
+    /// `name` in place of the kernel's family of that name (`family-get`).
+    pub fn family_shadows(&mut self, name: &str) -> Result<bool> {
+        let request = self.request(simdev_protocol::simdev::cmd::FAMILY_GET, |b| {
+            b.put_str(simdev_protocol::simdev::dev_attr::FAMILY_NAME, name);
+        });
+        let replies = self.client.execute(request, Some(&DEV_ATTRS))?;
+        let shadow = replies.iter().find_map(|reply| {
+            reply.message().genl_attrs(0).find(|a| a.kind() == simdev_protocol::simdev::dev_attr::FAMILY_SHADOW)?.u8()
+        });
+        shadow.map(|s| s != 0).ok_or_else(|| Error::Protocol(format!("family-get {name}: no family-shadow")))
+    }
+
     /// A do's reply, as `T`.
     fn one<T: DeserializeOwned>(&mut self, call: Call) -> Result<T> {
         match self.call_value(&call)? {

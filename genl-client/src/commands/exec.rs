@@ -64,7 +64,8 @@ fn start_capture(file: &Path) -> Result<PathBuf> {
 /// The families the program reaches at the simulator: simdev first (its
 /// groups in the spec's order), then each other family the simulator lists
 /// except the controller and those the kernel has, unless `shadow` names
-/// them (a name in `shadow` the simulator does not serve is an error).
+/// them or the simulator's configuration says `shadow = true` for them
+/// (a name in `shadow` the simulator does not serve is an error).
 fn served_families(target: Target, shadow: &[String]) -> Result<Vec<ServedFamily>> {
     // The program's first netlink socket will have the port autobind tries
     // first, this process's pid (exec keeps it). Were one of the sockets
@@ -72,7 +73,8 @@ fn served_families(target: Target, shadow: &[String]) -> Result<Vec<ServedFamily
     // one, with what that one said of itself (its receive size): so that
     // port is held, unused, while they talk.
     let _pid_port = hold_pid_port()?;
-    let simdev = SimdevClient::connect(target)?.family().clone();
+    let mut simdev_client = SimdevClient::connect(target)?;
+    let simdev = simdev_client.family().clone();
     let groups = simdev_protocol::simdev::FAMILY
         .mcast_groups
         .iter()
@@ -89,7 +91,13 @@ fn served_families(target: Target, shadow: &[String]) -> Result<Vec<ServedFamily
     let kernel: Vec<String> = Client::kernel()?.list_families()?.into_iter().map(|f| f.name).collect();
     for family in simulator {
         let own = family.id == simdev_protocol::ctrl::GENL_ID_CTRL || family.name == simdev.name;
-        if own || (kernel.contains(&family.name) && !shadow.contains(&family.name)) {
+        if own {
+            continue;
+        }
+        if kernel.contains(&family.name)
+            && !shadow.contains(&family.name)
+            && !simdev_client.family_shadows(&family.name)?
+        {
             continue;
         }
         let groups = family.mcast_groups.iter().map(|g| g.id).collect();

@@ -11,6 +11,7 @@
 pub mod clock;
 pub mod dev;
 pub mod dev_led;
+pub mod family;
 pub mod fault;
 pub mod fw;
 pub mod health;

@@ -32,6 +32,9 @@ pub struct ServedFamily {
     pub not_found: NotFound,
     /// Its dumps' messages carry `NLM_F_MULTI`.
     pub dump_multi: bool,
+    /// Programs under `genl-client exec` see it in place of the kernel's
+    /// family of its name (`shadow = true`).
+    pub shadow: bool,
     /// Faults injected on its ops.
     pub faults: Faults,
     /// Its driver code, for the objects it computes (devlink's).
@@ -160,6 +163,7 @@ pub fn load(
             store,
             not_found,
             dump_multi: config.dump_multi,
+            shadow: config.shadow,
             faults,
             personality,
             waiting: Vec::new(),
