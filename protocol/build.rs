@@ -223,13 +223,14 @@ fn generate(family: &Family) -> Result<String, String> {
             .collect();
         writeln!(
             commands,
-            "        CommandSpec {{ id: cmd::{}, name: {:?}, has_do: {}, has_dump: {}, admin: {}, do_policy: {do_policy}, \
+            "        CommandSpec {{ id: cmd::{}, name: {:?}, has_do: {}, has_dump: {}, admin: {}, uns_admin: {}, do_policy: {do_policy}, \
              dump_policy: {dump_policy}, required: &[{}], dont_validate: {}, doc: {doc:?} }},",
             upper(&op.name),
             op.name,
             op.do_.is_some(),
             op.dump.is_some(),
             op.permission != Permission::Anyone,
+            op.permission == Permission::UnsAdmin,
             required.join(", "),
             policies.dont_validate,
         )

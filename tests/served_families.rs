@@ -619,3 +619,21 @@ fn a_served_family_the_kernel_has_replaces_it_only_where_asked() {
         );
     }
 }
+
+/// mptcp_pm served from its spec lists its ops with the flags the
+/// kernel's own mptcp_pm reports (`uns-admin-perm` as
+/// `GENL_UNS_ADMIN_PERM`, the namespace's admin check), op for op.
+#[test]
+fn a_served_familys_op_flags_are_the_kernels() {
+    let Some(dir) = kernel_ynl() else { return };
+    let Ok(kernel) = Client::kernel().unwrap().resolve_family("mptcp_pm") else {
+        simdev_tests::skip("this kernel has no mptcp_pm family to compare with");
+        return;
+    };
+    let sim = Simulator::start(&format!("[[family]]\nspec = \"{}\"\n", spec(&dir, "mptcp_pm").display()));
+    let served = sim.client().resolve_family("mptcp_pm").unwrap();
+    let flags =
+        |info: &simdev_protocol::ctrl::FamilyInfo| info.ops.iter().map(|op| (op.id, op.flags)).collect::<Vec<_>>();
+    assert!(flags(&kernel).iter().any(|(_, f)| f & simdev_protocol::family::GENL_UNS_ADMIN_PERM != 0));
+    assert_eq!(flags(&served), flags(&kernel));
+}

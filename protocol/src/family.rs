@@ -23,6 +23,9 @@ pub struct CommandSpec {
     pub has_dump: bool,
     /// Refused with `EPERM` unless the sender is allowed to administer.
     pub admin: bool,
+    /// The admin check is the network namespace's own
+    /// (`GENL_UNS_ADMIN_PERM`, reported as such), not the initial one's.
+    pub uns_admin: bool,
     /// The policy do requests are validated against (`None`: none).
     pub do_policy: Option<&'static AttrSet>,
     /// The policy dump requests are validated against (`None`: none).
@@ -49,7 +52,9 @@ impl CommandSpec {
     /// `CTRL_ATTR_OP_FLAGS` as the kernel reports them.
     pub fn op_flags(&self) -> u32 {
         let mut flags = 0;
-        if self.admin {
+        if self.uns_admin {
+            flags |= GENL_UNS_ADMIN_PERM;
+        } else if self.admin {
             flags |= GENL_ADMIN_PERM;
         }
         if self.has_do {

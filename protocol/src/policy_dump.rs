@@ -209,6 +209,7 @@ mod tests {
             has_do,
             has_dump: true,
             admin: false,
+            uns_admin: false,
             do_policy,
             dump_policy: Some(&REJECT_ALL),
             required: &[],

@@ -71,6 +71,7 @@ pub fn family_spec(family: &Family) -> Result<&'static FamilySpec, String> {
             has_do: op.do_.is_some(),
             has_dump: op.dump.is_some(),
             admin: op.permission != Permission::Anyone,
+            uns_admin: op.permission == Permission::UnsAdmin,
             do_policy,
             dump_policy,
             required: Box::leak(required.into_boxed_slice()),
