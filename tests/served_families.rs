@@ -622,7 +622,8 @@ fn a_served_family_the_kernel_has_replaces_it_only_where_asked() {
 
 /// mptcp_pm served from its spec lists its ops with the flags the
 /// kernel's own mptcp_pm reports (`uns-admin-perm` as
-/// `GENL_UNS_ADMIN_PERM`, the namespace's admin check), op for op.
+/// `GENL_UNS_ADMIN_PERM`, the namespace's admin check), op for op, and,
+/// with `groups` configured, the kernel's groups.
 #[test]
 fn a_served_familys_op_flags_are_the_kernels() {
     let Some(dir) = kernel_ynl() else { return };
@@ -630,10 +631,18 @@ fn a_served_familys_op_flags_are_the_kernels() {
         simdev_tests::skip("this kernel has no mptcp_pm family to compare with");
         return;
     };
-    let sim = Simulator::start(&format!("[[family]]\nspec = \"{}\"\n", spec(&dir, "mptcp_pm").display()));
+    // Its groups are registered by the kernel's C code; the spec has none.
+    let groups: Vec<String> = kernel.mcast_groups.iter().map(|g| format!("{:?}", g.name)).collect();
+    let mptcp = spec(&dir, "mptcp_pm");
+    let config = format!("[[family]]\nspec = \"{}\"\ngroups = [{}]\n", mptcp.display(), groups.join(", "));
+    let sim = Simulator::start(&config);
     let served = sim.client().resolve_family("mptcp_pm").unwrap();
     let flags =
         |info: &simdev_protocol::ctrl::FamilyInfo| info.ops.iter().map(|op| (op.id, op.flags)).collect::<Vec<_>>();
     assert!(flags(&kernel).iter().any(|(_, f)| f & simdev_protocol::family::GENL_UNS_ADMIN_PERM != 0));
     assert_eq!(flags(&served), flags(&kernel));
+    let names =
+        |info: &simdev_protocol::ctrl::FamilyInfo| info.mcast_groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>();
+    assert!(!names(&kernel).is_empty());
+    assert_eq!(names(&served), names(&kernel), "the configured groups, in order");
 }

@@ -91,6 +91,10 @@ pub struct FamilyConfig {
     /// kernel's family of its name (as `exec --family NAME` makes them).
     #[serde(default)]
     pub shadow: bool,
+    /// Multicast groups the family's driver registers that its spec does
+    /// not list (mptcp_pm's, team's: the kernel's C code names them).
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Injected faults on the family's ops (`command`: an op's name).
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultConfig>,

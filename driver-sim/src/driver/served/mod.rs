@@ -123,8 +123,9 @@ pub fn load(
         }
         let personality = personality::of(&ynl.name);
         let mut ynl = ynl;
-        for group in personality.map_or(&[][..], |p| p.groups()) {
-            if !ynl.mcast_groups.iter().any(|g| g.name == *group) {
+        let configured = config.groups.iter().map(String::as_str);
+        for group in personality.map_or(&[][..], |p| p.groups()).iter().copied().chain(configured) {
+            if !ynl.mcast_groups.iter().any(|g| g.name == group) {
                 ynl.mcast_groups.push(simdev_ynl::McastGroup { name: group.to_string(), value: None });
             }
         }
