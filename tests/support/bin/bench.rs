@@ -52,6 +52,11 @@ const SMOKE: Sizes = Sizes {
     pcap_ops: 1000,
 };
 
+/// The simulator the round trips and pipelined writes are measured on:
+/// one model device with a register to write.
+const BENCH_CONFIG: &str =
+    "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n";
+
 /// Pipelining window used for the throughput figures.
 const WINDOW: usize = 64;
 
@@ -96,9 +101,7 @@ fn main() {
     ];
     let library_wanted = LIBRARY_CLIENTS.iter().flat_map(|(_, _, keys)| keys).any(|k| wanted(k));
     if sim_keys.iter().any(|k| wanted(k)) || library_wanted {
-        let sim = Simulator::start(
-            "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n",
-        );
+        let sim = Simulator::start(BENCH_CONFIG);
         let mut client = sim.client();
         if wanted("sim_getfamily_rtt_us") {
             results.insert(
@@ -337,16 +340,14 @@ fn pipelined_writes(sim: &Simulator, ops: u32) -> f64 {
 /// without over the rate with (goal ≤ 1.1: less than 10 % lost), and the
 /// frames the capture left out (its writer shares the one CPU).
 fn pcap_overhead(ops: u32) -> (f64, u64) {
-    const CONFIG: &str =
-        "[[device]]\nname = \"bench\"\nbackend = \"model\"\n[[device.register]]\nname = \"scratch\"\noffset = 0\n";
     let file = TempFile::with_contents("bench-capture.pcap", "");
     let path = file.0.display().to_string();
     let (mut plain, mut captured, mut dropped) = (0f64, 0f64, 0);
     for _ in 0..3 {
-        let sim = Simulator::start(CONFIG);
+        let sim = Simulator::start(BENCH_CONFIG);
         plain = plain.max(pipelined_writes(&sim, ops));
         drop(sim);
-        let sim = Simulator::try_start_in(None, CONFIG, &["--pcap", &path]).expect("a capturing simulator");
+        let sim = Simulator::try_start_in(None, BENCH_CONFIG, &["--pcap", &path]).expect("a capturing simulator");
         captured = captured.max(pipelined_writes(&sim, ops));
         let stats = sim.simdev().stats(&DevSelector::Name("bench".into())).expect("stats").server;
         dropped = dropped.max(stats.capture_dropped);
