@@ -100,11 +100,18 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
     // What the spec does not describe passed the op's policy (a family that
     // does not validate strictly lets it by, as devlink's param-set lets
     // the value data its spec leaves out): the handler reads it raw.
-    let mut codec = Codec::new(family);
-    codec.process_unknown = true;
     let command = request.family.command(request.genl.cmd);
     let strictness = command.and_then(|c| request.family.strictness(c, request.message.header.is_dump()));
-    codec.read_leading = strictness == Some(simdev_protocol::policy::Strictness::Liberal);
+    let Some(strictness) = strictness else {
+        // Not parsed by the kernel (a split op's mode without request
+        // attributes, a dump that opts out of validation): its handler
+        // reads nothing, as netdev's dev-get dump lists every device
+        // whatever the request carries.
+        return Ok(Attrs::default());
+    };
+    let mut codec = Codec::new(family);
+    codec.process_unknown = true;
+    codec.read_leading = strictness == simdev_protocol::policy::Strictness::Liberal;
     let value = codec
         .decode(set, request.message.genl_attrs(request.family.hdrsize.into()))
         .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
@@ -116,17 +123,14 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
 /// The attributes of `wanted` that `mode`'s request lists, where the spec
 /// lists them: what the kernel's handler reads (others pass its
 /// validation unread, as devlink's param-get ignores the cmode iproute2
-/// sends). A split op's mode without a request reads none: the kernel
-/// parses nothing for it (netdev's dev-get dump lists every device
-/// whatever the request carries).
-fn listed(family: &Family, wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
+/// sends).
+fn listed(wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
     match mode.and_then(|m| m.request.as_ref()) {
         Some(request) => wanted
             .iter()
             .filter(|(name, _)| request.attributes.contains(name))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        None if family.kernel_policy == simdev_ynl::KernelPolicy::Split => Attrs::default(),
         None => wanted.clone(),
     }
 }
@@ -367,7 +371,7 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     }
     match verb {
         Verb::Get => {
-            let wanted = listed(family, &wanted, op.do_.as_ref());
+            let wanted = listed(&wanted, op.do_.as_ref());
             let found = next_object(sim, request.family_id, from, set, &wanted, 0);
             let (object, _) = found.ok_or_else(|| not_found(&wanted))?;
             let reply = request.reply(reply_cmd(op, false));
@@ -459,7 +463,7 @@ pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, 
 fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let (family, op, set) = op_of(sim, request);
     fire_faults(sim, request, op, None)?;
-    let filter = listed(family, &request_attrs(family, set, request)?, op.dump.as_ref());
+    let filter = listed(&request_attrs(family, set, request)?, op.dump.as_ref());
     let mut framing = DumpFraming::default();
     if let Source::Personality(personality, _) = source(sim, request.family_id, op) {
         personality.check_dump(sim, &op.name, &filter)?;
