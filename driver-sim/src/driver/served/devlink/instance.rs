@@ -19,8 +19,10 @@ pub struct Instance {
     pub serial: Option<String>,
     pub params: Vec<Param>,
     pub reporters: Vec<Reporter>,
-    /// Its reporters as its driver creates them (again on a reload).
-    created_reporters: Vec<Reporter>,
+    /// Its reporters as its driver creates them (again on a reload): the
+    /// configured ones, or `None` for netdevsim's, made again from the
+    /// seed (not kept: ten thousand devices kept 6 MB of copies).
+    declared_reporters: Option<Vec<Reporter>>,
     pub region: Region,
     pub traps: Traps,
     /// Reloads done, by action (limit unspecified: the only one supported):
@@ -45,20 +47,17 @@ impl Instance {
             false => config.params.iter().map(|p| p.param().expect("a checked configuration")).collect(),
         };
         let seed = seed | 1;
-        let reporters = match config.health_reporters.is_empty() {
-            true => Reporter::netdevsim_defaults(seed),
-            false => {
-                config.health_reporters.iter().map(|r| r.reporter(seed).expect("a checked configuration")).collect()
-            }
-        };
+        let declared_reporters = (!config.health_reporters.is_empty()).then(|| {
+            config.health_reporters.iter().map(|r| r.reporter(seed).expect("a checked configuration")).collect()
+        });
         let (bus, dev) = config.devlink_handle();
         Instance {
             bus,
             dev,
             serial: config.serial.as_ref().map(|s| s.get_ref().clone()),
             params,
-            created_reporters: reporters.clone(),
-            reporters,
+            reporters: Self::created_reporters(declared_reporters.as_deref(), seed),
+            declared_reporters,
             region: Region::new(seed.rotate_left(17)),
             traps: Traps::default(),
             reinits: 0,
@@ -69,12 +68,21 @@ impl Instance {
         }
     }
 
+    /// The reporters the driver creates: the declared ones, or
+    /// netdevsim's, their random bytes from `seed`.
+    fn created_reporters(declared: Option<&[Reporter]>, seed: u64) -> Vec<Reporter> {
+        match declared {
+            Some(declared) => declared.iter().map(|r| r.recreated(seed)).collect(),
+            None => Reporter::netdevsim_defaults(seed),
+        }
+    }
+
     /// What a reload remakes, as netdevsim's `reload_down`/`reload_up` do:
     /// reporters, regions and traps afresh; parameters and counts stay
     /// (the caller counts the actions done).
     pub fn reloaded(&mut self) {
         self.seed = self.seed.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
-        self.reporters = self.created_reporters.iter().map(|r| r.recreated(self.seed)).collect();
+        self.reporters = Self::created_reporters(self.declared_reporters.as_deref(), self.seed);
         self.region = Region::new(self.seed.rotate_left(17));
         self.traps = Traps::default();
     }
