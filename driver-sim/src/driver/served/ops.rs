@@ -97,9 +97,6 @@ fn store<'a>(sim: &'a mut Simulator, request: &Request<'_>) -> &'a mut super::st
 
 /// The request's attributes, in the store's form.
 fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<Attrs, HandlerError> {
-    // What the spec does not describe passed the op's policy (a family that
-    // does not validate strictly lets it by, as devlink's param-set lets
-    // the value data its spec leaves out): the handler reads it raw.
     let command = request.family.command(request.genl.cmd);
     let strictness = command.and_then(|c| request.family.strictness(c, request.message.header.is_dump()));
     let Some(strictness) = strictness else {
@@ -109,6 +106,9 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
         // whatever the request carries.
         return Ok(Attrs::default());
     };
+    // What the spec does not describe passed the op's policy (a family that
+    // does not validate strictly lets it by, as devlink's param-set lets
+    // the value data its spec leaves out): the handler reads it raw.
     let mut codec = Codec::new(family);
     codec.process_unknown = true;
     codec.read_leading = strictness == simdev_protocol::policy::Strictness::Liberal;
