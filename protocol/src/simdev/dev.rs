@@ -65,7 +65,7 @@ pub fn port_mac(base: &Mac, index: u32) -> Mac {
 }
 
 pub fn format_mac(mac: &Mac) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    crate::ynl::value::hex_separated(mac, Some(':'))
 }
 
 pub fn parse_mac(text: &str) -> Option<Mac> {

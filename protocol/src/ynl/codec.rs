@@ -8,7 +8,7 @@
 //! An attribute the spec does not know is an error, as in YNL, unless
 //! unknown attributes are asked for (`--process-unknown`).
 
-use super::value::{Key, Value};
+use super::value::{hex_separated, Key, Value};
 use crate::wire::{Attr, Attrs, MessageBuilder};
 use simdev_ynl::{AttrSet, AttrType, Family, Struct};
 
@@ -475,15 +475,26 @@ fn int_bytes(value: i128, size: usize, signed: bool, byte_order: Option<&str>) -
 }
 
 fn read_int(bytes: &[u8], signed: bool, byte_order: Option<&str>) -> i128 {
-    let mut le: Vec<u8> = match byte_order {
-        Some("big-endian") => bytes.iter().rev().copied().collect(),
-        Some("little-endian") => bytes.to_vec(),
-        _ if cfg!(target_endian = "big") => bytes.iter().rev().copied().collect(),
-        _ => bytes.to_vec(),
+    let big_endian = match byte_order {
+        Some("big-endian") => true,
+        Some("little-endian") => false,
+        _ => cfg!(target_endian = "big"),
     };
-    let negative = signed && le.last().is_some_and(|b| b & 0x80 != 0);
-    le.resize(16, if negative { 0xff } else { 0 });
-    i128::from_le_bytes(le.try_into().expect("16 bytes"))
+    // Little-endian in a 16-byte buffer; an over-long value keeps its low
+    // 16 bytes.
+    let mut le = [0u8; 16];
+    let width = bytes.len().min(16);
+    if big_endian {
+        for (slot, byte) in le.iter_mut().zip(bytes.iter().rev()) {
+            *slot = *byte;
+        }
+    } else {
+        le[..width].copy_from_slice(&bytes[..width]);
+    }
+    if signed && width > 0 && le[width - 1] & 0x80 != 0 {
+        le[width..].fill(0xff);
+    }
+    i128::from_le_bytes(le)
 }
 
 /// `YnlFamily._formatted_string` for integers.
@@ -501,8 +512,8 @@ fn format_int(value: i128, hint: &str) -> Value {
 /// `YnlFamily._formatted_string` for bytes.
 fn format_bytes(bytes: &[u8], hint: &str) -> Value {
     match hint {
-        "mac" => Value::Str(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")),
-        "hex" => Value::Str(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")),
+        "mac" => Value::Str(hex_separated(bytes, Some(':'))),
+        "hex" => Value::Str(hex_separated(bytes, Some(' '))),
         "ipv4" if bytes.len() == 4 => {
             Value::Str(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).expect("4 bytes")).to_string())
         }
@@ -510,7 +521,7 @@ fn format_bytes(bytes: &[u8], hint: &str) -> Value {
             Value::Str(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).expect("16 bytes")).to_string())
         }
         "uuid" if bytes.len() == 16 => {
-            let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let h = hex_separated(bytes, None);
             Value::Str(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
         }
         _ => Value::Bytes(bytes.to_vec()),
@@ -582,5 +593,33 @@ mod tests {
         for (json, message) in cases {
             assert_eq!(codec.encode("dev", None, &json, &mut b).unwrap_err().0, message);
         }
+    }
+
+    #[test]
+    fn integers_read_in_their_byte_order_and_sign() {
+        assert_eq!(read_int(&[0x12, 0x34], false, Some("big-endian")), 0x1234);
+        assert_eq!(read_int(&[0x12, 0x34], false, Some("little-endian")), 0x3412);
+        assert_eq!(read_int(&[0xfe], true, None), -2);
+        assert_eq!(read_int(&[0xfe], false, None), 0xfe);
+        assert_eq!(read_int(&[0xff, 0xfe], true, Some("big-endian")), -2);
+        assert_eq!(read_int(&u64::MAX.to_le_bytes(), false, None), i128::from(u64::MAX));
+        assert_eq!(read_int(&i64::MIN.to_le_bytes(), true, None), i128::from(i64::MIN));
+        assert_eq!(read_int(&[], true, None), 0);
+        // Longer than 16 bytes: the low 16 count.
+        let mut long = [0u8; 20];
+        long[0] = 7;
+        assert_eq!(read_int(&long, false, None), 7);
+        long.reverse();
+        assert_eq!(read_int(&long, false, Some("big-endian")), 7);
+    }
+
+    #[test]
+    fn byte_hints_format_as_ynl_formats_them() {
+        let mac = [0x02, 0x00, 0x5e, 0x10, 0xab, 0xff];
+        assert_eq!(format_bytes(&mac, "mac"), Value::Str("02:00:5e:10:ab:ff".into()));
+        assert_eq!(format_bytes(&mac[..3], "hex"), Value::Str("02 00 5e".into()));
+        assert_eq!(format_bytes(&[0u8; 16], "uuid"), Value::Str("00000000-0000-0000-0000-000000000000".into()));
+        assert_eq!(format_bytes(&[1, 2], "other"), Value::Bytes(vec![1, 2]));
+        assert_eq!(format_bytes(&[], "mac"), Value::Str(String::new()));
     }
 }

@@ -33,7 +33,7 @@ impl Value {
     /// The dict entry `key`, if this is a dict that has it.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Dict(entries) => entries.iter().find(|(k, _)| *k == Key::Str(key.to_string())).map(|(_, v)| v),
+            Value::Dict(entries) => entries.iter().find(|(k, _)| matches!(k, Key::Str(s) if s == key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -71,7 +71,23 @@ impl Value {
 
 /// Bytes as YNL prints them: lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex_separated(bytes, None)
+}
+
+/// Lower-case hex, two digits a byte, `separator` between bytes (a MAC's
+/// `:`, YNL's `hex` hint's space). Written into one string: a decoded dump
+/// formats one for every MAC it holds.
+pub(crate) fn hex_separated(bytes: &[u8], separator: Option<char>) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (index, byte) in bytes.iter().enumerate() {
+        if let (Some(separator), true) = (separator, index > 0) {
+            text.push(separator);
+        }
+        text.push(DIGITS[usize::from(byte >> 4)].into());
+        text.push(DIGITS[usize::from(byte & 0xf)].into());
+    }
+    text
 }
 
 /// `json.dumps` text: `", "` and `": "` separators, non-ASCII escaped.
