@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use simdev_netlink::error::Error;
 use simdev_protocol::simdev::{format_mac, DevSelector, DevSet, FaultInfo};
 use simdev_tests::{eventually, has_flag, is_root, skip, Simulator};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,6 +344,54 @@ fn teardown_removes_everything_the_simulator_created() {
     if let Some(handle) = devlink {
         assert!(!nsim_exists(&handle), "{handle} was removed at teardown");
     }
+}
+
+/// Ports are deleted together (`dev del`, teardown: their port ends put in
+/// one device group, the group deleted) and nobody else's link goes with
+/// them, even one already in the group the simulator would pick first.
+#[test]
+fn ports_deleted_together_leave_other_links_alone() {
+    let (backend, mut sim, mut client) = start("sc14", 3);
+    let Backend::Veth = backend else {
+        skip("deleting ports together is the veth backend's (netdevsim devices go through their bus)");
+        return;
+    };
+    client.dev_new(&format!("{}\n", backend.device_table("sc15", 3))).unwrap();
+    let first_choice = (0x5d00_0000 | (sim.pid() as u32 & 0x00ff_ffff)).to_string();
+    for (other, group) in [("other0", first_choice.as_str()), ("other1", "0")] {
+        let peer = format!("{other}-peer");
+        for args in [
+            vec!["link", "add", other, "type", "veth", "peer", "name", &peer],
+            vec!["link", "set", other, "group", group],
+        ] {
+            let out = sim.in_netns("ip", &args);
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let others = ["other0", "other0-peer", "other1", "other1-peer"];
+
+    client.dev_del(&dev("sc15")).unwrap();
+    let names = sim.kernel_link_names();
+    assert!(!names.iter().any(|n| n.starts_with("sc15")), "no port of sc15 is left: {names:?}");
+    assert!(others.iter().all(|o| names.contains(&o.to_string())), "the other links are all there: {names:?}");
+    assert_eq!(sim.kernel_link("other0")["group"], first_choice, "and keep their group");
+    assert!(names.contains(&"sc14p2".to_string()), "sc14 is untouched: {names:?}");
+
+    // Teardown, with this test keeping the namespace alive (as anybody
+    // inside it would): the simulator's links go, the others stay.
+    let held_netns = std::fs::File::open(&sim.netns).expect("hold the network namespace");
+    let held_userns = sim.userns.as_ref().map(|path| std::fs::File::open(path).expect("hold the user namespace"));
+    let fd_path = |file: &std::fs::File| format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+    assert!(sim.stop().success());
+    let out = simdev_tests::nsenter(&fd_path(&held_netns), held_userns.as_ref().map(fd_path).as_deref(), "ip")
+        .args(["-j", "link", "show"])
+        .output()
+        .expect("run nsenter");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("ip -j output");
+    let names: Vec<&str> = links.iter().map(|l| l["ifname"].as_str().unwrap()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("sc14")), "no port of sc14 is left: {names:?}");
+    assert!(others.iter().all(|o| names.contains(o)), "the other links are all there: {names:?}");
 }
 
 #[test]

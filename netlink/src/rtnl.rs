@@ -25,6 +25,7 @@ const IFLA_LINK: u16 = 5;
 const IFLA_IFALIAS: u16 = 20;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_STATS64: u16 = 23;
+const IFLA_GROUP: u16 = 27;
 const IFLA_NUM_TX_QUEUES: u16 = 31;
 const IFLA_NUM_RX_QUEUES: u16 = 32;
 const IFLA_PHYS_PORT_NAME: u16 = 38;
@@ -108,6 +109,8 @@ pub struct LinkState {
     pub alias: Option<String>,
     /// The link it is tied to (a veth's peer), as an ifindex.
     pub link: Option<u32>,
+    /// Its device group (`ip link set DEV group N`; 0 is the default).
+    pub group: u32,
 }
 
 /// A change to an existing link, made with one request.
@@ -297,6 +300,30 @@ impl Rtnl {
         self.transact(msg.finish(), |_| ())
     }
 
+    /// Puts links in device group `group` (`ip link set DEV group N`),
+    /// several requests to a datagram; returns each one's outcome.
+    pub fn set_groups(&mut self, ifindexes: &[u32], group: u32) -> Vec<Result<(), KernelError>> {
+        let requests = ifindexes
+            .iter()
+            .map(|&ifindex| {
+                let mut msg = self.request(RTM_NEWLINK, 0);
+                msg.put_raw(&ifinfomsg(ifindex, 0, 0)).put_u32(IFLA_GROUP, group);
+                msg.finish()
+            })
+            .collect();
+        self.transact_each(requests)
+    }
+
+    /// Deletes every link of the namespace in device group `group` with
+    /// one request (`ip link delete group N`): the kernel unregisters them
+    /// together, waiting once for RCU readers where deleting them one by
+    /// one waits once for each (500 veth pairs: 0.2 s against 8.5 s).
+    pub fn delete_group(&mut self, group: u32) -> Result<(), KernelError> {
+        let mut msg = self.request(RTM_DELLINK, 0);
+        msg.put_raw(&ifinfomsg(0, 0, 0)).put_u32(IFLA_GROUP, group);
+        self.transact(msg.finish(), |_| ())
+    }
+
     fn request(&mut self, ty: u16, flags: u16) -> MessageBuilder {
         self.seq = self.seq.wrapping_add(1);
         MessageBuilder::new(ty, NLM_F_REQUEST | NLM_F_ACK | flags, self.seq, 0)
@@ -364,6 +391,7 @@ pub fn parse_link(message: &Message<'_>) -> Option<LinkState> {
         phys_port_name: attrs.get(IFLA_PHYS_PORT_NAME).and_then(|a| a.string()).map(str::to_string),
         alias: attrs.get(IFLA_IFALIAS).and_then(|a| a.string()).filter(|a| !a.is_empty()).map(str::to_string),
         link: attrs.get(IFLA_LINK).and_then(|a| a.u32()),
+        group: attrs.get(IFLA_GROUP).and_then(|a| a.u32()).unwrap_or(0),
     })
 }
 

@@ -445,11 +445,24 @@ impl Devices {
         Ok(device)
     }
 
-    /// Removes every device's netdevs (teardown).
+    /// Removes every device's netdevs (teardown): each kernel backend's
+    /// together (one deletion for all veth pairs), model devices one by one.
     pub fn remove_all(&mut self) {
         self.by_name.clear();
         self.by_ifindex.clear();
-        for device in std::mem::take(&mut self.devices).into_values() {
+        let devices = std::mem::take(&mut self.devices);
+        for kind in [BackendKind::Veth, BackendKind::Netdevsim] {
+            let hardware: Vec<Hardware> =
+                devices.values().filter(|device| device.backend == kind).map(Device::hardware).collect();
+            if hardware.is_empty() {
+                continue;
+            }
+            let (backend, netdevs) = self.backends.backend(kind);
+            if let Err(e) = backend.remove_many(netdevs, &hardware.iter().collect::<Vec<_>>()) {
+                log::warn!("tearing down the {} devices: {}", kind.name(), e.message());
+            }
+        }
+        for device in devices.into_values().filter(|device| device.backend == BackendKind::Model) {
             let (backend, netdevs) = self.backends.backend(device.backend);
             if let Err(e) = backend.remove(netdevs, &device.hardware()) {
                 log::warn!("tearing down {}: {}", device.name, e.message());

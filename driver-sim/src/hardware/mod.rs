@@ -121,6 +121,20 @@ pub trait Backend {
     /// Removes what [`Backend::create`] made.
     fn remove(&mut self, netdevs: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError>;
 
+    /// Removes what [`Backend::create`] made for several devices (at
+    /// teardown), together where the kernel can: it tries every device
+    /// and returns the first failure.
+    fn remove_many(&mut self, mut netdevs: Option<&mut Netdevs>, hardware: &[&Hardware]) -> Result<(), BackendError> {
+        let mut first_error = None;
+        for one in hardware {
+            if let Err(e) = self.remove(netdevs.as_deref_mut(), one) {
+                log::warn!("{}", e.message());
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Makes again the ports whose netdevs were deleted by somebody else;
     /// returns the device's ports then.
     fn repair(

@@ -13,6 +13,7 @@ use super::{needs_netdevs, Backend, BackendError, Hardware, PortsConfig};
 use crate::hardware::ownership::Mark;
 use simdev_netlink::rtnl::{KernelError, LinkChange, NewPort};
 use simdev_protocol::simdev::port_mac;
+use std::collections::BTreeSet;
 
 #[derive(Default)]
 pub struct VethBackend;
@@ -107,6 +108,9 @@ impl VethBackend {
     }
 
     fn remove_ports(netdevs: &mut Netdevs, ports: &[Port]) -> Result<(), BackendError> {
+        if ports.len() > 1 && Self::remove_together(netdevs, ports) {
+            return Ok(());
+        }
         let mut first_error = None;
         for port in ports {
             // Deleting one end of a veth pair deletes both.
@@ -123,6 +127,48 @@ impl VethBackend {
         }
         first_error.map_or(Ok(()), Err)
     }
+
+    /// Deletes the ports' pairs with one request, as `ip link delete group`
+    /// does: their port ends are put in a device group no other link of
+    /// the namespace has, checked to be theirs alone, and the group is
+    /// deleted (one RCU wait for all, where deleting them one by one waits
+    /// once each: 500 pairs took 8.5 s). Returns whether it did; `false`
+    /// leaves them to be deleted one by one (never a link that is not
+    /// ours: if another link has the group, nothing is deleted here).
+    fn remove_together(netdevs: &mut Netdevs, ports: &[Port]) -> bool {
+        let ours: BTreeSet<u32> = ports.iter().map(|p| p.ifindex).collect();
+        let Ok(links) = netdevs.rtnl.links() else { return false };
+        let group = free_group(&links.iter().map(|l| l.group).collect());
+        let ifindexes: Vec<u32> = ours.iter().copied().collect();
+        if netdevs.rtnl.set_groups(&ifindexes, group).iter().any(Result::is_err) {
+            return false;
+        }
+        let Ok(links) = netdevs.rtnl.links() else { return false };
+        if links.iter().any(|l| l.group == group && !ours.contains(&l.ifindex)) {
+            log::warn!("device group {group} was taken by another link meanwhile: deleting ports one by one");
+            return false;
+        }
+        if let Err(e) = netdevs.rtnl.delete_group(group) {
+            log::debug!("deleting device group {group}: {e}; deleting ports one by one");
+            return false;
+        }
+        for port in ports {
+            netdevs.removed(port.ifindex);
+            netdevs.removed(port.peer_ifindex);
+        }
+        true
+    }
+}
+
+/// A device group (nonzero) no link of the namespace is in: one derived
+/// from the process id, so that two simulators sharing a namespace start
+/// from different ones.
+fn free_group(taken: &BTreeSet<u32>) -> u32 {
+    let mut group = 0x5d00_0000 | (std::process::id() & 0x00ff_ffff);
+    while group == 0 || taken.contains(&group) {
+        group = group.wrapping_add(1);
+    }
+    group
 }
 
 impl Backend for VethBackend {
@@ -139,8 +185,14 @@ impl Backend for VethBackend {
     }
 
     fn remove(&mut self, netdevs: Option<&mut Netdevs>, hardware: &Hardware) -> Result<(), BackendError> {
+        self.remove_many(netdevs, &[hardware])
+    }
+
+    /// Every device's pairs in one deletion.
+    fn remove_many(&mut self, netdevs: Option<&mut Netdevs>, hardware: &[&Hardware]) -> Result<(), BackendError> {
         let netdevs = needs_netdevs(netdevs)?;
-        let present: Vec<Port> = hardware.ports.iter().filter(|p| netdevs.link(p.ifindex).is_some()).cloned().collect();
+        let present: Vec<Port> =
+            hardware.iter().flat_map(|one| &one.ports).filter(|p| netdevs.link(p.ifindex).is_some()).cloned().collect();
         Self::remove_ports(netdevs, &present)
     }
 
