@@ -22,6 +22,7 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "sim_pipelined_ops_s",
         "veth_500_create_s",
         "ip_batch_500_create_s",
+        "ip_batch_500_up_s",
         "rss_10k_mib",
         "stalled_rtt_ratio",
         "amplification_rss_mib",
