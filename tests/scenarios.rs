@@ -346,6 +346,55 @@ fn teardown_removes_everything_the_simulator_created() {
     }
 }
 
+/// The group a process with this pid tries first for deleting links
+/// together (`Rtnl::delete_together`).
+fn first_group_of(pid: u32) -> String {
+    (0x5d00_0000 | (pid & 0x00ff_ffff)).to_string()
+}
+
+/// Somebody else's veth pairs in the simulator's namespace, `other0` in
+/// device group `group`, `other1` in the default one; their names.
+fn add_other_links(sim: &Simulator, group: &str) -> [&'static str; 4] {
+    for (other, group) in [("other0", group), ("other1", "0")] {
+        let peer = format!("{other}-peer");
+        for args in [
+            vec!["link", "add", other, "type", "veth", "peer", "name", &peer],
+            vec!["link", "set", other, "group", group],
+        ] {
+            let out = sim.in_netns("ip", &args);
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    ["other0", "other0-peer", "other1", "other1-peer"]
+}
+
+/// The simulator's namespace kept alive by this test (as anybody inside
+/// it would keep it) after the simulator and its holder are gone.
+struct HeldNamespace {
+    netns: std::fs::File,
+    userns: Option<std::fs::File>,
+}
+
+impl HeldNamespace {
+    fn of(sim: &Simulator) -> HeldNamespace {
+        HeldNamespace {
+            netns: std::fs::File::open(&sim.netns).expect("hold the network namespace"),
+            userns: sim.userns.as_ref().map(|path| std::fs::File::open(path).expect("hold the user namespace")),
+        }
+    }
+
+    fn link_names(&self) -> Vec<String> {
+        let fd_path = |file: &std::fs::File| format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+        let out = simdev_tests::nsenter(&fd_path(&self.netns), self.userns.as_ref().map(fd_path).as_deref(), "ip")
+            .args(["-j", "link", "show"])
+            .output()
+            .expect("run nsenter");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("ip -j output");
+        links.iter().map(|l| l["ifname"].as_str().unwrap().to_string()).collect()
+    }
+}
+
 /// Ports are deleted together (`dev del`, teardown: their port ends put in
 /// one device group, the group deleted) and nobody else's link goes with
 /// them, even one already in the group the simulator would pick first.
@@ -357,18 +406,8 @@ fn ports_deleted_together_leave_other_links_alone() {
         return;
     };
     client.dev_new(&format!("{}\n", backend.device_table("sc15", 3))).unwrap();
-    let first_choice = (0x5d00_0000 | (sim.pid() as u32 & 0x00ff_ffff)).to_string();
-    for (other, group) in [("other0", first_choice.as_str()), ("other1", "0")] {
-        let peer = format!("{other}-peer");
-        for args in [
-            vec!["link", "add", other, "type", "veth", "peer", "name", &peer],
-            vec!["link", "set", other, "group", group],
-        ] {
-            let out = sim.in_netns("ip", &args);
-            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-    }
-    let others = ["other0", "other0-peer", "other1", "other1-peer"];
+    let first_choice = first_group_of(sim.pid() as u32);
+    let others = add_other_links(&sim, &first_choice);
 
     client.dev_del(&dev("sc15")).unwrap();
     let names = sim.kernel_link_names();
@@ -377,21 +416,30 @@ fn ports_deleted_together_leave_other_links_alone() {
     assert_eq!(sim.kernel_link("other0")["group"], first_choice, "and keep their group");
     assert!(names.contains(&"sc14p2".to_string()), "sc14 is untouched: {names:?}");
 
-    // Teardown, with this test keeping the namespace alive (as anybody
-    // inside it would): the simulator's links go, the others stay.
-    let held_netns = std::fs::File::open(&sim.netns).expect("hold the network namespace");
-    let held_userns = sim.userns.as_ref().map(|path| std::fs::File::open(path).expect("hold the user namespace"));
-    let fd_path = |file: &std::fs::File| format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+    let held = HeldNamespace::of(&sim);
     assert!(sim.stop().success());
-    let out = simdev_tests::nsenter(&fd_path(&held_netns), held_userns.as_ref().map(fd_path).as_deref(), "ip")
-        .args(["-j", "link", "show"])
-        .output()
-        .expect("run nsenter");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("ip -j output");
-    let names: Vec<&str> = links.iter().map(|l| l["ifname"].as_str().unwrap()).collect();
+    let names = held.link_names();
     assert!(!names.iter().any(|n| n.starts_with("sc14")), "no port of sc14 is left: {names:?}");
-    assert!(others.iter().all(|o| names.contains(o)), "the other links are all there: {names:?}");
+    assert!(others.iter().all(|o| names.contains(&o.to_string())), "the other links are all there: {names:?}");
+}
+
+/// After `kill -9`, the namespace holder deletes the simulator's netdevs
+/// (together, as the simulator would) and nothing else.
+#[test]
+fn a_killed_simulators_ports_go_and_other_links_stay() {
+    let (backend, mut sim, _) = start("sc16", 3);
+    let Backend::Veth = backend else {
+        skip("other links of the namespace are veth pairs, which the netdevsim suite's kernel lacks");
+        return;
+    };
+    let holder: u32 = sim.netns.split('/').nth(2).and_then(|pid| pid.parse().ok()).expect("/proc/PID/ns/net");
+    let others = add_other_links(&sim, &first_group_of(holder));
+    let held = HeldNamespace::of(&sim);
+    sim.child().kill().expect("SIGKILL the simulator");
+    sim.child().wait().expect("reap it");
+    eventually("the holder deleted the simulator's ports", || !held.link_names().iter().any(|n| n.starts_with("sc16")));
+    let names = held.link_names();
+    assert!(others.iter().all(|o| names.contains(&o.to_string())), "the other links are all there: {names:?}");
 }
 
 #[test]

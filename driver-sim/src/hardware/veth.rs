@@ -13,7 +13,6 @@ use super::{needs_netdevs, Backend, BackendError, Hardware, PortsConfig};
 use crate::hardware::ownership::Mark;
 use simdev_netlink::rtnl::{KernelError, LinkChange, NewPort};
 use simdev_protocol::simdev::port_mac;
-use std::collections::BTreeSet;
 
 #[derive(Default)]
 pub struct VethBackend;
@@ -128,28 +127,13 @@ impl VethBackend {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Deletes the ports' pairs with one request, as `ip link delete group`
-    /// does: their port ends are put in a device group no other link of
-    /// the namespace has, checked to be theirs alone, and the group is
-    /// deleted (one RCU wait for all, where deleting them one by one waits
-    /// once each: 500 pairs took 8.5 s). Returns whether it did; `false`
-    /// leaves them to be deleted one by one (never a link that is not
-    /// ours: if another link has the group, nothing is deleted here).
+    /// Deletes the ports' pairs with one request
+    /// ([`simdev_netlink::rtnl::Rtnl::delete_together`], their port ends:
+    /// a veth takes its peer along). Returns whether it did; `false` leaves
+    /// them to be deleted one by one.
     fn remove_together(netdevs: &mut Netdevs, ports: &[Port]) -> bool {
-        let ours: BTreeSet<u32> = ports.iter().map(|p| p.ifindex).collect();
-        let Ok(links) = netdevs.rtnl.links() else { return false };
-        let group = free_group(&links.iter().map(|l| l.group).collect());
-        let ifindexes: Vec<u32> = ours.iter().copied().collect();
-        if netdevs.rtnl.set_groups(&ifindexes, group).iter().any(Result::is_err) {
-            return false;
-        }
-        let Ok(links) = netdevs.rtnl.links() else { return false };
-        if links.iter().any(|l| l.group == group && !ours.contains(&l.ifindex)) {
-            log::warn!("device group {group} was taken by another link meanwhile: deleting ports one by one");
-            return false;
-        }
-        if let Err(e) = netdevs.rtnl.delete_group(group) {
-            log::debug!("deleting device group {group}: {e}; deleting ports one by one");
+        let ifindexes: Vec<u32> = ports.iter().map(|p| p.ifindex).collect();
+        if !netdevs.rtnl.delete_together(&ifindexes) {
             return false;
         }
         for port in ports {
@@ -158,17 +142,6 @@ impl VethBackend {
         }
         true
     }
-}
-
-/// A device group (nonzero) no link of the namespace is in: one derived
-/// from the process id, so that two simulators sharing a namespace start
-/// from different ones.
-fn free_group(taken: &BTreeSet<u32>) -> u32 {
-    let mut group = 0x5d00_0000 | (std::process::id() & 0x00ff_ffff);
-    while group == 0 || taken.contains(&group) {
-        group = group.wrapping_add(1);
-    }
-    group
 }
 
 impl Backend for VethBackend {
