@@ -10,7 +10,7 @@
 use crate::family::{CommandSpec, FamilySpec, NotificationSpec};
 use crate::policy::{AttrSet, AttrSpec, AttrType, Check, REJECT_ALL};
 use simdev_ynl::kernel_policy::{self, ModePolicy, PolicyCheck, PolicyType};
-use simdev_ynl::{Family, KernelPolicy, Permission, Protocol};
+use simdev_ynl::{Family, KernelPolicy, Permission};
 use std::collections::HashMap;
 
 fn leak<T>(value: T) -> &'static T {
@@ -23,14 +23,17 @@ fn leak_str(text: &str) -> &'static str {
 
 /// Builds the kernel definition of `family`.
 pub fn family_spec(family: &Family) -> Result<&'static FamilySpec, String> {
-    if family.protocol == Protocol::GenetlinkLegacy {
-        if let Some(header) = &family.fixed_header {
-            return Err(format!("its messages carry a fixed header ({header}), which simdev does not serve yet"));
+    // A fixed header (OVS's `ovs_header`) is the family's, every message's.
+    if let Some(op) = family.ops.iter().find(|op| op.fixed_header != family.fixed_header) {
+        return Err(format!("{}: a fixed header of its own, which simdev does not serve yet", op.name));
+    }
+    let hdrsize = match &family.fixed_header {
+        Some(header) => {
+            let size = crate::ynl::codec::Codec::new(family).struct_size(header).map_err(|e| e.0)?;
+            u16::try_from(size).map_err(|_| format!("fixed header {header}: {size} bytes"))?
         }
-    }
-    if let Some(op) = family.ops.iter().find(|op| op.fixed_header.is_some()) {
-        return Err(format!("{}: a fixed header, which simdev does not serve yet", op.name));
-    }
+        None => 0,
+    };
     let mut builder = Builder { family, sets: HashMap::new(), building: Vec::new() };
     let global = match kernel_policy::global_policy(family)? {
         Some((set, attrs)) => Some(builder.policy(&format!("{} global", family.name), set, &attrs)?),
@@ -107,7 +110,7 @@ pub fn family_spec(family: &Family) -> Result<&'static FamilySpec, String> {
     Ok(leak(FamilySpec {
         name: leak_str(&family.name),
         version: family.version,
-        hdrsize: 0,
+        hdrsize,
         resv_start_op: 0,
         split_ops: family.kernel_policy == KernelPolicy::Split,
         policy: global,
@@ -220,5 +223,18 @@ mod tests {
         let spec = "name: t\nprotocol: genetlink\nattribute-sets:\n  - name: s\n    attributes:\n      - { name: a, type: binary, checks: { max-len: 4 } }\noperations:\n  list:\n    - { name: get, attribute-set: s, do: { request: { attributes: [ a ] } } }\n";
         let error = family_spec(&Family::from_yaml(spec).unwrap()).unwrap_err();
         assert_eq!(error, "s.a: a binary with a max-len has no kernel policy simdev can validate");
+    }
+
+    #[test]
+    fn a_fixed_header_is_the_familys_hdrsize() {
+        let spec = |op_header: &str| {
+            format!(
+                "name: t\nprotocol: genetlink-legacy\ndefinitions:\n  - {{ name: hdr, type: struct, members: [ {{ name: a, type: u32 }}, {{ name: b, type: u16 }}, {{ name: c, type: pad, len: 2 }} ] }}\n  - {{ name: other, type: struct, members: [ {{ name: x, type: u8 }} ] }}\nattribute-sets:\n  - name: s\n    attributes:\n      - {{ name: n, type: u32 }}\noperations:\n  fixed-header: hdr\n  list:\n    - {{ name: get, value: 1, attribute-set: s, {op_header} do: {{ request: {{ attributes: [ n ] }} }} }}\n"
+            )
+        };
+        let served = family_spec(&Family::from_yaml(&spec("")).unwrap()).unwrap();
+        assert_eq!(served.hdrsize, 8);
+        let error = family_spec(&Family::from_yaml(&spec("fixed-header: other,")).unwrap()).unwrap_err();
+        assert_eq!(error, "get: a fixed header of its own, which simdev does not serve yet");
     }
 }

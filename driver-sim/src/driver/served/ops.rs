@@ -22,13 +22,13 @@
 //! Faults set on an op (`[[family.fault]]`) fire before it does anything.
 
 use super::personality::{DumpFraming, Entry, Personality};
-use super::store::{canonical, Attrs, Object};
+use super::store::{canonical, header_members, Attrs, Object};
 use crate::kernel::dump::{DoneFraming, DumpHandler, DumpRequest, DumpStep, DumpTarget, Position};
 use crate::kernel::genl::{Context, HandlerError, Request};
 use crate::simulator::Simulator;
 use simdev_protocol::errno::errno_name;
 use simdev_protocol::policy::errno;
-use simdev_protocol::wire::{MessageBuilder, NLM_F_MULTI};
+use simdev_protocol::wire::{MessageBuilder, GENL_HDRLEN, NLM_F_MULTI};
 use simdev_protocol::ynl::codec::Codec;
 use simdev_ynl::{Family, Op};
 use std::rc::Rc;
@@ -95,8 +95,32 @@ fn store<'a>(sim: &'a mut Simulator, request: &Request<'_>) -> &'a mut super::st
     &mut sim.served.get_mut(request.family_id).expect("a served family's request").store
 }
 
-/// The request's attributes, in the store's form.
+/// The request's attributes, in the store's form, with the members of the
+/// family's fixed header that are not zero (OVS's `dp_ifindex` 0 names no
+/// datapath: the name does).
 fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<Attrs, HandlerError> {
+    let mut attrs = parsed_attrs(family, set, request)?;
+    let codec = Codec::new(family);
+    if let Some(header) = family.fixed_header.as_deref() {
+        let raw = request.message.payload().get(GENL_HDRLEN..GENL_HDRLEN + usize::from(request.family.hdrsize));
+        let members = codec
+            .decode_struct(header, raw.unwrap_or_default())
+            .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
+        if let serde_json::Value::Object(members) = members.to_json() {
+            attrs.extend(members);
+        }
+    }
+    let mut attrs = canonical(family, set, &attrs).map_err(|e| HandlerError::new(errno::EINVAL, e))?;
+    for name in header_members(family) {
+        if attrs.get(name).is_some_and(|value| *value == serde_json::json!(0)) {
+            attrs.remove(name);
+        }
+    }
+    Ok(attrs)
+}
+
+/// The request's attributes as the codec reads them.
+fn parsed_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<Attrs, HandlerError> {
     let command = request.family.command(request.genl.cmd);
     let strictness = command.and_then(|c| request.family.strictness(c, request.message.header.is_dump()));
     let Some(strictness) = strictness else {
@@ -117,18 +141,19 @@ fn request_attrs(family: &Family, set: &str, request: &Request<'_>) -> Result<At
         .map_err(|e| HandlerError::new(errno::EINVAL, e.to_string()))?;
     let serde_json::Value::Object(mut attrs) = value.to_json() else { unreachable!("a set decodes to a dict") };
     attrs.retain(|name, _| !name.starts_with("UnknownAttr("));
-    canonical(family, set, &attrs).map_err(|e| HandlerError::new(errno::EINVAL, e))
+    Ok(attrs)
 }
 
 /// The attributes of `wanted` that `mode`'s request lists, where the spec
-/// lists them: what the kernel's handler reads (others pass its
-/// validation unread, as devlink's param-get ignores the cmode iproute2
-/// sends).
-fn listed(wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
+/// lists them, and the fixed header's members: what the kernel's handler
+/// reads (others pass its validation unread, as devlink's param-get
+/// ignores the cmode iproute2 sends).
+fn listed(family: &Family, wanted: &Attrs, mode: Option<&simdev_ynl::Mode>) -> Attrs {
+    let header = header_members(family);
     match mode.and_then(|m| m.request.as_ref()) {
         Some(request) => wanted
             .iter()
-            .filter(|(name, _)| request.attributes.contains(name))
+            .filter(|(name, _)| request.attributes.contains(name) || header.contains(&name.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         None => wanted.clone(),
@@ -171,16 +196,31 @@ pub struct MissingKey {
 }
 
 /// The attributes of `wanted` that name an object of `set` ([`key_attrs`];
-/// without a `-get` op, the first attribute given).
+/// without a `-get` op, the first attribute given), with the fixed
+/// header's members it has, which name it too: alone, where the key
+/// attributes are missing (OVS's datapath by `dp_ifindex`).
 pub fn key_of(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, MissingKey> {
-    let names = key_attrs(family, set).unwrap_or_else(|| wanted.keys().take(1).cloned().collect());
-    let mut key = Attrs::new();
+    let header = header_members(family);
+    let names = key_attrs(family, set)
+        .unwrap_or_else(|| wanted.keys().filter(|k| !header.contains(&k.as_str())).take(1).cloned().collect());
+    let mut key: Attrs = wanted
+        .iter()
+        .filter(|(name, _)| header.contains(&name.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let by_header = !key.is_empty();
     for name in names {
-        let Some(value) = wanted.get(&name) else {
-            let attr_type = attr_type(family, set, &name).unwrap_or(0);
-            return Err(MissingKey { attr_type, message: format!("missing attribute: {name} (it names the {set})") });
-        };
-        key.insert(name, value.clone());
+        match wanted.get(&name) {
+            Some(value) => {
+                key.insert(name, value.clone());
+            }
+            None if by_header => {}
+            None => {
+                let attr_type = attr_type(family, set, &name).unwrap_or(0);
+                let message = format!("missing attribute: {name} (it names the {set})");
+                return Err(MissingKey { attr_type, message });
+            }
+        }
     }
     if key.is_empty() {
         return Err(MissingKey { attr_type: 0, message: format!("no attribute names the {set}") });
@@ -193,20 +233,28 @@ fn request_key(family: &Family, set: &str, wanted: &Attrs) -> Result<Attrs, Hand
     key_of(family, set, wanted).map_err(|missing| HandlerError::missing(missing.attr_type, missing.message))
 }
 
-/// Encodes `attrs` of `set` after `message`'s headers.
+/// Encodes `attrs` of `set` (with the fixed header's members, if the
+/// family has one) after `message`'s headers.
 fn encode(family: &Family, set: &str, attrs: &Attrs, mut message: MessageBuilder) -> Result<Vec<u8>, HandlerError> {
     Codec::new(family)
-        .encode(set, None, &serde_json::Value::Object(attrs.clone()), &mut message)
+        .encode(set, family.fixed_header.as_deref(), &serde_json::Value::Object(attrs.clone()), &mut message)
         .map_err(|e| HandlerError::new(errno::EIO, format!("the simulator cannot encode its own object: {e}")))?;
     Ok(message.finish())
 }
 
-/// A reply's attributes: the reply list's, or everything the object has.
-fn reply_attrs(object: &Object, reply: Option<&Vec<String>>) -> Attrs {
-    match reply {
+/// A message's attributes of `object`: the reply list's (everything the
+/// object has without one), and the fixed header's members.
+fn reply_attrs(family: &Family, object: &Object, reply: Option<&Vec<String>>) -> Attrs {
+    let mut attrs = match reply {
         Some(names) => object.select(names),
         None => object.attrs.clone(),
+    };
+    for name in header_members(family) {
+        if let Some(value) = object.attrs.get(name) {
+            attrs.insert(name.to_string(), value.clone());
+        }
     }
+    attrs
 }
 
 /// Encodes `object`'s attributes among `reply` (all without a list), then
@@ -218,8 +266,9 @@ fn encode_object(
     reply: Option<&Vec<String>>,
     mut message: MessageBuilder,
 ) -> Result<Vec<u8>, HandlerError> {
+    let header = family.fixed_header.as_deref();
     Codec::new(family)
-        .encode(set, None, &serde_json::Value::Object(reply_attrs(object, reply)), &mut message)
+        .encode(set, header, &serde_json::Value::Object(reply_attrs(family, object, reply)), &mut message)
         .map_err(|e| HandlerError::new(errno::EIO, format!("the simulator cannot encode its own object: {e}")))?;
     message.put_raw(&object.raw);
     Ok(message.finish())
@@ -331,7 +380,9 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     let wanted = request_attrs(family, set, request)?;
     let reply_list = op.do_.as_ref().and_then(|m| m.reply.as_ref()).map(|r| &r.attributes);
     let reply = |object: &Object| match reply_list {
-        Some(list) => encode(family, set, &object.select(list), request.reply(reply_cmd(op, false))).map(Some),
+        Some(list) => {
+            encode(family, set, &reply_attrs(family, object, Some(list)), request.reply(reply_cmd(op, false))).map(Some)
+        }
         None => Ok(None),
     };
     let how = sim.served.get(request.family_id).expect("served").not_found;
@@ -371,7 +422,7 @@ pub fn do_(sim: &mut Simulator, ctx: &mut Context, request: &Request<'_>) -> Res
     }
     match verb {
         Verb::Get => {
-            let wanted = listed(&wanted, op.do_.as_ref());
+            let wanted = listed(family, &wanted, op.do_.as_ref());
             let found = next_object(sim, request.family_id, from, set, &wanted, 0);
             let (object, _) = found.ok_or_else(|| not_found(&wanted))?;
             let reply = request.reply(reply_cmd(op, false));
@@ -448,7 +499,7 @@ pub fn announce(sim: &mut Simulator, family_id: u16, set: &str, change: Change, 
     let Some(op) = notification_of(family, set, change) else { return };
     let Some(group) = op.mcgrp.as_deref().or(family.mcast_groups.first().map(|g| g.name.as_str())) else { return };
     let Some(group) = sim.families.get(family_id).and_then(|f| f.group(group)) else { return };
-    let attrs = reply_attrs(object, family.notification_attrs(op).map(|m| &m.attributes));
+    let attrs = reply_attrs(family, object, family.notification_attrs(op).map(|m| &m.attributes));
     let cmd = op.reply_value.expect("a notification has a number");
     let message = MessageBuilder::genl(family_id, 0, 0, 0, cmd, family.version);
     match encode(family, set, &attrs, message) {
@@ -463,7 +514,7 @@ pub const DUMP: DumpHandler = DumpHandler { start: dump_start, next: dump_next, 
 fn dump_start(sim: &mut Simulator, request: &Request<'_>) -> Result<DumpTarget, HandlerError> {
     let (family, op, set) = op_of(sim, request);
     fire_faults(sim, request, op, None)?;
-    let filter = listed(&request_attrs(family, set, request)?, op.dump.as_ref());
+    let filter = listed(family, &request_attrs(family, set, request)?, op.dump.as_ref());
     let mut framing = DumpFraming::default();
     if let Source::Personality(personality, _) = source(sim, request.family_id, op) {
         personality.check_dump(sim, &op.name, &filter)?;

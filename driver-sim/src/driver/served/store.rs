@@ -51,19 +51,35 @@ pub struct Store {
 }
 
 /// `attrs` of set `set` as the codec reads them back once written: the
-/// store's one form of each value.
+/// store's one form of each value. The members of the family's fixed
+/// header are among them (after the attributes, as YNL's JSON has them;
+/// zero where `attrs` lacks them).
 pub fn canonical(family: &Family, set: &str, attrs: &Attrs) -> Result<Attrs, String> {
     let codec = Codec::new(family);
+    let header = family.fixed_header.as_deref();
     let mut message = MessageBuilder::new(0, 0, 0, 0);
-    codec.encode(set, None, &serde_json::Value::Object(attrs.clone()), &mut message).map_err(|e| e.to_string())?;
+    codec.encode(set, header, &serde_json::Value::Object(attrs.clone()), &mut message).map_err(|e| e.to_string())?;
     let bytes = message.finish();
-    let decoded = codec
-        .decode(set, simdev_protocol::wire::Attrs::new(&bytes[NLMSG_HDRLEN..], NLMSG_HDRLEN))
-        .map_err(|e| e.to_string())?;
-    match decoded.to_json() {
-        serde_json::Value::Object(map) => Ok(map),
-        _ => unreachable!("a set decodes to a dict"),
+    let header_len = header.map_or(Ok(0), |h| codec.struct_size(h)).map_err(|e| e.to_string())?;
+    let start = NLMSG_HDRLEN + header_len;
+    let decoded =
+        codec.decode(set, simdev_protocol::wire::Attrs::new(&bytes[start..], start)).map_err(|e| e.to_string())?;
+    let serde_json::Value::Object(mut map) = decoded.to_json() else { unreachable!("a set decodes to a dict") };
+    if let Some(header) = header {
+        let members = codec.decode_struct(header, &bytes[NLMSG_HDRLEN..start]).map_err(|e| e.to_string())?;
+        if let serde_json::Value::Object(members) = members.to_json() {
+            map.extend(members);
+        }
     }
+    Ok(map)
+}
+
+/// The names of the family's fixed-header members (`ovs_header`'s
+/// `dp-ifindex`): an object holds them with its attributes, and its
+/// messages carry them in the header.
+pub fn header_members(family: &Family) -> Vec<&str> {
+    let header = family.fixed_header.as_deref().and_then(|h| family.structure(h));
+    header.map(|h| h.members.iter().filter(|m| m.ty != "pad").map(|m| m.name.as_str()).collect()).unwrap_or_default()
 }
 
 impl Store {
