@@ -637,6 +637,33 @@ fn the_kernels_ynl_cli_drives_a_simulated_ovs_datapath() {
     assert_eq!((status.error, status.offset), (-libc::EINVAL, Some(24)), "{:?}", status.message);
 }
 
+/// `resv-start-op`: commands below it are validated liberally, as the
+/// kernel's OVS families' are (their drivers set it to their `SET`
+/// command plus one): an attribute of a type the family does not have is
+/// ignored there and refused by a strict command.
+#[test]
+fn commands_below_resv_start_op_are_validated_liberally() {
+    let Some(dir) = kernel_ynl() else { return };
+    let ovs = spec(&dir, "ovs_datapath");
+    // A `get` of datapath 7 (by its header) with an attribute of type 99.
+    let answers = |table_line: &str| {
+        let config = format!(
+            "[[family]]\nspec = \"{}\"\n{table_line}\n[[family.object]]\nset = \"datapath\"\ndp-ifindex = 7\nname = \"dp0\"\n",
+            ovs.display()
+        );
+        let sim = Simulator::start(&config);
+        let mut client = sim.client();
+        let id = client.resolve_family("ovs_datapath").unwrap().id;
+        let mut request = MessageBuilder::genl(id, NLM_F_REQUEST | NLM_F_ACK, 13, 0, 3, 2);
+        request.put_raw(&7u32.to_ne_bytes()).put_u32(99, 1);
+        let answers = exchange(&mut client, &request.finish(), 13);
+        let last = simdev_protocol::extack::decode_status(&answers.last().expect("answers").message()).unwrap();
+        (answers.len(), last.error, last.offset)
+    };
+    assert_eq!(answers(""), (1, -libc::EINVAL, Some(24)), "strict: refused, pointing at the attribute");
+    assert_eq!(answers("resv-start-op = 5"), (2, 0, None), "liberal: the datapath, then the ACK");
+}
+
 /// The id iproute2's `genl ctrl get name NAME` shows, run under exec with
 /// `exec_args` (`--family NAME`, or nothing).
 fn genl_ctrl_id(sim: &Simulator, exec_args: &[&str], name: &str) -> String {

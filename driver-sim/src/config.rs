@@ -95,6 +95,12 @@ pub struct FamilyConfig {
     /// not list (mptcp_pm's, team's: the kernel's C code names them).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The family's `resv_start_op`, which its driver sets in C (the OVS
+    /// families': their `SET` command + 1): commands below it are
+    /// validated liberally and their headers not checked. Default 0, all
+    /// strict, as for a family generated from its spec.
+    #[serde(default, rename = "resv-start-op")]
+    pub resv_start_op: Option<u8>,
     /// Injected faults on the family's ops (`command`: an op's name).
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultConfig>,

@@ -132,6 +132,10 @@ pub fn load(
         let ynl: &'static Family = Box::leak(Box::new(ynl));
         let spec = simdev_protocol::served::family_spec(ynl)
             .map_err(|e| at(format!("family {} cannot be served: {e}", ynl.name)))?;
+        let spec: &'static FamilySpec = match config.resv_start_op {
+            Some(resv_start_op) => Box::leak(Box::new(FamilySpec { resv_start_op, ..*spec })),
+            None => spec,
+        };
         let ops: &'static FamilyOps =
             Box::leak(Box::new(FamilyOps { spec, handlers, pre_doit: None, post_doit: None }));
         let not_found = match &config.not_found {
