@@ -637,6 +637,36 @@ fn the_kernels_ynl_cli_drives_a_simulated_ovs_datapath() {
     assert_eq!((status.error, status.offset), (-libc::EINVAL, Some(24)), "{:?}", status.message);
 }
 
+/// A dump's fixed header filters as a driver's does: `ovs_vport`'s dump of
+/// datapath 7 (`dp_ifindex` in its header) lists that datapath's ports.
+#[test]
+fn a_vport_dump_lists_the_ports_of_the_datapath_its_header_names() {
+    let Some(dir) = kernel_ynl() else { return };
+    let ovs = spec(&dir, "ovs_vport");
+    let mut config = format!("[[family]]\nspec = \"{}\"\n", ovs.display());
+    for (dp, name, port, kind) in [(7, "vp0", 0, "internal"), (7, "vp1", 1, "netdev"), (8, "vp2", 0, "internal")] {
+        config.push_str(&format!(
+            "[[family.object]]\nset = \"vport\"\ndp-ifindex = {dp}\nname = \"{name}\"\nport-no = {port}\ntype = \"{kind}\"\n"
+        ));
+    }
+    let sim = Simulator::start(&config);
+    let ports = |json: &str| -> Vec<(String, String, u64)> {
+        let dump = ok_json(&mut ynl(&dir, &sim, &ovs, &["--dump", "get", "--json", json]));
+        let list = dump.as_array().unwrap_or_else(|| panic!("a list: {dump}"));
+        list.iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().into(),
+                    p["type"].as_str().unwrap().into(),
+                    p["dp-ifindex"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let of_7 = [("vp0".to_string(), "internal".to_string(), 7), ("vp1".to_string(), "netdev".to_string(), 7)];
+    assert_eq!(ports(r#"{"dp-ifindex": 7}"#), of_7);
+}
+
 /// `resv-start-op`: commands below it are validated liberally, as the
 /// kernel's OVS families' are (their drivers set it to their `SET`
 /// command plus one): an attribute of a type the family does not have is
