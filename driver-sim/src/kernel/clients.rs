@@ -35,7 +35,7 @@ use crate::kernel::dump::DumpCursor;
 use crate::simulator::Notification;
 use crate::simulator::Simulator;
 use simdev_protocol::simdev::ServerStats;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Bytes of answers one client may have waiting.
@@ -270,8 +270,11 @@ impl Client {
 /// Every client with state.
 #[derive(Default)]
 pub struct Clients {
-    by_port: HashMap<u32, Client>,
-    per_uid: HashMap<Option<u32>, usize>,
+    /// foldhash (randomly seeded, like std's): an entry is made, read and
+    /// dropped for every request, and std's SipHash cost a GETFAMILY round
+    /// trip 0.14 µs (15.55 against 15.41, means of five).
+    by_port: foldhash::HashMap<u32, Client>,
+    per_uid: foldhash::HashMap<Option<u32>, usize>,
     /// Clients to try again, by time.
     due: BTreeSet<(Instant, u32)>,
     queued_bytes: usize,
