@@ -123,13 +123,14 @@ pub trait Backend {
 
     /// Removes what [`Backend::create`] made for several devices (at
     /// teardown), together where the kernel can: it tries every device
-    /// and returns the first failure.
+    /// and returns the first failure (logging the others).
     fn remove_many(&mut self, mut netdevs: Option<&mut Netdevs>, hardware: &[&Hardware]) -> Result<(), BackendError> {
         let mut first_error = None;
         for one in hardware {
-            if let Err(e) = self.remove(netdevs.as_deref_mut(), one) {
-                log::warn!("{}", e.message());
-                first_error.get_or_insert(e);
+            match (self.remove(netdevs.as_deref_mut(), one), &first_error) {
+                (Ok(()), _) => {}
+                (Err(e), None) => first_error = Some(e),
+                (Err(e), Some(_)) => log::warn!("{}", e.message()),
             }
         }
         first_error.map_or(Ok(()), Err)
