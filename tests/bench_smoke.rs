@@ -17,6 +17,7 @@ fn the_benchmark_runs_and_reports_every_figure() {
         "kernel_ctrl_rtt_us",
         "floor_rtt_us",
         "floor_pipelined_ops_s",
+        "floor_bare_rtt_us",
         "sim_getfamily_rtt_us",
         "sim_dev_get_rtt_us",
         "sim_pipelined_ops_s",
